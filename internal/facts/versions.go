@@ -1,0 +1,62 @@
+package facts
+
+// Pinned software. Every node installs exactly these; nothing floats. The
+// 2015 demo's apt repositories (ClusterHQ's and Mesosphere's) are gone
+// (shared notes, domain.md section 5), so the services run as the container
+// images their projects published, under Docker and systemd.
+const (
+	// AMIOwnerCanonical is Canonical's AWS account, which publishes the
+	// official Ubuntu AMIs (ubuntu.com/server/docs/cloud-images/amazon-ec2).
+	AMIOwnerCanonical = "099720109477"
+	// AMINameFilter selects Ubuntu 20.04 (focal), the newest Ubuntu LTS whose
+	// default is cgroup v1: released Mesos does not support cgroup v2
+	// (apache/mesos#556) and Ubuntu switched to v2 in 21.10 (Ubuntu 21.10
+	// release notes, "cgroup v2 by default").
+	AMINameFilter = "ubuntu/images/hvm-ssd/ubuntu-focal-20.04-amd64-server-*"
+
+	// ZooKeeperImage is the official ZooKeeper image, 3.4 line as used with
+	// Mesos 1.x in the community compose files (hub.docker.com/_/zookeeper).
+	ZooKeeperImage = "zookeeper:3.4.14"
+	// MesosMasterImage and MesosAgentImage are Mesosphere's images of Mesos
+	// 1.4.1 (hub.docker.com/r/mesosphere/mesos-master, mesos-slave); 1.4 is
+	// what Marathon 1.4 was built and tested against.
+	MesosMasterImage = "mesosphere/mesos-master:1.4.1"
+	MesosAgentImage  = "mesosphere/mesos-slave:1.4.1"
+	// MarathonImage is Marathon 1.4, the line whose app schema is in
+	// shared/reference/marathon-1.4 and the first with unreachableStrategy
+	// (mesosphere/marathon changelog.md, 1.4.0) (hub.docker.com/r/mesosphere/marathon).
+	MarathonImage = "mesosphere/marathon:v1.4.9"
+
+	// FlockerVersion is the last Flocker release (ClusterHQ/flocker tags,
+	// 1.15.0, 2016-12); its images are ClusterHQ's "Flocker in containers"
+	// (docs/supported/flockercontainers.rst).
+	FlockerVersion             = "1.15.0"
+	FlockerControlServiceImage = "clusterhq/flocker-control-service:" + FlockerVersion
+	FlockerDatasetAgentImage   = "clusterhq/flocker-dataset-agent:" + FlockerVersion
+	FlockerDockerPluginImage   = "clusterhq/flocker-dockerplugin:" + FlockerVersion
+	// RexRayEBSPlugin is REX-Ray's EBS Docker managed plugin, last release
+	// 0.11.4 (rexray/rexray releases, 2019-01-15; adds NVMe support).
+	RexRayEBSPlugin = "rexray/ebs:0.11.4"
+
+	// AppImage is the Moby Counter build the 2015 demo ran (app.json).
+	AppImage = "binocarlos/moby-counter:localfile"
+)
+
+// Volume drivers the cluster can use for the app's data volume.
+const (
+	VolumeDriverFlocker = "flocker"
+	VolumeDriverRexRay  = "rexray"
+)
+
+// VolumeDrivers lists the accepted values of the volumeDriver config key.
+var VolumeDrivers = []string{VolumeDriverFlocker, VolumeDriverRexRay}
+
+// DockerVolumeDriverName is the name Docker knows each driver by, as passed
+// in `docker run --volume-driver`: Flocker's plugin socket is
+// /run/docker/plugins/flocker/flocker.sock (ClusterHQ/flocker
+// flocker/dockerplugin/_script.py); a managed plugin is addressed by its
+// alias (docs.docker.com, "docker plugin install --alias").
+var DockerVolumeDriverName = map[string]string{
+	VolumeDriverFlocker: "flocker",
+	VolumeDriverRexRay:  "rexray/ebs",
+}

@@ -1,0 +1,118 @@
+// Package stackoutputs is the contract between the Pulumi program and the
+// operator tools: the names of the stack outputs and a typed view of them.
+// The program exports under these keys; the tools read them (from
+// `pulumi stack output --json` or the Automation API) and never recompute a
+// name or an address.
+package stackoutputs
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+)
+
+// Output keys.
+const (
+	MarathonURL      = "marathonUrl"
+	MesosURL         = "mesosUrl"
+	AppURL           = "appUrl"
+	MasterPublicIP   = "masterPublicIp"
+	MasterPrivateIP  = "masterPrivateIp"
+	AgentInstanceIDs = "agentInstanceIds"
+	AgentPrivateIPs  = "agentPrivateIps"
+	Region           = "region"
+	AvailabilityZone = "availabilityZone"
+	ClusterID        = "clusterId"
+	Stack            = "stack"
+	VolumeDriver     = "volumeDriver"
+	VolumeName       = "volumeName"
+	AppID            = "appId"
+	AppVersion       = "appVersion"
+	AppTaskHost      = "appTaskHost"
+	SSHMaster        = "sshMaster"
+	SSHAgents        = "sshAgents"
+	Failover         = "failoverSettings"
+)
+
+// FailoverSettings are the stack's failure-detection settings, exported so a
+// tool computes the recovery budget from what the stack really runs.
+type FailoverSettings struct {
+	AgentPingTimeoutSeconds float64 `json:"agentPingTimeoutSeconds"`
+	MaxAgentPingTimeouts    int     `json:"maxAgentPingTimeouts"`
+	ELBIntervalSeconds      float64 `json:"elbIntervalSeconds"`
+	ELBTimeoutSeconds       float64 `json:"elbTimeoutSeconds"`
+	ELBHealthyThreshold     int     `json:"elbHealthyThreshold"`
+	ELBUnhealthyThreshold   int     `json:"elbUnhealthyThreshold"`
+}
+
+// AgentPingTimeout is the ping timeout as a duration.
+func (f FailoverSettings) AgentPingTimeout() time.Duration {
+	return time.Duration(f.AgentPingTimeoutSeconds * float64(time.Second))
+}
+
+// ELBInterval is the health-check interval as a duration.
+func (f FailoverSettings) ELBInterval() time.Duration {
+	return time.Duration(f.ELBIntervalSeconds * float64(time.Second))
+}
+
+// Outputs is the typed view of a stack's outputs.
+type Outputs struct {
+	MarathonURL      string           `json:"marathonUrl"`
+	MesosURL         string           `json:"mesosUrl"`
+	AppURL           string           `json:"appUrl"`
+	MasterPublicIP   string           `json:"masterPublicIp"`
+	MasterPrivateIP  string           `json:"masterPrivateIp"`
+	AgentInstanceIDs []string         `json:"agentInstanceIds"`
+	AgentPrivateIPs  []string         `json:"agentPrivateIps"`
+	Region           string           `json:"region"`
+	AvailabilityZone string           `json:"availabilityZone"`
+	ClusterID        string           `json:"clusterId"`
+	Stack            string           `json:"stack"`
+	VolumeDriver     string           `json:"volumeDriver"`
+	VolumeName       string           `json:"volumeName"`
+	AppID            string           `json:"appId"`
+	AppVersion       string           `json:"appVersion"`
+	AppTaskHost      string           `json:"appTaskHost"`
+	SSHMaster        string           `json:"sshMaster"`
+	SSHAgents        []string         `json:"sshAgents"`
+	Failover         FailoverSettings `json:"failoverSettings"`
+}
+
+// required are the keys every tool needs; a stack without them is not a
+// marathon-ha stack, or it has not finished its first `pulumi up`.
+var required = []string{MarathonURL, AppURL, Region, ClusterID, Stack, AppID, Failover}
+
+// FromMap builds Outputs from plain values, as decoded from
+// `pulumi stack output --json` or taken from an Automation API OutputMap.
+func FromMap(m map[string]any) (Outputs, error) {
+	var missing []string
+	for _, k := range required {
+		if _, ok := m[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return Outputs{}, fmt.Errorf("stack outputs lack %v: run `pulumi up` on the stack first, or check that it is a marathon-ha stack", missing)
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return Outputs{}, fmt.Errorf("encoding stack outputs: %w", err)
+	}
+	var o Outputs
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return Outputs{}, fmt.Errorf("decoding stack outputs: %w", err)
+	}
+	return o, nil
+}
+
+// Decode reads the JSON that `pulumi stack output --json` prints.
+func Decode(r io.Reader) (Outputs, error) {
+	var m map[string]any
+	if err := json.NewDecoder(r).Decode(&m); err != nil {
+		return Outputs{}, fmt.Errorf("reading stack outputs JSON: %w", err)
+	}
+	return FromMap(m)
+}
