@@ -1,0 +1,315 @@
+// Package config turns the stack's Pulumi config into one typed, validated
+// Config before any resource is registered. Every rejected value is reported
+// with its key, the value and what is allowed.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+)
+
+// Images are the container images and plugin the nodes run.
+type Images struct {
+	ZooKeeper, MesosMaster, MesosAgent, Marathon string
+	FlockerControl, FlockerDatasetAgent, FlockerDockerPlugin string
+	RexRayPlugin, App                                         string
+}
+
+// Config is the validated configuration of one stack.
+type Config struct {
+	Region               string
+	AvailabilityZone     string // empty: the region's first available zone
+	AgentCount           int
+	MasterInstanceType   string
+	AgentInstanceType    string
+	KeyName              string // exactly one of KeyName and PublicKey
+	PublicKey            string
+	OperatorCIDR         string
+	ExposeFlockerAPI     bool
+	AMIID                string // empty: look up by AMIOwner and AMINameFilter
+	AMIOwner             string
+	AMINameFilter        string
+	RootVolumeGiB        int
+	VolumeDriver         string
+	AppPort              int
+	AppManifestPath      string
+	AgentPingTimeout     time.Duration
+	MaxAgentPingTimeouts int
+	Images               Images
+}
+
+// Getter returns a config value and whether it is set. Keys are as in Keys;
+// the AWS region is asked for as "aws:region".
+type Getter func(key string) (string, bool)
+
+// FromMap is a Getter over a map, for tests and tools.
+func FromMap(m map[string]string) Getter {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok && v != "" }
+}
+
+// Parse reads and validates every key, and reports all problems at once.
+func Parse(get Getter) (Config, error) {
+	p := parser{get: get}
+	c := Config{
+		Region:               p.str(KeyRegion),
+		AvailabilityZone:     p.str(KeyAvailabilityZone),
+		AgentCount:           p.integer(KeyAgentCount),
+		MasterInstanceType:   p.str(KeyMasterInstanceType),
+		AgentInstanceType:    p.str(KeyAgentInstanceType),
+		KeyName:              p.str(KeyKeyName),
+		PublicKey:            strings.TrimSpace(p.str(KeyPublicKey)),
+		OperatorCIDR:         p.str(KeyOperatorCIDR),
+		ExposeFlockerAPI:     p.boolean(KeyExposeFlockerAPI),
+		AMIID:                p.str(KeyAMIID),
+		AMIOwner:             p.str(KeyAMIOwner),
+		AMINameFilter:        p.str(KeyAMINameFilter),
+		RootVolumeGiB:        p.integer(KeyRootVolumeSize),
+		VolumeDriver:         p.str(KeyVolumeDriver),
+		AppPort:              p.integer(KeyAppPort),
+		AppManifestPath:      p.str(KeyAppManifest),
+		AgentPingTimeout:     time.Duration(p.integer(KeyAgentPingTimeout)) * time.Second,
+		MaxAgentPingTimeouts: p.integer(KeyMaxAgentPingTimeouts),
+		Images: Images{
+			ZooKeeper:           p.str(KeyZooKeeperImage),
+			MesosMaster:         p.str(KeyMesosMasterImage),
+			MesosAgent:          p.str(KeyMesosAgentImage),
+			Marathon:            p.str(KeyMarathonImage),
+			FlockerControl:      p.str(KeyFlockerControlImage),
+			FlockerDatasetAgent: p.str(KeyFlockerAgentImage),
+			FlockerDockerPlugin: p.str(KeyFlockerPluginImage),
+			RexRayPlugin:        p.str(KeyRexRayPlugin),
+			App:                 p.str(KeyAppImage),
+		},
+	}
+	if len(p.errs) == 0 {
+		p.errs = append(p.errs, c.validate()...)
+	}
+	if len(p.errs) > 0 {
+		return Config{}, fmt.Errorf("invalid stack config:\n  %w", joinIndented(p.errs))
+	}
+	return c, nil
+}
+
+// Error is one rejected config value.
+type Error struct {
+	Key, Value, Problem string
+}
+
+func (e *Error) Error() string {
+	key := e.Key
+	if !strings.Contains(key, ":") {
+		key = facts.Project + ":" + key
+	}
+	if e.Value == "" {
+		return fmt.Sprintf("%s: %s", key, e.Problem)
+	}
+	return fmt.Sprintf("%s = %q: %s", key, e.Value, e.Problem)
+}
+
+func bad(key, value, format string, args ...any) error {
+	return &Error{Key: key, Value: value, Problem: fmt.Sprintf(format, args...)}
+}
+
+type parser struct {
+	get  Getter
+	errs []error
+}
+
+func (p *parser) str(key string) string {
+	if v, ok := p.get(key); ok {
+		return strings.TrimSpace(v)
+	}
+	if key == KeyRegion {
+		return ""
+	}
+	return defaultOf(key)
+}
+
+func (p *parser) integer(key string) int {
+	s := p.str(key)
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		p.errs = append(p.errs, bad(key, s, "must be a whole number"))
+	}
+	return n
+}
+
+func (p *parser) boolean(key string) bool {
+	s := p.str(key)
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		p.errs = append(p.errs, bad(key, s, "must be true or false"))
+	}
+	return b
+}
+
+var (
+	// regionRE matches commercial, GovCloud and China region names.
+	regionRE       = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
+	instanceTypeRE = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
+	amiRE          = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	accountRE      = regexp.MustCompile(`^[0-9]{12}$`)
+	// imageRE wants a tag or a digest: a pinned reference.
+	imageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$`)
+)
+
+// xenFamilies are the instance families not built on the Nitro System, whose
+// EBS volumes appear as /dev/xvd* rather than NVMe devices (AWS, "Instances
+// built on the AWS Nitro System", docs.aws.amazon.com/ec2/latest/instancetypes/ec2-nitro-instances.html).
+// Flocker's EBS backend knows only /dev/xvd* names (flocker/node/agents/ebs.py).
+var xenFamilies = []string{"c1", "c3", "c4", "d2", "f1", "g2", "g3", "h1", "i2", "i3", "m1", "m2", "m3", "m4", "p2", "p3", "r3", "r4", "t1", "t2", "x1", "x1e"}
+
+func (c Config) validate() []error {
+	var errs []error
+	add := func(err error) { errs = append(errs, err) }
+
+	switch {
+	case c.Region == "":
+		add(bad(KeyRegion, "", "is not set; run `pulumi config set aws:region us-east-1` (or your region)"))
+	case !regionRE.MatchString(c.Region):
+		add(bad(KeyRegion, c.Region, "is not an AWS region name such as us-east-1"))
+	case c.AvailabilityZone != "" && !strings.HasPrefix(c.AvailabilityZone, c.Region) || c.AvailabilityZone != "" && len(c.AvailabilityZone) != len(c.Region)+1:
+		add(bad(KeyAvailabilityZone, c.AvailabilityZone, "is not a zone of region %s (e.g. %sa); unset it to use the first available zone", c.Region, c.Region))
+	}
+	if c.AgentCount < 2 || c.AgentCount > MaxAgentCount {
+		add(bad(KeyAgentCount, strconv.Itoa(c.AgentCount), "must be from 2 to %d: failover needs a second agent to move the app to", MaxAgentCount))
+	}
+	for key, t := range map[string]string{KeyMasterInstanceType: c.MasterInstanceType, KeyAgentInstanceType: c.AgentInstanceType} {
+		if !instanceTypeRE.MatchString(t) {
+			add(bad(key, t, "is not an EC2 instance type such as %s", DefaultInstanceType))
+		}
+	}
+	if c.VolumeDriver == facts.VolumeDriverFlocker && instanceTypeRE.MatchString(c.AgentInstanceType) {
+		family, _, _ := strings.Cut(c.AgentInstanceType, ".")
+		if !slices.Contains(xenFamilies, family) {
+			add(bad(KeyAgentInstanceType, c.AgentInstanceType, "is a Nitro (NVMe) type, which Flocker's EBS backend cannot use; pick a Xen type such as m4.large, c4.large or t2.large, or set volumeDriver to rexray"))
+		}
+	}
+	switch {
+	case c.KeyName != "" && c.PublicKey != "":
+		add(bad(KeyKeyName, c.KeyName, "and %s:%s are both set; set exactly one (`pulumi config rm` the other)", facts.Project, KeyPublicKey))
+	case c.KeyName == "" && c.PublicKey == "":
+		add(bad(KeyKeyName, "", "set exactly one of keyName (an existing EC2 key pair) and publicKey (e.g. `pulumi config set publicKey \"$(cat ~/.ssh/id_ed25519.pub)\"`)"))
+	case c.KeyName != "" && (len(c.KeyName) > 255 || strings.TrimFunc(c.KeyName, func(r rune) bool { return r < 0x20 || r > 0x7e }) != c.KeyName):
+		add(bad(KeyKeyName, c.KeyName, "must be 1 to 255 printable ASCII characters"))
+	case c.PublicKey != "":
+		if err := checkPublicKey(c.PublicKey); err != nil {
+			add(bad(KeyPublicKey, abbreviate(c.PublicKey), "%v", err))
+		}
+	}
+	if err := checkOperatorCIDR(c.OperatorCIDR); err != nil {
+		add(bad(KeyOperatorCIDR, c.OperatorCIDR, "%v", err))
+	}
+	if c.ExposeFlockerAPI && c.VolumeDriver != facts.VolumeDriverFlocker {
+		add(bad(KeyExposeFlockerAPI, "true", "only applies with volumeDriver flocker"))
+	}
+	if c.AMIID != "" && !amiRE.MatchString(c.AMIID) {
+		add(bad(KeyAMIID, c.AMIID, "is not an AMI id such as ami-0123456789abcdef0"))
+	}
+	if c.AMIID == "" && !accountRE.MatchString(c.AMIOwner) && !slices.Contains([]string{"self", "amazon", "aws-marketplace"}, c.AMIOwner) {
+		add(bad(KeyAMIOwner, c.AMIOwner, "must be a 12-digit account id, self, amazon or aws-marketplace"))
+	}
+	if c.RootVolumeGiB < MinRootVolumeGiB || c.RootVolumeGiB > 1024 {
+		add(bad(KeyRootVolumeSize, strconv.Itoa(c.RootVolumeGiB), "must be from %d to 1024 GiB", MinRootVolumeGiB))
+	}
+	if !slices.Contains(facts.VolumeDrivers, c.VolumeDriver) {
+		add(bad(KeyVolumeDriver, c.VolumeDriver, "must be one of %s", strings.Join(facts.VolumeDrivers, ", ")))
+	}
+	switch {
+	case c.AppPort < facts.AgentPortRangeStart || c.AppPort > facts.AgentPortRangeEnd:
+		add(bad(KeyAppPort, strconv.Itoa(c.AppPort), "must be within the ports the Mesos agents offer, %d-%d", facts.AgentPortRangeStart, facts.AgentPortRangeEnd))
+	case slices.Contains(facts.ReservedPorts, c.AppPort):
+		add(bad(KeyAppPort, strconv.Itoa(c.AppPort), "is used by the cluster's own services (%v); pick another, e.g. %d", facts.ReservedPorts, facts.DefaultAppPort))
+	}
+	if c.AppManifestPath != "" {
+		if st, err := os.Stat(c.AppManifestPath); err != nil || st.IsDir() {
+			add(bad(KeyAppManifest, c.AppManifestPath, "is not a readable file (paths are relative to the project directory)"))
+		}
+	}
+	if s := c.AgentPingTimeout.Seconds(); s < 1 || s > 60 {
+		add(bad(KeyAgentPingTimeout, strconv.Itoa(int(s)), "must be from 1 to 60 seconds"))
+	}
+	if c.MaxAgentPingTimeouts < 1 || c.MaxAgentPingTimeouts > 20 {
+		add(bad(KeyMaxAgentPingTimeouts, strconv.Itoa(c.MaxAgentPingTimeouts), "must be from 1 to 20"))
+	}
+	for key, ref := range map[string]string{
+		KeyZooKeeperImage: c.Images.ZooKeeper, KeyMesosMasterImage: c.Images.MesosMaster,
+		KeyMesosAgentImage: c.Images.MesosAgent, KeyMarathonImage: c.Images.Marathon,
+		KeyFlockerControlImage: c.Images.FlockerControl, KeyFlockerAgentImage: c.Images.FlockerDatasetAgent,
+		KeyFlockerPluginImage: c.Images.FlockerDockerPlugin, KeyRexRayPlugin: c.Images.RexRayPlugin,
+		KeyAppImage: c.Images.App,
+	} {
+		switch {
+		case !imageRE.MatchString(ref):
+			add(bad(key, ref, "must be a pinned image reference, repository:tag or repository@sha256:digest"))
+		case strings.HasSuffix(ref, ":latest"):
+			add(bad(key, ref, "must not float: pin a version tag or a digest instead of latest"))
+		}
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errs
+}
+
+func checkPublicKey(s string) error {
+	pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(s))
+	if err != nil {
+		return errors.New("is not an OpenSSH public key line (the content of a .pub file)")
+	}
+	// EC2 imports RSA and ED25519 keys only (ImportKeyPair API reference).
+	if t := pk.Type(); t != ssh.KeyAlgoRSA && t != ssh.KeyAlgoED25519 {
+		return fmt.Errorf("is a %s key; EC2 imports only ssh-rsa and ssh-ed25519 keys", t)
+	}
+	return nil
+}
+
+func checkOperatorCIDR(s string) error {
+	if s == "" {
+		return errors.New("is required: the CIDR allowed to reach SSH and the Mesos and Marathon UIs, e.g. `pulumi config set operatorCidr \"$(curl -s https://checkip.amazonaws.com)/32\"`")
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return errors.New("is not a CIDR such as 203.0.113.7/32")
+	}
+	if !p.Addr().Is4() {
+		return errors.New("must be an IPv4 CIDR: the cluster's VPC is IPv4 only")
+	}
+	if p.Masked() != p {
+		return fmt.Errorf("has host bits set; did you mean %s?", p.Masked())
+	}
+	if p.Bits() == 0 {
+		return errors.New("would open SSH and the unauthenticated Marathon API to the whole internet; use your own address, e.g. 203.0.113.7/32")
+	}
+	return nil
+}
+
+func abbreviate(s string) string {
+	if len(s) > 24 {
+		return s[:24] + "..."
+	}
+	return s
+}
+
+type indented []error
+
+func (e indented) Error() string {
+	parts := make([]string, len(e))
+	for i, err := range e {
+		parts[i] = err.Error()
+	}
+	return strings.Join(parts, "\n  ")
+}
+
+func (e indented) Unwrap() []error { return e }
+
+func joinIndented(errs []error) error { return indented(errs) }

@@ -1,0 +1,147 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+)
+
+const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGRZ1bXkwOzd6tKhsYlQ0lGQ8o2T0c8V3n3mJHkCqW1D op@example"
+
+// valid is the smallest config a stack needs.
+func valid() map[string]string {
+	return map[string]string{
+		"aws:region":   "us-east-1",
+		"publicKey":    testKey,
+		"operatorCidr": "203.0.113.7/32",
+	}
+}
+
+func with(kv ...string) map[string]string {
+	m := valid()
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i+1] == "<unset>" {
+			delete(m, kv[i])
+			continue
+		}
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+func TestParseDefaults(t *testing.T) {
+	c, err := Parse(FromMap(valid()))
+	if err != nil {
+		t.Fatalf("Parse(valid) = %v", err)
+	}
+	want := Config{
+		Region: "us-east-1", AgentCount: 2, MasterInstanceType: "m4.large", AgentInstanceType: "m4.large",
+		PublicKey: testKey, OperatorCIDR: "203.0.113.7/32", AMIOwner: facts.AMIOwnerCanonical,
+		AMINameFilter: facts.AMINameFilter, RootVolumeGiB: 30, VolumeDriver: facts.VolumeDriverRexRay,
+		AppPort: 8500, AgentPingTimeout: 5 * time.Second, MaxAgentPingTimeouts: 2,
+		Images: Images{
+			ZooKeeper: facts.ZooKeeperImage, MesosMaster: facts.MesosMasterImage, MesosAgent: facts.MesosAgentImage,
+			Marathon: facts.MarathonImage, FlockerControl: facts.FlockerControlServiceImage,
+			FlockerDatasetAgent: facts.FlockerDatasetAgentImage, FlockerDockerPlugin: facts.FlockerDockerPluginImage,
+			RexRayPlugin: facts.RexRayEBSPlugin, App: facts.AppImage,
+		},
+	}
+	if c != want {
+		t.Errorf("Parse(valid) =\n%+v\nwant\n%+v", c, want)
+	}
+}
+
+func TestParseAcceptsOverrides(t *testing.T) {
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "app.json")
+	if err := os.WriteFile(manifest, []byte(`{}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(FromMap(with(
+		"publicKey", "<unset>", "keyName", "my-key",
+		"availabilityZone", "us-east-1c", "agentCount", "3", "volumeDriver", "flocker",
+		"agentInstanceType", "c4.xlarge", "exposeFlockerApi", "true", "amiId", "ami-0123456789abcdef0",
+		"appPort", "7500", "appManifest", manifest, "agentPingTimeoutSeconds", "3", "maxAgentPingTimeouts", "3",
+		"marathonImage", "mesosphere/marathon@sha256:"+strings.Repeat("a", 64),
+	)))
+	if err != nil {
+		t.Fatalf("Parse = %v", err)
+	}
+	if c.KeyName != "my-key" || c.AvailabilityZone != "us-east-1c" || c.AgentCount != 3 || c.VolumeDriver != "flocker" ||
+		!c.ExposeFlockerAPI || c.AMIID != "ami-0123456789abcdef0" || c.AppPort != 7500 || c.AppManifestPath != manifest ||
+		c.AgentPingTimeout != 3*time.Second || c.MaxAgentPingTimeouts != 3 || !strings.HasPrefix(c.Images.Marathon, "mesosphere/marathon@sha256:") {
+		t.Errorf("overrides not applied: %+v", c)
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	ecdsa := "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBHpf2z8Pw/D+NC6ZUTbSU2KjtLW4wZUD8O8jqs/1s8k/sTBQ9zRe3x8l0SZVtw8e1R4p0luM1lru1Xd5wsfK9Iw= op@example"
+	tests := []struct {
+		name   string
+		config map[string]string
+		want   string // substring of the error: names the key and what is allowed
+	}{
+		{"region unset", with("aws:region", "<unset>"), "aws:region: is not set; run `pulumi config set aws:region"},
+		{"region malformed", with("aws:region", "US East"), `aws:region = "US East": is not an AWS region name`},
+		{"zone of another region", with("availabilityZone", "us-west-2a"), `marathon-ha:availabilityZone = "us-west-2a": is not a zone of region us-east-1`},
+		{"agent count not a number", with("agentCount", "two"), `marathon-ha:agentCount = "two": must be a whole number`},
+		{"one agent", with("agentCount", "1"), `marathon-ha:agentCount = "1": must be from 2 to 10: failover needs a second agent`},
+		{"too many agents", with("agentCount", "11"), `marathon-ha:agentCount = "11": must be from 2 to 10`},
+		{"instance type malformed", with("masterInstanceType", "large"), `marathon-ha:masterInstanceType = "large": is not an EC2 instance type`},
+		{"flocker on nitro", with("volumeDriver", "flocker", "agentInstanceType", "m5.large"), `marathon-ha:agentInstanceType = "m5.large": is a Nitro (NVMe) type`},
+		{"both key settings", with("keyName", "my-key"), `marathon-ha:keyName = "my-key": and marathon-ha:publicKey are both set`},
+		{"no key setting", with("publicKey", "<unset>"), "marathon-ha:keyName: set exactly one of keyName"},
+		{"public key garbage", with("publicKey", "not a key"), `marathon-ha:publicKey = "not a key": is not an OpenSSH public key line`},
+		{"public key type EC2 refuses", with("publicKey", ecdsa), "EC2 imports only ssh-rsa and ssh-ed25519 keys"},
+		{"operator cidr missing", with("operatorCidr", "<unset>"), "marathon-ha:operatorCidr: is required"},
+		{"operator cidr malformed", with("operatorCidr", "10.0.0.0/33"), `marathon-ha:operatorCidr = "10.0.0.0/33": is not a CIDR`},
+		{"operator cidr world", with("operatorCidr", "0.0.0.0/0"), "would open SSH and the unauthenticated Marathon API to the whole internet"},
+		{"operator cidr host bits", with("operatorCidr", "203.0.113.7/24"), "has host bits set; did you mean 203.0.113.0/24?"},
+		{"operator cidr ipv6", with("operatorCidr", "2001:db8::/64"), "must be an IPv4 CIDR"},
+		{"flocker api without flocker", with("exposeFlockerApi", "true"), "marathon-ha:exposeFlockerApi = \"true\": only applies with volumeDriver flocker"},
+		{"flocker api not a bool", with("exposeFlockerApi", "yes please"), "must be true or false"},
+		{"ami id malformed", with("amiId", "ami-xyz"), `marathon-ha:amiId = "ami-xyz": is not an AMI id`},
+		{"ami owner malformed", with("amiOwner", "canonical"), `marathon-ha:amiOwner = "canonical": must be a 12-digit account id`},
+		{"root volume too small", with("rootVolumeSizeGiB", "4"), `marathon-ha:rootVolumeSizeGiB = "4": must be from 8 to 1024 GiB`},
+		{"volume driver unknown", with("volumeDriver", "portworx"), `marathon-ha:volumeDriver = "portworx": must be one of flocker, rexray`},
+		{"app port outside agent range", with("appPort", "31000"), `marathon-ha:appPort = "31000": must be within the ports the Mesos agents offer, 7000-9000`},
+		{"app port taken by marathon", with("appPort", "8080"), `marathon-ha:appPort = "8080": is used by the cluster's own services`},
+		{"manifest missing", with("appManifest", "/nonexistent/app.json"), `marathon-ha:appManifest = "/nonexistent/app.json": is not a readable file`},
+		{"ping timeout zero", with("agentPingTimeoutSeconds", "0"), `marathon-ha:agentPingTimeoutSeconds = "0": must be from 1 to 60 seconds`},
+		{"ping misses zero", with("maxAgentPingTimeouts", "0"), `marathon-ha:maxAgentPingTimeouts = "0": must be from 1 to 20`},
+		{"image without tag", with("zookeeperImage", "zookeeper"), `marathon-ha:zookeeperImage = "zookeeper": must be a pinned image reference`},
+		{"image latest", with("appImage", "binocarlos/moby-counter:latest"), `marathon-ha:appImage = "binocarlos/moby-counter:latest": must not float`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(FromMap(tt.config))
+			if err == nil {
+				t.Fatalf("Parse accepted %v", tt.config)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error\n%v\ndoes not contain\n%s", err, tt.want)
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Errorf("error %v wraps no *config.Error", err)
+			}
+		})
+	}
+}
+
+func TestParseReportsEveryProblemAtOnce(t *testing.T) {
+	_, err := Parse(FromMap(with("operatorCidr", "0.0.0.0/0", "volumeDriver", "nfs", "agentCount", "1")))
+	if err == nil {
+		t.Fatal("Parse accepted three bad values")
+	}
+	for _, key := range []string{"operatorCidr", "volumeDriver", "agentCount"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not mention %s:\n%v", key, err)
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package config
+
+import (
+	"strconv"
+
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+)
+
+// Key describes one config key: Pulumi.yaml declares exactly these (a test
+// compares the two) and the README's config reference is generated from them.
+type Key struct {
+	Name        string // without the project namespace
+	Type        string // Pulumi.yaml type: string, integer or boolean
+	Default     string // "" means no default (required, or looked up)
+	Description string
+}
+
+// Config key names, without the "marathon-ha:" namespace.
+const (
+	KeyAvailabilityZone     = "availabilityZone"
+	KeyAgentCount           = "agentCount"
+	KeyMasterInstanceType   = "masterInstanceType"
+	KeyAgentInstanceType    = "agentInstanceType"
+	KeyKeyName              = "keyName"
+	KeyPublicKey            = "publicKey"
+	KeyOperatorCIDR         = "operatorCidr"
+	KeyExposeFlockerAPI     = "exposeFlockerApi"
+	KeyAMIID                = "amiId"
+	KeyAMIOwner             = "amiOwner"
+	KeyAMINameFilter        = "amiNameFilter"
+	KeyRootVolumeSize       = "rootVolumeSizeGiB"
+	KeyVolumeDriver         = "volumeDriver"
+	KeyAppPort              = "appPort"
+	KeyAppManifest          = "appManifest"
+	KeyAgentPingTimeout     = "agentPingTimeoutSeconds"
+	KeyMaxAgentPingTimeouts = "maxAgentPingTimeouts"
+	KeyZooKeeperImage       = "zookeeperImage"
+	KeyMesosMasterImage     = "mesosMasterImage"
+	KeyMesosAgentImage      = "mesosAgentImage"
+	KeyMarathonImage        = "marathonImage"
+	KeyFlockerControlImage  = "flockerControlImage"
+	KeyFlockerAgentImage    = "flockerDatasetAgentImage"
+	KeyFlockerPluginImage   = "flockerPluginImage"
+	KeyRexRayPlugin         = "rexrayPlugin"
+	KeyAppImage             = "appImage"
+	// KeyRegion is the AWS provider's own key; it has no schema in Pulumi.yaml.
+	KeyRegion = "aws:region"
+)
+
+// Defaults that are not facts of their own.
+const (
+	DefaultAgentCount = 2
+	// MaxAgentCount keeps a demo from becoming a bill: 10 m4.large agents
+	// already cost about 1 USD an hour.
+	MaxAgentCount = 10
+	// DefaultInstanceType is Xen-based (Flocker cannot see NVMe devices,
+	// domain.md 3.2) with 8 GiB for Marathon's JVM and the containers.
+	DefaultInstanceType = "m4.large"
+	// DefaultRootVolumeGiB holds the images (Marathon alone is ~1 GiB).
+	DefaultRootVolumeGiB = 30
+	// MinRootVolumeGiB is the size of the Ubuntu AMI's own snapshot.
+	MinRootVolumeGiB = 8
+	// DefaultVolumeDriver is REX-Ray: the driver whose artefacts still
+	// install today (domain.md section 5.1); flocker reproduces the demo.
+	DefaultVolumeDriver = facts.VolumeDriverRexRay
+)
+
+// Keys lists every project config key with its type, default and meaning.
+var Keys = []Key{
+	{KeyAvailabilityZone, "string", "", "Zone for every node (EBS volumes attach only in their own zone). Default: the region's first available zone, looked up."},
+	{KeyAgentCount, "integer", strconv.Itoa(DefaultAgentCount), "Number of Mesos agents, 2 to " + strconv.Itoa(MaxAgentCount) + ": failover needs somewhere to go."},
+	{KeyMasterInstanceType, "string", DefaultInstanceType, "EC2 instance type of the master."},
+	{KeyAgentInstanceType, "string", DefaultInstanceType, "EC2 instance type of the agents. With volumeDriver flocker it must be a Xen type (t2, m4, c4, r4, ...): Flocker cannot use NVMe devices."},
+	{KeyKeyName, "string", "", "Name of an existing EC2 key pair in the region. Set exactly one of keyName and publicKey."},
+	{KeyPublicKey, "string", "", "OpenSSH public key (ssh-rsa or ssh-ed25519) to import as a new key pair. Set exactly one of keyName and publicKey."},
+	{KeyOperatorCIDR, "string", "", "Required. CIDR allowed to reach SSH and the Mesos and Marathon UIs, e.g. 203.0.113.7/32. Must include the machine running `pulumi up`: it posts the app to Marathon."},
+	{KeyExposeFlockerAPI, "boolean", "false", "Open the Flocker control API (4523) to operatorCidr as well (volumeDriver flocker only)."},
+	{KeyAMIID, "string", "", "AMI id to use instead of the lookup by amiOwner and amiNameFilter."},
+	{KeyAMIOwner, "string", facts.AMIOwnerCanonical, "Owner account of the AMI lookup (Canonical)."},
+	{KeyAMINameFilter, "string", facts.AMINameFilter, "Name filter of the AMI lookup (Ubuntu 20.04: cgroup v1, which Mesos needs)."},
+	{KeyRootVolumeSize, "integer", strconv.Itoa(DefaultRootVolumeGiB), "Size in GiB of each node's encrypted root volume."},
+	{KeyVolumeDriver, "string", DefaultVolumeDriver, "Docker volume driver for the app's EBS volume: flocker (as in the 2015 demo) or rexray (REX-Ray's rexray/ebs plugin, which still installs today)."},
+	{KeyAppPort, "integer", strconv.Itoa(facts.DefaultAppPort), "Host port of the app on the agents, behind the ELB; within the agents' port range " + strconv.Itoa(facts.AgentPortRangeStart) + "-" + strconv.Itoa(facts.AgentPortRangeEnd) + "."},
+	{KeyAppManifest, "string", "", "Path to a Marathon app definition replacing apps/moby-counter.json; the program still sets its id, host port, volume and zone constraint."},
+	{KeyAgentPingTimeout, "integer", strconv.Itoa(int(facts.AgentPingTimeout.Seconds())), "Mesos master --agent_ping_timeout in seconds (Mesos default 15)."},
+	{KeyMaxAgentPingTimeouts, "integer", strconv.Itoa(facts.MaxAgentPingTimeouts), "Mesos master --max_agent_ping_timeouts (Mesos default 5)."},
+	{KeyZooKeeperImage, "string", facts.ZooKeeperImage, "ZooKeeper image."},
+	{KeyMesosMasterImage, "string", facts.MesosMasterImage, "Mesos master image."},
+	{KeyMesosAgentImage, "string", facts.MesosAgentImage, "Mesos agent image."},
+	{KeyMarathonImage, "string", facts.MarathonImage, "Marathon image (the app manifest is written for the 1.4 line)."},
+	{KeyFlockerControlImage, "string", facts.FlockerControlServiceImage, "Flocker control service image."},
+	{KeyFlockerAgentImage, "string", facts.FlockerDatasetAgentImage, "Flocker dataset agent image."},
+	{KeyFlockerPluginImage, "string", facts.FlockerDockerPluginImage, "Flocker Docker plugin image."},
+	{KeyRexRayPlugin, "string", facts.RexRayEBSPlugin, "REX-Ray EBS Docker plugin."},
+	{KeyAppImage, "string", facts.AppImage, "Moby Counter image."},
+}
+
+// defaultOf returns the declared default of a key.
+func defaultOf(name string) string {
+	for _, k := range Keys {
+		if k.Name == name {
+			return k.Default
+		}
+	}
+	panic("config: no key " + name)
+}
