@@ -21,9 +21,9 @@ import (
 
 // Images are the container images and plugin the nodes run.
 type Images struct {
-	ZooKeeper, MesosMaster, MesosAgent, Marathon string
+	ZooKeeper, MesosMaster, MesosAgent, Marathon             string
 	FlockerControl, FlockerDatasetAgent, FlockerDockerPlugin string
-	RexRayPlugin, App                                         string
+	RexRayPlugin, App                                        string
 }
 
 // Config is the validated configuration of one stack.
