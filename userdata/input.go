@@ -1,0 +1,55 @@
+package userdata
+
+import "time"
+
+// SecretFile is a file whose content is an SSM Parameter Store SecureString,
+// fetched at boot with the instance role (never in user data).
+type SecretFile struct {
+	Parameter string // SSM parameter name, e.g. /marathon-ha/mha-1a2b3c4d/master/control-service.key
+	Path      string // absolute destination path, e.g. /etc/flocker/control-service.key
+	Mode      string // octal file mode, e.g. "0600"
+}
+
+// MasterInput is everything the master's user data depends on.
+type MasterInput struct {
+	ClusterID            string        // e.g. "mha-1a2b3c4d"
+	Region, Zone         string        // e.g. "us-east-1", "us-east-1a"
+	VolumeDriver         string        // facts.VolumeDriverFlocker or facts.VolumeDriverRexRay
+	AgentPingTimeout     time.Duration // Mesos master --agent_ping_timeout
+	MaxAgentPingTimeouts int           // Mesos master --max_agent_ping_timeouts
+	Images               MasterImages
+	FlockerFiles         []SecretFile // flocker only: cluster.crt, control-service.crt/.key
+}
+
+// MasterImages are the container images the master runs.
+type MasterImages struct{ ZooKeeper, MesosMaster, Marathon, FlockerControl string }
+
+// AgentInput is everything an agent's user data depends on.
+type AgentInput struct {
+	ClusterID                    string
+	Region, Zone                 string
+	Index                        int    // 1-based agent number
+	MasterPrivateIP              string // ZooKeeper/Mesos/Flocker control address (private IP, as the demo did)
+	VolumeDriver                 string
+	AppImage                     string // pre-pulled so a failover does not wait for a pull
+	PortRangeStart, PortRangeEnd int    // Mesos agent ports resource; must contain the app port
+	Images                       AgentImages
+	FlockerFiles                 []SecretFile // flocker only: cluster.crt, node.crt/.key, plugin.crt/.key
+	// AppPort, when not zero, is checked to lie inside the port range, so a
+	// misconfigured range fails at `pulumi preview` instead of leaving the
+	// app without offers.
+	AppPort int
+}
+
+// AgentImages are the container images and the Docker plugin an agent runs;
+// only those of its volume driver are used.
+type AgentImages struct{ MesosAgent, FlockerDatasetAgent, FlockerDockerPlugin, RexRayPlugin string }
+
+// Files Flocker reads from facts.FlockerCertDir on each role
+// (ClusterHQ/flocker docs/installation/configuring-authentication.rst and
+// docs/docker-integration/generate-api-plugin.rst; the 2015 demo copied
+// exactly these).
+var (
+	masterFlockerFiles = []string{"cluster.crt", "control-service.crt", "control-service.key"}
+	agentFlockerFiles  = []string{"cluster.crt", "node.crt", "node.key", "plugin.crt", "plugin.key"}
+)

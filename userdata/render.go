@@ -1,0 +1,292 @@
+package userdata
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+)
+
+// MaxSize is the EC2 limit on user data, before base64 ("User data is limited
+// to 16 KB", docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html).
+const MaxSize = 16 * 1024
+
+// Where the rendered files land on a node.
+const (
+	bootScript = "/usr/local/sbin/marathon-ha-boot"
+	libScript  = "/usr/local/lib/marathon-ha/lib.sh"
+	runDir     = "/usr/local/lib/marathon-ha"
+	unitDir    = "/etc/systemd/system"
+	nodeEnv    = "/etc/marathon-ha/node.env"
+	dockerDrop = "/etc/systemd/system/docker.service.d/marathon-ha.conf"
+	// flockerPluginSocket is where Flocker's plugin listens and Docker looks
+	// for legacy plugins (ClusterHQ/flocker flocker/dockerplugin/_script.py).
+	flockerPluginSocket = "/run/docker/plugins/flocker/flocker.sock"
+	// readyDelay is the pause between readiness checks during boot.
+	readyDelay = 10 * time.Second
+)
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+var templates = template.Must(template.New("userdata").
+	Option("missingkey=error").
+	Funcs(template.FuncMap{"q": shellQuote, "indent": indent}).
+	ParseFS(templateFS, "templates/*.tmpl"))
+
+// RenderMaster validates in and returns the master's #cloud-config user data.
+func RenderMaster(in MasterInput) ([]byte, error) {
+	if err := in.validate(); err != nil {
+		return nil, fmt.Errorf("rendering master user data: %w", err)
+	}
+	n := newNode(facts.RoleMaster, "master", in.ClusterID, in.Region, in.Zone, in.VolumeDriver, in.FlockerFiles)
+	n.Master = in
+	n.AgentPingTimeout = mesosDuration(in.AgentPingTimeout)
+	n.Pulls = []string{in.Images.ZooKeeper, in.Images.MesosMaster, in.Images.Marathon}
+	n.Services = []service{
+		{Name: "zookeeper", Image: in.Images.ZooKeeper},
+		{Name: "mesos-master", Image: in.Images.MesosMaster},
+		{Name: "marathon", Image: in.Images.Marathon},
+	}
+	if n.Flocker {
+		n.Pulls = append(n.Pulls, in.Images.FlockerControl)
+		n.Services = append(n.Services, service{Name: "flocker-control", Image: in.Images.FlockerControl})
+	}
+	out, err := n.render(nil)
+	if err != nil {
+		return nil, fmt.Errorf("rendering master user data of %s: %w", in.ClusterID, err)
+	}
+	return out, nil
+}
+
+// RenderAgent validates in and returns the #cloud-config user data of agent
+// in.Index.
+func RenderAgent(in AgentInput) ([]byte, error) {
+	if err := in.validate(); err != nil {
+		return nil, fmt.Errorf("rendering agent user data: %w", err)
+	}
+	n := newNode(facts.RoleAgent, "agent-"+strconv.Itoa(in.Index), in.ClusterID, in.Region, in.Zone, in.VolumeDriver, in.FlockerFiles)
+	n.Agent = in
+	n.ZooKeeperMesos = fmt.Sprintf("zk://%s:%d/mesos", in.MasterPrivateIP, facts.ZooKeeperClientPort)
+	n.PortResource = fmt.Sprintf("ports:[%d-%d]", in.PortRangeStart, in.PortRangeEnd)
+	n.ZoneAttribute = facts.AgentZoneAttribute + ":" + in.Zone
+	n.ExecutorRegistrationTimeout = mesosDuration(facts.ExecutorRegistrationTimeout)
+	var extra []file
+	if n.Flocker {
+		n.Pulls = []string{in.Images.FlockerDatasetAgent, in.Images.FlockerDockerPlugin}
+		n.Services = []service{
+			{Name: "flocker-dataset-agent", Image: in.Images.FlockerDatasetAgent},
+			{Name: "flocker-docker-plugin", Image: in.Images.FlockerDockerPlugin},
+		}
+		agentYML, err := flockerAgentConfig(in)
+		if err != nil {
+			return nil, fmt.Errorf("rendering agent user data of %s: %w", in.ClusterID, err)
+		}
+		extra = append(extra, file{Path: facts.FlockerCertDir + "/agent.yml", Perm: "0600", Content: agentYML})
+	}
+	if n.RexRay {
+		n.RexRayPlugin = in.Images.RexRayPlugin
+	}
+	n.Pulls = append(n.Pulls, in.Images.MesosAgent, in.AppImage)
+	n.Services = append(n.Services, service{Name: "mesos-agent", Image: in.Images.MesosAgent})
+	out, err := n.render(extra)
+	if err != nil {
+		return nil, fmt.Errorf("rendering agent user data of %s: %w", in.ClusterID, err)
+	}
+	return out, nil
+}
+
+// node is what the templates see.
+type node struct {
+	Role, Name, ClusterID, Region, Zone, VolumeDriver string
+	Flocker, RexRay                                   bool
+
+	Master MasterInput
+	Agent  AgentInput
+
+	Packages, HeldPackages []string
+	Secrets                []SecretFile
+	Pulls                  []string // images pulled before any service starts
+	Services               []service
+	RexRayPlugin           string
+
+	// Mesos flag values.
+	AgentPingTimeout, ExecutorRegistrationTimeout string
+	ZooKeeperMesos, PortResource, ZoneAttribute   string
+
+	Files []file // filled by render
+}
+
+// service is one container run by a systemd unit of the same name.
+type service struct{ Name, Image string }
+
+// RunScript is the script the unit's ExecStart runs.
+func (s service) RunScript() string { return runDir + "/run-" + s.Name }
+
+// file is one write_files entry.
+type file struct{ Path, Perm, Content string }
+
+func newNode(role, name, clusterID, region, zone, driver string, secrets []SecretFile) *node {
+	n := &node{
+		Role: role, Name: name, ClusterID: clusterID, Region: region, Zone: zone, VolumeDriver: driver,
+		Flocker:      driver == facts.VolumeDriverFlocker,
+		RexRay:       driver == facts.VolumeDriverRexRay,
+		Packages:     []string{facts.DockerPackage + "=" + facts.DockerPackageVersion},
+		HeldPackages: []string{facts.DockerPackage},
+		Secrets:      secrets,
+	}
+	if len(secrets) > 0 {
+		n.Packages = append(n.Packages, facts.AWSCLIPackage+"="+facts.AWSCLIPackageVersion)
+		n.HeldPackages = append(n.HeldPackages, facts.AWSCLIPackage)
+	}
+	return n
+}
+
+// Values the templates read; methods keep them next to their source.
+
+func (*node) BootScript() string          { return bootScript }
+func (*node) LibScript() string           { return libScript }
+func (*node) NodeEnv() string             { return nodeEnv }
+func (*node) ReadyCheck() string          { return facts.ReadyCheckCommand }
+func (*node) ReadyMarker() string         { return facts.ReadyMarkerPath }
+func (*node) FailedPrefix() string        { return facts.BootFailedPrefix }
+func (*node) Schema1Env() string          { return facts.DockerSchema1Env }
+func (*node) FlockerCertDir() string      { return facts.FlockerCertDir }
+func (*node) FlockerDataPath() string     { return facts.FlockerDataPath }
+func (*node) FlockerPluginSocket() string { return flockerPluginSocket }
+func (*node) RexRayAlias() string         { return facts.DockerVolumeDriverName[facts.VolumeDriverRexRay] }
+func (*node) ReadyDelaySeconds() int      { return int(readyDelay / time.Second) }
+func (*node) ReadyAttempts() int          { return int(facts.BootReadyTimeout / readyDelay) }
+
+// Ports are the ports the templates use, all from facts.
+func (*node) Ports() map[string]int {
+	return map[string]int{
+		"ZooKeeper":    facts.ZooKeeperClientPort,
+		"MesosMaster":  facts.MesosMasterPort,
+		"MesosAgent":   facts.MesosAgentPort,
+		"Marathon":     facts.MarathonPort,
+		"FlockerAPI":   facts.FlockerControlAPIPort,
+		"FlockerAgent": facts.FlockerControlAgentPort,
+	}
+}
+
+// render assembles the files and the cloud-config document around them.
+func (n *node) render(extra []file) ([]byte, error) {
+	type part struct{ path, perm, tmpl string }
+	parts := []part{
+		{dockerDrop, "0644", "docker-dropin.conf.tmpl"},
+		{libScript, "0644", "lib.sh.tmpl"},
+		{bootScript, "0755", "boot.sh.tmpl"},
+		{facts.ReadyCheckCommand, "0755", "ready.sh.tmpl"},
+	}
+	for _, s := range n.Services {
+		parts = append(parts, part{s.RunScript(), "0755", "run-" + s.Name + ".tmpl"})
+	}
+	n.Files = nil
+	for _, p := range parts {
+		content, err := execute(p.tmpl, n)
+		if err != nil {
+			return nil, err
+		}
+		n.Files = append(n.Files, file{Path: p.path, Perm: p.perm, Content: content})
+	}
+	for _, s := range n.Services {
+		content, err := execute("unit.service.tmpl", s)
+		if err != nil {
+			return nil, err
+		}
+		n.Files = append(n.Files, file{Path: unitDir + "/" + s.Name + ".service", Perm: "0644", Content: content})
+	}
+	n.Files = append(n.Files, extra...)
+	doc, err := execute("cloud-config.yaml.tmpl", n)
+	if err != nil {
+		return nil, err
+	}
+	if len(doc) > MaxSize {
+		return nil, fmt.Errorf("user data is %d bytes, over the EC2 limit of %d", len(doc), MaxSize)
+	}
+	return []byte(doc), nil
+}
+
+func execute(name string, data any) (string, error) {
+	var b bytes.Buffer
+	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
+		return "", fmt.Errorf("executing template %s: %w", name, err)
+	}
+	return b.String(), nil
+}
+
+// flockerAgentConfig is agent.yml for Flocker's AWS backend
+// (ClusterHQ/flocker docs/flocker-features/aws-configuration.rst). The keys
+// are empty on purpose: boto3 1.4.2 (Flocker's pin) only sets credentials when
+// one of them is non-empty (boto/boto3 boto3/session.py@1.4.2), so empty ones
+// should fall back to the instance profile through IMDSv1. UNVERIFIED: no
+// one has run Flocker 1.15 this way; Flocker's FAQ says IAM roles are not
+// supported, and its node script only checks that the keys are present.
+func flockerAgentConfig(in AgentInput) (string, error) {
+	type controlService struct {
+		Hostname string `yaml:"hostname"`
+		Port     int    `yaml:"port"`
+	}
+	type dataset struct {
+		Backend         string `yaml:"backend"`
+		Region          string `yaml:"region"`
+		Zone            string `yaml:"zone"`
+		AccessKeyID     string `yaml:"access_key_id"`
+		SecretAccessKey string `yaml:"secret_access_key"`
+	}
+	cfg := struct {
+		Version        int            `yaml:"version"`
+		ControlService controlService `yaml:"control-service"`
+		Dataset        dataset        `yaml:"dataset"`
+	}{
+		Version:        1,
+		ControlService: controlService{Hostname: in.MasterPrivateIP, Port: facts.FlockerControlAgentPort},
+		Dataset:        dataset{Backend: "aws", Region: in.Region, Zone: in.Zone},
+	}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		return "", fmt.Errorf("encoding %s/agent.yml: %w", facts.FlockerCertDir, err)
+	}
+	const note = "# The AWS keys are empty on purpose: boto3 1.4.2 then falls back to the\n" +
+		"# instance profile through IMDSv1. UNVERIFIED with Flocker 1.15.\n"
+	return note + string(out), nil
+}
+
+// mesosDuration formats d the way Mesos parses durations (stout's
+// Duration::parse: a number followed by ns, us, ms, secs, mins, hrs, ...).
+func mesosDuration(d time.Duration) string {
+	switch {
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "mins"
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "secs"
+	default:
+		return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
+	}
+}
+
+// shellQuote single-quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// indent prefixes every non-empty line of s with n spaces and drops the final
+// newline, for a YAML block scalar.
+func indent(n int, s string) string {
+	pad := strings.Repeat(" ", n)
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = pad + l
+		}
+	}
+	return strings.Join(lines, "\n")
+}
