@@ -1,0 +1,284 @@
+package ec2ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+)
+
+// Scope is a stack's identity, read from its outputs (stackoutputs.Stack
+// and stackoutputs.ClusterID). Only instances tagged with both, and with
+// the agent role, are in scope.
+type Scope struct{ Stack, ClusterID string }
+
+func (s Scope) validate() error {
+	var missing []string
+	if s.Stack == "" {
+		missing = append(missing, "stack")
+	}
+	if s.ClusterID == "" {
+		missing = append(missing, "cluster id")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("scope lacks the %s: read them from the stack outputs (%q, %q) of a stack that finished `pulumi up`",
+			strings.Join(missing, " and "), "stack", "clusterId")
+	}
+	return nil
+}
+
+// problems lists why tags do not put an instance in scope, or nothing.
+func (s Scope) problems(tags map[string]string) []string {
+	var out []string
+	check := func(key, want string) {
+		got, ok := tags[key]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("tag %s is missing (want %q)", key, want))
+		case got != want:
+			out = append(out, fmt.Sprintf("tag %s is %q (want %q)", key, got, want))
+		}
+	}
+	check(facts.TagStack, s.Stack)
+	check(facts.TagClusterID, s.ClusterID)
+	check(facts.TagRole, facts.RoleAgent)
+	return out
+}
+
+// ErrNotInScope is matched (errors.Is) by every *ScopeError.
+var ErrNotInScope = errors.New("instance is not an agent of this stack")
+
+// ErrNoInstance is returned when no live instance has the address asked for.
+var ErrNoInstance = errors.New("no such instance")
+
+// ScopeError is the refusal to act on an instance that does not carry the
+// stack's tags: the tools only ever terminate the stack's own agents.
+type ScopeError struct {
+	InstanceID string
+	Scope      Scope
+	Problems   []string // one per missing or mismatched tag
+}
+
+func (e *ScopeError) Error() string {
+	return fmt.Sprintf("refusing instance %s: it is not an agent of stack %q, cluster %q: %s; marathon-ha acts only on instances it tagged, so check that the stack outputs and the region are the right ones",
+		e.InstanceID, e.Scope.Stack, e.Scope.ClusterID, strings.Join(e.Problems, ", "))
+}
+
+// Is makes errors.Is(err, ErrNotInScope) true.
+func (e *ScopeError) Is(target error) bool { return target == ErrNotInScope }
+
+// Instance is what the tools need to know of an EC2 instance.
+type Instance struct {
+	ID, PrivateIP, State, Role string
+	Tags                       map[string]string
+	LaunchTime                 time.Time
+}
+
+func fromSDK(in types.Instance) Instance {
+	tags := map[string]string{}
+	for _, t := range in.Tags {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	out := Instance{
+		ID:         aws.ToString(in.InstanceId),
+		PrivateIP:  aws.ToString(in.PrivateIpAddress),
+		Role:       tags[facts.TagRole],
+		Tags:       tags,
+		LaunchTime: aws.ToTime(in.LaunchTime),
+	}
+	if in.State != nil {
+		out.State = string(in.State.Name)
+	}
+	return out
+}
+
+func (c *Client) describeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, doing string) ([]Instance, error) {
+	var out []Instance
+	p := ec2.NewDescribeInstancesPaginator(c.api, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, callError("DescribeInstances", doing, err)
+		}
+		for _, r := range page.Reservations {
+			for _, i := range r.Instances {
+				out = append(out, fromSDK(i))
+			}
+		}
+	}
+	return out, nil
+}
+
+// FindByPrivateIP returns the pending or running instance with the private
+// address ip, provided it is an agent of the stack in s. An instance found
+// at that address without the stack's tags is refused with a *ScopeError
+// (errors.Is ErrNotInScope). Private addresses can repeat across VPCs, so
+// every live instance at the address is considered and exactly one must be
+// in scope.
+func (c *Client) FindByPrivateIP(ctx context.Context, s Scope, ip string) (Instance, error) {
+	if err := s.validate(); err != nil {
+		return Instance{}, err
+	}
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return Instance{}, fmt.Errorf("finding the instance with private IP %q: not an IP address (EC2 filters also take wildcards, so only an exact address is accepted)", ip)
+	}
+	doing := fmt.Sprintf("finding the instance with private IP %s", addr)
+	found, err := c.describeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{
+		{Name: aws.String("private-ip-address"), Values: []string{addr.String()}},
+		{Name: aws.String("instance-state-name"), Values: []string{string(types.InstanceStateNamePending), string(types.InstanceStateNameRunning)}},
+	}}, doing)
+	if err != nil {
+		return Instance{}, err
+	}
+	var in []Instance
+	var refusals []error
+	for _, i := range found {
+		if p := s.problems(i.Tags); len(p) > 0 {
+			refusals = append(refusals, &ScopeError{InstanceID: i.ID, Scope: s, Problems: p})
+			continue
+		}
+		in = append(in, i)
+	}
+	switch {
+	case len(in) == 1:
+		return in[0], nil
+	case len(in) > 1:
+		ids := make([]string, len(in))
+		for k, i := range in {
+			ids[k] = i.ID
+		}
+		return Instance{}, fmt.Errorf("%s: %d agents of stack %q carry that address (%s); refusing to guess which one: terminate by instance id instead",
+			doing, len(in), s.Stack, strings.Join(ids, ", "))
+	case len(refusals) > 0:
+		return Instance{}, fmt.Errorf("%s: %w", doing, errors.Join(refusals...))
+	}
+	return Instance{}, fmt.Errorf("%s: %w: no pending or running instance has that address in this region; it may already be terminated, or the region is not the stack's", doing, ErrNoInstance)
+}
+
+// describeOne returns the instance with the given id.
+func (c *Client) describeOne(ctx context.Context, id, doing string) (Instance, error) {
+	found, err := c.describeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}}, doing)
+	if err != nil {
+		return Instance{}, err
+	}
+	if len(found) != 1 {
+		return Instance{}, fmt.Errorf("%s: ec2:DescribeInstances returned %d instances for id %s, want 1", doing, len(found), id)
+	}
+	return found[0], nil
+}
+
+// Terminate terminates the instance id after checking, again, that it is an
+// agent of the stack in s: the id may come from anywhere, the tags decide.
+// An instance already shutting down or terminated is left alone.
+func (c *Client) Terminate(ctx context.Context, s Scope, id string) error {
+	if err := s.validate(); err != nil {
+		return err
+	}
+	doing := "terminating instance " + id
+	in, err := c.describeOne(ctx, id, doing)
+	if err != nil {
+		return err
+	}
+	if p := s.problems(in.Tags); len(p) > 0 {
+		return fmt.Errorf("%s: %w", doing, &ScopeError{InstanceID: id, Scope: s, Problems: p})
+	}
+	if in.State == string(types.InstanceStateNameShuttingDown) || in.State == string(types.InstanceStateNameTerminated) {
+		return nil
+	}
+	out, err := c.api.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+	if err != nil {
+		return callError("TerminateInstances", doing, err)
+	}
+	for _, ch := range out.TerminatingInstances {
+		if aws.ToString(ch.InstanceId) == id {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: ec2:TerminateInstances did not report the instance among those terminating; check it with `aws ec2 describe-instances --instance-ids %s`", doing, id)
+}
+
+// InstanceState returns the instance's state name (pending, running,
+// shutting-down, terminated, stopping, stopped).
+func (c *Client) InstanceState(ctx context.Context, id string) (string, error) {
+	in, err := c.describeOne(ctx, id, "reading the state of instance "+id)
+	if err != nil {
+		return "", err
+	}
+	return in.State, nil
+}
+
+// WaitState polls the instance until it is in state, writing a line to
+// progress (if not nil) whenever the state changes. It gives up when ctx
+// ends or after the Client's wait timeout. A terminated instance that has
+// vanished from the API (AWS keeps it visible for about an hour) counts as
+// terminated.
+func (c *Client) WaitState(ctx context.Context, id, state string, progress io.Writer) error {
+	if progress == nil {
+		progress = io.Discard
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.waitTimeout)
+	defer cancel()
+	start := time.Now()
+	last := ""
+	tick := time.NewTicker(c.poll)
+	defer tick.Stop()
+	for {
+		got, err := c.InstanceState(ctx, id)
+		if err != nil {
+			if state == string(types.InstanceStateNameTerminated) && errorCode(err) == "InvalidInstanceID.NotFound" {
+				fmt.Fprintf(progress, "instance %s: gone from the API, so terminated (%s)\n", id, since(start))
+				return nil
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("waiting for instance %s to be %s: still %s after %s: %w", id, state, orUnknown(last), since(start), ctx.Err())
+			}
+			return err
+		}
+		if got != last {
+			fmt.Fprintf(progress, "instance %s: %s (%s)\n", id, got, since(start))
+			last = got
+		}
+		if got == state {
+			return nil
+		}
+		if got == string(types.InstanceStateNameTerminated) {
+			return fmt.Errorf("waiting for instance %s to be %s: it is terminated and will never be %s", id, state, state)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for instance %s to be %s: still %s after %s: %w; look at it with `aws ec2 describe-instances --instance-ids %s`",
+				id, state, got, since(start), ctx.Err(), id)
+		case <-tick.C:
+		}
+	}
+}
+
+func since(t time.Time) time.Duration { return time.Since(t).Round(time.Millisecond) }
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "in an unknown state"
+	}
+	return s
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
