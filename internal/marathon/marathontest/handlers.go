@@ -1,0 +1,318 @@
+package marathontest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Marathon's messages, verbatim (mesosphere/marathon 1.4:
+// src/main/scala/mesosphere/marathon/Exceptions.scala AppLockedException,
+// UnknownAppException; api/LeaderProxyFilter.scala
+// ERROR_STATUS_NO_CURRENT_LEADER).
+const (
+	msgLocked   = "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/<DEPLOYMENT_ID>'."
+	msgNoLeader = "Could not determine the current leader"
+)
+
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		s.mu.Lock()
+		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+			Accept: r.Header.Get("Accept"), Body: body, Status: rec.status})
+		s.mu.Unlock()
+	}()
+
+	s.mu.Lock()
+	f := s.takeFault(r.URL.Path)
+	s.mu.Unlock()
+	if f != nil && f.delay > 0 {
+		select {
+		case <-time.After(f.delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advance()
+	switch {
+	case f != nil && f.status != 0:
+		s.writeFault(rec, r.URL.Path, f.status)
+	case !s.leader:
+		writeNoLeader(rec, r.URL.Path)
+	default:
+		s.route(rec, r, body)
+	}
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
+	path := r.URL.Path
+	switch {
+	case path == "/ping":
+		s.ping(w, r)
+	case path == "/v2/info" && r.Method == http.MethodGet:
+		s.info(w)
+	case path == "/v2/deployments" && r.Method == http.MethodGet:
+		s.listDeployments(w)
+	case path == "/v2/apps" && r.Method == http.MethodGet:
+		s.listApps(w, r)
+	case strings.HasPrefix(path, "/v2/apps/"):
+		rest := strings.Trim(strings.TrimPrefix(path, "/v2/apps"), "/")
+		if id, ok := strings.CutSuffix(rest, "/tasks"); ok && r.Method == http.MethodGet {
+			s.appTasks(w, "/"+id)
+			return
+		}
+		id := "/" + rest
+		switch r.Method {
+		case http.MethodGet:
+			s.getApp(w, id)
+		case http.MethodPut:
+			s.putApp(w, r, id, body)
+		case http.MethodDelete:
+			s.deleteApp(w, r, id)
+		default:
+			writeMessage(w, http.StatusMethodNotAllowed, "HTTP method not allowed")
+		}
+	default:
+		writeMessage(w, http.StatusNotFound, "Not Found: "+path)
+	}
+}
+
+// ping answers as Marathon >= 1.4.4 does: text/plain "pong", and 406 to a
+// client that accepts only JSON (gambol99/go-marathon#308).
+func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
+	accept := r.Header.Get("Accept")
+	if accept != "" && !strings.Contains(accept, "text/plain") && !strings.Contains(accept, "*/*") {
+		w.WriteHeader(http.StatusNotAcceptable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	fmt.Fprintln(w, "pong")
+}
+
+func (s *Server) info(w http.ResponseWriter) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"name":        "marathon",
+		"version":     marathonVersion(),
+		"elected":     true,
+		"leader":      s.addr,
+		"frameworkId": "4f2d8e1a-0000-4000-8000-000000000001-0000",
+		"http_config": map[string]any{"http_port": 8080, "https_port": 8443},
+		"marathon_config": map[string]any{
+			"master": "zk://127.0.0.1:2181/mesos", "task_launch_timeout": 300000,
+			"local_port_min": 10000, "local_port_max": 20000,
+		},
+		"zookeeper_config": map[string]any{"zk": "zk://127.0.0.1:2181/marathon"},
+	})
+}
+
+func (s *Server) listDeployments(w http.ResponseWriter) {
+	out := []any{}
+	for _, d := range s.deployments {
+		action := map[string]any{"action": d.action, "app": d.appID}
+		out = append(out, map[string]any{
+			"id":             d.id,
+			"version":        d.version,
+			"affectedApps":   []string{d.appID},
+			"affectedPods":   []string{},
+			"steps":          []any{map[string]any{"actions": []any{action}}},
+			"currentActions": []any{map[string]any{"action": d.action, "app": d.appID, "readinessCheckResults": []any{}}},
+			"currentStep":    1,
+			"totalSteps":     1,
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listApps(w http.ResponseWriter, r *http.Request) {
+	withTasks := false
+	for _, e := range r.URL.Query()["embed"] {
+		withTasks = withTasks || e == "apps.tasks"
+	}
+	out := []any{}
+	for _, id := range sortedAppIDs(s.apps) {
+		out = append(out, s.appJSON(s.apps[id], withTasks))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"apps": out})
+}
+
+// getApp answers GET /v2/apps/{id}. Marathon embeds the tasks here whether
+// or not embed=app.tasks is given (the 2015 demo's failnode.sh reads
+// "host" from this answer without it).
+func (s *Server) getApp(w http.ResponseWriter, id string) {
+	ap, ok := s.apps[id]
+	if !ok {
+		writeMessage(w, http.StatusNotFound, fmt.Sprintf("App '%s' does not exist", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"app": s.appJSON(ap, true)})
+}
+
+func (s *Server) appTasks(w http.ResponseWriter, id string) {
+	ap, ok := s.apps[id]
+	if !ok {
+		writeMessage(w, http.StatusNotFound, fmt.Sprintf("App '%s' does not exist", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tasks": s.tasksJSON(ap)})
+}
+
+func (s *Server) putApp(w http.ResponseWriter, r *http.Request, id string, raw []byte) {
+	var body map[string]any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Invalid JSON",
+			"details": []any{map[string]any{"path": "/", "errors": []string{err.Error()}}}})
+		return
+	}
+	if locks := s.lockedBy(id); len(locks) > 0 {
+		if r.URL.Query().Get("force") != "true" {
+			writeLocked(w, locks)
+			return
+		}
+		s.cancelDeployments(id)
+	}
+	d, created := s.upsert(id, body)
+	s.advance()
+	status := http.StatusOK
+	if created {
+		w.Header().Set("Location", id)
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, map[string]any{"deploymentId": d.id, "version": d.version})
+}
+
+// deleteApp removes the app at once, as Marathon stores the target group
+// when the deployment starts, and keeps a StopApplication deployment that
+// locks the id for DeploymentDuration.
+func (s *Server) deleteApp(w http.ResponseWriter, r *http.Request, id string) {
+	if _, ok := s.apps[id]; !ok {
+		writeMessage(w, http.StatusNotFound, fmt.Sprintf("App '%s' does not exist", id))
+		return
+	}
+	if locks := s.lockedBy(id); len(locks) > 0 {
+		if r.URL.Query().Get("force") != "true" {
+			writeLocked(w, locks)
+			return
+		}
+		s.cancelDeployments(id)
+	}
+	delete(s.apps, id)
+	version, at := s.version()
+	d := s.startDeployment(id, version, "StopApplication", at)
+	writeJSON(w, http.StatusOK, map[string]any{"deploymentId": d.id, "version": d.version})
+}
+
+func (s *Server) appJSON(ap *app, withTasks bool) map[string]any {
+	out := copyJSON(ap.def).(map[string]any)
+	out["version"] = ap.version
+	out["versionInfo"] = map[string]any{"lastScalingAt": ap.version, "lastConfigChangeAt": ap.changedAt}
+	now := s.opts.Now()
+	counts := map[string]int{}
+	for _, t := range ap.tasks {
+		counts[t.state(now, s.opts.StagingDuration)]++
+	}
+	out["tasksStaged"] = counts[TaskStaging]
+	out["tasksRunning"] = counts[TaskRunning]
+	out["tasksHealthy"] = 0
+	if ap.hasHealthChecks() {
+		out["tasksHealthy"] = counts[TaskRunning]
+	}
+	out["tasksUnhealthy"] = 0
+	deps := []any{}
+	for _, d := range s.lockedBy(ap.id) {
+		deps = append(deps, map[string]any{"id": d.id})
+	}
+	out["deployments"] = deps
+	if withTasks {
+		out["tasks"] = s.tasksJSON(ap)
+	}
+	return out
+}
+
+func (s *Server) tasksJSON(ap *app) []any {
+	now := s.opts.Now()
+	out := []any{}
+	for _, t := range ap.tasks {
+		state := t.state(now, s.opts.StagingDuration)
+		tj := map[string]any{
+			"id": t.id, "appId": ap.id, "host": t.host, "slaveId": t.slaveID, "state": state,
+			"stagedAt": formatTime(t.stagedAt), "startedAt": nil, "version": t.version,
+			"ports": t.ports, "servicePorts": []int{},
+			"ipAddresses": []any{map[string]any{"ipAddress": t.host, "protocol": "IPv4"}},
+		}
+		if state != TaskStaging {
+			started := t.stagedAt.Add(s.opts.StagingDuration)
+			tj["startedAt"] = formatTime(started)
+			if ap.hasHealthChecks() && state == TaskRunning {
+				tj["healthCheckResults"] = []any{map[string]any{
+					"alive": true, "consecutiveFailures": 0, "firstSuccess": formatTime(started),
+					"lastFailure": nil, "lastSuccess": formatTime(now), "lastFailureCause": nil, "taskId": t.id,
+				}}
+			}
+		}
+		out = append(out, tj)
+	}
+	return out
+}
+
+func (s *Server) writeFault(w http.ResponseWriter, path string, status int) {
+	switch status {
+	case http.StatusConflict:
+		locks := []*deployment{{id: "00000000-1111-4000-8000-000000000000"}}
+		if id, ok := strings.CutPrefix(path, "/v2/apps"); ok {
+			if l := s.lockedBy(id); len(l) > 0 {
+				locks = l
+			}
+		}
+		writeLocked(w, locks)
+	case http.StatusServiceUnavailable:
+		writeNoLeader(w, path)
+	default:
+		writeMessage(w, status, http.StatusText(status))
+	}
+}
+
+func writeLocked(w http.ResponseWriter, locks []*deployment) {
+	deps := []any{}
+	for _, d := range locks {
+		deps = append(deps, map[string]any{"id": d.id})
+	}
+	writeJSON(w, http.StatusConflict, map[string]any{"message": msgLocked, "deployments": deps})
+}
+
+// writeNoLeader answers as Jetty's sendError does for LeaderProxyFilter: an
+// HTML page, not JSON.
+func writeNoLeader(w http.ResponseWriter, path string) {
+	w.Header().Set("Content-Type", "text/html;charset=ISO-8859-1")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	fmt.Fprintf(w, "<html>\n<head>\n<meta http-equiv=\"Content-Type\" content=\"text/html;charset=ISO-8859-1\"/>\n"+
+		"<title>Error 503 %s</title>\n</head>\n<body><h2>HTTP ERROR 503</h2>\n<p>Problem accessing %s. Reason:\n<pre>    %s</pre></p>\n</body>\n</html>\n",
+		msgNoLeader, path, msgNoLeader)
+}
+
+func writeMessage(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]any{"message": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; qs=2")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,395 @@
+package marathontest
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// Task states, as Marathon reports them (mesos.proto TaskState names).
+const (
+	TaskStaging     = "TASK_STAGING"
+	TaskRunning     = "TASK_RUNNING"
+	TaskUnreachable = "TASK_UNREACHABLE"
+)
+
+// Marathon 1.4's defaults for unreachableStrategy
+// (docs/docs/configure-task-handling.md: inactiveAfterSeconds 300,
+// expungeAfterSeconds 600).
+const (
+	defaultInactiveAfter = 300 * time.Second
+	defaultExpungeAfter  = 600 * time.Second
+)
+
+type app struct {
+	id        string
+	def       map[string]any // as Marathon returns it, without runtime fields
+	version   string
+	changedAt string // versionInfo.lastConfigChangeAt
+	tasks     []*task
+	slots     []time.Time // times from which a task is owed and not yet placed
+}
+
+type task struct {
+	id, host, slaveID string
+	agent             *agent
+	version           string
+	ports             []int
+	stagedAt          time.Time
+	unreachableAt     time.Time // zero while reachable
+	replaced          bool      // a replacement has been owed for it
+}
+
+type deployment struct {
+	id, version, appID, action string
+	startedAt                  time.Time
+}
+
+func (t *task) state(now time.Time, staging time.Duration) string {
+	switch {
+	case !t.unreachableAt.IsZero() && !now.Before(t.unreachableAt):
+		return TaskUnreachable
+	case now.Before(t.stagedAt.Add(staging)):
+		return TaskStaging
+	default:
+		return TaskRunning
+	}
+}
+
+func (a *app) instances() int {
+	n, _ := a.def["instances"].(float64)
+	return int(n)
+}
+
+func (a *app) hasHealthChecks() bool {
+	hc, _ := a.def["healthChecks"].([]any)
+	return len(hc) > 0
+}
+
+// unreachable returns the app's unreachableStrategy as durations; "disabled"
+// never replaces nor expunges.
+func (a *app) unreachable() (inactive, expunge time.Duration, enabled bool) {
+	switch us := a.def["unreachableStrategy"].(type) {
+	case string:
+		return 0, 0, false
+	case map[string]any:
+		i, _ := us["inactiveAfterSeconds"].(float64)
+		e, _ := us["expungeAfterSeconds"].(float64)
+		return time.Duration(i * float64(time.Second)), time.Duration(e * float64(time.Second)), true
+	}
+	return defaultInactiveAfter, defaultExpungeAfter, true
+}
+
+func (a *app) hostPorts() []int {
+	c, _ := a.def["container"].(map[string]any)
+	d, _ := c["docker"].(map[string]any)
+	pms, _ := d["portMappings"].([]any)
+	var ports []int
+	for _, raw := range pms {
+		pm, _ := raw.(map[string]any)
+		p, _ := pm["hostPort"].(float64)
+		ports = append(ports, int(p))
+	}
+	return ports
+}
+
+// advance brings the model up to now. It repeats until nothing changes,
+// because each event may enable the next (an agent is lost, its task's
+// replacement lands on another agent that was killed too, ...).
+func (s *Server) advance() {
+	now := s.opts.Now()
+	for s.detectLostAgents(now) || s.handleUnreachable(now) || s.place(now) {
+	}
+	s.finishDeployments(now)
+}
+
+func (s *Server) detectLostAgents(now time.Time) bool {
+	changed := false
+	for _, a := range s.agents {
+		if a.killedAt.IsZero() || !a.lostAt.IsZero() {
+			continue
+		}
+		lostAt := a.killedAt.Add(s.opts.DetectionDelay)
+		if lostAt.After(now) {
+			continue
+		}
+		a.lostAt = lostAt
+		for _, ap := range s.apps {
+			for _, t := range ap.tasks {
+				if t.agent == a && t.unreachableAt.IsZero() {
+					t.unreachableAt = lostAt
+				}
+			}
+		}
+		changed = true
+	}
+	return changed
+}
+
+// handleUnreachable applies each app's unreachableStrategy: after
+// inactiveAfter a replacement is owed, after expungeAfter the task is gone.
+func (s *Server) handleUnreachable(now time.Time) bool {
+	changed := false
+	for _, ap := range s.apps {
+		inactive, expunge, enabled := ap.unreachable()
+		if !enabled {
+			continue
+		}
+		kept := ap.tasks[:0]
+		for _, t := range ap.tasks {
+			if t.unreachableAt.IsZero() {
+				kept = append(kept, t)
+				continue
+			}
+			if due := t.unreachableAt.Add(inactive); !t.replaced && !due.After(now) {
+				t.replaced = true
+				ap.slots = append(ap.slots, due)
+				changed = true
+			}
+			if !t.unreachableAt.Add(expunge).After(now) {
+				changed = true
+				continue
+			}
+			kept = append(kept, t)
+		}
+		ap.tasks = kept
+	}
+	return changed
+}
+
+// place launches owed tasks, each on the agent that can take it first (no
+// other task of the app on it: the host ports are fixed), staged at the
+// time both the slot and the agent were there.
+func (s *Server) place(now time.Time) bool {
+	changed := false
+	for _, id := range sortedAppIDs(s.apps) {
+		ap := s.apps[id]
+		for len(ap.slots) > 0 {
+			slot := ap.slots[0]
+			var best *agent
+			var bestAt time.Time
+			for _, a := range s.agents {
+				at := slot
+				if a.addedAt.After(at) {
+					at = a.addedAt
+				}
+				if at.After(now) || (!a.killedAt.IsZero() && !a.killedAt.After(at)) || ap.busy(a) {
+					continue
+				}
+				if best == nil || at.Before(bestAt) {
+					best, bestAt = a, at
+				}
+			}
+			if best == nil {
+				break
+			}
+			ap.slots = ap.slots[1:]
+			s.seq++
+			ports := ap.hostPorts()
+			for i, p := range ports {
+				if p == 0 {
+					ports[i] = 31000 + s.seq // Mesos's default port range starts at 31000
+				}
+			}
+			ap.tasks = append(ap.tasks, &task{
+				id:       fmt.Sprintf("%s.%08x-0000-4000-8000-%012x", strings.ReplaceAll(strings.TrimPrefix(ap.id, "/"), "/", "_"), s.seq, s.seq),
+				host:     best.host,
+				slaveID:  best.slaveID,
+				agent:    best,
+				version:  ap.version,
+				ports:    ports,
+				stagedAt: bestAt,
+			})
+			changed = true
+		}
+	}
+	return changed
+}
+
+// busy reports whether the app has a task on a that still holds its ports.
+func (ap *app) busy(a *agent) bool {
+	for _, t := range ap.tasks {
+		if t.agent == a && t.unreachableAt.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) finishDeployments(now time.Time) {
+	kept := s.deployments[:0]
+	for _, d := range s.deployments {
+		if now.Before(d.startedAt.Add(s.opts.DeploymentDuration)) || !s.deploymentReady(d, now) {
+			kept = append(kept, d)
+		}
+	}
+	s.deployments = kept
+}
+
+// deploymentReady reports whether the app reached the deployment's target:
+// gone for a stop, otherwise as many running tasks of its version as it
+// has instances.
+func (s *Server) deploymentReady(d *deployment, now time.Time) bool {
+	ap, ok := s.apps[d.appID]
+	if d.action == "StopApplication" {
+		return !ok
+	}
+	if !ok {
+		return true
+	}
+	running := 0
+	for _, t := range ap.tasks {
+		if t.version == ap.version && t.state(now, s.opts.StagingDuration) == TaskRunning {
+			running++
+		}
+	}
+	return running >= ap.instances()
+}
+
+func (s *Server) lockedBy(appID string) []*deployment {
+	var out []*deployment
+	for _, d := range s.deployments {
+		if d.appID == appID {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (s *Server) cancelDeployments(appID string) {
+	kept := s.deployments[:0]
+	for _, d := range s.deployments {
+		if d.appID != appID {
+			kept = append(kept, d)
+		}
+	}
+	s.deployments = kept
+}
+
+func (s *Server) startDeployment(appID, version, action string, at time.Time) *deployment {
+	s.seq++
+	s.started++
+	d := &deployment{
+		id:        fmt.Sprintf("%08x-1111-4000-8000-%012x", s.seq, s.seq),
+		version:   version,
+		appID:     appID,
+		action:    action,
+		startedAt: at,
+	}
+	s.deployments = append(s.deployments, d)
+	return d
+}
+
+// upsert applies a PUT body to the app (Marathon 1.4's PUT /v2/apps/{id} is
+// an update: fields the body omits keep their values) and starts its
+// deployment. A changed definition restarts the app's tasks (all at once,
+// as upgradeStrategy 0/0 does); an unchanged one still makes a deployment,
+// with nothing to do but wait.
+func (s *Server) upsert(id string, body map[string]any) (d *deployment, created bool) {
+	version, at := s.version()
+	ap, ok := s.apps[id]
+	if !ok {
+		ap = &app{id: id, def: map[string]any{}}
+		s.apps[id] = ap
+		created = true
+	}
+	next := map[string]any{}
+	for k, v := range ap.def {
+		next[k] = v
+	}
+	for k, v := range body {
+		next[k] = v
+	}
+	next["id"] = id
+	withDefaults(next)
+	changed := created || !reflect.DeepEqual(next, ap.def)
+	ap.def = next
+	ap.version = version
+	action := "ScaleApplication"
+	if changed {
+		ap.changedAt = version
+		ap.tasks = nil
+		ap.slots = nil
+		for i := 0; i < ap.instances(); i++ {
+			ap.slots = append(ap.slots, at)
+		}
+		action = "RestartApplication"
+		if created {
+			action = "StartApplication"
+		}
+	} else {
+		for _, t := range ap.tasks {
+			t.version = version
+		}
+	}
+	return s.startDeployment(id, version, action, at), created
+}
+
+// withDefaults fills what Marathon 1.4 adds to a stored app, so clients
+// that compare what they sent with what they read meet the same extra
+// fields as on a real Marathon (AppDefinition.scala defaults).
+func withDefaults(def map[string]any) {
+	defaults := map[string]any{
+		"instances": 1.0, "cpus": 1.0, "mem": 128.0, "disk": 0.0, "gpus": 0.0,
+		"backoffSeconds": 1.0, "backoffFactor": 1.15, "maxLaunchDelaySeconds": 3600.0,
+		"requirePorts": false, "killSelection": "YOUNGEST_FIRST",
+		"labels": map[string]any{}, "env": map[string]any{}, "constraints": []any{},
+		"uris": []any{}, "fetch": []any{}, "storeUrls": []any{}, "dependencies": []any{},
+		"healthChecks": []any{}, "readinessChecks": []any{}, "secrets": map[string]any{},
+		"upgradeStrategy":     map[string]any{"minimumHealthCapacity": 1.0, "maximumOverCapacity": 1.0},
+		"unreachableStrategy": map[string]any{"inactiveAfterSeconds": 300.0, "expungeAfterSeconds": 600.0},
+	}
+	for k, v := range defaults {
+		if _, ok := def[k]; !ok {
+			def[k] = v
+		}
+	}
+	if c, ok := def["container"].(map[string]any); ok {
+		if _, ok := c["volumes"]; !ok {
+			c["volumes"] = []any{}
+		}
+		if d, ok := c["docker"].(map[string]any); ok {
+			pms, _ := d["portMappings"].([]any)
+			for i, raw := range pms {
+				pm, ok := raw.(map[string]any)
+				if !ok {
+					continue
+				}
+				if sp, _ := pm["servicePort"].(float64); sp == 0 {
+					pm["servicePort"] = float64(10000 + i) // from Marathon's --local_port_min, default 10000
+				}
+				if _, ok := pm["labels"]; !ok {
+					pm["labels"] = map[string]any{}
+				}
+			}
+			for _, k := range []string{"privileged", "forcePullImage"} {
+				if _, ok := d[k]; !ok {
+					d[k] = false
+				}
+			}
+		}
+	}
+	hcs, _ := def["healthChecks"].([]any)
+	for _, raw := range hcs {
+		hc, ok := raw.(map[string]any)
+		if !ok {
+			continue
+		}
+		for k, v := range map[string]any{"gracePeriodSeconds": 300.0, "intervalSeconds": 60.0, "timeoutSeconds": 20.0,
+			"maxConsecutiveFailures": 3.0, "ignoreHttp1xx": false, "delaySeconds": 15.0} {
+			if _, ok := hc[k]; !ok {
+				hc[k] = v
+			}
+		}
+	}
+}
+
+// copyJSON deep-copies a decoded JSON value.
+func copyJSON(v any) any {
+	raw, _ := json.Marshal(v)
+	var out any
+	_ = json.Unmarshal(raw, &out)
+	return out
+}

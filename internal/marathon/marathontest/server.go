@@ -1,0 +1,297 @@
+// Package marathontest is an in-process stand-in for Marathon 1.4's REST API,
+// for tests of the tools that drive Marathon. It behaves like Marathon where
+// clients depend on it: PUT /v2/apps/{id} creates or updates (with 1.4's
+// patch semantics) and starts a deployment that takes time; an app is locked
+// (409) while a deployment affects it; every path answers 503 while there is
+// no leader; /ping refuses "Accept: application/json" with 406 (Marathon
+// >= 1.4.4); the address refuses connections until Start. It models Mesos
+// agents so failover can be rehearsed: a killed agent's tasks become
+// unreachable after a detection delay and are replaced on a live agent,
+// staging first, then running.
+//
+// Time moves lazily: every request (and every exported method) first brings
+// the model up to the clock's now, replaying events at the time they were
+// due, so the timeline does not depend on how often a client polls.
+package marathontest
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+)
+
+// Options set the stand-in's timings. Zero durations make things instant;
+// tests use milliseconds.
+type Options struct {
+	// DeploymentDuration is the least time a deployment takes; it also
+	// waits until the app's new tasks are running.
+	DeploymentDuration time.Duration
+	// StagingDuration is how long a task stays TASK_STAGING before it is
+	// TASK_RUNNING (the image pull and the volume attach on a real agent).
+	StagingDuration time.Duration
+	// DetectionDelay is how long after KillAgent the Mesos master declares
+	// the agent unreachable: agent_ping_timeout x max_agent_ping_timeouts
+	// (facts.AgentPingTimeout x facts.MaxAgentPingTimeouts on the cluster).
+	DetectionDelay time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Request is one request the stand-in received.
+type Request struct {
+	Method   string
+	Path     string
+	RawQuery string
+	Accept   string
+	Body     []byte
+	Status   int
+}
+
+// Server is the stand-in. Its methods are safe for concurrent use.
+type Server struct {
+	opts Options
+	addr string
+
+	mu          sync.Mutex
+	hs          *httptest.Server
+	leader      bool
+	apps        map[string]*app
+	deployments []*deployment
+	started     int // deployments ever started
+	agents      []*agent
+	faults      []*fault
+	requests    []Request
+	seq         int
+	lastVersion time.Time
+}
+
+// NewServer starts a stand-in with one leader and no agents.
+func NewServer(opts Options) *Server {
+	s := NewUnstartedServer(opts)
+	s.Start()
+	return s
+}
+
+// NewUnstartedServer reserves an address and returns a stand-in that refuses
+// connections on it until Start, like a master whose Marathon has not yet
+// booted.
+func NewUnstartedServer(opts Options) *Server {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("marathontest: reserving a port: %v", err))
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return &Server{opts: opts, addr: addr, leader: true, apps: map[string]*app{}}
+}
+
+// Start begins serving on the reserved address.
+func (s *Server) Start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hs != nil {
+		panic("marathontest: Start called twice")
+	}
+	l, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		panic(fmt.Sprintf("marathontest: listening on the reserved address %s: %v", s.addr, err))
+	}
+	s.hs = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve)}}
+	s.hs.Start()
+}
+
+// Close stops serving; later connections are refused.
+func (s *Server) Close() {
+	s.mu.Lock()
+	hs := s.hs
+	s.mu.Unlock()
+	if hs != nil {
+		hs.Close()
+	}
+}
+
+// URL is the stand-in's base URL, known before Start.
+func (s *Server) URL() string { return "http://" + s.addr }
+
+// SetLeader elects (true) or loses (false) the leader. Without one, every
+// path answers 503, as Marathon's LeaderProxyFilter does.
+func (s *Server) SetLeader(elected bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.leader = elected
+}
+
+// FailNext makes the next n requests to path (any method, query ignored)
+// answer status with Marathon's body for it: 409 "App is locked...", 503
+// "Could not determine the current leader", otherwise {"message": <status
+// text>}.
+func (s *Server) FailNext(path string, status, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &fault{path: path, status: status, left: n})
+}
+
+// DelayNext makes the next n requests to path wait d before they are
+// handled, to exercise client timeouts.
+func (s *Server) DelayNext(path string, d time.Duration, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &fault{path: path, delay: d, left: n})
+}
+
+// Requests returns the requests received so far, oldest first.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Count returns how many requests had this method (empty: any) and path.
+func (s *Server) Count(method, path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if (method == "" || r.Method == method) && r.Path == path {
+			n++
+		}
+	}
+	return n
+}
+
+// DeploymentsStarted returns how many deployments have been started.
+func (s *Server) DeploymentsStarted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started
+}
+
+// ActiveDeployments returns the ids of the deployments not yet finished.
+func (s *Server) ActiveDeployments() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advance()
+	var ids []string
+	for _, d := range s.deployments {
+		ids = append(ids, d.id)
+	}
+	return ids
+}
+
+// AddAgent registers a Mesos agent whose hostname is host (on the cluster,
+// its private IP) and returns its agent (slave) id. Apps short of tasks are
+// placed on it at once.
+func (s *Server) AddAgent(host string) (slaveID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advance()
+	for _, a := range s.agents {
+		if a.host == host && !a.dead() {
+			panic(fmt.Sprintf("marathontest: AddAgent: agent %q is already registered", host))
+		}
+	}
+	s.seq++
+	a := &agent{host: host, slaveID: fmt.Sprintf("4f2d8e1a-0000-4000-8000-000000000001-S%d", s.seq), addedAt: s.opts.Now()}
+	s.agents = append(s.agents, a)
+	s.advance()
+	return a.slaveID
+}
+
+// KillAgent stops an agent, as a terminated instance: it takes no new task
+// from now on, and after DetectionDelay its tasks become TASK_UNREACHABLE
+// and are replaced on a live agent as the app's unreachableStrategy says.
+func (s *Server) KillAgent(host string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advance()
+	for _, a := range s.agents {
+		if a.host == host && !a.dead() {
+			a.killedAt = s.opts.Now()
+			s.advance()
+			return
+		}
+	}
+	panic(fmt.Sprintf("marathontest: KillAgent: no live agent %q", host))
+}
+
+type fault struct {
+	path   string
+	status int
+	delay  time.Duration
+	left   int
+}
+
+type agent struct {
+	host, slaveID string
+	addedAt       time.Time
+	killedAt      time.Time // zero while alive
+	lostAt        time.Time // zero until the master noticed
+}
+
+func (a *agent) dead() bool { return !a.killedAt.IsZero() }
+
+// takeFault returns the first armed fault for path, spending one use.
+func (s *Server) takeFault(path string) *fault {
+	for i, f := range s.faults {
+		if f.path == path && f.left > 0 {
+			f.left--
+			if f.left == 0 {
+				s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			}
+			return f
+		}
+	}
+	return nil
+}
+
+// version returns a Marathon version timestamp, unique and increasing, and
+// the clock's now.
+func (s *Server) version() (string, time.Time) {
+	now := s.opts.Now()
+	v := now.UTC().Truncate(time.Millisecond)
+	if !v.After(s.lastVersion) {
+		v = s.lastVersion.Add(time.Millisecond)
+	}
+	s.lastVersion = v
+	return formatTime(v), now
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// liveAgents returns the agents that can take a task at time t, in the
+// order they registered.
+func (s *Server) liveAgents(t time.Time) []*agent {
+	var out []*agent
+	for _, a := range s.agents {
+		if !a.addedAt.After(t) && (a.killedAt.IsZero() || a.killedAt.After(t)) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// marathonVersion is the version /v2/info reports, read from the pinned
+// image tag ("mesosphere/marathon:v1.4.9" -> "1.4.9").
+func marathonVersion() string {
+	tag := facts.MarathonImage[strings.LastIndex(facts.MarathonImage, ":")+1:]
+	return strings.TrimPrefix(tag, "v")
+}
+
+func sortedAppIDs(apps map[string]*app) []string {
+	ids := make([]string, 0, len(apps))
+	for id := range apps {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
