@@ -1,0 +1,464 @@
+package userdata
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+)
+
+// fakeScript stands in for every external program the boot calls. It records
+// each call as one line, program and arguments separated by tabs, fails on
+// purpose when "$name $*" starts with FAKE_FAIL, and answers the few calls
+// whose output the boot reads. Its systemctl "starts" a unit by running the
+// unit's ExecStart script, so the docker run behind it is recorded too.
+const fakeScript = `#!/bin/bash
+set -u
+name=${0##*/}
+line=$name
+for a in "$@"; do line+=$'\t'"$a"; done
+printf '%s\n' "$line" >>"$MHA_CALLS"
+if [ -n "${FAKE_FAIL:-}" ] && [[ "$name $*" == "$FAKE_FAIL"* ]]; then
+  echo "fake $name: failing on purpose" >&2
+  exit 3
+fi
+case $name in
+curl)
+  case "$*" in
+  *latest/api/token*) printf 'FAKE-TOKEN' ;;
+  *latest/meta-data/local-ipv4*) printf '%s' "$FAKE_PRIVATE_IP" ;;
+  esac ;;
+aws) printf 'fake value of %s\n' "$*" ;;
+nc) case " $* " in *" -z "*) ;; *) cat >/dev/null; printf imok ;; esac ;;
+docker) [ "${1:-} ${2:-}" = "plugin inspect" ] && echo true ;;
+systemctl)
+  if [ "${1:-}" = enable ] && [ "${2:-}" = --now ]; then
+    for unit in "${@:3}"; do
+      exec_start=$(sed -n 's/^ExecStart=//p' "$MHA_ROOT/etc/systemd/system/$unit")
+      [ -n "$exec_start" ] || { echo "fake systemctl: no ExecStart in $unit" >&2; exit 5; }
+      "$MHA_ROOT$exec_start" || exit
+    done
+  fi ;;
+esac
+exit 0
+`
+
+// fakes are the programs the boot and readiness scripts may call that must
+// not touch the machine running the tests.
+var fakes = []string{"apt-get", "apt-mark", "aws", "curl", "docker", "logger", "nc", "sleep", "systemctl"}
+
+// bootRun is one boot of a rendered node in a scratch root.
+type bootRun struct {
+	root   string
+	out    string // stdout and stderr of the boot
+	err    error
+	calls  [][]string
+	doc    cloudConfig
+	fakeIP string
+}
+
+// installNode writes the user data's files under a scratch root, as
+// cloud-init's write_files would.
+func installNode(t *testing.T, doc []byte) (string, cloudConfig) {
+	t.Helper()
+	root := t.TempDir()
+	cc := parse(t, doc)
+	for _, f := range cc.WriteFiles {
+		mode := parseMode(t, f.Permissions)
+		path := filepath.Join(root, f.Path)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(f.Content), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(root, "dev"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return root, cc
+}
+
+func parseMode(t *testing.T, octal string) os.FileMode {
+	t.Helper()
+	m, err := strconv.ParseUint(octal, 8, 32)
+	if err != nil {
+		t.Fatalf("file mode %q: %v", octal, err)
+	}
+	return os.FileMode(m)
+}
+
+// runScript runs one installed script with the fakes first on PATH.
+func runScript(t *testing.T, root, script, fakeIP, fail string) (string, error) {
+	t.Helper()
+	bin := filepath.Join(root, "..", filepath.Base(root)+"-fakes")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range fakes {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(fakeScript), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(filepath.Join(root, script))
+	cmd.Env = []string{
+		"PATH=" + bin + ":/usr/bin:/bin",
+		"HOME=" + root,
+		"LC_ALL=C",
+		"MHA_ROOT=" + root,
+		"MHA_CALLS=" + filepath.Join(root, "calls.log"),
+		"MHA_RETRY_ATTEMPTS=2",
+		"MHA_READY_ATTEMPTS=2",
+		"FAKE_PRIVATE_IP=" + fakeIP,
+		"FAKE_FAIL=" + fail,
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// boot installs a node's user data in a scratch root and runs its runcmd.
+func boot(t *testing.T, doc []byte, fakeIP, fail string, prepare func(root string)) bootRun {
+	t.Helper()
+	root, cc := installNode(t, doc)
+	if prepare != nil {
+		prepare(root)
+	}
+	if len(cc.RunCmd) != 1 || len(cc.RunCmd[0]) != 1 {
+		t.Fatalf("runcmd %v: want the boot script alone", cc.RunCmd)
+	}
+	out, err := runScript(t, root, cc.RunCmd[0][0], fakeIP, fail)
+	return bootRun{root: root, out: out, err: err, calls: readCalls(t, root), doc: cc, fakeIP: fakeIP}
+}
+
+func readCalls(t *testing.T, root string) [][]string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, "calls.log"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var calls [][]string
+	for _, l := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		if l != "" {
+			calls = append(calls, strings.Split(l, "\t"))
+		}
+	}
+	return calls
+}
+
+// find returns the index of the first call that starts with prefix, or -1.
+func (r bootRun) find(prefix ...string) int {
+	for i, c := range r.calls {
+		if len(c) >= len(prefix) && slices.Equal(c[:len(prefix)], prefix) {
+			return i
+		}
+	}
+	return -1
+}
+
+// dockerRun returns the arguments of the docker run of container name.
+func (r bootRun) dockerRun(t *testing.T, name string) []string {
+	t.Helper()
+	i := r.find("docker", "run", "--rm", "--name", name)
+	if i < 0 {
+		t.Fatalf("no docker run of %s; calls:\n%s", name, r.callList())
+	}
+	return r.calls[i]
+}
+
+func (r bootRun) callList() string {
+	var b strings.Builder
+	for _, c := range r.calls {
+		b.WriteString(strings.Join(c, " ") + "\n")
+	}
+	return b.String()
+}
+
+func (r bootRun) mustSucceed(t *testing.T) {
+	t.Helper()
+	if r.err != nil {
+		t.Fatalf("boot failed: %v\n%s\ncalls:\n%s", r.err, r.out, r.callList())
+	}
+}
+
+func hasArgs(t *testing.T, what string, args []string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !slices.Contains(args, w) {
+			t.Errorf("%s lacks %q: %v", what, w, args)
+		}
+	}
+}
+
+func TestBootMaster(t *testing.T) {
+	for _, driver := range facts.VolumeDrivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			in := masterInput(driver)
+			doc, err := RenderMaster(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := boot(t, doc, testMasterIP, "", nil)
+			r.mustSucceed(t)
+			r.checkCommon(t, in.FlockerFiles, in.Region)
+
+			zk := "zk://" + testMasterIP + ":2181"
+			hasArgs(t, "zookeeper", r.dockerRun(t, "zookeeper"), "--net=host", "ZOO_PORT=2181", in.Images.ZooKeeper)
+			hasArgs(t, "mesos-master", r.dockerRun(t, "mesos-master"), in.Images.MesosMaster,
+				"--zk="+zk+"/mesos", "--quorum=1", "--ip="+testMasterIP, "--hostname="+testMasterIP, "--port=5050",
+				"--agent_ping_timeout=5secs", "--max_agent_ping_timeouts=2")
+			hasArgs(t, "marathon", r.dockerRun(t, "marathon"), in.Images.Marathon,
+				"--master="+zk+"/mesos", "--zk="+zk+"/marathon", "--hostname="+testMasterIP, "--http_port=8080")
+			flocker := r.find("docker", "run", "--rm", "--name", "flocker-control")
+			if driver == facts.VolumeDriverFlocker {
+				hasArgs(t, "flocker-control", r.calls[flocker], in.Images.FlockerControl,
+					"/var/lib/flocker:/var/lib/flocker", "--port=tcp:4523", "--agent-port=tcp:4524")
+			} else if flocker >= 0 {
+				t.Errorf("volume driver %s runs the Flocker control service", driver)
+			}
+		})
+	}
+}
+
+func TestBootAgent(t *testing.T) {
+	const agentIP = "10.0.1.21"
+	for _, driver := range facts.VolumeDrivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			in := agentInput(driver)
+			doc, err := RenderAgent(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := boot(t, doc, agentIP, "", func(root string) {
+				if driver == facts.VolumeDriverFlocker {
+					listenPluginSocket(t, root)
+				}
+			})
+			r.mustSucceed(t)
+			r.checkCommon(t, in.FlockerFiles, in.Region)
+
+			agent := r.dockerRun(t, "mesos-agent")
+			hasArgs(t, "mesos-agent", agent, in.Images.MesosAgent,
+				"--master=zk://"+testMasterIP+":2181/mesos", "--ip="+agentIP, "--hostname="+agentIP,
+				"--containerizers=docker,mesos", "--resources=ports:[7000-9000]", "--attributes=zone:us-east-1a",
+				"--executor_registration_timeout=5mins", "/var/run/docker.sock:/var/run/docker.sock")
+			startAgent := r.find("docker", "run", "--rm", "--name", "mesos-agent")
+			if pull := r.find("docker", "pull", facts.AppImage); pull < 0 || pull > startAgent {
+				t.Errorf("the app image is not pulled before the agent starts; calls:\n%s", r.callList())
+			}
+			plugin := r.find("docker", "plugin", "install")
+			switch driver {
+			case facts.VolumeDriverRexRay:
+				if plugin < 0 || plugin > startAgent {
+					t.Fatalf("rexray/ebs is not installed before the agent starts; calls:\n%s", r.callList())
+				}
+				want := []string{"docker", "plugin", "install", "--alias", "rexray/ebs", "--grant-all-permissions",
+					in.Images.RexRayPlugin, "EBS_REGION=us-east-1", "REXRAY_PREEMPT=true"}
+				if !slices.Equal(r.calls[plugin], want) {
+					t.Errorf("plugin install = %v\nwant %v (instance-profile credentials: no keys)", r.calls[plugin], want)
+				}
+			case facts.VolumeDriverFlocker:
+				if plugin >= 0 {
+					t.Errorf("flocker agent installs a managed plugin: %v", r.calls[plugin])
+				}
+				hasArgs(t, "flocker-dataset-agent", r.dockerRun(t, "flocker-dataset-agent"), in.Images.FlockerDatasetAgent,
+					"--privileged", "/etc/flocker:/etc/flocker", "/dev:/dev")
+				hasArgs(t, "flocker-docker-plugin", r.dockerRun(t, "flocker-docker-plugin"), in.Images.FlockerDockerPlugin,
+					"/run/docker:/run/docker")
+				var cfg struct {
+					ControlService struct {
+						Hostname string `yaml:"hostname"`
+						Port     int    `yaml:"port"`
+					} `yaml:"control-service"`
+				}
+				raw, err := os.ReadFile(filepath.Join(r.root, "etc/flocker/agent.yml"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := yaml.Unmarshal(raw, &cfg); err != nil || cfg.ControlService.Hostname != testMasterIP || cfg.ControlService.Port != 4524 {
+					t.Errorf("agent.yml control-service = %+v (%v), want %s:4524", cfg.ControlService, err, testMasterIP)
+				}
+			}
+		})
+	}
+}
+
+// checkCommon checks what every node's boot does, whatever its role.
+func (r bootRun) checkCommon(t *testing.T, secrets []SecretFile, region string) {
+	t.Helper()
+	install := r.find("apt-get", "-o", "DPkg::Lock::Timeout=300", "install")
+	if install < 0 {
+		t.Fatalf("no apt-get install; calls:\n%s", r.callList())
+	}
+	hasArgs(t, "apt-get install", r.calls[install], "docker.io="+facts.DockerPackageVersion)
+	if got := slices.Contains(r.calls[install], "awscli="+facts.AWSCLIPackageVersion); got != (len(secrets) > 0) {
+		t.Errorf("awscli installed = %v, want it only to fetch certificates", got)
+	}
+	dropIn, err := os.ReadFile(filepath.Join(r.root, dockerDrop))
+	if err != nil || !strings.Contains(string(dropIn), "Environment="+facts.DockerSchema1Env+"=1") {
+		t.Errorf("docker drop-in %s: %q, %v", dockerDrop, dropIn, err)
+	}
+	if i := r.find("curl", "-fsS", "--max-time", "5", "-X", "PUT", "-H", "X-aws-ec2-metadata-token-ttl-seconds: 300"); i < 0 {
+		t.Errorf("no IMDSv2 token request; calls:\n%s", r.callList())
+	}
+	if i := r.find("curl", "-fsS", "--max-time", "5", "-H", "X-aws-ec2-metadata-token: FAKE-TOKEN"); i < 0 {
+		t.Errorf("the metadata read does not send the IMDSv2 token; calls:\n%s", r.callList())
+	}
+	env, err := os.ReadFile(filepath.Join(r.root, nodeEnv))
+	if err != nil || string(env) != "PRIVATE_IP="+r.fakeIP+"\n" {
+		t.Errorf("%s = %q, %v", nodeEnv, env, err)
+	}
+
+	// Secrets: fetched from SSM with decryption, written with their mode
+	// under a 0700 directory.
+	fetched := 0
+	for _, c := range r.calls {
+		if len(c) > 2 && c[0] == "aws" {
+			fetched++
+			if c[1] != "ssm" || c[2] != "get-parameter" || !slices.Contains(c, "--with-decryption") || !slices.Contains(c, region) {
+				t.Errorf("unexpected aws call %v", c)
+			}
+		}
+	}
+	if fetched != len(secrets) {
+		t.Errorf("%d SSM reads, want %d", fetched, len(secrets))
+	}
+	for _, s := range secrets {
+		st, err := os.Stat(filepath.Join(r.root, s.Path))
+		if err != nil {
+			t.Errorf("secret %s not written: %v", s.Path, err)
+			continue
+		}
+		if got := st.Mode().Perm(); got != parseMode(t, s.Mode) {
+			t.Errorf("%s has mode %v, want %s", s.Path, got, s.Mode)
+		}
+		content, _ := os.ReadFile(filepath.Join(r.root, s.Path))
+		if !strings.Contains(string(content), s.Parameter) {
+			t.Errorf("%s holds %q, not the value of %s", s.Path, content, s.Parameter)
+		}
+	}
+	if len(secrets) > 0 {
+		st, err := os.Stat(filepath.Join(r.root, facts.FlockerCertDir))
+		if err != nil || st.Mode().Perm() != 0o700 {
+			t.Errorf("%s: mode %v, %v; want 0700", facts.FlockerCertDir, st.Mode().Perm(), err)
+		}
+	}
+
+	// Images are all pulled before the first service starts.
+	start := r.find("systemctl", "enable", "--now")
+	if start < 0 {
+		t.Fatalf("no service started; calls:\n%s", r.callList())
+	}
+	for i, c := range r.calls {
+		if len(c) > 1 && c[0] == "docker" && c[1] == "pull" && i > start {
+			t.Errorf("%v after the services started", c)
+		}
+	}
+
+	// Readiness: the marker, and the READY line.
+	if _, err := os.Stat(filepath.Join(r.root, facts.ReadyMarkerPath)); err != nil {
+		t.Errorf("no ready marker: %v", err)
+	}
+	if !strings.Contains(r.out, "READY") || strings.Contains(r.out, "FAILED") {
+		t.Errorf("boot output:\n%s", r.out)
+	}
+}
+
+// listenPluginSocket stands in for Flocker's plugin socket, which the plugin
+// container would create.
+func listenPluginSocket(t *testing.T, root string) {
+	t.Helper()
+	path := filepath.Join(root, flockerPluginSocket)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatalf("socket %s: %v", path, err)
+	}
+	t.Cleanup(func() { l.Close() })
+}
+
+// TestBootFailure: a failing step stops the boot with the FAILED line on the
+// console and starts nothing after it.
+func TestBootFailure(t *testing.T) {
+	tests := []struct {
+		name, fail, step, reason string
+	}{
+		{"apt mirror down", "apt-get -o DPkg::Lock::Timeout=300 update", "install-packages", "failed 2 times"},
+		{"hold refused", "apt-mark hold", "install-packages", "exited 3"},
+		{"no metadata service", "curl -fsS --max-time 5 -X PUT", "node-address", "'mha_read_private_ip' failed 2 times"},
+		{"SSM denied", "aws ssm get-parameter", "fetch-certificates", "/marathon-ha/mha-1a2b3c4d/master/cluster.crt"},
+		{"image gone", "docker pull " + facts.MarathonImage, "pull-images", "'docker pull " + facts.MarathonImage + "' failed 2 times"},
+		{"services never answer", "curl -fsS --max-time 3", "wait-ready", "not ready: Mesos master /health on 5050"},
+	}
+	doc, err := RenderMaster(masterInput(facts.VolumeDriverFlocker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := boot(t, doc, testMasterIP, tt.fail, nil)
+			if r.err == nil {
+				t.Fatalf("boot succeeded although %q failed:\n%s", tt.fail, r.out)
+			}
+			want := facts.BootFailedPrefix + tt.step + ": "
+			console, _ := os.ReadFile(filepath.Join(r.root, "dev/console"))
+			for what, text := range map[string]string{"output": r.out, "console": string(console)} {
+				if strings.Count(text, facts.BootFailedPrefix) != 1 {
+					t.Errorf("%s should hold exactly one FAILED line:\n%s", what, text)
+				}
+				i := strings.Index(text, want)
+				if i < 0 || !strings.Contains(text[i:], tt.reason) {
+					t.Errorf("%s lacks %q ... %q:\n%s", what, want, tt.reason, text)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(r.root, facts.ReadyMarkerPath)); err == nil {
+				t.Error("a failed boot left the ready marker")
+			}
+			if strings.Contains(r.out, "READY") {
+				t.Errorf("a failed boot printed READY:\n%s", r.out)
+			}
+		})
+	}
+}
+
+// TestReadyCheck runs the installed check against services that answer and
+// one that does not.
+func TestReadyCheck(t *testing.T) {
+	doc, err := RenderMaster(masterInput(facts.VolumeDriverFlocker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := installNode(t, doc)
+	if out, err := runScript(t, root, facts.ReadyCheckCommand, testMasterIP, ""); err == nil || !strings.Contains(out, "not written yet") {
+		t.Errorf("before the boot wrote node.env: %v\n%s", err, out)
+	}
+	if err := os.MkdirAll(filepath.Join(root, filepath.Dir(nodeEnv)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, nodeEnv), []byte("PRIVATE_IP="+testMasterIP+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runScript(t, root, facts.ReadyCheckCommand, testMasterIP, "")
+	if err != nil || strings.Count(out, "ok: ") != 5 {
+		t.Errorf("all services up: %v\n%s", err, out)
+	}
+	out, err = runScript(t, root, facts.ReadyCheckCommand, testMasterIP, "curl -fsS --max-time 3 http://"+testMasterIP+":8080/ping")
+	if err == nil || !strings.Contains(out, "not ready: Marathon /ping on 8080") || strings.Count(out, "ok: ") != 4 {
+		t.Errorf("Marathon down: %v\n%s", err, out)
+	}
+}
