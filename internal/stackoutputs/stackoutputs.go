@@ -116,3 +116,11 @@ func Decode(r io.Reader) (Outputs, error) {
 	}
 	return FromMap(m)
 }
+
+// Map is f as the plain map a stack output holds, keyed as FromMap reads it.
+func (f FailoverSettings) Map() map[string]any {
+	raw, _ := json.Marshal(f) // a struct of numbers always marshals
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	return m
+}

@@ -1,0 +1,95 @@
+package components
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+
+	"github.com/pulumi/pulumi-command/sdk/go/command/local"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// AppDeploymentArgs configures the app's deployment through Marathon.
+type AppDeploymentArgs struct {
+	MarathonURL pulumi.StringInput
+	AppID       string // must match the manifest's id
+	Manifest    pulumi.StringInput // rendered Marathon app definition (internal/manifest)
+	// DependsOn are the nodes: the app is posted once they exist, and
+	// deleted before they are destroyed.
+	DependsOn []pulumi.Resource
+}
+
+// AppDeployment posts the app to Marathon on create and on manifest change,
+// and deletes it on destroy, through scripts/deploy-app.
+type AppDeployment struct {
+	pulumi.ResourceState
+
+	AppVersion  pulumi.StringOutput
+	TaskHost    pulumi.StringOutput
+	Command     *local.Command
+}
+
+// marathonID is what Marathon accepts as an app id (path segments of
+// lower-case letters, digits, dots and hyphens); it is also shell-safe.
+var marathonID = regexp.MustCompile(`^(/[a-z0-9]([a-z0-9.-]*[a-z0-9])?)+$`)
+
+// deployResult is the JSON object scripts/deploy-app prints on success.
+type deployResult struct {
+	AppID    string `json:"appId"`
+	Version  string `json:"version"`
+	TaskHost string `json:"taskHost"`
+	TaskID   string `json:"taskId"`
+	Changed  bool   `json:"changed"`
+}
+
+// NewAppDeployment creates the deploy step.
+func NewAppDeployment(ctx *pulumi.Context, name string, args *AppDeploymentArgs, opts ...pulumi.ResourceOption) (*AppDeployment, error) {
+	if !marathonID.MatchString(args.AppID) {
+		return nil, fmt.Errorf("app deployment %s: %q is not a Marathon app id such as /marathon-ha/moby-counter", name, args.AppID)
+	}
+	a := &AppDeployment{}
+	if err := ctx.RegisterComponentResource(typeToken("AppDeployment"), name, a, opts...); err != nil {
+		return nil, err
+	}
+	// A changed manifest (Stdin) is an update: deploy-app PUTs the new
+	// definition, idempotently. Nothing forces a replacement; should one
+	// happen, the default create-before-delete would run the old Delete
+	// (DELETE the same app id) after the new Create and remove the app just
+	// deployed (pulumi-command's replacement pitfall), so delete first.
+	cmd, err := local.NewCommand(ctx, name+"-deploy", &local.CommandArgs{
+		Create:      pulumi.String(deployAppCommand),
+		Update:      pulumi.String(deployAppCommand),
+		Delete:      pulumi.String(deleteAppCommand + "'" + args.AppID + "'"),
+		Stdin:       args.Manifest,
+		Environment: pulumi.StringMap{envMarathonURL: args.MarathonURL},
+	}, pulumi.Parent(a), pulumi.DependsOn(args.DependsOn), pulumi.DeleteBeforeReplace(true))
+	if err != nil {
+		return nil, err
+	}
+	a.Command = cmd
+	field := func(get func(deployResult) string) pulumi.StringOutput {
+		return cmd.Stdout.ApplyT(func(out string) (string, error) {
+			r, err := parseDeployResult(out)
+			return get(r), err
+		}).(pulumi.StringOutput)
+	}
+	a.AppVersion = field(func(r deployResult) string { return r.Version })
+	a.TaskHost = field(func(r deployResult) string { return r.TaskHost })
+	if err := ctx.RegisterResourceOutputs(a, pulumi.Map{"appVersion": a.AppVersion, "taskHost": a.TaskHost}); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// parseDeployResult reads deploy-app's stdout; empty (nothing run yet) is
+// no result.
+func parseDeployResult(out string) (deployResult, error) {
+	var r deployResult
+	if out == "" {
+		return r, nil
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		return r, fmt.Errorf("reading deploy-app's result %q: %w", out, err)
+	}
+	return r, nil
+}

@@ -1,0 +1,309 @@
+package components
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/marathon-ha/marathon-ha/apps"
+	"github.com/marathon-ha/marathon-ha/internal/config"
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+	"github.com/marathon-ha/marathon-ha/internal/manifest"
+	"github.com/marathon-ha/marathon-ha/userdata"
+)
+
+// ClusterArgs are the validated stack config and the stack's name.
+type ClusterArgs struct {
+	Config config.Config
+	Stack  string
+}
+
+// Cluster is a whole marathon-ha cluster: network, key pair, Flocker PKI
+// (with the flocker driver), master, agents, load balancer and the app.
+type Cluster struct {
+	pulumi.ResourceState
+
+	ClusterID        pulumi.StringOutput
+	Zone             string
+	AMI              pulumi.StringInput
+	VolumeName       pulumi.StringOutput
+	Network          *Network
+	KeyPair          *KeyPair
+	PKI              *FlockerPKI // nil unless the driver is flocker
+	Master           *Master
+	Agents           *Agents
+	LoadBalancer     *LoadBalancer
+	App              *AppDeployment
+	MarathonURL      pulumi.StringOutput
+	MesosURL         pulumi.StringOutput
+	AppURL           pulumi.StringOutput
+	SSHMaster        pulumi.StringOutput
+	SSHAgents        pulumi.StringArrayOutput
+	FlockerUUID      pulumi.StringOutput
+}
+
+// NewCluster builds the cluster. Data flows one way: config, then look-ups,
+// then the network, secrets, nodes, load balancer and app.
+func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pulumi.ResourceOption) (*Cluster, error) {
+	cfg := args.Config
+	base := apps.MobyCounter
+	if cfg.AppManifestPath != "" {
+		b, err := os.ReadFile(cfg.AppManifestPath)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s:%s: %w", facts.Project, config.KeyAppManifest, err)
+		}
+		base = b
+	}
+	dockerDriver := facts.DockerVolumeDriverName[cfg.VolumeDriver]
+	renderManifest := func(zone, volume string) (string, error) {
+		doc, err := manifest.Render(base, manifest.Params{
+			AppID: facts.AppID, Image: cfg.Images.App, HostPort: cfg.AppPort,
+			VolumeDriver: dockerDriver, VolumeName: volume, Zone: zone,
+		})
+		if err == nil {
+			err = manifest.Validate(doc)
+		}
+		if err != nil {
+			return "", fmt.Errorf("app manifest (%s:%s): %w", facts.Project, config.KeyAppManifest, err)
+		}
+		return string(doc), nil
+	}
+	// Reject a bad manifest before any resource is registered.
+	if _, err := renderManifest("us-east-1a", VolumeName("mha-00000000")); err != nil {
+		return nil, err
+	}
+
+	c := &Cluster{}
+	if err := ctx.RegisterComponentResource(typeToken("Cluster"), name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+
+	zone, err := pickZone(ctx, cfg, c)
+	if err != nil {
+		return nil, err
+	}
+	c.Zone = zone
+	ami, err := pickAMI(ctx, cfg, c)
+	if err != nil {
+		return nil, err
+	}
+	c.AMI = pulumi.String(ami)
+	caller, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, pulumi.Parent(c))
+	if err != nil {
+		return nil, fmt.Errorf("asking AWS who we are (are credentials configured?): %w", err)
+	}
+	partition, err := aws.GetPartition(ctx, &aws.GetPartitionArgs{}, pulumi.Parent(c))
+	if err != nil {
+		return nil, fmt.Errorf("looking up the AWS partition: %w", err)
+	}
+
+	// The cluster id is random and kept in state: two stacks never share it,
+	// even stacks of the same name in different backends.
+	rid, err := random.NewRandomId(ctx, name+"-id", &random.RandomIdArgs{ByteLength: pulumi.Int(4)}, parent)
+	if err != nil {
+		return nil, err
+	}
+	c.ClusterID = rid.Hex.ApplyT(func(h string) string { return "mha-" + h }).(pulumi.StringOutput)
+	c.VolumeName = c.ClusterID.ApplyT(VolumeName).(pulumi.StringOutput)
+	stack := args.Stack
+	tags := Tags{Stack: stack, ClusterID: c.ClusterID}
+	prefix := func(f func(stack, id, role string) string, role string) pulumi.StringInput {
+		return c.ClusterID.ApplyT(func(id string) string { return f(stack, id, role) }).(pulumi.StringOutput)
+	}
+	namePrefix := func(role string) pulumi.StringInput { return prefix(NamePrefix, role) }
+
+	c.Network, err = NewNetwork(ctx, name+"-network", &NetworkArgs{
+		Zone: pulumi.String(zone), OperatorCIDR: pulumi.String(cfg.OperatorCIDR), AppPort: cfg.AppPort,
+		ExposeFlockerAPI: cfg.ExposeFlockerAPI, NamePrefix: namePrefix, Tags: tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	c.KeyPair, err = NewKeyPair(ctx, name+"-ssh", &KeyPairArgs{
+		Name: cfg.KeyName, PublicKey: cfg.PublicKey, NamePrefix: namePrefix("ssh"), Tags: tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	flocker := cfg.VolumeDriver == facts.VolumeDriverFlocker
+	var masterSecrets, agentSecrets []pulumi.Resource
+	deleteTag := facts.TagName
+	var deleteValue pulumi.StringOutput = c.VolumeName
+	var flockerUUID pulumi.StringInput
+	if flocker {
+		cu, err := random.NewRandomUuid(ctx, name+"-flocker-cluster-uuid", &random.RandomUuidArgs{}, parent)
+		if err != nil {
+			return nil, err
+		}
+		c.FlockerUUID = cu.Result
+		flockerUUID = cu.Result
+		deleteTag, deleteValue = facts.TagFlockerClusterID, cu.Result
+		var nodes []pulumi.StringInput
+		for i := 1; i <= cfg.AgentCount; i++ {
+			nu, err := random.NewRandomUuid(ctx, fmt.Sprintf("%s-flocker-node-%d-uuid", name, i), &random.RandomUuidArgs{}, parent)
+			if err != nil {
+				return nil, err
+			}
+			nodes = append(nodes, nu.Result)
+		}
+		c.PKI, err = NewFlockerPKI(ctx, name+"-flocker-pki", &FlockerPKIArgs{
+			ClusterName: facts.Project + "-" + stack, ClusterUUID: cu.Result, NodeUUIDs: nodes,
+			ControlHost:  facts.MasterPrivateIP,
+			MasterPrefix: c.ClusterID.ApplyT(func(id string) string { return SSMPrefix(id, facts.RoleMaster) }).(pulumi.StringOutput),
+			AgentsPrefix: c.ClusterID.ApplyT(func(id string) string { return SSMPrefix(id, "agents") }).(pulumi.StringOutput),
+			Tags:         tags,
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		masterSecrets, agentSecrets = c.PKI.MasterParameters, c.PKI.AgentParameters
+	}
+
+	scope := func(role string) func(id, deleteValue string) (string, error) {
+		return func(id, deleteValue string) (string, error) {
+			s := PolicyScope{Partition: partition.Partition, Region: cfg.Region, Account: caller.AccountId,
+				SSMPrefix: SSMPrefix(id, role), DeleteTagKey: deleteTag, DeleteTagValue: deleteValue}
+			if role == facts.RoleMaster {
+				return MasterPolicy(s).json()
+			}
+			return AgentPolicy(cfg.VolumeDriver, s).json()
+		}
+	}
+	policy := func(role string) pulumi.StringOutput {
+		f := scope(role)
+		return pulumi.All(c.ClusterID, deleteValue).ApplyT(func(v []any) (string, error) { return f(v[0].(string), v[1].(string)) }).(pulumi.StringOutput)
+	}
+
+	node := func(instanceType string, sg pulumi.IDOutput) NodeArgs {
+		return NodeArgs{AMI: c.AMI, InstanceType: instanceType, SubnetID: c.Network.SubnetID, SecurityGroupID: sg,
+			KeyName: c.KeyPair.KeyName, RootVolumeGiB: cfg.RootVolumeGiB}
+	}
+	c.Master, err = NewMaster(ctx, name+"-master", &MasterArgs{
+		Node: node(cfg.MasterInstanceType, c.Network.MasterSG),
+		Boot: userdata.MasterInput{
+			Region: cfg.Region, Zone: zone, VolumeDriver: cfg.VolumeDriver,
+			AgentPingTimeout: cfg.AgentPingTimeout, MaxAgentPingTimeouts: cfg.MaxAgentPingTimeouts,
+			Images: userdata.MasterImages{ZooKeeper: cfg.Images.ZooKeeper, MesosMaster: cfg.Images.MesosMaster,
+				Marathon: cfg.Images.Marathon, FlockerControl: cfg.Images.FlockerControl},
+		},
+		ClusterID: c.ClusterID, NeedsProfile: flocker, Policy: policy(facts.RoleMaster),
+		NamePrefix: namePrefix, RolePrefix: prefix(RoleNamePrefix, facts.RoleMaster),
+		DependsOn: masterSecrets, Tags: tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	c.Agents, err = NewAgents(ctx, name+"-agents", &AgentsArgs{
+		Node:  node(cfg.AgentInstanceType, c.Network.AgentSG),
+		Count: cfg.AgentCount,
+		Boot: userdata.AgentInput{
+			Region: cfg.Region, Zone: zone, MasterPrivateIP: facts.MasterPrivateIP, VolumeDriver: cfg.VolumeDriver,
+			AppImage: cfg.Images.App, AppPort: cfg.AppPort, PortRangeStart: facts.AgentPortRangeStart, PortRangeEnd: facts.AgentPortRangeEnd,
+			Images: userdata.AgentImages{MesosAgent: cfg.Images.MesosAgent, FlockerDatasetAgent: cfg.Images.FlockerDatasetAgent,
+				FlockerDockerPlugin: cfg.Images.FlockerDockerPlugin, RexRayPlugin: cfg.Images.RexRayPlugin},
+		},
+		ClusterID: c.ClusterID, FlockerClusterUUID: flockerUUID, VolumeName: c.VolumeName,
+		Policy: policy("agents"), NamePrefix: namePrefix("agents"), RolePrefix: prefix(RoleNamePrefix, "agents"),
+		DependsOn: agentSecrets, Tags: tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	c.LoadBalancer, err = NewLoadBalancer(ctx, name+"-elb", &LoadBalancerArgs{
+		Name:     c.ClusterID.ApplyT(func(id string) string { return ELBName(stack, id) }).(pulumi.StringOutput),
+		SubnetID: c.Network.SubnetID, SecurityGroupID: c.Network.ELBSG, AppPort: cfg.AppPort,
+		Instances: c.Agents.InstanceIDs, Tags: tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	c.MarathonURL = pulumi.Sprintf("http://%s:%d", c.Master.PublicIP, facts.MarathonPort)
+	c.MesosURL = pulumi.Sprintf("http://%s:%d", c.Master.PublicIP, facts.MesosMasterPort)
+	c.AppURL = pulumi.Sprintf("http://%s", c.LoadBalancer.DNSName)
+	nodes := append([]pulumi.Resource{c.Master.Instance}, instancesOf(c.Agents)...)
+	c.App, err = NewAppDeployment(ctx, name+"-app", &AppDeploymentArgs{
+		MarathonURL: c.MarathonURL,
+		AppID:       facts.AppID,
+		Manifest:    c.VolumeName.ApplyT(func(v string) (string, error) { return renderManifest(zone, v) }).(pulumi.StringOutput),
+		DependsOn:   nodes,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	c.SSHMaster = pulumi.Sprintf("ssh %s@%s", facts.SSHUser, c.Master.PublicIP)
+	c.SSHAgents = c.Agents.PublicIPs.ApplyT(func(ips []string) []string {
+		out := make([]string, len(ips))
+		for i, ip := range ips {
+			out[i] = fmt.Sprintf("ssh %s@%s", facts.SSHUser, ip)
+		}
+		return out
+	}).(pulumi.StringArrayOutput)
+
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"clusterId": c.ClusterID, "marathonUrl": c.MarathonURL, "mesosUrl": c.MesosURL, "appUrl": c.AppURL,
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func instancesOf(a *Agents) []pulumi.Resource {
+	out := make([]pulumi.Resource, len(a.Instances))
+	for i, inst := range a.Instances {
+		out[i] = inst
+	}
+	return out
+}
+
+// pickZone returns the configured zone after checking the region offers it,
+// or the region's first available zone, as the 2015 demo did.
+func pickZone(ctx *pulumi.Context, cfg config.Config, parent pulumi.Resource) (string, error) {
+	zones, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{State: pulumi.StringRef("available")}, pulumi.Parent(parent))
+	if err != nil {
+		return "", fmt.Errorf("listing the availability zones of %s (are AWS credentials configured?): %w", cfg.Region, err)
+	}
+	if len(zones.Names) == 0 {
+		return "", fmt.Errorf("region %s (aws:region) has no available zone", cfg.Region)
+	}
+	if cfg.AvailabilityZone == "" {
+		return zones.Names[0], nil
+	}
+	if !slices.Contains(zones.Names, cfg.AvailabilityZone) {
+		return "", &config.Error{Key: config.KeyAvailabilityZone, Value: cfg.AvailabilityZone,
+			Problem: fmt.Sprintf("is not an available zone of %s; available: %s", cfg.Region, strings.Join(zones.Names, ", "))}
+	}
+	return cfg.AvailabilityZone, nil
+}
+
+// pickAMI returns the configured AMI or the newest one matching the owner
+// and name filter.
+func pickAMI(ctx *pulumi.Context, cfg config.Config, parent pulumi.Resource) (string, error) {
+	if cfg.AMIID != "" {
+		return cfg.AMIID, nil
+	}
+	ami, err := ec2.LookupAmi(ctx, &ec2.LookupAmiArgs{
+		Owners:     []string{cfg.AMIOwner},
+		MostRecent: pulumi.BoolRef(true),
+		Filters: []ec2.GetAmiFilter{
+			{Name: "name", Values: []string{cfg.AMINameFilter}},
+			{Name: "architecture", Values: []string{"x86_64"}},
+			{Name: "virtualization-type", Values: []string{"hvm"}},
+			{Name: "root-device-type", Values: []string{"ebs"}},
+		},
+	}, pulumi.Parent(parent))
+	if err != nil {
+		return "", fmt.Errorf("no AMI owned by %s matches %q in %s (config %s:%s and %s:%s; or set %s:%s): %w",
+			cfg.AMIOwner, cfg.AMINameFilter, cfg.Region, facts.Project, config.KeyAMIOwner, facts.Project, config.KeyAMINameFilter, facts.Project, config.KeyAMIID, err)
+	}
+	return ami.Id, nil
+}

@@ -1,0 +1,71 @@
+package components
+
+import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// NodeArgs are what the master and the agents share about their instances.
+type NodeArgs struct {
+	AMI             pulumi.StringInput
+	InstanceType    string
+	SubnetID        pulumi.StringInput
+	SecurityGroupID pulumi.StringInput
+	KeyName         pulumi.StringInput
+	RootVolumeGiB   int
+}
+
+// IMDS settings. The master runs nothing that predates IMDSv2, so it
+// requires session tokens; hop limit 1 keeps containers in bridge networks
+// from fetching a token (AWS, "Configure the instance metadata options").
+// The agents' volume drivers read instance metadata with IMDSv1 only:
+// Flocker through boto2's get_instance_metadata (flocker/node/agents/ebs.py)
+// and REX-Ray 0.11.4 through an aws-sdk-go older than IMDSv2 support
+// (v1.25.38, 2019-11); so tokens are optional there.
+func metadataOptions(requireTokens bool) *ec2.InstanceMetadataOptionsArgs {
+	tokens := "optional"
+	if requireTokens {
+		tokens = "required"
+	}
+	return &ec2.InstanceMetadataOptionsArgs{
+		HttpEndpoint:            pulumi.String("enabled"),
+		HttpTokens:              pulumi.String(tokens),
+		HttpPutResponseHopLimit: pulumi.Int(1),
+	}
+}
+
+// instanceArgs builds the EC2 instance arguments common to every node.
+func (n NodeArgs) instanceArgs(userData pulumi.StringInput, profile pulumi.StringInput, requireTokens bool, tags pulumi.StringMap) *ec2.InstanceArgs {
+	return &ec2.InstanceArgs{
+		Ami:                 n.AMI,
+		InstanceType:        pulumi.String(n.InstanceType),
+		SubnetId:            n.SubnetID,
+		VpcSecurityGroupIds: pulumi.StringArray{n.SecurityGroupID},
+		KeyName:             n.KeyName,
+		IamInstanceProfile:  profile,
+		UserData:            userData,
+		// A node configures itself only at first boot: new user data means
+		// a new node.
+		UserDataReplaceOnChange: pulumi.Bool(true),
+		MetadataOptions:         metadataOptions(requireTokens),
+		RootBlockDevice: &ec2.InstanceRootBlockDeviceArgs{
+			Encrypted:           pulumi.Bool(true),
+			VolumeType:          pulumi.String("gp3"),
+			VolumeSize:          pulumi.Int(n.RootVolumeGiB),
+			DeleteOnTermination: pulumi.Bool(true),
+			// Root volume tags, not the instance's volume_tags: those are
+			// applied to every attached volume and would overwrite the
+			// tags the volume driver sets on the app's EBS volume.
+			Tags: tags,
+		},
+		Tags: tags,
+	}
+}
+
+// nodeOptions are the resource options every instance gets. The AMI lookup
+// picks the newest image; ignoring later changes keeps `pulumi up` from
+// replacing a running cluster whenever Canonical publishes one. Set amiId
+// or run `pulumi up --replace` to move.
+func nodeOptions(parent pulumi.Resource, dependsOn []pulumi.Resource) []pulumi.ResourceOption {
+	return []pulumi.ResourceOption{pulumi.Parent(parent), pulumi.DependsOn(dependsOn), pulumi.IgnoreChanges([]string{"ami"})}
+}

@@ -1,0 +1,224 @@
+// Package pulumimock runs the marathon-ha program under Pulumi's mocks and
+// records what it registers, so tests can assert on the resource graph
+// (types, names, properties, parents, dependencies, options) and the stack
+// outputs without a cloud, a CLI or plugins.
+package pulumimock
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Resource is one registered resource.
+type Resource struct {
+	Type, Name string
+	Custom     bool
+	Inputs     resource.PropertyMap
+	// Parent is the parent's "type::name", empty for the stack.
+	Parent              string
+	Dependencies        []string // "type::name" of each explicit dependency
+	DeleteBeforeReplace bool
+	IgnoreChanges       []string
+}
+
+// Key is the resource's "type::name".
+func (r Resource) Key() string { return r.Type + "::" + r.Name }
+
+// Input returns an input as a plain Go value (secrets unwrapped).
+func (r Resource) Input(key string) any {
+	v, ok := r.Inputs[resource.PropertyKey(key)]
+	if !ok {
+		return nil
+	}
+	return Plain(v)
+}
+
+// String returns a string input, or "" when it is unset or not a string.
+func (r Resource) String(key string) string {
+	s, _ := r.Input(key).(string)
+	return s
+}
+
+// IsSecret reports whether an input is marked secret.
+func (r Resource) IsSecret(key string) bool {
+	v, ok := r.Inputs[resource.PropertyKey(key)]
+	return ok && v.ContainsSecrets()
+}
+
+// Plain converts a property value to plain Go values, unwrapping secrets
+// and outputs.
+func Plain(v resource.PropertyValue) any {
+	switch {
+	case v.IsSecret():
+		return Plain(v.SecretValue().Element)
+	case v.IsOutput():
+		return Plain(v.OutputValue().Element)
+	case v.IsComputed():
+		return nil
+	case v.IsObject():
+		m := map[string]any{}
+		for k, e := range v.ObjectValue() {
+			m[string(k)] = Plain(e)
+		}
+		return m
+	case v.IsArray():
+		var a []any
+		for _, e := range v.ArrayValue() {
+			a = append(a, Plain(e))
+		}
+		return a
+	default:
+		return v.Mappable()
+	}
+}
+
+// Mocks answers Pulumi's resource and invoke calls with plausible AWS
+// values, and records every registration.
+type Mocks struct {
+	// Zones is what getAvailabilityZones answers.
+	Zones []string
+	// KeyPairs are the existing key pairs getKeyPair finds.
+	KeyPairs []string
+	// DeployStdout is what the deploy command prints, as deploy-app would.
+	DeployStdout string
+
+	mu        sync.Mutex
+	resources []Resource
+	instances int
+}
+
+// NewMocks returns mocks of an account in us-east-1 with three zones.
+func NewMocks() *Mocks {
+	return &Mocks{
+		Zones:        []string{"us-east-1a", "us-east-1b", "us-east-1c"},
+		DeployStdout: `{"appId":"/marathon-ha/moby-counter","version":"2026-11-24T10:00:00.000Z","taskHost":"10.42.1.101","taskId":"marathon-ha_moby-counter.1","changed":true}`,
+	}
+}
+
+// Resources returns what was registered, in order.
+func (m *Mocks) Resources() []Resource {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Resource(nil), m.resources...)
+}
+
+// urnKey turns a URN into "type::name".
+func urnKey(urn string) string {
+	if urn == "" {
+		return ""
+	}
+	parts := strings.Split(urn, "::")
+	if len(parts) < 4 {
+		return urn
+	}
+	qualified := parts[len(parts)-2]
+	t := qualified[strings.LastIndex(qualified, "$")+1:]
+	return t + "::" + parts[len(parts)-1]
+}
+
+// digest is a short stable hash, standing in for provider-made randomness.
+func digest(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "/")))
+	return hex.EncodeToString(h[:])
+}
+
+// NewResource implements pulumi.MockResourceMonitor.
+func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	r := Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs}
+	stack := ""
+	if rpc := args.RegisterRPC; rpc != nil {
+		r.Parent = urnKey(rpc.GetParent())
+		for _, d := range rpc.GetDependencies() {
+			r.Dependencies = append(r.Dependencies, urnKey(d))
+		}
+		r.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
+		r.IgnoreChanges = rpc.GetIgnoreChanges()
+		stack = rpc.GetParent()
+	}
+	m.mu.Lock()
+	m.resources = append(m.resources, r)
+	n := m.instances
+	if args.TypeToken == "aws:ec2/instance:Instance" {
+		m.instances++
+	}
+	m.mu.Unlock()
+
+	out := args.Inputs.Copy()
+	id := args.Name + "-id"
+	set := func(k string, v any) { out[resource.PropertyKey(k)] = resource.NewPropertyValue(v) }
+	// The random provider's values differ per stack, as real ones would.
+	seed := digest(stack, args.Name)
+	switch args.TypeToken {
+	case "aws:ec2/instance:Instance":
+		id = fmt.Sprintf("i-%017x", n+1)
+		if ip := r.String("privateIp"); ip == "" {
+			set("privateIp", fmt.Sprintf("10.42.1.%d", 101+n))
+		}
+		set("publicIp", fmt.Sprintf("198.51.100.%d", 10+n))
+	case "aws:elb/loadBalancer:LoadBalancer":
+		set("dnsName", r.String("name")+"-1234567890.us-east-1.elb.amazonaws.com")
+	case "aws:ec2/keyPair:KeyPair":
+		set("keyName", r.String("keyNamePrefix")+"20261124000000000000000001")
+	case "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile":
+		set("name", r.String("namePrefix")+"20261124000000000000000001")
+		set("arn", "arn:aws:iam::123456789012:role/"+r.String("namePrefix"))
+	case "random:index/randomId:RandomId":
+		set("hex", seed[:8])
+	case "random:index/randomUuid:RandomUuid":
+		set("result", fmt.Sprintf("%s-%s-4%s-8%s-%s", seed[:8], seed[8:12], seed[13:16], seed[17:20], seed[20:32]))
+	case "tls:index/privateKey:PrivateKey":
+		set("privateKeyPem", "-----BEGIN RSA PRIVATE KEY-----\n"+seed+"\n-----END RSA PRIVATE KEY-----\n")
+	case "tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert":
+		set("certPem", "-----BEGIN CERTIFICATE-----\n"+seed+"\n-----END CERTIFICATE-----\n")
+	case "tls:index/certRequest:CertRequest":
+		set("certRequestPem", "-----BEGIN CERTIFICATE REQUEST-----\n"+seed+"\n-----END CERTIFICATE REQUEST-----\n")
+	case "command:local:Command":
+		if r.String("create") != "" {
+			set("stdout", m.DeployStdout)
+		} else {
+			set("stdout", "")
+		}
+	}
+	return id, out, nil
+}
+
+// Call implements pulumi.MockResourceMonitor for the data sources used.
+func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	out := map[string]any{}
+	switch args.Token {
+	case "aws:index/getAvailabilityZones:getAvailabilityZones":
+		out["names"] = m.Zones
+		out["id"] = "us-east-1"
+	case "aws:ec2/getAmi:getAmi":
+		out["id"] = "ami-0123456789abcdef0"
+		out["architecture"] = "x86_64"
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		out["accountId"] = "123456789012"
+		out["arn"] = "arn:aws:iam::123456789012:user/operator"
+		out["userId"] = "AIDAEXAMPLE"
+		out["id"] = "123456789012"
+	case "aws:index/getPartition:getPartition":
+		out["partition"] = "aws"
+		out["dnsSuffix"] = "amazonaws.com"
+		out["id"] = "aws"
+	case "aws:ec2/getKeyPair:getKeyPair":
+		name, _ := args.Args["keyName"].V.(string)
+		for _, k := range m.KeyPairs {
+			if k == name {
+				out["keyName"] = name
+				out["id"] = "key-0123456789abcdef0"
+				return resource.NewPropertyMapFromMap(out), nil
+			}
+		}
+		return nil, fmt.Errorf("InvalidKeyPair.NotFound: The key pair '%s' does not exist", name)
+	default:
+		return args.Args, nil
+	}
+	return resource.NewPropertyMapFromMap(out), nil
+}

@@ -1,0 +1,55 @@
+// Command marathon-ha is the Pulumi program: it reads the stack's config,
+// builds the cluster and exports where to find it. Everything else lives in
+// components/, userdata/ and internal/.
+package main
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/marathon-ha/marathon-ha/components"
+	"github.com/marathon-ha/marathon-ha/internal/config"
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+	out "github.com/marathon-ha/marathon-ha/internal/stackoutputs"
+)
+
+func main() {
+	pulumi.Run(program)
+}
+
+func program(ctx *pulumi.Context) error {
+	cfg, err := config.Load(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := components.NewCluster(ctx, facts.Project, &components.ClusterArgs{Config: cfg, Stack: ctx.Stack()})
+	if err != nil {
+		return err
+	}
+	ctx.Export(out.MarathonURL, c.MarathonURL)
+	ctx.Export(out.MesosURL, c.MesosURL)
+	ctx.Export(out.AppURL, c.AppURL)
+	ctx.Export(out.MasterPublicIP, c.Master.PublicIP)
+	ctx.Export(out.MasterPrivateIP, c.Master.PrivateIP)
+	ctx.Export(out.AgentInstanceIDs, c.Agents.InstanceIDs)
+	ctx.Export(out.AgentPrivateIPs, c.Agents.PrivateIPs)
+	ctx.Export(out.Region, pulumi.String(cfg.Region))
+	ctx.Export(out.AvailabilityZone, pulumi.String(c.Zone))
+	ctx.Export(out.ClusterID, c.ClusterID)
+	ctx.Export(out.Stack, pulumi.String(ctx.Stack()))
+	ctx.Export(out.VolumeDriver, pulumi.String(cfg.VolumeDriver))
+	ctx.Export(out.VolumeName, c.VolumeName)
+	ctx.Export(out.AppID, pulumi.String(facts.AppID))
+	ctx.Export(out.AppVersion, c.App.AppVersion)
+	ctx.Export(out.AppTaskHost, c.App.TaskHost)
+	ctx.Export(out.SSHMaster, c.SSHMaster)
+	ctx.Export(out.SSHAgents, c.SSHAgents)
+	ctx.Export(out.Failover, pulumi.ToMap(out.FailoverSettings{
+		AgentPingTimeoutSeconds: cfg.AgentPingTimeout.Seconds(),
+		MaxAgentPingTimeouts:    cfg.MaxAgentPingTimeouts,
+		ELBIntervalSeconds:      facts.ELBHealthInterval.Seconds(),
+		ELBTimeoutSeconds:       facts.ELBHealthTimeout.Seconds(),
+		ELBHealthyThreshold:     facts.ELBHealthyThreshold,
+		ELBUnhealthyThreshold:   facts.ELBUnhealthyThreshold,
+	}.Map()))
+	return nil
+}
