@@ -12,7 +12,7 @@ import (
 // AppDeploymentArgs configures the app's deployment through Marathon.
 type AppDeploymentArgs struct {
 	MarathonURL pulumi.StringInput
-	AppID       string // must match the manifest's id
+	AppID       string             // must match the manifest's id
 	Manifest    pulumi.StringInput // rendered Marathon app definition (internal/manifest)
 	// DependsOn are the nodes: the app is posted once they exist, and
 	// deleted before they are destroyed.
@@ -24,9 +24,9 @@ type AppDeploymentArgs struct {
 type AppDeployment struct {
 	pulumi.ResourceState
 
-	AppVersion  pulumi.StringOutput
-	TaskHost    pulumi.StringOutput
-	Command     *local.Command
+	AppVersion pulumi.StringOutput
+	TaskHost   pulumi.StringOutput
+	Command    *local.Command
 }
 
 // marathonID is what Marathon accepts as an app id (path segments of

@@ -29,23 +29,23 @@ type ClusterArgs struct {
 type Cluster struct {
 	pulumi.ResourceState
 
-	ClusterID        pulumi.StringOutput
-	Zone             string
-	AMI              pulumi.StringInput
-	VolumeName       pulumi.StringOutput
-	Network          *Network
-	KeyPair          *KeyPair
-	PKI              *FlockerPKI // nil unless the driver is flocker
-	Master           *Master
-	Agents           *Agents
-	LoadBalancer     *LoadBalancer
-	App              *AppDeployment
-	MarathonURL      pulumi.StringOutput
-	MesosURL         pulumi.StringOutput
-	AppURL           pulumi.StringOutput
-	SSHMaster        pulumi.StringOutput
-	SSHAgents        pulumi.StringArrayOutput
-	FlockerUUID      pulumi.StringOutput
+	ClusterID    pulumi.StringOutput
+	Zone         string
+	AMI          pulumi.StringInput
+	VolumeName   pulumi.StringOutput
+	Network      *Network
+	KeyPair      *KeyPair
+	PKI          *FlockerPKI // nil unless the driver is flocker
+	Master       *Master
+	Agents       *Agents
+	LoadBalancer *LoadBalancer
+	App          *AppDeployment
+	MarathonURL  pulumi.StringOutput
+	MesosURL     pulumi.StringOutput
+	AppURL       pulumi.StringOutput
+	SSHMaster    pulumi.StringOutput
+	SSHAgents    pulumi.StringArrayOutput
+	FlockerUUID  pulumi.StringOutput
 }
 
 // NewCluster builds the cluster. Data flows one way: config, then look-ups,
