@@ -39,7 +39,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	s.mu.Lock()
-	f := s.takeFault(r.URL.Path)
+	f := s.takeFault(r.Method, r.URL.Path)
 	s.mu.Unlock()
 	if f != nil && f.delay > 0 {
 		select {

@@ -131,22 +131,32 @@ func (s *Server) SetLeader(elected bool) {
 	s.leader = elected
 }
 
-// FailNext makes the next n requests to path (any method, query ignored)
-// answer status with Marathon's body for it: 409 "App is locked...", 503
-// "Could not determine the current leader", otherwise {"message": <status
-// text>}.
+// FailNext makes the next n requests to path answer status with Marathon's
+// body for it: 409 "App is locked...", 503 "Could not determine the current
+// leader", otherwise {"message": <status text>}. path is matched without
+// the query; prefix it with a method ("PUT /v2/apps/a") to match only that
+// method.
 func (s *Server) FailNext(path string, status, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults = append(s.faults, &fault{path: path, status: status, left: n})
+	method, p := splitMethod(path)
+	s.faults = append(s.faults, &fault{method: method, path: p, status: status, left: n})
 }
 
-// DelayNext makes the next n requests to path wait d before they are
-// handled, to exercise client timeouts.
+// DelayNext makes the next n requests to path (as for FailNext) wait d
+// before they are handled, to exercise client timeouts.
 func (s *Server) DelayNext(path string, d time.Duration, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults = append(s.faults, &fault{path: path, delay: d, left: n})
+	method, p := splitMethod(path)
+	s.faults = append(s.faults, &fault{method: method, path: p, delay: d, left: n})
+}
+
+func splitMethod(path string) (method, p string) {
+	if m, rest, ok := strings.Cut(path, " "); ok {
+		return m, rest
+	}
+	return "", path
 }
 
 // Requests returns the requests received so far, oldest first.
@@ -225,6 +235,7 @@ func (s *Server) KillAgent(host string) {
 }
 
 type fault struct {
+	method string // empty: any
 	path   string
 	status int
 	delay  time.Duration
@@ -240,10 +251,11 @@ type agent struct {
 
 func (a *agent) dead() bool { return !a.killedAt.IsZero() }
 
-// takeFault returns the first armed fault for path, spending one use.
-func (s *Server) takeFault(path string) *fault {
+// takeFault returns the first armed fault for the request, spending one
+// use.
+func (s *Server) takeFault(method, path string) *fault {
 	for i, f := range s.faults {
-		if f.path == path && f.left > 0 {
+		if f.path == path && (f.method == "" || f.method == method) && f.left > 0 {
 			f.left--
 			if f.left == 0 {
 				s.faults = append(s.faults[:i], s.faults[i+1:]...)
@@ -267,18 +279,6 @@ func (s *Server) version() (string, time.Time) {
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
-
-// liveAgents returns the agents that can take a task at time t, in the
-// order they registered.
-func (s *Server) liveAgents(t time.Time) []*agent {
-	var out []*agent
-	for _, a := range s.agents {
-		if !a.addedAt.After(t) && (a.killedAt.IsZero() || a.killedAt.After(t)) {
-			out = append(out, a)
-		}
-	}
-	return out
-}
 
 // marathonVersion is the version /v2/info reports, read from the pinned
 // image tag ("mesosphere/marathon:v1.4.9" -> "1.4.9").

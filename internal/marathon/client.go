@@ -1,0 +1,310 @@
+// Package marathon deploys and removes a Marathon app and reports where its
+// task runs. It drives Marathon through github.com/gambol99/go-marathon
+// v0.7.1 and works around that version's traps (shared notes, pulumi-go.md
+// section 6):
+//
+//   - it has no HTTP timeout (http.DefaultClient): every request here has one;
+//   - its Ping sends "Accept: application/json", which Marathon >= 1.4.4
+//     refuses with 406 (gambol99/go-marathon#308): readiness is probed with a
+//     plain GET /v2/info instead;
+//   - after one transport error or 5xx it marks the endpoint down and answers
+//     ErrMarathonDown until a background /ping, every 5 s, succeeds: such a
+//     call is retried with a fresh go-marathon client;
+//   - it drops the status and body of a 5xx: a recording transport keeps
+//     them, so errors say what Marathon answered;
+//   - its Application type lacks fields Marathon 1.4 knows (for example
+//     unreachableStrategy): the manifest is PUT and read as raw JSON with
+//     net/http, so no field is lost;
+//   - it has no context.Context: its calls are bounded by the HTTP timeout
+//     and the caller's context is checked between attempts.
+package marathon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	gomarathon "github.com/gambol99/go-marathon"
+
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+)
+
+// Defaults of a Client's timings.
+const (
+	// DefaultHTTPTimeout bounds one request. Marathon answers API calls in
+	// milliseconds once it has a leader; a leaderless non-leader waits up
+	// to 10 x 250 ms for consistent leadership before its 503
+	// (LeaderProxyFilter.scala), well inside this.
+	DefaultHTTPTimeout = 10 * time.Second
+	// DefaultPollInterval is how often deployments and tasks are polled,
+	// the order of Marathon's UI refresh; go-marathon's own polling waits
+	// 500 ms (config.go defaultPollingWaitTime), which is needlessly busy
+	// for a deploy measured in minutes.
+	DefaultPollInterval = 2 * time.Second
+	// DefaultBackoffMin and DefaultBackoffMax bound the wait between
+	// retries of a refused connection, a 409 or a 5xx.
+	DefaultBackoffMin = 1 * time.Second
+	DefaultBackoffMax = 15 * time.Second
+)
+
+// Client talks to one Marathon. Its methods may be called from several
+// goroutines; its go-marathon calls are made one at a time.
+type Client struct {
+	base       string
+	timeout    time.Duration
+	progress   io.Writer
+	pollEvery  time.Duration
+	backoffMin time.Duration
+	backoffMax time.Duration
+	http       *http.Client
+
+	mu  sync.Mutex // guards lib and makes rec describe the current call
+	lib gomarathon.Marathon
+	rec *recordingTransport
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPTimeout bounds every single request (default DefaultHTTPTimeout).
+func WithHTTPTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }
+
+// WithProgress sets where progress lines go (default: nowhere).
+func WithProgress(w io.Writer) Option { return func(c *Client) { c.progress = w } }
+
+// WithPollInterval sets how often deployments and tasks are polled.
+func WithPollInterval(d time.Duration) Option { return func(c *Client) { c.pollEvery = d } }
+
+// WithBackoff sets the first and the longest wait between retries; the
+// wait doubles after each failed attempt.
+func WithBackoff(min, max time.Duration) Option {
+	return func(c *Client) { c.backoffMin, c.backoffMax = min, max }
+}
+
+// Info is what GET /v2/info says about a Marathon.
+type Info struct {
+	Name        string `json:"name"`
+	Version     string `json:"version"`
+	Leader      string `json:"leader"`
+	FrameworkID string `json:"frameworkId"`
+}
+
+// New returns a Client for the Marathon at rawURL (e.g.
+// "http://10.42.1.10:8080"). It does not contact Marathon.
+func New(rawURL string, opts ...Option) (*Client, error) {
+	base, err := baseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		base:       base,
+		timeout:    DefaultHTTPTimeout,
+		progress:   io.Discard,
+		pollEvery:  DefaultPollInterval,
+		backoffMin: DefaultBackoffMin,
+		backoffMax: DefaultBackoffMax,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.timeout <= 0 || c.pollEvery <= 0 || c.backoffMin <= 0 || c.backoffMax < c.backoffMin {
+		return nil, fmt.Errorf("marathon client for %s: timeout, poll interval and backoff must be positive, and the backoff's max at least its min", base)
+	}
+	c.http = &http.Client{Timeout: c.timeout}
+	c.rec = &recordingTransport{base: http.DefaultTransport}
+	if c.lib, err = c.newLib(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// URL is the Marathon base URL the client talks to.
+func (c *Client) URL() string { return c.base }
+
+// baseURL checks a Marathon URL and drops a trailing slash.
+func baseURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("marathon URL %q is not an http(s) URL with a host; want e.g. http://<master>:%d", raw, facts.MarathonPort)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+func (c *Client) newLib() (gomarathon.Marathon, error) {
+	cfg := gomarathon.NewDefaultConfig()
+	cfg.URL = c.base
+	cfg.HTTPClient = &http.Client{Timeout: c.timeout, Transport: c.rec}
+	cfg.PollingWaitTime = c.pollEvery
+	lib, err := gomarathon.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("marathon client for %s: %w", c.base, err)
+	}
+	return lib, nil
+}
+
+// WaitReady waits until Marathon answers GET /v2/info with 200, which it
+// does only once it has a leader, retrying refused connections, timeouts
+// and 5xx with backoff and a progress line per attempt, until ctx ends.
+func (c *Client) WaitReady(ctx context.Context) (Info, error) {
+	var info Info
+	what := "waiting for Marathon at " + c.base
+	err := c.retry(ctx, what, func() error {
+		body, err := c.do(ctx, http.MethodGet, "/v2/info", nil)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(body, &info); err != nil || info.Version == "" {
+			return fmt.Errorf("GET %s/v2/info: the answer is not Marathon's info (is something else listening there?): %.200s", c.base, body)
+		}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return Info{}, fmt.Errorf("%w; check that the master is running and that port %d is open to this machine", err, facts.MarathonPort)
+		}
+		return Info{}, err
+	}
+	fmt.Fprintf(c.progress, "Marathon %s at %s is ready (leader %s)\n", info.Version, c.base, info.Leader)
+	return info, nil
+}
+
+// do makes one plain net/http call. A non-2xx answer is an *APIError.
+func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]byte, error) {
+	u := c.base + path
+	var r io.Reader
+	if body != nil {
+		r = strings.NewReader(string(body))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, r)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, u, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, &APIError{Method: method, URL: u, Message: describeTransport(err, c.timeout), Err: err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, &APIError{Method: method, URL: u, Message: "reading the answer: " + describeTransport(err, c.timeout), Err: err}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return b, &APIError{Method: method, URL: u, Status: resp.StatusCode, Message: messageOf(b)}
+	}
+	return b, nil
+}
+
+// libCall runs one go-marathon call and turns its error into an *APIError
+// that names the request and Marathon's answer. what ("GET /v2/tasks")
+// names the call should go-marathon fail before sending anything.
+func (c *Client) libCall(what string, fn func(gomarathon.Marathon) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rec.take()
+	err := fn(c.lib)
+	if err == nil {
+		return nil
+	}
+	ex := c.rec.take()
+	method, u, _ := strings.Cut(what, " ")
+	u = c.base + u
+	if ex != nil {
+		method, u = ex.method, ex.url
+	}
+	var apiErr *gomarathon.APIError
+	switch {
+	case errors.Is(err, gomarathon.ErrMarathonDown):
+		// The endpoint is marked down until go-marathon's own 5 s ping
+		// loop sees it up; a fresh client asks Marathon at once next time.
+		if lib, newErr := c.newLib(); newErr == nil {
+			c.lib = lib
+		}
+		if ex == nil {
+			return &APIError{Method: method, URL: u, Message: "go-marathon had marked Marathon down after an earlier failure", Err: err}
+		}
+		if ex.err != nil {
+			return &APIError{Method: method, URL: u, Message: describeTransport(ex.err, c.timeout), Err: ex.err}
+		}
+		return &APIError{Method: method, URL: u, Status: ex.status, Message: messageOf(ex.body)}
+	case errors.As(err, &apiErr) && ex != nil:
+		return &APIError{Method: method, URL: u, Status: ex.status, Message: messageOf(ex.body)}
+	case errors.Is(err, gomarathon.ErrInvalidResponse):
+		return fmt.Errorf("%s %s: go-marathon v0.7.1 could not decode Marathon's answer: %w", method, u, err)
+	}
+	return &APIError{Method: method, URL: u, Message: describeTransport(err, c.timeout), Err: err}
+}
+
+// retry runs op until it succeeds, fails for good, or ctx ends, waiting
+// with exponential backoff between attempts and writing a progress line
+// for each failed one.
+func (c *Client) retry(ctx context.Context, what string, op func() error) error {
+	start := time.Now()
+	delay := c.backoffMin
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		err := op()
+		if err == nil || !Retryable(err) {
+			return err
+		}
+		fmt.Fprintf(c.progress, "%s: %s (attempt %d, %s elapsed; next in %s)\n", what, reason(err), attempt, round(time.Since(start)), delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s: gave up after %s and %d attempts: %w; last: %w", what, round(time.Since(start)), attempt, ctx.Err(), err)
+		case <-t.C:
+		}
+		delay = min(2*delay, c.backoffMax)
+	}
+}
+
+// poll calls check every poll interval until it reports done, fails for
+// good, or ctx ends; it writes a progress line when the status changes.
+// Retryable errors count as a status, not a failure.
+func (c *Client) poll(ctx context.Context, what string, check func() (done bool, status string, err error)) error {
+	start := time.Now()
+	last := ""
+	for {
+		done, status, err := check()
+		if err != nil {
+			if !Retryable(err) {
+				return err
+			}
+			status = reason(err)
+		}
+		if done {
+			return nil
+		}
+		if status != last {
+			fmt.Fprintf(c.progress, "%s: %s (%s elapsed)\n", what, status, round(time.Since(start)))
+			last = status
+		}
+		t := time.NewTimer(c.pollEvery)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s: not done after %s; last seen: %s: %w", what, round(time.Since(start)), status, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func round(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Millisecond)
+}
