@@ -1,0 +1,231 @@
+// Command deploy-app deploys a Marathon app definition (Moby Counter) and
+// waits until its task runs, or deletes the app. The Pulumi program runs it
+// from a pulumi-command local.Command; its stdout is one JSON object the
+// program turns into stack outputs.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+	"github.com/marathon-ha/marathon-ha/internal/manifest"
+	"github.com/marathon-ha/marathon-ha/internal/marathon"
+)
+
+const usage = `Usage:
+    deploy-app [--marathon URL] [--manifest FILE] [--timeout D] [--dry-run]
+    deploy-app --delete [--app-id ID | --manifest FILE] [--skip-if-unreachable] [--timeout D] [--dry-run]
+
+Deploy: wait until Marathon answers, PUT the app definition (create or
+update; nothing if Marathon already has it), wait for the deployment and a
+healthy task, then print one JSON object on stdout:
+    {"appId":"...","version":"...","taskHost":"...","taskId":"...","changed":true}
+
+Delete: DELETE the app (a missing app is fine) and wait for the deployment.
+
+Options:
+    --marathon URL          Marathon's base URL (default $MARATHON_URL).
+    --manifest FILE         App definition JSON; "-" reads stdin (default "-").
+    --app-id ID             With --delete, the app to delete instead of the
+                            manifest's id.
+    --delete                Delete the app instead of deploying it.
+    --dry-run               Print the request that would be made and exit,
+                            without contacting Marathon.
+    --timeout D             Overall deadline (default 20m0s: Marathon's API
+                            appears only once the master has booted).
+    --skip-if-unreachable   With --delete: if Marathon never answers within
+                            the timeout, warn and exit 0 (the master is gone).
+    --poll-interval D       How often to poll deployments and tasks, and the
+                            first wait between retries (default 2s).
+    --http-timeout D        Deadline of each request (default 10s).
+
+Progress goes to stderr.`
+
+const program = "deploy-app"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// errorf writes an error prefixed with the program name to stderr and
+// returns the exit status 1, which main passes to os.Exit.
+func errorf(stderr io.Writer, format string, v ...any) int {
+	fmt.Fprintf(stderr, program+": "+format+"\n", v...)
+	return 1
+}
+
+type options struct {
+	marathonURL, manifestPath, appID string
+	del, dryRun, skipUnreachable     bool
+	timeout, poll, httpTimeout       time.Duration
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var o options
+	fs := flag.NewFlagSet(program, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, usage) }
+	fs.StringVar(&o.marathonURL, "marathon", os.Getenv("MARATHON_URL"), "")
+	fs.StringVar(&o.manifestPath, "manifest", "-", "")
+	fs.StringVar(&o.appID, "app-id", "", "")
+	fs.BoolVar(&o.del, "delete", false, "")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "")
+	fs.BoolVar(&o.skipUnreachable, "skip-if-unreachable", false, "")
+	fs.DurationVar(&o.timeout, "timeout", facts.AppDeployTimeout, "")
+	fs.DurationVar(&o.poll, "poll-interval", marathon.DefaultPollInterval, "")
+	fs.DurationVar(&o.httpTimeout, "http-timeout", marathon.DefaultHTTPTimeout, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return errorf(stderr, "unexpected arguments %q; see --help", fs.Args())
+	}
+	if o.marathonURL == "" {
+		return errorf(stderr, "no Marathon URL: pass --marathon http://<master>:%d or set MARATHON_URL", facts.MarathonPort)
+	}
+	if o.skipUnreachable && !o.del {
+		return errorf(stderr, "--skip-if-unreachable only applies with --delete")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+
+	if o.del {
+		return runDelete(ctx, o, stdin, stdout, stderr)
+	}
+	return runApply(ctx, o, stdin, stdout, stderr)
+}
+
+func runApply(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Writer) int {
+	doc, err := readManifest(o.manifestPath, stdin)
+	if err != nil {
+		return errorf(stderr, "%v", err)
+	}
+	if err := manifest.Validate(doc); err != nil {
+		return errorf(stderr, "%s: %v", source(o.manifestPath), err)
+	}
+	if o.dryRun {
+		req, err := marathon.ApplyRequest(o.marathonURL, doc)
+		if err != nil {
+			return errorf(stderr, "%v", err)
+		}
+		fmt.Fprintf(stdout, "%s %s\n\n%s", req.Method, req.URL, req.Body)
+		return 0
+	}
+	c, err := newClient(o, stderr)
+	if err != nil {
+		return errorf(stderr, "%v", err)
+	}
+	if _, err := c.WaitReady(ctx); err != nil {
+		return errorf(stderr, "%v", err)
+	}
+	res, err := c.Apply(ctx, doc)
+	if err != nil {
+		return errorf(stderr, "deploying %s: %v", res.AppID, err)
+	}
+	return printJSON(stdout, stderr, struct {
+		AppID    string `json:"appId"`
+		Version  string `json:"version"`
+		TaskHost string `json:"taskHost"`
+		TaskID   string `json:"taskId"`
+		Changed  bool   `json:"changed"`
+	}{res.AppID, res.Version, res.TaskHost, res.TaskID, res.Changed})
+}
+
+func runDelete(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Writer) int {
+	id := o.appID
+	if id == "" {
+		doc, err := readManifest(o.manifestPath, stdin)
+		if err != nil {
+			return errorf(stderr, "%v (or pass --app-id)", err)
+		}
+		if id, err = manifest.AppID(doc); err != nil {
+			return errorf(stderr, "%s: %v (or pass --app-id)", source(o.manifestPath), err)
+		}
+	}
+	if o.dryRun {
+		req, err := marathon.DeleteRequest(o.marathonURL, id)
+		if err != nil {
+			return errorf(stderr, "%v", err)
+		}
+		fmt.Fprintf(stdout, "%s %s\n", req.Method, req.URL)
+		return 0
+	}
+	c, err := newClient(o, stderr)
+	if err != nil {
+		return errorf(stderr, "%v", err)
+	}
+	type deleted struct {
+		AppID   string `json:"appId"`
+		Deleted bool   `json:"deleted"`
+		Skipped bool   `json:"skipped"`
+	}
+	if _, err := c.WaitReady(ctx); err != nil {
+		if o.skipUnreachable && ctx.Err() != nil {
+			fmt.Fprintf(stderr, "%s: warning: not deleting %s: Marathon never answered within %s (--skip-if-unreachable): %v\n", program, id, o.timeout, err)
+			return printJSON(stdout, stderr, deleted{AppID: id, Skipped: true})
+		}
+		return errorf(stderr, "%v", err)
+	}
+	if err := c.Delete(ctx, id); err != nil {
+		return errorf(stderr, "deleting %s: %v", id, err)
+	}
+	return printJSON(stdout, stderr, deleted{AppID: id, Deleted: true})
+}
+
+func newClient(o options, stderr io.Writer) (*marathon.Client, error) {
+	return marathon.New(o.marathonURL,
+		marathon.WithProgress(stderr),
+		marathon.WithHTTPTimeout(o.httpTimeout),
+		marathon.WithPollInterval(o.poll),
+		marathon.WithBackoff(o.poll/2, max(o.poll/2, marathon.DefaultBackoffMax)))
+}
+
+func readManifest(path string, stdin io.Reader) ([]byte, error) {
+	if path == "-" {
+		doc, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, fmt.Errorf("reading the manifest from stdin: %w", err)
+		}
+		if len(doc) == 0 {
+			return nil, errors.New("the manifest on stdin is empty: pass --manifest FILE or pipe the app definition")
+		}
+		return doc, nil
+	}
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the manifest: %w", err)
+	}
+	return doc, nil
+}
+
+// source names where the manifest came from, for error messages.
+func source(path string) string {
+	if path == "-" {
+		return "stdin"
+	}
+	return path
+}
+
+func printJSON(stdout, stderr io.Writer, v any) int {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return errorf(stderr, "encoding the result: %v", err)
+	}
+	fmt.Fprintf(stdout, "%s\n", b)
+	return 0
+}
