@@ -103,6 +103,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, fmt.Errorf("looking up the AWS partition: %w", err)
 	}
+	if cfg.KeyName != "" {
+		if err := LookupKeyPairName(ctx, cfg.KeyName); err != nil {
+			return nil, err
+		}
+	}
 
 	// The cluster id is random and kept in state: two stacks never share it,
 	// even stacks of the same name in different backends.

@@ -25,8 +25,16 @@ type KeyPair struct {
 	KeyName pulumi.StringOutput
 }
 
-// NewKeyPair imports the public key, or checks that the named key pair
-// exists in the region so a typo fails in preview, not at instance launch.
+// LookupKeyPairName checks that an existing key pair is in the region, so a
+// typo fails in preview, before any resource exists, not at instance launch.
+func LookupKeyPairName(ctx *pulumi.Context, name string) error {
+	if _, err := ec2.LookupKeyPair(ctx, &ec2.LookupKeyPairArgs{KeyName: pulumi.StringRef(name)}); err != nil {
+		return fmt.Errorf("looking up EC2 key pair %q (config %s:keyName): %w; create it or import one with `pulumi config set publicKey`", name, facts.Project, err)
+	}
+	return nil
+}
+
+// NewKeyPair imports the public key, or refers to the named key pair.
 func NewKeyPair(ctx *pulumi.Context, name string, args *KeyPairArgs, opts ...pulumi.ResourceOption) (*KeyPair, error) {
 	k := &KeyPair{}
 	if err := ctx.RegisterComponentResource(typeToken("KeyPair"), name, k, opts...); err != nil {
@@ -44,11 +52,8 @@ func NewKeyPair(ctx *pulumi.Context, name string, args *KeyPairArgs, opts ...pul
 		}
 		k.KeyName = kp.KeyName
 	case args.Name != "":
-		found, err := ec2.LookupKeyPair(ctx, &ec2.LookupKeyPairArgs{KeyName: pulumi.StringRef(args.Name)}, pulumi.Parent(k))
-		if err != nil {
-			return nil, fmt.Errorf("looking up EC2 key pair %q (config %s:keyName): %w; create it or import one with `pulumi config set publicKey`", args.Name, facts.Project, err)
-		}
-		k.KeyName = pulumi.String(*found.KeyName).ToStringOutput()
+		// Checked to exist by LookupKeyPairName before any resource.
+		k.KeyName = pulumi.String(args.Name).ToStringOutput()
 	default:
 		return nil, fmt.Errorf("key pair %s: neither a key name nor a public key given", name)
 	}

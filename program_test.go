@@ -1,0 +1,653 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/marathon-ha/marathon-ha/components"
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+	"github.com/marathon-ha/marathon-ha/internal/pulumimock"
+	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
+)
+
+const testPublicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGRZ1bXkwOzd6tKhsYlQ0lGQ8o2T0c8V3n3mJHkCqW1D op@example"
+
+// Resource type tokens the tests look at.
+const (
+	tInstance  = "aws:ec2/instance:Instance"
+	tSG        = "aws:ec2/securityGroup:SecurityGroup"
+	tRule      = "aws:ec2/securityGroupRule:SecurityGroupRule"
+	tELB       = "aws:elb/loadBalancer:LoadBalancer"
+	tRole      = "aws:iam/role:Role"
+	tPolicy    = "aws:iam/rolePolicy:RolePolicy"
+	tProfile   = "aws:iam/instanceProfile:InstanceProfile"
+	tKeyPair   = "aws:ec2/keyPair:KeyPair"
+	tParameter = "aws:ssm/parameter:Parameter"
+	tCommand   = "command:local:Command"
+)
+
+func baseConfig(kv ...string) map[string]string {
+	c := map[string]string{"aws:region": "us-east-1", "publicKey": testPublicKey, "operatorCidr": "203.0.113.7/32"}
+	for i := 0; i < len(kv); i += 2 {
+		c[kv[i]] = kv[i+1]
+	}
+	return c
+}
+
+func flockerConfig(kv ...string) map[string]string {
+	return baseConfig(append([]string{"volumeDriver", "flocker"}, kv...)...)
+}
+
+func run(t testing.TB, stack string, cfg map[string]string) *pulumimock.Result {
+	t.Helper()
+	res, err := pulumimock.Run(program, pulumimock.NewMocks(), stack, cfg, false)
+	if err != nil {
+		t.Fatalf("program failed under mocks: %v", err)
+	}
+	return res
+}
+
+func count(res *pulumimock.Result) map[string]int {
+	m := map[string]int{}
+	for _, r := range res.Resources {
+		m[r.Type]++
+	}
+	return m
+}
+
+func TestResourcesPerComponent(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  map[string]string
+		want map[string]int
+	}{
+		{"rexray, two agents", baseConfig(), map[string]int{
+			"marathon-ha:index:Cluster": 1, "marathon-ha:index:Network": 1, "marathon-ha:index:KeyPair": 1,
+			"marathon-ha:index:Master": 1, "marathon-ha:index:Agents": 1, "marathon-ha:index:LoadBalancer": 1,
+			"marathon-ha:index:AppDeployment": 1,
+			"aws:ec2/vpc:Vpc": 1, "aws:ec2/internetGateway:InternetGateway": 1, "aws:ec2/subnet:Subnet": 1,
+			"aws:ec2/routeTable:RouteTable": 1, "aws:ec2/routeTableAssociation:RouteTableAssociation": 1,
+			tSG: 3, tRule: 17, tKeyPair: 1, tInstance: 3, tELB: 1,
+			// agents only: the master calls no AWS API with rexray
+			tRole: 1, tPolicy: 1, tProfile: 1,
+			tCommand: 2, "random:index/randomId:RandomId": 1,
+		}},
+		{"flocker, three agents", flockerConfig("agentCount", "3", "exposeFlockerApi", "true"), map[string]int{
+			"marathon-ha:index:Cluster": 1, "marathon-ha:index:Network": 1, "marathon-ha:index:KeyPair": 1,
+			"marathon-ha:index:FlockerPKI": 1, "marathon-ha:index:Master": 1, "marathon-ha:index:Agents": 1,
+			"marathon-ha:index:LoadBalancer": 1, "marathon-ha:index:AppDeployment": 1,
+			"aws:ec2/vpc:Vpc": 1, "aws:ec2/internetGateway:InternetGateway": 1, "aws:ec2/subnet:Subnet": 1,
+			"aws:ec2/routeTable:RouteTable": 1, "aws:ec2/routeTableAssociation:RouteTableAssociation": 1,
+			tSG: 3, tRule: 18, tKeyPair: 1, tInstance: 4, tELB: 1,
+			tRole: 2, tPolicy: 2, tProfile: 2, tCommand: 2,
+			"random:index/randomId:RandomId": 1, "random:index/randomUuid:RandomUuid": 4,
+			// CA, control service, plugin and one per agent
+			"tls:index/privateKey:PrivateKey": 6, "tls:index/selfSignedCert:SelfSignedCert": 1,
+			"tls:index/certRequest:CertRequest": 5, "tls:index/locallySignedCert:LocallySignedCert": 5,
+			// master 3; agents 3 shared + 2 each
+			tParameter: 3 + 3 + 2*3,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := count(run(t, "dev", tt.cfg))
+			delete(got, "pulumi:providers:aws")
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("resources by type:\n got %v\nwant %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEveryResourceHasAComponentParent(t *testing.T) {
+	res := run(t, "dev", flockerConfig())
+	components := map[string]bool{}
+	for _, r := range res.Resources {
+		if strings.HasPrefix(r.Type, "marathon-ha:") {
+			if !regexp.MustCompile(`^marathon-ha:index:[A-Z][A-Za-z]+$`).MatchString(r.Type) {
+				t.Errorf("component type token %q is not marathon-ha:index:<Type>", r.Type)
+			}
+			components[r.Key()] = true
+		}
+	}
+	for _, r := range res.Resources {
+		switch {
+		case r.Type == "marathon-ha:index:Cluster":
+			if !strings.HasPrefix(r.Parent, "pulumi:pulumi:Stack::") {
+				t.Errorf("the cluster's parent is %q, want the stack", r.Parent)
+			}
+		case strings.HasPrefix(r.Type, "pulumi:providers:"):
+		case !components[r.Parent]:
+			t.Errorf("%s has parent %q, not a marathon-ha component", r.Key(), r.Parent)
+		}
+	}
+	// Each kind of child sits under the component that owns it.
+	owner := map[string]string{
+		"aws:ec2/vpc:Vpc": "Network", tSG: "Network", tRule: "Network", tKeyPair: "KeyPair",
+		tELB: "LoadBalancer", tParameter: "FlockerPKI", "tls:index/privateKey:PrivateKey": "FlockerPKI",
+	}
+	for _, r := range res.Resources {
+		if want, ok := owner[r.Type]; ok && !strings.HasPrefix(r.Parent, "marathon-ha:index:"+want+"::") {
+			t.Errorf("%s is under %s, want a %s", r.Key(), r.Parent, want)
+		}
+	}
+	for _, inst := range res.OfType(tInstance) {
+		want := "Agents"
+		if inst.String("privateIp") == facts.MasterPrivateIP {
+			want = "Master"
+		}
+		if !strings.HasPrefix(inst.Parent, "marathon-ha:index:"+want+"::") {
+			t.Errorf("instance %s is under %s, want %s", inst.Name, inst.Parent, want)
+		}
+	}
+}
+
+// ruleKey describes a rule by its group, direction, ports and peer.
+func ruleKey(res *pulumimock.Result, r pulumimock.Resource) string {
+	sgName := map[string]string{}
+	for _, sg := range res.OfType(tSG) {
+		sgName[sg.Name+"-id"] = strings.TrimPrefix(sg.Name, "marathon-ha-network-")
+	}
+	peer := sgName[r.String("sourceSecurityGroupId")]
+	if cidrs, ok := r.Input("cidrBlocks").([]any); ok {
+		peer = fmt.Sprint(cidrs...)
+	}
+	return fmt.Sprintf("%s %s %s %v-%v from/to %s", sgName[r.String("securityGroupId")], r.String("type"), r.String("protocol"), r.Input("fromPort"), r.Input("toPort"), peer)
+}
+
+func TestSecurityGroupRules(t *testing.T) {
+	op := "203.0.113.7/32"
+	want := []string{
+		"master ingress tcp 22-22 from/to " + op,
+		"master ingress tcp 5050-5050 from/to " + op,
+		"master ingress tcp 8080-8080 from/to " + op,
+		"master ingress tcp 2181-2181 from/to agents",
+		"master ingress tcp 5050-5050 from/to agents",
+		"master ingress tcp 4523-4523 from/to agents",
+		"master ingress tcp 4524-4524 from/to agents",
+		"master egress -1 0-0 from/to 0.0.0.0/0",
+		"agents ingress tcp 22-22 from/to " + op,
+		"agents ingress tcp 5051-5051 from/to " + op,
+		"agents ingress tcp 5051-5051 from/to master",
+		"agents ingress tcp 7000-9000 from/to master",
+		"agents ingress tcp 7000-9000 from/to agents",
+		"agents ingress tcp 8500-8500 from/to elb",
+		"agents egress -1 0-0 from/to 0.0.0.0/0",
+		"elb ingress tcp 80-80 from/to 0.0.0.0/0",
+		"elb egress tcp 8500-8500 from/to agents",
+	}
+	check := func(t *testing.T, res *pulumimock.Result, want []string) {
+		t.Helper()
+		var got []string
+		for _, r := range res.OfType(tRule) {
+			got = append(got, ruleKey(res, r))
+			if r.String("description") == "" {
+				t.Errorf("rule %s has no description of its reason", r.Name)
+			}
+			if r.String("type") == "ingress" && slices.Contains(toStrings(r.Input("cidrBlocks")), "0.0.0.0/0") && r.Input("fromPort") != float64(80) {
+				t.Errorf("rule %s opens port %v to the world", r.Name, r.Input("fromPort"))
+			}
+		}
+		sort.Strings(got)
+		w := slices.Clone(want)
+		sort.Strings(w)
+		if strings.Join(got, "\n") != strings.Join(w, "\n") {
+			t.Errorf("rules:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(w, "\n"))
+		}
+	}
+	t.Run("default", func(t *testing.T) { check(t, run(t, "dev", baseConfig()), want) })
+	t.Run("flocker API exposed", func(t *testing.T) {
+		check(t, run(t, "dev", flockerConfig("exposeFlockerApi", "true")), append(want, "master ingress tcp 4523-4523 from/to "+op))
+	})
+	t.Run("app port follows config", func(t *testing.T) {
+		res := run(t, "dev", baseConfig("appPort", "7500"))
+		var got []string
+		for _, r := range res.OfType(tRule) {
+			got = append(got, ruleKey(res, r))
+		}
+		for _, w := range []string{"agents ingress tcp 7500-7500 from/to elb", "elb egress tcp 7500-7500 from/to agents"} {
+			if !slices.Contains(got, w) {
+				t.Errorf("no rule %q in %v", w, got)
+			}
+		}
+	})
+}
+
+func toStrings(v any) []string {
+	var out []string
+	for _, x := range asSlice(v) {
+		out = append(out, fmt.Sprint(x))
+	}
+	return out
+}
+
+func asSlice(v any) []any { s, _ := v.([]any); return s }
+
+func TestLoadBalancer(t *testing.T) {
+	res := run(t, "dev", baseConfig())
+	lbs := res.OfType(tELB)
+	if len(lbs) != 1 {
+		t.Fatalf("%d load balancers", len(lbs))
+	}
+	lb := lbs[0]
+	hc, _ := lb.Input("healthCheck").(map[string]any)
+	wantHC := map[string]any{"target": "HTTP:8500/v1/ping", "interval": 5.0, "timeout": 2.0, "healthyThreshold": 2.0, "unhealthyThreshold": 2.0}
+	if fmt.Sprint(hc) != fmt.Sprint(wantHC) {
+		t.Errorf("health check = %v, want %v (the minimums AWS allows, as the 2015 demo)", hc, wantHC)
+	}
+	listeners := asSlice(lb.Input("listeners"))
+	wantL := "[map[instancePort:8500 instanceProtocol:http lbPort:80 lbProtocol:http]]"
+	if fmt.Sprint(listeners) != wantL {
+		t.Errorf("listeners = %v, want %s", listeners, wantL)
+	}
+	if lb.Input("crossZoneLoadBalancing") != true || lb.Input("connectionDraining") != true || lb.Input("connectionDrainingTimeout") != 5.0 {
+		t.Errorf("cross-zone %v, draining %v / %v s; want on, on, 5 s", lb.Input("crossZoneLoadBalancing"), lb.Input("connectionDraining"), lb.Input("connectionDrainingTimeout"))
+	}
+	var agents []string
+	for _, inst := range res.OfType(tInstance) {
+		if inst.String("privateIp") != facts.MasterPrivateIP {
+			agents = append(agents, inst.Name)
+		}
+	}
+	registered := toStrings(lb.Input("instances"))
+	if len(registered) != 2 || !strings.HasPrefix(registered[0], "i-") {
+		t.Errorf("registered instances %v, want the 2 agents %v", registered, agents)
+	}
+	if !lb.DeleteBeforeReplace {
+		t.Error("the ELB has a fixed name: a replacement must delete it first")
+	}
+}
+
+// policyOf returns the decoded inline policy of an IAM role policy.
+func policyOf(t *testing.T, r pulumimock.Resource) components.PolicyDocument {
+	t.Helper()
+	var p components.PolicyDocument
+	if err := json.Unmarshal([]byte(r.String("policy")), &p); err != nil {
+		t.Fatalf("policy of %s: %v", r.Name, err)
+	}
+	return p
+}
+
+func actionsOf(p components.PolicyDocument) []string {
+	var out []string
+	for _, s := range p.Statement {
+		out = append(out, s.Action...)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestIAM(t *testing.T) {
+	rexray := []string{
+		"ec2:AttachVolume", "ec2:CopySnapshot", "ec2:CreateSnapshot", "ec2:CreateTags", "ec2:CreateVolume",
+		"ec2:DeleteSnapshot", "ec2:DeleteVolume", "ec2:DescribeAvailabilityZones", "ec2:DescribeInstances",
+		"ec2:DescribeSnapshotAttribute", "ec2:DescribeSnapshots", "ec2:DescribeTags", "ec2:DescribeVolumeAttribute",
+		"ec2:DescribeVolumeStatus", "ec2:DescribeVolumes", "ec2:DetachVolume", "ec2:ModifySnapshotAttribute",
+		"ec2:ModifyVolumeAttribute",
+	}
+	flocker := []string{
+		"ec2:AttachVolume", "ec2:CreateTags", "ec2:CreateVolume", "ec2:DeleteVolume", "ec2:DescribeInstances",
+		"ec2:DescribeRegions", "ec2:DescribeVolumes", "ec2:DetachVolume", "kms:Decrypt", "ssm:GetParameter", "ssm:GetParameters",
+	}
+	t.Run("rexray", func(t *testing.T) {
+		res := run(t, "dev", baseConfig())
+		pols := res.OfType(tPolicy)
+		if len(pols) != 1 || !strings.Contains(pols[0].Name, "agents") {
+			t.Fatalf("policies %v: want only the agents' (the master calls no AWS API)", pols)
+		}
+		p := policyOf(t, pols[0])
+		if got := actionsOf(p); strings.Join(got, " ") != strings.Join(rexray, " ") {
+			t.Errorf("agent actions\n got %v\nwant %v", got, rexray)
+		}
+		del := p.Statement[slices.IndexFunc(p.Statement, func(s components.Statement) bool { return s.Sid == "DeleteOwnVolumes" })]
+		clusterID := run(t, "dev", baseConfig()).Outputs[stackoutputs.ClusterID].Value.(string)
+		if got := del.Condition["StringEquals"]["ec2:ResourceTag/Name"]; got != clusterID+"-moby-counter" {
+			t.Errorf("DeleteVolume limited to Name=%q, want this cluster's volume %s-moby-counter", got, clusterID)
+		}
+		for _, s := range p.Statement {
+			if s.Sid == "VolumeDriver" && s.Condition["StringEquals"]["aws:RequestedRegion"] != "us-east-1" {
+				t.Errorf("volume driver actions not limited to the region: %v", s.Condition)
+			}
+		}
+	})
+	t.Run("flocker", func(t *testing.T) {
+		res := run(t, "dev", flockerConfig())
+		var agent, master components.PolicyDocument
+		for _, r := range res.OfType(tPolicy) {
+			if strings.Contains(r.Name, "agents") {
+				agent = policyOf(t, r)
+			} else {
+				master = policyOf(t, r)
+			}
+		}
+		if got := actionsOf(agent); strings.Join(got, " ") != strings.Join(flocker, " ") {
+			t.Errorf("agent actions\n got %v\nwant %v", got, flocker)
+		}
+		if got := actionsOf(master); strings.Join(got, " ") != "kms:Decrypt ssm:GetParameter ssm:GetParameters" {
+			t.Errorf("master actions %v: want only reading its own secrets", got)
+		}
+		clusterID := res.Outputs[stackoutputs.ClusterID].Value.(string)
+		for _, s := range master.Statement {
+			if s.Sid == "ReadOwnSecrets" && s.Resource[0] != "arn:aws:ssm:us-east-1:123456789012:parameter/marathon-ha/"+clusterID+"/master/*" {
+				t.Errorf("master reads %v, want only its own prefix", s.Resource)
+			}
+		}
+	})
+	t.Run("no access keys anywhere", func(t *testing.T) {
+		for _, r := range run(t, "dev", flockerConfig()).Resources {
+			if strings.HasPrefix(r.Type, "aws:iam/user") || strings.HasPrefix(r.Type, "aws:iam/accessKey") {
+				t.Errorf("%s: long-lived AWS credentials must not exist", r.Key())
+			}
+		}
+	})
+}
+
+func TestInstances(t *testing.T) {
+	for _, driver := range []string{"rexray", "flocker"} {
+		t.Run(driver, func(t *testing.T) {
+			res := run(t, "dev", baseConfig("volumeDriver", driver))
+			for _, inst := range res.OfType(tInstance) {
+				master := inst.String("privateIp") == facts.MasterPrivateIP
+				root, _ := inst.Input("rootBlockDevice").(map[string]any)
+				if root["encrypted"] != true || root["deleteOnTermination"] != true || root["volumeSize"] != 30.0 {
+					t.Errorf("%s root volume %v: want encrypted, deleted with the instance, 30 GiB", inst.Name, root)
+				}
+				md, _ := inst.Input("metadataOptions").(map[string]any)
+				wantTokens := map[bool]string{true: "required", false: "optional"}[master]
+				if md["httpTokens"] != wantTokens || md["httpPutResponseHopLimit"] != 1.0 {
+					t.Errorf("%s IMDS %v: want httpTokens %s, hop limit 1", inst.Name, md, wantTokens)
+				}
+				ud := inst.String("userData")
+				if !strings.HasPrefix(ud, "#cloud-config") || strings.Contains(ud, "PRIVATE KEY") || strings.Contains(ud, "BEGIN CERTIFICATE") {
+					t.Errorf("%s user data is not a cloud-config free of keys and certificates", inst.Name)
+				}
+				if inst.Input("userDataReplaceOnChange") != true {
+					t.Errorf("%s: changed user data must replace the node", inst.Name)
+				}
+				if !slices.Contains(inst.IgnoreChanges, "ami") {
+					t.Errorf("%s: a newer AMI must not replace a running node (ignoreChanges %v)", inst.Name, inst.IgnoreChanges)
+				}
+				if master != inst.DeleteBeforeReplace {
+					t.Errorf("%s deleteBeforeReplace = %v: only the master (fixed private IP) needs it", inst.Name, inst.DeleteBeforeReplace)
+				}
+				if inst.String("instanceType") != "m4.large" || inst.String("ami") != "ami-0123456789abcdef0" {
+					t.Errorf("%s type %s AMI %s", inst.Name, inst.String("instanceType"), inst.String("ami"))
+				}
+				if !master && !slices.Contains(inst.Dependencies, tCommand+"::marathon-ha-agents-volume-cleanup") {
+					t.Errorf("agent %s does not depend on the volume clean-up, so destroy would run it too early: %v", inst.Name, inst.Dependencies)
+				}
+				if !master && !strings.Contains(ud, fmt.Sprint(facts.MasterPrivateIP)) {
+					t.Errorf("agent %s user data does not name the master %s", inst.Name, facts.MasterPrivateIP)
+				}
+			}
+		})
+	}
+}
+
+func TestTagsOnEverything(t *testing.T) {
+	res := run(t, "dev", flockerConfig())
+	clusterID := res.Outputs[stackoutputs.ClusterID].Value.(string)
+	untaggable := map[string]bool{tRule: true, tPolicy: true, "aws:ec2/routeTableAssociation:RouteTableAssociation": true}
+	for _, r := range res.Resources {
+		if !strings.HasPrefix(r.Type, "aws:") || untaggable[r.Type] {
+			continue
+		}
+		tags, _ := r.Input("tags").(map[string]any)
+		if tags[facts.TagProject] != facts.Project || tags[facts.TagStack] != "dev" || tags[facts.TagClusterID] != clusterID || tags[facts.TagRole] == nil || tags["Name"] == nil {
+			t.Errorf("%s tags %v: want project, stack, cluster id, role and Name", r.Key(), tags)
+		}
+	}
+	for _, inst := range res.OfType(tInstance) {
+		want := map[bool]string{true: facts.RoleMaster, false: facts.RoleAgent}[inst.String("privateIp") == facts.MasterPrivateIP]
+		if tags, _ := inst.Input("tags").(map[string]any); tags[facts.TagRole] != want {
+			t.Errorf("%s role tag %v, want %s", inst.Name, tags[facts.TagRole], want)
+		}
+	}
+}
+
+func TestFlockerSecrets(t *testing.T) {
+	res := run(t, "dev", flockerConfig())
+	clusterID := res.Outputs[stackoutputs.ClusterID].Value.(string)
+	var names []string
+	for _, p := range res.OfType(tParameter) {
+		names = append(names, p.String("name"))
+		if p.String("type") != "SecureString" || !p.IsSecret("value") {
+			t.Errorf("parameter %s: type %s, secret %v; want a SecureString from a Pulumi secret", p.String("name"), p.String("type"), p.IsSecret("value"))
+		}
+	}
+	sort.Strings(names)
+	pre := "/marathon-ha/" + clusterID
+	want := []string{pre + "/agents/1/node.crt", pre + "/agents/1/node.key", pre + "/agents/2/node.crt", pre + "/agents/2/node.key",
+		pre + "/agents/cluster.crt", pre + "/agents/plugin.crt", pre + "/agents/plugin.key",
+		pre + "/master/cluster.crt", pre + "/master/control-service.crt", pre + "/master/control-service.key"}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Errorf("SSM parameters\n got %v\nwant %v", names, want)
+	}
+	subjects := map[string]bool{}
+	for _, csr := range res.OfType("tls:index/certRequest:CertRequest") {
+		s, _ := csr.Input("subject").(map[string]any)
+		cn := fmt.Sprint(s["commonName"])
+		subjects[regexp.MustCompile(`^node-[0-9a-f-]{36}$`).ReplaceAllString(cn, "node-<uuid>")] = true
+		if s["organizationalUnit"] == nil {
+			t.Errorf("certificate %s has no OU: Flocker checks the cluster UUID there", cn)
+		}
+	}
+	for _, cn := range []string{"control-service", "user-plugin", "node-<uuid>"} {
+		if !subjects[cn] {
+			t.Errorf("no certificate with CN %s (have %v)", cn, subjects)
+		}
+	}
+	for _, inst := range res.OfType(tInstance) {
+		for _, p := range res.OfType(tParameter) {
+			role := map[bool]string{true: "master", false: "agents"}[inst.String("privateIp") == facts.MasterPrivateIP]
+			if strings.Contains(p.String("name"), "/"+role+"/") && !slices.Contains(inst.Dependencies, p.Key()) {
+				t.Errorf("%s boots without waiting for its secret %s", inst.Name, p.String("name"))
+			}
+		}
+	}
+}
+
+func TestNamesNeverCollide(t *testing.T) {
+	long := "a-forty-character-stack-name-for-demo-01"
+	if len(long) != 40 {
+		t.Fatalf("test stack name is %d characters", len(long))
+	}
+	names := func(stack string) map[string]string {
+		res := run(t, stack, flockerConfig())
+		m := map[string]string{"elb": res.OfType(tELB)[0].String("name"), "keypair": res.OfType(tKeyPair)[0].String("keyNamePrefix")}
+		for _, sg := range res.OfType(tSG) {
+			m["sg "+sg.Name] = sg.String("namePrefix")
+		}
+		for _, r := range res.OfType(tRole) {
+			m["role "+r.Name] = r.String("namePrefix")
+		}
+		for _, p := range res.OfType(tProfile) {
+			m["profile "+p.Name] = p.String("namePrefix")
+		}
+		m["volume"] = res.Outputs[stackoutputs.VolumeName].Value.(string)
+		return m
+	}
+	dev, demo, longNames := names("dev"), names("demo"), names(long)
+	elbName := regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$`)
+	for _, m := range []map[string]string{dev, demo, longNames} {
+		if n := m["elb"]; len(n) > 32 || !elbName.MatchString(n) {
+			t.Errorf("ELB name %q breaks AWS's rule: at most 32 letters, digits and hyphens, no hyphen at either end", n)
+		}
+		for k, v := range m {
+			if strings.HasPrefix(k, "role ") && len(v) > 38 {
+				t.Errorf("%s name prefix %q is longer than the 38 characters AWS allows", k, v)
+			}
+			if v == "" {
+				t.Errorf("%s has no name", k)
+			}
+		}
+	}
+	for k := range dev {
+		if dev[k] == demo[k] || dev[k] == longNames[k] || demo[k] == longNames[k] {
+			t.Errorf("%s collides between stacks: %q %q %q", k, dev[k], demo[k], longNames[k])
+		}
+	}
+	if !strings.HasPrefix(dev["elb"], "dev-mha-") || !strings.HasPrefix(longNames["elb"], "a-forty-") {
+		t.Errorf("ELB names %q, %q do not start with their stack's name", dev["elb"], longNames["elb"])
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	res := run(t, "dev", baseConfig())
+	plain := map[string]any{}
+	for k, v := range res.Outputs {
+		if !v.Known || v.Secret {
+			t.Errorf("output %s known=%v secret=%v", k, v.Known, v.Secret)
+		}
+		plain[k] = v.Value
+	}
+	o, err := stackoutputs.FromMap(plain)
+	if err != nil {
+		t.Fatalf("the tools cannot read the outputs: %v", err)
+	}
+	checks := map[string][2]string{
+		"marathonUrl": {o.MarathonURL, `^http://198\.51\.100\.\d+:8080$`},
+		"mesosUrl":    {o.MesosURL, `^http://198\.51\.100\.\d+:5050$`},
+		"appUrl":      {o.AppURL, `^http://dev-mha-[0-9a-f]{8}-\d+\.us-east-1\.elb\.amazonaws\.com$`},
+		"masterIps":   {o.MasterPublicIP + " " + o.MasterPrivateIP, `^198\.51\.100\.\d+ 10\.42\.1\.10$`},
+		"agents":      {strings.Join(o.AgentInstanceIDs, ",") + " " + strings.Join(o.AgentPrivateIPs, ","), `^i-\w+,i-\w+ 10\.42\.1\.\d+,10\.42\.1\.\d+$`},
+		"zone":        {o.AvailabilityZone + " " + o.Region, `^us-east-1a us-east-1$`},
+		"cluster":     {o.ClusterID + " " + o.Stack + " " + o.VolumeDriver + " " + o.AppID, `^mha-[0-9a-f]{8} dev rexray /marathon-ha/moby-counter$`},
+		"ssh":         {o.SSHMaster + " | " + strings.Join(o.SSHAgents, " | "), `^ssh ubuntu@198\.51\.100\.\d+ \| ssh ubuntu@198\.51\.100\.\d+ \| ssh ubuntu@198\.51\.100\.\d+$`},
+		"app":         {o.AppVersion + " " + o.AppTaskHost, `^2026-11-24T10:00:00.000Z 10\.42\.1\.101$`},
+	}
+	for name, c := range checks {
+		if !regexp.MustCompile(c[1]).MatchString(c[0]) {
+			t.Errorf("%s = %q, want %s", name, c[0], c[1])
+		}
+	}
+	if o.Failover.AgentPingTimeoutSeconds != 5 || o.Failover.MaxAgentPingTimeouts != 2 || o.Failover.ELBIntervalSeconds != 5 || o.Failover.ELBHealthyThreshold != 2 {
+		t.Errorf("failover settings %+v", o.Failover)
+	}
+	if got := run(t, "dev", baseConfig("agentPingTimeoutSeconds", "3")).Outputs[stackoutputs.Failover].Value.(map[string]any)["agentPingTimeoutSeconds"]; got != 3.0 {
+		t.Errorf("failover settings do not follow config: ping timeout %v", got)
+	}
+}
+
+func TestAppDeploymentStep(t *testing.T) {
+	res := run(t, "dev", baseConfig())
+	deploy, ok := res.Named(tCommand, "marathon-ha-app-deploy")
+	if !ok {
+		t.Fatal("no deploy command")
+	}
+	if deploy.String("create") != "go run ./scripts/deploy-app --manifest -" || deploy.String("update") != deploy.String("create") {
+		t.Errorf("create %q update %q", deploy.String("create"), deploy.String("update"))
+	}
+	if deploy.String("delete") != "go run ./scripts/deploy-app --delete --skip-if-unreachable --app-id '/marathon-ha/moby-counter'" {
+		t.Errorf("delete %q", deploy.String("delete"))
+	}
+	if deploy.Input("triggers") != nil || !deploy.DeleteBeforeReplace {
+		t.Errorf("triggers %v, deleteBeforeReplace %v: a replacement must never delete the new app", deploy.Input("triggers"), deploy.DeleteBeforeReplace)
+	}
+	env, _ := deploy.Input("environment").(map[string]any)
+	if !regexp.MustCompile(`^http://198\.51\.100\.\d+:8080$`).MatchString(fmt.Sprint(env["MARATHON_URL"])) {
+		t.Errorf("MARATHON_URL %v", env["MARATHON_URL"])
+	}
+	for _, dep := range []string{tInstance + "::marathon-ha-master", tInstance + "::marathon-ha-agents-1", tInstance + "::marathon-ha-agents-2"} {
+		if !slices.Contains(deploy.Dependencies, dep) {
+			t.Errorf("deploy does not wait for %s (deps %v)", dep, deploy.Dependencies)
+		}
+	}
+	var app map[string]any
+	if err := json.Unmarshal([]byte(deploy.String("stdin")), &app); err != nil {
+		t.Fatalf("stdin is not the manifest: %v", err)
+	}
+	docker := app["container"].(map[string]any)["docker"].(map[string]any)
+	clusterID := res.Outputs[stackoutputs.ClusterID].Value.(string)
+	got := fmt.Sprint(asSlice(docker["portMappings"]), asSlice(docker["parameters"]), asSlice(app["constraints"]))
+	for _, want := range []string{"hostPort:8500", "key:volume-driver value:rexray/ebs", "key:volume value:" + clusterID + "-moby-counter:/data", "[zone CLUSTER us-east-1a]"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("manifest lacks %s: %s", want, got)
+		}
+	}
+	if app["id"] != facts.AppID || docker["image"] != facts.AppImage {
+		t.Errorf("id %v image %v", app["id"], docker["image"])
+	}
+
+	cleanup, ok := res.Named(tCommand, "marathon-ha-agents-volume-cleanup")
+	if !ok {
+		t.Fatal("no volume clean-up command")
+	}
+	if cleanup.String("create") != "" || cleanup.String("delete") != "go run ./scripts/cleanup-volumes" {
+		t.Errorf("clean-up create %q delete %q: want only a delete", cleanup.String("create"), cleanup.String("delete"))
+	}
+	cenv, _ := cleanup.Input("environment").(map[string]any)
+	if cenv["MHA_CLUSTER_ID"] != clusterID || cenv["MHA_REGION"] != "us-east-1" || cenv["MHA_VOLUME_DRIVER"] != "rexray" || cenv["MHA_VOLUME_NAME"] != clusterID+"-moby-counter" {
+		t.Errorf("clean-up environment %v", cenv)
+	}
+}
+
+func TestConfigErrorsStopBeforeAnyResource(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  map[string]string
+		want string
+	}{
+		{"no region", map[string]string{"publicKey": testPublicKey, "operatorCidr": "203.0.113.7/32"}, "aws:region: is not set"},
+		{"one agent", baseConfig("agentCount", "1"), "marathon-ha:agentCount"},
+		{"world-open", baseConfig("operatorCidr", "0.0.0.0/0"), "marathon-ha:operatorCidr"},
+		{"zone the region lacks", baseConfig("availabilityZone", "us-east-1f"), `marathon-ha:availabilityZone = "us-east-1f": is not an available zone of us-east-1; available: us-east-1a, us-east-1b, us-east-1c`},
+		{"unknown key pair", baseConfig("publicKey", "", "keyName", "nope"), `looking up EC2 key pair "nope" (config marathon-ha:keyName)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := pulumimock.Run(program, pulumimock.NewMocks(), "dev", tt.cfg, false)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+			for _, r := range res.Resources {
+				if r.Custom && !strings.HasPrefix(r.Type, "pulumi:providers:") {
+					t.Errorf("%s was registered before the config error", r.Key())
+				}
+			}
+		})
+	}
+}
+
+func TestExistingKeyPair(t *testing.T) {
+	m := pulumimock.NewMocks()
+	m.KeyPairs = []string{"team-key"}
+	res, err := pulumimock.Run(program, m, "dev", baseConfig("publicKey", "", "keyName", "team-key"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(res.OfType(tKeyPair)); n != 0 {
+		t.Errorf("%d key pairs created for an existing one", n)
+	}
+	for _, inst := range res.OfType(tInstance) {
+		if inst.String("keyName") != "team-key" {
+			t.Errorf("%s key %q", inst.Name, inst.String("keyName"))
+		}
+	}
+}
+
+func TestPreview(t *testing.T) {
+	res, err := pulumimock.Run(program, pulumimock.NewMocks(), "dev", flockerConfig(), true)
+	if err != nil {
+		t.Fatalf("preview: %v", err)
+	}
+	if len(res.OfType(tInstance)) != 3 {
+		t.Errorf("preview registered %d instances", len(res.OfType(tInstance)))
+	}
+}
+
+// BenchmarkProgram runs the whole program under mocks, so a slowdown of the
+// program itself (rendering, policies, graph building) shows.
+func BenchmarkProgram(b *testing.B) {
+	cfg := flockerConfig("agentCount", "3")
+	for b.Loop() {
+		if _, err := pulumimock.Run(program, pulumimock.NewMocks(), "bench", cfg, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
