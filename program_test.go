@@ -70,7 +70,7 @@ func TestResourcesPerComponent(t *testing.T) {
 			"marathon-ha:index:Cluster": 1, "marathon-ha:index:Network": 1, "marathon-ha:index:KeyPair": 1,
 			"marathon-ha:index:Master": 1, "marathon-ha:index:Agents": 1, "marathon-ha:index:LoadBalancer": 1,
 			"marathon-ha:index:AppDeployment": 1,
-			"aws:ec2/vpc:Vpc": 1, "aws:ec2/internetGateway:InternetGateway": 1, "aws:ec2/subnet:Subnet": 1,
+			"aws:ec2/vpc:Vpc":                 1, "aws:ec2/internetGateway:InternetGateway": 1, "aws:ec2/subnet:Subnet": 1,
 			"aws:ec2/routeTable:RouteTable": 1, "aws:ec2/routeTableAssociation:RouteTableAssociation": 1,
 			tSG: 3, tRule: 17, tKeyPair: 1, tInstance: 3, tELB: 1,
 			// agents only: the master calls no AWS API with rexray
