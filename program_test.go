@@ -11,6 +11,7 @@ import (
 
 	"github.com/marathon-ha/marathon-ha/components"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
+	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/pulumimock"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
@@ -529,6 +530,9 @@ func TestOutputs(t *testing.T) {
 	if o.Failover.AgentPingTimeoutSeconds != 5 || o.Failover.MaxAgentPingTimeouts != 2 || o.Failover.ELBIntervalSeconds != 5 || o.Failover.ELBHealthyThreshold != 2 {
 		t.Errorf("failover settings %+v", o.Failover)
 	}
+	if o.Failover != failover.DefaultSettings() {
+		t.Errorf("a default stack exports failover settings %+v, the default budget assumes %+v", o.Failover, failover.DefaultSettings())
+	}
 	if got := run(t, "dev", baseConfig("agentPingTimeoutSeconds", "3")).Outputs[stackoutputs.Failover].Value.(map[string]any)["agentPingTimeoutSeconds"]; got != 3.0 {
 		t.Errorf("failover settings do not follow config: ping timeout %v", got)
 	}
@@ -650,4 +654,8 @@ func BenchmarkProgram(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func pulumimockRun(cfg map[string]string) (*pulumimock.Result, error) {
+	return pulumimock.Run(program, pulumimock.NewMocks(), "dev", cfg, false)
 }

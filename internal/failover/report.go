@@ -1,0 +1,76 @@
+package failover
+
+import (
+	"fmt"
+	"time"
+)
+
+// The events of a recovery timeline, in the order they should happen.
+const (
+	EventKill             = "terminate requested"        // TerminateInstances accepted
+	EventInstanceDown     = "instance terminated"        // EC2 state shutting-down or terminated
+	EventAgentLost        = "Mesos marks the agent lost" // Marathon's task on the old host unreachable or gone
+	EventTaskStaged       = "Marathon stages the task"   // a task of the app on another agent
+	EventTaskRunning      = "task running"               // that task TASK_RUNNING
+	EventAppServed        = "ELB serves the app again"   // ping through the ELB answers
+	EventClicksReadBack   = "clicks read back"           // every click read through the ELB
+	EventDeadlineExceeded = "deadline exceeded"          // the watch gave up
+)
+
+// Event is one moment of the timeline.
+type Event struct {
+	Name string    `json:"name"`
+	At   time.Time `json:"at"`
+	// SinceKillSeconds is the time since EventKill.
+	SinceKillSeconds float64 `json:"sinceKillSeconds"`
+	Detail           string  `json:"detail,omitempty"`
+}
+
+// Report is what a failover measured: the kill-node --json output and the
+// core of the rehearsal's report.
+type Report struct {
+	Stack            string `json:"stack"`
+	AppURL           string `json:"appUrl"`
+	KilledInstanceID string `json:"killedInstanceId"`
+	KilledHost       string `json:"killedHost"`
+	NewHost          string `json:"newHost,omitempty"`
+
+	Budget   Budget  `json:"budget"`
+	Timeline []Event `json:"timeline"`
+
+	// Recovered is true once the app answered through the ELB on another
+	// agent; RTOSeconds is then the time from EventKill to EventAppServed.
+	Recovered  bool    `json:"recovered"`
+	RTOSeconds float64 `json:"rtoSeconds,omitempty"`
+
+	// ClicksWritten were acknowledged before the kill; ClicksLost are those
+	// not read back after it (the RPO, in clicks).
+	ClicksWritten int      `json:"clicksWritten"`
+	ClicksLost    []string `json:"clicksLost"`
+
+	// Error says why the watch ended without a full recovery.
+	Error string `json:"error,omitempty"`
+}
+
+// RTO is the measured recovery time.
+func (r Report) RTO() time.Duration { return time.Duration(r.RTOSeconds * float64(time.Second)) }
+
+// Problems lists why the failover is a failure: not recovered, clicks lost,
+// or an RTO over limit (a limit of 0 checks none). Empty means success.
+func (r Report) Problems(limit time.Duration) []string {
+	var p []string
+	if !r.Recovered {
+		msg := "the app did not come back through the ELB"
+		if r.Error != "" {
+			msg += ": " + r.Error
+		}
+		p = append(p, msg)
+	}
+	if n := len(r.ClicksLost); n > 0 {
+		p = append(p, fmt.Sprintf("%d of %d clicks lost: %v", n, r.ClicksWritten, r.ClicksLost))
+	}
+	if r.Recovered && limit > 0 && r.RTO() > limit {
+		p = append(p, fmt.Sprintf("RTO %s exceeds the limit %s (budget %s)", r.RTO().Round(time.Millisecond), limit, r.Budget.Total))
+	}
+	return p
+}
