@@ -547,7 +547,7 @@ func TestAppDeploymentStep(t *testing.T) {
 	if deploy.String("create") != "go run ./scripts/deploy-app --manifest -" || deploy.String("update") != deploy.String("create") {
 		t.Errorf("create %q update %q", deploy.String("create"), deploy.String("update"))
 	}
-	if deploy.String("delete") != "go run ./scripts/deploy-app --delete --skip-if-unreachable --app-id '/marathon-ha/moby-counter'" {
+	if deploy.String("delete") != "go run ./scripts/deploy-app --delete --skip-if-unreachable --timeout 5m0s --app-id '/marathon-ha/moby-counter'" {
 		t.Errorf("delete %q", deploy.String("delete"))
 	}
 	if deploy.Input("triggers") != nil || !deploy.DeleteBeforeReplace {

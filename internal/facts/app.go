@@ -25,4 +25,10 @@ const (
 	// 300000 ms, mesosphere/marathon docs/docs/command-line-flags.md) to
 	// start, while the agent pulls the app image and attaches the volume.
 	AppDeployTimeout = 20 * time.Minute
+	// AppDeleteTimeout bounds the delete on `pulumi destroy`: Marathon is up
+	// then (the master is destroyed after the app), and a delete deployment
+	// only stops one task, which Marathon kills within its
+	// --task_launch_timeout. A master that does not answer within it is
+	// taken as gone, so destroy is not held up for AppDeployTimeout.
+	AppDeleteTimeout = 5 * time.Minute
 )
