@@ -54,7 +54,7 @@ exit 0
 
 // fakes are the programs the boot and readiness scripts may call that must
 // not touch the machine running the tests.
-var fakes = []string{"apt-get", "apt-mark", "aws", "curl", "docker", "logger", "nc", "sleep", "systemctl"}
+var fakes = []string{"apt-get", "apt-mark", "aws", "curl", "docker", "iptables", "logger", "nc", "sleep", "systemctl"}
 
 // bootRun is one boot of a rendered node in a scratch root.
 type bootRun struct {
@@ -460,5 +460,52 @@ func TestReadyCheck(t *testing.T) {
 	out, err = runScript(t, root, facts.ReadyCheckCommand, testMasterIP, "curl -fsS --max-time 3 http://"+testMasterIP+":8080/ping")
 	if err == nil || !strings.Contains(out, "not ready: Marathon /ping on 8080") || strings.Count(out, "ok: ") != 4 {
 		t.Errorf("Marathon down: %v\n%s", err, out)
+	}
+}
+
+// Every node's Docker unit runs the metadata block after each start, and the
+// block inserts its rule once: containers on the bridge cannot reach the
+// instance role's credentials.
+func TestBlockMetadataForContainers(t *testing.T) {
+	rule := []string{"--in-interface", "docker+", "--destination", facts.InstanceMetadataAddress + "/32", "--jump", "DROP"}
+	for _, v := range variants() {
+		t.Run(v.name, func(t *testing.T) {
+			root, cc := installNode(t, mustRender(t, v))
+			if dropin := cc.file(t, dockerDrop); !strings.Contains(dropin, "\nExecStartPost="+blockMetadata+"\n") {
+				t.Fatalf("Docker's drop-in does not run %s after start:\n%s", blockMetadata, dropin)
+			}
+
+			// The rule is missing (the check fails): it is inserted first in DOCKER-USER.
+			if out, err := runScript(t, root, blockMetadata, "10.42.1.21", "iptables --wait --check"); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			calls := readCalls(t, root)
+			want := [][]string{
+				append([]string{"iptables", "--wait", "--check", "DOCKER-USER"}, rule...),
+				append([]string{"iptables", "--wait", "--insert", "DOCKER-USER", "1"}, rule...),
+			}
+			if len(calls) != 2 || !slices.Equal(calls[0], want[0]) || !slices.Equal(calls[1], want[1]) {
+				t.Fatalf("calls %q, want %q", calls, want)
+			}
+
+			// Present already (Docker restarted): nothing is added.
+			if err := os.Remove(filepath.Join(root, "calls.log")); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := runScript(t, root, blockMetadata, "10.42.1.21", ""); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if calls := readCalls(t, root); len(calls) != 1 || calls[0][2] != "--check" {
+				t.Errorf("with the rule in place: calls %q, want the check alone", calls)
+			}
+
+			// An insert that fails fails the script, and with it Docker's start.
+			if err := os.Remove(filepath.Join(root, "calls.log")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := runScript(t, root, blockMetadata, "10.42.1.21", "iptables --wait"); err == nil {
+				t.Error("a failing iptables insert did not fail the script")
+			}
+		})
 	}
 }

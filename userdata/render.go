@@ -26,6 +26,8 @@ const (
 	unitDir    = "/etc/systemd/system"
 	nodeEnv    = "/etc/marathon-ha/node.env"
 	dockerDrop = "/etc/systemd/system/docker.service.d/marathon-ha.conf"
+	// blockMetadata is run by Docker's unit after every start (dockerDrop).
+	blockMetadata = "/usr/local/sbin/marathon-ha-block-metadata"
 	// flockerPluginSocket is where Flocker's plugin listens and Docker looks
 	// for legacy plugins (ClusterHQ/flocker flocker/dockerplugin/_script.py).
 	flockerPluginSocket = "/run/docker/plugins/flocker/flocker.sock"
@@ -155,6 +157,8 @@ func (*node) BootScript() string          { return bootScript }
 func (*node) LibScript() string           { return libScript }
 func (*node) NodeEnv() string             { return nodeEnv }
 func (*node) ReadyCheck() string          { return facts.ReadyCheckCommand }
+func (*node) BlockMetadataScript() string { return blockMetadata }
+func (*node) MetadataAddress() string     { return facts.InstanceMetadataAddress }
 func (*node) ReadyMarker() string         { return facts.ReadyMarkerPath }
 func (*node) FailedPrefix() string        { return facts.BootFailedPrefix }
 func (*node) Schema1Env() string          { return facts.DockerSchema1Env }
@@ -182,6 +186,7 @@ func (n *node) render(extra []file) ([]byte, error) {
 	type part struct{ path, perm, tmpl string }
 	parts := []part{
 		{dockerDrop, "0644", "docker-dropin.conf.tmpl"},
+		{blockMetadata, "0755", "block-metadata.sh.tmpl"},
 		{libScript, "0644", "lib.sh.tmpl"},
 		{bootScript, "0755", "boot.sh.tmpl"},
 		{facts.ReadyCheckCommand, "0755", "ready.sh.tmpl"},

@@ -17,3 +17,8 @@ const (
 
 // SSHUser is the login of Ubuntu's cloud images (cloud-images.ubuntu.com).
 const SSHUser = "ubuntu"
+
+// InstanceMetadataAddress is EC2's instance metadata service (IMDS), which
+// hands out the instance role's credentials (AWS EC2 User Guide,
+// "Instance metadata and user data").
+const InstanceMetadataAddress = "169.254.169.254"
