@@ -55,3 +55,15 @@ const (
 	// CSI driver 6 minutes or more (aws-ebs-csi-driver docs/faq.md).
 	RecoveryBudgetGoal = 45 * time.Second
 )
+
+// FailoverWatchTimeout bounds how long the failover watch (kill-node, the
+// rehearsal) waits, from the kill, for the app to answer through the ELB
+// again. The default budget is under a minute (failover.NewBudget), but a
+// real recovery can take much longer and still be a recovery: a terminated
+// instance may stay shutting-down for minutes while its OS shuts down, and
+// its EBS volume only detaches after that (EC2 User Guide, "Methods for
+// terminating an instance"); Marathon then gives the new task up to its
+// --task_launch_timeout (default 300000 ms, mesosphere/marathon
+// docs/docs/command-line-flags.md) to start. Ten minutes covers both and
+// still ends a failover that will never recover with a report.
+const FailoverWatchTimeout = 10 * time.Minute

@@ -50,6 +50,18 @@ type Report struct {
 
 	// Error says why the watch ended without a full recovery.
 	Error string `json:"error,omitempty"`
+
+	// SampleIntervalSeconds is the watch's sampling period (at most 1 s)
+	// and Samples how many samples each source got.
+	SampleIntervalSeconds float64 `json:"sampleIntervalSeconds"`
+	Samples               Samples `json:"samples"`
+}
+
+// Samples counts the watch's samples of each source.
+type Samples struct {
+	EC2      int `json:"ec2"`
+	Marathon int `json:"marathon"`
+	App      int `json:"app"`
 }
 
 // RTO is the measured recovery time.

@@ -216,6 +216,9 @@ func (s *Server) terminateInstances(form url.Values) (any, *apiError) {
 		if prev != StateShuttingDown && prev != StateTerminated {
 			it.State = StateShuttingDown
 			it.shutdownAt = s.now()
+			if s.onTerminate != nil {
+				s.onTerminate(id)
+			}
 		}
 		resp.Instances = append(resp.Instances, xmlStateChange{
 			InstanceID:    id,

@@ -112,6 +112,14 @@ func WithDetachDelay(d time.Duration) Option { return func(s *Server) { s.detach
 // as AWS does for large accounts (default 0: everything in one page).
 func WithPageSize(n int) Option { return func(s *Server) { s.pageSize = n } }
 
+// WithTerminateHook calls hook with the id of each instance that
+// TerminateInstances moves to shutting-down, before the call is answered,
+// so a test harness can stop what ran on it. The hook runs with the
+// stand-in's lock held: it must not call the Server's methods.
+func WithTerminateHook(hook func(instanceID string)) Option {
+	return func(s *Server) { s.onTerminate = hook }
+}
+
 // WithClock replaces time.Now, so a test can step time by hand.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
@@ -125,6 +133,7 @@ type Server struct {
 	shutdownDelay time.Duration
 	detachDelay   time.Duration
 	pageSize      int
+	onTerminate   func(string)
 
 	mu        sync.Mutex
 	instances []*instance

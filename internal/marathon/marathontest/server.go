@@ -295,3 +295,27 @@ func sortedAppIDs(apps map[string]*app) []string {
 	sort.Strings(ids)
 	return ids
 }
+
+// TaskStatus is a task as the stand-in's model holds it now.
+type TaskStatus struct {
+	ID, Host, SlaveID, State string
+}
+
+// Tasks returns the app's tasks as GET /v2/apps/{id}/tasks would list them
+// now, without a request (nil for an unknown app). A harness polls it to
+// act on what Mesos does, even after Close.
+func (s *Server) Tasks(appID string) []TaskStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advance()
+	ap, ok := s.apps[appID]
+	if !ok {
+		return nil
+	}
+	now := s.opts.Now()
+	out := make([]TaskStatus, 0, len(ap.tasks))
+	for _, t := range ap.tasks {
+		out = append(out, TaskStatus{ID: t.id, Host: t.host, SlaveID: t.slaveID, State: t.state(now, s.opts.StagingDuration)})
+	}
+	return out
+}

@@ -1,0 +1,108 @@
+package failover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+	"github.com/marathon-ha/marathon-ha/internal/marathon"
+	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
+)
+
+// Target is the agent a failover kills: the app's task, the Mesos agent's
+// host it runs on, and the stack's EC2 instance behind that host.
+type Target struct{ AppID, TaskID, Host, InstanceID, PrivateIP string }
+
+// Scope is the stack identity that decides which instances may be
+// terminated: its stack and cluster id outputs.
+func Scope(o stackoutputs.Outputs) ec2ops.Scope {
+	return ec2ops.Scope{Stack: o.Stack, ClusterID: o.ClusterID}
+}
+
+// FindTarget asks Marathon which agent runs o.AppID's task and maps its
+// host (the Mesos agent's --hostname is its private IP, see
+// userdata/templates/run-mesos-agent.tmpl) to the stack's EC2 instance with
+// ec2ops, refusing instances without this stack's tags
+// (ec2ops.ErrNotInScope). Marathon calls are retried while Marathon is
+// unreachable or leaderless until ctx ends, so bound ctx.
+func FindTarget(ctx context.Context, m *marathon.Client, e *ec2ops.Client, o stackoutputs.Outputs) (Target, error) {
+	t, _, err := FindTargetInstance(ctx, m, e, o)
+	return t, err
+}
+
+// FindTargetInstance is FindTarget that also returns the EC2 instance as
+// described, with its tags and state, for a tool to show before it kills.
+func FindTargetInstance(ctx context.Context, m *marathon.Client, e *ec2ops.Client, o stackoutputs.Outputs) (Target, ec2ops.Instance, error) {
+	if m == nil || e == nil || o.AppID == "" {
+		return Target{}, ec2ops.Instance{}, errors.New("finding the agent to kill: a Marathon client, an EC2 client and the stack output appId are required")
+	}
+	tasks, err := m.AppTasks(ctx, o.AppID)
+	if err != nil {
+		return Target{}, ec2ops.Instance{}, marathonError(m.URL(), o.AppID, err)
+	}
+	task, err := runningTask(tasks, o.AppID, m.URL())
+	if err != nil {
+		return Target{}, ec2ops.Instance{}, err
+	}
+	in, err := e.FindByPrivateIP(ctx, Scope(o), task.Host)
+	if err != nil {
+		return Target{}, ec2ops.Instance{}, fmt.Errorf("mapping the host %s of task %s to an EC2 agent of stack %q: %w", task.Host, task.ID, o.Stack, err)
+	}
+	return Target{AppID: o.AppID, TaskID: task.ID, Host: task.Host, InstanceID: in.ID, PrivateIP: in.PrivateIP}, in, nil
+}
+
+// marathonError explains a failed Marathon call of the tools: an
+// unreachable Marathon is most often the security group, which opens the
+// API only to the stack's operatorCidr.
+func marathonError(url, appID string, err error) error {
+	var apiErr *marathon.APIError
+	if errors.As(err, &apiErr) && apiErr.Status == 0 || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("asking Marathon at %s which agent runs %s: Marathon is unreachable: %w; check that the master is running and that the stack's operatorCidr config includes this machine's public address (port %d is open only to it)",
+			url, appID, err, facts.MarathonPort)
+	}
+	if marathon.IsNotFound(err) {
+		return fmt.Errorf("asking Marathon at %s which agent runs %s: Marathon does not know the app: %w; deploy it with `pulumi up` first", url, appID, err)
+	}
+	return fmt.Errorf("asking Marathon at %s which agent runs %s: %w", url, appID, err)
+}
+
+// runningTask picks the app's one running task: with a single-writer
+// volume the app has one instance, so more than one is refused rather than
+// guessed between.
+func runningTask(tasks []marathon.Task, appID, url string) (marathon.Task, error) {
+	var running []marathon.Task
+	var states []string
+	for _, t := range tasks {
+		states = append(states, t.ID+" "+t.State+" on "+t.Host)
+		if t.State == "TASK_RUNNING" {
+			running = append(running, t)
+		}
+	}
+	switch {
+	case len(running) == 1 && running[0].Host != "":
+		return running[0], nil
+	case len(running) > 1:
+		return marathon.Task{}, fmt.Errorf("app %s has %d running tasks in Marathon at %s (%s): it should have one, beside its single-writer volume; refusing to guess which agent to kill",
+			appID, len(running), url, strings.Join(states, ", "))
+	case len(tasks) == 0:
+		return marathon.Task{}, fmt.Errorf("app %s has no task in Marathon at %s: nothing to fail over; wait for its deployment (or run `pulumi up`)", appID, url)
+	}
+	return marathon.Task{}, fmt.Errorf("app %s has no running task in Marathon at %s (%s): a failover is already under way or the app is not healthy; wait until it runs",
+		appID, url, strings.Join(states, ", "))
+}
+
+// Kill terminates t's instance (scope from o) and returns when EC2 accepted
+// it. ec2ops checks the instance's tags again before terminating.
+func Kill(ctx context.Context, e *ec2ops.Client, o stackoutputs.Outputs, t Target) (killedAt time.Time, err error) {
+	if e == nil || t.InstanceID == "" {
+		return time.Time{}, errors.New("killing the agent: an EC2 client and a target instance id are required (use FindTarget)")
+	}
+	if err := e.Terminate(ctx, Scope(o), t.InstanceID); err != nil {
+		return time.Time{}, fmt.Errorf("killing the agent %s that runs %s: %w", t.Host, t.AppID, err)
+	}
+	return time.Now(), nil
+}
