@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
@@ -44,6 +46,7 @@ func FindTargetInstance(ctx context.Context, m *marathon.Client, e *ec2ops.Clien
 	if err != nil {
 		return Target{}, ec2ops.Instance{}, marathonError(m.URL(), o.AppID, err)
 	}
+
 	task, err := runningTask(tasks, o.AppID, m.URL())
 	if err != nil {
 		return Target{}, ec2ops.Instance{}, err
@@ -61,13 +64,43 @@ func FindTargetInstance(ctx context.Context, m *marathon.Client, e *ec2ops.Clien
 func marathonError(url, appID string, err error) error {
 	var apiErr *marathon.APIError
 	if errors.As(err, &apiErr) && apiErr.Status == 0 || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("asking Marathon at %s which agent runs %s: Marathon is unreachable: %w; check that the master is running and that the stack's operatorCidr config includes this machine's public address (port %d is open only to it)",
-			url, appID, err, facts.MarathonPort)
+		why := ""
+		if !errors.As(err, &apiErr) {
+			// The context ended between attempts: say what one more
+			// attempt meets.
+			why = " (" + probe(url) + ")"
+		}
+		return fmt.Errorf("asking Marathon at %s which agent runs %s: Marathon is unreachable: %w%s; check that the master is running and that the stack's operatorCidr config includes this machine's public address (port %d is open only to it)",
+			url, appID, err, why, facts.MarathonPort)
 	}
 	if marathon.IsNotFound(err) {
 		return fmt.Errorf("asking Marathon at %s which agent runs %s: Marathon does not know the app: %w; deploy it with `pulumi up` first", url, appID, err)
 	}
 	return fmt.Errorf("asking Marathon at %s which agent runs %s: %w", url, appID, err)
+}
+
+// probeTimeout bounds probe's one request.
+const probeTimeout = 3 * time.Second
+
+// probe makes one GET /v2/info and describes how it failed.
+func probe(url string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/v2/info", nil)
+	if err != nil {
+		return err.Error()
+	}
+	resp, err := http.DefaultClient.Do(req)
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no answer within %s", probeTimeout)
+	case err != nil:
+		return err.Error()
+	}
+	resp.Body.Close()
+	return "GET /v2/info now answers " + resp.Status
 }
 
 // runningTask picks the app's one running task: with a single-writer
