@@ -228,7 +228,7 @@ func (w *watcher) recordLocked(name string, at time.Time, detail string) {
 }
 
 // stamp formats a time since the kill for a progress line.
-func stamp(d time.Duration) string { return fmt.Sprintf("%+8.1fs", d.Seconds()) }
+func stamp(d time.Duration) string { return fmt.Sprintf("%+9.2fs", d.Seconds()) }
 
 func (w *watcher) setLast(source, what string) {
 	w.mu.Lock()

@@ -1,0 +1,381 @@
+// Command kill-node terminates the EC2 instance of the Mesos agent that runs
+// Moby Counter, as the 2015 demo's `make failure` did, and watches the
+// recovery: a timeline sampled at least once a second, the RTO against the
+// stack's recovery budget, and the clicks lost (the RPO). It refuses any
+// instance that does not carry the stack's tags.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+	"github.com/marathon-ha/marathon-ha/internal/failover"
+	"github.com/marathon-ha/marathon-ha/internal/marathon"
+	"github.com/marathon-ha/marathon-ha/internal/mobycounter"
+	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
+)
+
+const usage = `Usage:
+    kill-node --stack NAME [--cwd DIR] [options]
+    kill-node --outputs FILE|- [options]
+
+Finds the agent that runs the app (Marathon), maps it to the stack's EC2
+instance (private IP plus the stack's tags: any other instance is refused),
+writes clicks through the ELB and reads them back, asks for confirmation,
+terminates the instance, then watches the recovery and reports the RTO and
+the clicks lost.
+
+The stack outputs come from ` + "`pulumi stack output --json --show-secrets --stack NAME`" + `
+(run in --cwd, the Pulumi project directory, if given), or from a file
+holding that command's output (--outputs FILE, "-" for stdin).
+
+Options:
+    --stack NAME          Pulumi stack to read the outputs of.
+    --cwd DIR             Pulumi project directory (pulumi --cwd).
+    --outputs FILE|-      Read the outputs JSON from FILE or stdin instead.
+    --yes                 Do not ask for confirmation.
+    --dry-run             Show what would be terminated, then stop (exit 0).
+    --clicks N            Clicks to write through the ELB before the kill
+                          (default 10; 0 writes none).
+    --no-watch            Exit once EC2 accepted the termination.
+    --json                Print the report as JSON on stdout; the human
+                          lines go to stderr.
+    --timeout D           Give up watching this long after the kill
+                          (default %s).
+    --interval D          Sampling period of the watch (default and
+                          maximum 1s).
+    --marathon-wait D     How long to retry an unreachable or leaderless
+                          Marathon before giving up (default %s).
+
+AWS credentials and region settings come from the SDK's usual chain
+(AWS_PROFILE, AWS_ACCESS_KEY_ID, ...); the region is the stack's.
+AWS_ENDPOINT_URL_EC2 overrides the EC2 endpoint. The credentials need
+ec2:DescribeInstances and ec2:TerminateInstances. Marathon must be reachable
+from this machine: the stack's operatorCidr must include its address.
+
+Exit status: 0 the app recovered and no click was lost (or --dry-run,
+--no-watch), 1 otherwise, 2 bad usage.`
+
+const program = "kill-node"
+
+// Defaults of the options.
+const (
+	defaultClicks = 10
+	// defaultMarathonWait bounds the search for the target: Marathon
+	// answers in milliseconds when reachable; a leader election takes a
+	// few seconds.
+	defaultMarathonWait = 30 * time.Second
+	// apiCallTimeout bounds one HTTP exchange with EC2, as in
+	// cleanup-volumes: the calls answer in well under a second.
+	apiCallTimeout = 30 * time.Second
+)
+
+// deps are what run needs from the outside world, replaced in tests.
+type deps struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// pulumi runs the pulumi CLI with args and returns its stdout.
+	pulumi func(ctx context.Context, args []string) ([]byte, error)
+	// connect returns the EC2 API for a region.
+	connect func(ctx context.Context, region string) (ec2ops.EC2API, error)
+	rng     interface{ Uint32() uint32 }
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], deps{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+		pulumi: runPulumi, connect: connectAWS, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}))
+}
+
+// runPulumi runs the pulumi CLI and returns its stdout.
+func runPulumi(ctx context.Context, args []string) ([]byte, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "pulumi", args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return nil, fmt.Errorf("running pulumi %s: the pulumi CLI is not on PATH: install it, or pass --outputs FILE", strings.Join(args, " "))
+		}
+		return nil, fmt.Errorf("running pulumi %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
+}
+
+// connectAWS builds a real EC2 client from the SDK's default configuration,
+// which honours AWS_ENDPOINT_URL_EC2.
+func connectAWS(ctx context.Context, region string) (ec2ops.EC2API, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(apiCallTimeout)))
+	if err != nil {
+		return nil, fmt.Errorf("loading the AWS configuration: %w; check AWS_PROFILE and ~/.aws/config", err)
+	}
+	return ec2.NewFromConfig(cfg), nil
+}
+
+type options struct {
+	stack, cwd, outputs             string
+	yes, dryRun, noWatch, jsonOut   bool
+	clicks                          int
+	timeout, interval, marathonWait time.Duration
+}
+
+// errUsage marks a usage error (exit status 2).
+var errUsage = errors.New("bad usage")
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet(program, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintf(stderr, usage+"\n", facts.FailoverWatchTimeout, defaultMarathonWait) }
+	fs.StringVar(&o.stack, "stack", "", "")
+	fs.StringVar(&o.cwd, "cwd", "", "")
+	fs.StringVar(&o.outputs, "outputs", "", "")
+	fs.BoolVar(&o.yes, "yes", false, "")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "")
+	fs.BoolVar(&o.noWatch, "no-watch", false, "")
+	fs.BoolVar(&o.jsonOut, "json", false, "")
+	fs.IntVar(&o.clicks, "clicks", defaultClicks, "")
+	fs.DurationVar(&o.timeout, "timeout", facts.FailoverWatchTimeout, "")
+	fs.DurationVar(&o.interval, "interval", failover.MaxInterval, "")
+	fs.DurationVar(&o.marathonWait, "marathon-wait", defaultMarathonWait, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	bad := func(format string, a ...any) (options, error) {
+		return o, fmt.Errorf("%w: %s (run %s -h for the options)", errUsage, fmt.Sprintf(format, a...), program)
+	}
+	switch {
+	case fs.NArg() > 0:
+		return bad("unexpected argument %q", fs.Arg(0))
+	case o.stack == "" && o.outputs == "":
+		return bad("say where the stack outputs come from: --stack NAME (pulumi stack output) or --outputs FILE|-")
+	case o.stack != "" && o.outputs != "":
+		return bad("--stack and --outputs both give the stack outputs: pass one")
+	case o.cwd != "" && o.stack == "":
+		return bad("--cwd is the Pulumi project directory for --stack")
+	case o.outputs == "-" && !o.yes && !o.dryRun:
+		return bad("--outputs - reads stdin, which the confirmation needs too: pass --yes, or the outputs as a file")
+	case o.clicks < 0:
+		return bad("--clicks %d is negative", o.clicks)
+	case o.timeout <= 0 || o.marathonWait <= 0:
+		return bad("--timeout %s and --marathon-wait %s must be positive", o.timeout, o.marathonWait)
+	case o.interval <= 0 || o.interval > failover.MaxInterval:
+		return bad("--interval %s must be positive and at most %s: the timeline is sampled at least once a second", o.interval, failover.MaxInterval)
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, d deps) int {
+	o, err := parse(args, d.stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		fmt.Fprintf(d.stderr, "%s: %v\n", program, strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
+		return 2
+	}
+	human := d.stdout
+	if o.jsonOut {
+		human = d.stderr
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(d.stderr, program+": "+format+"\n", a...)
+		return 1
+	}
+
+	outs, err := loadOutputs(ctx, o, d)
+	if err != nil {
+		return fail("%v", err)
+	}
+	budget, err := failover.NewBudget(outs.Failover)
+	if err != nil {
+		return fail("%v", err)
+	}
+	fmt.Fprint(human, budget.String())
+
+	m, err := marathon.New(outs.MarathonURL)
+	if err != nil {
+		return fail("%v", err)
+	}
+	api, err := d.connect(ctx, outs.Region)
+	if err != nil {
+		return fail("%v", err)
+	}
+	e := ec2ops.New(api)
+	findCtx, cancel := context.WithTimeout(ctx, o.marathonWait)
+	target, inst, err := failover.FindTargetInstance(findCtx, m, e, outs)
+	cancel()
+	if err != nil {
+		return fail("%v", err)
+	}
+	describe(human, outs, target, inst)
+
+	if o.dryRun {
+		fmt.Fprintf(human, "dry run: would write %d clicks through %s, terminate instance %s and watch the recovery; nothing was terminated\n",
+			o.clicks, outs.AppURL, target.InstanceID)
+		return 0
+	}
+	if !o.yes && !confirm(d.stdin, human, target.InstanceID) {
+		return fail("not confirmed: instance %s was not terminated", target.InstanceID)
+	}
+
+	app := mobycounter.New(outs.AppURL)
+	written, err := writeClicks(ctx, app, outs.AppURL, o.clicks, d.rng, human)
+	if err != nil {
+		return fail("%v; instance %s was not terminated", err, target.InstanceID)
+	}
+	killedAt, err := failover.Kill(ctx, e, outs, target)
+	if err != nil {
+		return fail("%v", err)
+	}
+	fmt.Fprintf(human, "terminate requested for %s at %s\n", target.InstanceID, killedAt.UTC().Format(time.RFC3339))
+	if o.noWatch {
+		fmt.Fprintln(human, "not watching the recovery (--no-watch)")
+		return 0
+	}
+
+	r, err := failover.Watch(ctx, failover.WatchConfig{Outputs: outs, Target: target, KilledAt: killedAt, Written: written,
+		Marathon: m, EC2: e, App: app, Interval: o.interval, Deadline: o.timeout, Progress: human})
+	if err != nil {
+		return fail("%v", err)
+	}
+	summarize(human, r)
+	if o.jsonOut {
+		enc := json.NewEncoder(d.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return fail("writing the JSON report: %v", err)
+		}
+	}
+	if p := r.Problems(0); len(p) > 0 {
+		return fail("the failover failed: %s", strings.Join(p, "; "))
+	}
+	return 0
+}
+
+// loadOutputs reads the stack outputs from pulumi or from --outputs.
+func loadOutputs(ctx context.Context, o options, d deps) (stackoutputs.Outputs, error) {
+	if o.outputs != "" {
+		var r io.Reader = d.stdin
+		name := "stdin"
+		if o.outputs != "-" {
+			f, err := os.Open(o.outputs)
+			if err != nil {
+				return stackoutputs.Outputs{}, fmt.Errorf("reading the stack outputs: %w", err)
+			}
+			defer f.Close()
+			r, name = f, o.outputs
+		}
+		outs, err := stackoutputs.Decode(r)
+		if err != nil {
+			return outs, fmt.Errorf("stack outputs from %s: %w", name, err)
+		}
+		return outs, nil
+	}
+	args := []string{"stack", "output", "--json", "--show-secrets", "--stack", o.stack}
+	if o.cwd != "" {
+		args = append(args, "--cwd", o.cwd)
+	}
+	raw, err := d.pulumi(ctx, args)
+	if err != nil {
+		return stackoutputs.Outputs{}, err
+	}
+	outs, err := stackoutputs.Decode(bytes.NewReader(raw))
+	if err != nil {
+		return outs, fmt.Errorf("outputs of stack %s: %w", o.stack, err)
+	}
+	return outs, nil
+}
+
+// describe prints what will be terminated.
+func describe(w io.Writer, o stackoutputs.Outputs, t failover.Target, in ec2ops.Instance) {
+	fmt.Fprintf(w, "app %s runs as task %s on agent %s\n", t.AppID, t.TaskID, t.Host)
+	fmt.Fprintf(w, "target: instance %s, private IP %s, %s, stack %s in %s\n", t.InstanceID, t.PrivateIP, in.State, o.Stack, o.Region)
+	keys := make([]string, 0, len(in.Tags))
+	for k := range in.Tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  tag %s = %s\n", k, in.Tags[k])
+	}
+}
+
+// confirm asks for the instance id or "yes" on stdin.
+func confirm(stdin io.Reader, w io.Writer, id string) bool {
+	fmt.Fprintf(w, "Terminate instance %s? Type the instance id or yes: ", id)
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && line == "" {
+		fmt.Fprintln(w)
+		return false
+	}
+	answer := strings.TrimSpace(line)
+	return answer == id || answer == "yes"
+}
+
+// writeClicks writes n unique clicks through the ELB and reads them back,
+// so the lost-clicks check after the kill means something.
+func writeClicks(ctx context.Context, app *mobycounter.Client, appURL string, n int, rng interface{ Uint32() uint32 }, w io.Writer) ([]string, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	c := mobycounter.NewClicker(rng)
+	written := make([]string, 0, n)
+	for range n {
+		click := c.Next()
+		if err := app.Write(ctx, click); err != nil {
+			return nil, fmt.Errorf("writing clicks before the kill: %w", err)
+		}
+		written = append(written, click)
+	}
+	read, err := app.Read(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the clicks back before the kill: %w", err)
+	}
+	if lost := mobycounter.Missing(written, read); len(lost) > 0 {
+		return nil, fmt.Errorf("reading the clicks back before the kill: %d of %d are missing already (%v): the app is not healthy, fix it before a failover test", len(lost), n, lost)
+	}
+	fmt.Fprintf(w, "wrote %d clicks through %s and read them back\n", n, appURL)
+	return written, nil
+}
+
+// summarize prints the outcome under the timeline.
+func summarize(w io.Writer, r failover.Report) {
+	if r.Recovered {
+		fmt.Fprintf(w, "recovered on %s: RTO %.1fs (budget %.1fs)\n", orUnknown(r.NewHost), r.RTOSeconds, r.Budget.Seconds)
+	} else {
+		fmt.Fprintf(w, "NOT recovered: %s\n", r.Error)
+	}
+	fmt.Fprintf(w, "clicks: %d written before the kill, %d lost %v\n", r.ClicksWritten, len(r.ClicksLost), r.ClicksLost)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an agent Marathon did not report"
+	}
+	return s
+}
