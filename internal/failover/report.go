@@ -2,6 +2,8 @@ package failover
 
 import (
 	"fmt"
+	"io"
+	"strings"
 	"time"
 )
 
@@ -85,4 +87,36 @@ func (r Report) Problems(limit time.Duration) []string {
 		p = append(p, fmt.Sprintf("RTO %s exceeds the limit %s (budget %s)", r.RTO().Round(time.Millisecond), limit, r.Budget.Total))
 	}
 	return p
+}
+
+// WriteTimeline prints the timeline, one event a line, as Watch's progress
+// does: the time since the kill, the event and its detail.
+func (r Report) WriteTimeline(w io.Writer) error {
+	for _, e := range r.Timeline {
+		line := fmt.Sprintf("%s  %s", stamp(time.Duration(e.SinceKillSeconds*float64(time.Second))), e.Name)
+		if e.Detail != "" {
+			line += ": " + e.Detail
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Summary is the outcome in two lines: recovered (where, the RTO against
+// the budget) or why not, and the clicks lost.
+func (r Report) Summary() string {
+	var sb strings.Builder
+	if r.Recovered {
+		host := r.NewHost
+		if host == "" {
+			host = "an agent Marathon did not report"
+		}
+		fmt.Fprintf(&sb, "recovered on %s: RTO %.1fs (budget %.1fs)\n", host, r.RTOSeconds, r.Budget.Seconds)
+	} else {
+		fmt.Fprintf(&sb, "NOT recovered: %s\n", r.Error)
+	}
+	fmt.Fprintf(&sb, "clicks: %d written before the kill, %d lost %v\n", r.ClicksWritten, len(r.ClicksLost), r.ClicksLost)
+	return sb.String()
 }

@@ -38,3 +38,26 @@ func TestReportProblems(t *testing.T) {
 		})
 	}
 }
+
+func TestReportTextAndSummary(t *testing.T) {
+	killed := time.Date(2017, 5, 1, 12, 0, 0, 0, time.UTC)
+	r := failover.Report{Recovered: true, RTOSeconds: 31.25, NewHost: "10.42.1.102", ClicksWritten: 2, ClicksLost: []string{},
+		Budget: failover.Budget{Seconds: 37},
+		Timeline: []failover.Event{{Name: failover.EventKill, At: killed},
+			{Name: failover.EventAppServed, At: killed.Add(31250 * time.Millisecond), SinceKillSeconds: 31.25, Detail: "ping answered"}}}
+	var sb strings.Builder
+	if err := r.WriteTimeline(&sb); err != nil {
+		t.Fatal(err)
+	}
+	want := "    +0.00s  terminate requested\n   +31.25s  ELB serves the app again: ping answered\n"
+	if sb.String() != want {
+		t.Errorf("timeline\n%q\nwant\n%q", sb.String(), want)
+	}
+	if got := r.Summary(); got != "recovered on 10.42.1.102: RTO 31.2s (budget 37.0s)\nclicks: 2 written before the kill, 0 lost []\n" {
+		t.Errorf("summary %q", got)
+	}
+	failed := failover.Report{Error: "deadline 10m0s exceeded", ClicksWritten: 1, ClicksLost: []string{"7:1"}}
+	if got := failed.Summary(); !strings.HasPrefix(got, "NOT recovered: deadline 10m0s exceeded\n") || !strings.Contains(got, "1 lost [7:1]") {
+		t.Errorf("summary %q", got)
+	}
+}

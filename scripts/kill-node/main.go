@@ -263,7 +263,7 @@ func run(ctx context.Context, args []string, d deps) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	summarize(human, r)
+	fmt.Fprint(human, r.Summary())
 	if o.jsonOut {
 		enc := json.NewEncoder(d.stdout)
 		enc.SetIndent("", "  ")
@@ -361,21 +361,4 @@ func writeClicks(ctx context.Context, app *mobycounter.Client, appURL string, n 
 	}
 	fmt.Fprintf(w, "wrote %d clicks through %s and read them back\n", n, appURL)
 	return written, nil
-}
-
-// summarize prints the outcome under the timeline.
-func summarize(w io.Writer, r failover.Report) {
-	if r.Recovered {
-		fmt.Fprintf(w, "recovered on %s: RTO %.1fs (budget %.1fs)\n", orUnknown(r.NewHost), r.RTOSeconds, r.Budget.Seconds)
-	} else {
-		fmt.Fprintf(w, "NOT recovered: %s\n", r.Error)
-	}
-	fmt.Fprintf(w, "clicks: %d written before the kill, %d lost %v\n", r.ClicksWritten, len(r.ClicksLost), r.ClicksLost)
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "an agent Marathon did not report"
-	}
-	return s
 }
