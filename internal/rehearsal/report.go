@@ -1,0 +1,131 @@
+package rehearsal
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/marathon-ha/marathon-ha/internal/failover"
+)
+
+// Names of the timed steps, in the order they run.
+const (
+	StepUp          = "up"
+	StepAppReady    = "app ready"
+	StepWriteClicks = "clicks written"
+	StepFlushWait   = "flush wait"
+	StepFindTarget  = "find target"
+	StepKill        = "kill"
+	StepWatch       = "watch"
+	StepDestroy     = "destroy"
+	StepRemove      = "remove"
+)
+
+// StepTiming is how long one step took, and why it failed.
+type StepTiming struct {
+	Name      string    `json:"name"`
+	StartedAt time.Time `json:"startedAt"`
+	Seconds   float64   `json:"seconds"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// Target is the agent the rehearsal killed.
+type Target struct {
+	AppID      string `json:"appId"`
+	TaskID     string `json:"taskId"`
+	Host       string `json:"host"`
+	InstanceID string `json:"instanceId"`
+	PrivateIP  string `json:"privateIp"`
+}
+
+// Report is what a rehearsal did and measured: the JSON written to
+// --report and summarised on stdout.
+type Report struct {
+	Stack      string    `json:"stack"`
+	Backend    string    `json:"backend"`
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt"`
+
+	Steps []StepTiming `json:"steps"`
+
+	AppURL           string   `json:"appUrl,omitempty"`
+	ClicksWritten    []string `json:"clicksWritten"`
+	FlushWaitSeconds float64  `json:"flushWaitSeconds"`
+	Target           *Target  `json:"target,omitempty"`
+	KilledAt         string   `json:"killedAt,omitempty"`
+
+	// Failover is the watch's report: timeline, RTO, budget, lost clicks.
+	Failover        *failover.Report `json:"failover,omitempty"`
+	RTOLimitSeconds float64          `json:"rtoLimitSeconds"`
+
+	Interrupted bool `json:"interrupted"`
+	Destroyed   bool `json:"destroyed"`
+	Removed     bool `json:"removed"`
+	// ManualCleanup is set when the destroy or the removal failed: the
+	// commands that finish them by hand.
+	ManualCleanup []string `json:"manualCleanup,omitempty"`
+
+	// Problems are why the rehearsal failed; empty means it passed.
+	Problems []string `json:"problems"`
+	Passed   bool     `json:"passed"`
+}
+
+// WriteFile writes the report as indented JSON.
+func (r *Report) WriteFile(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding the report: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	return nil
+}
+
+// Summary writes the report for a human: the verdict, every step's time,
+// the RTO against its limit and budget, the clicks, the clean-up.
+func (r *Report) Summary(w io.Writer) {
+	verdict := "PASSED"
+	if !r.Passed {
+		verdict = "FAILED"
+	}
+	fmt.Fprintf(w, "rehearsal %s: stack %s (backend %s)\n", verdict, r.Stack, r.Backend)
+	for _, s := range r.Steps {
+		line := fmt.Sprintf("  %-15s %8.1fs", s.Name, s.Seconds)
+		if s.Error != "" {
+			line += "  FAILED: " + firstLine(s.Error)
+		}
+		fmt.Fprintln(w, line)
+	}
+	if r.Target != nil {
+		fmt.Fprintf(w, "  killed %s (%s) running %s\n", r.Target.InstanceID, r.Target.PrivateIP, r.Target.TaskID)
+	}
+	if f := r.Failover; f != nil {
+		if f.Recovered {
+			fmt.Fprintf(w, "  RTO %.1fs (limit %.0fs, budget %.0fs), new host %s\n", f.RTOSeconds, r.RTOLimitSeconds, f.Budget.Seconds, f.NewHost)
+		} else {
+			fmt.Fprintf(w, "  not recovered (limit %.0fs, budget %.0fs)\n", r.RTOLimitSeconds, f.Budget.Seconds)
+		}
+		fmt.Fprintf(w, "  clicks: %d written, %d lost\n", f.ClicksWritten, len(f.ClicksLost))
+	}
+	fmt.Fprintf(w, "  destroyed: %t, removed: %t\n", r.Destroyed, r.Removed)
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "  problem: %s\n", p)
+	}
+	if len(r.ManualCleanup) > 0 {
+		fmt.Fprintf(w, "  finish the clean-up by hand:\n")
+		for _, l := range r.ManualCleanup {
+			fmt.Fprintf(w, "    %s\n", l)
+		}
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " ..."
+	}
+	return s
+}
