@@ -109,6 +109,7 @@ type Cluster struct {
 	ec2      *ec2test.Server
 	elb      *mobycountertest.ELB
 	marathon *marathon.Client
+	app      *mobycounter.Client
 	outputs  stackoutputs.Outputs
 
 	mu         sync.Mutex
@@ -137,6 +138,7 @@ func Start(opts Options) (*Cluster, error) {
 	c.elb = mobycountertest.NewELB(
 		mobycountertest.WithHealthCheck(opts.HealthInterval, facts.ELBHealthyThreshold, facts.ELBUnhealthyThreshold),
 		mobycountertest.WithHealthTimeout(200*time.Millisecond))
+	c.app = mobycounter.New(c.elb.URL, mobycounter.WithTimeout(time.Second))
 	if err := c.start(); err != nil {
 		c.Close()
 		return nil, err
@@ -323,9 +325,7 @@ func (c *Cluster) Marathon() *marathon.Client { return c.marathon }
 
 // App returns a Moby Counter client of the ELB's address (the stack output
 // appUrl) with a short per-call bound.
-func (c *Cluster) App() *mobycounter.Client {
-	return mobycounter.New(c.elb.URL, mobycounter.WithTimeout(time.Second))
-}
+func (c *Cluster) App() *mobycounter.Client { return c.app }
 
 // ELB is the load-balancer stand-in.
 func (c *Cluster) ELB() *mobycountertest.ELB { return c.elb }
