@@ -118,7 +118,7 @@ func (f *fakeStack) c() *failovertest.Cluster {
 }
 
 // config is a rehearsal of f at test speed, with clients of the stand-ins.
-func config(f *fakeStack, progress *syncBuffer) rehearsal.Config {
+func testConfig(f *fakeStack, progress *syncBuffer) rehearsal.Config {
 	return rehearsal.Config{
 		Stack: f,
 		Clients: rehearsal.Clients{
@@ -172,7 +172,7 @@ func hasProblem(r *rehearsal.Report, sub string) bool {
 func TestNormalFailover(t *testing.T) {
 	f := &fakeStack{t: t}
 	var progress syncBuffer
-	r := rehearsal.Run(context.Background(), config(f, &progress))
+	r := rehearsal.Run(context.Background(), testConfig(f, &progress))
 	if !r.Passed || len(r.Problems) != 0 {
 		t.Fatalf("rehearsal failed: %q\nprogress:\n%s", r.Problems, progress.String())
 	}
@@ -231,7 +231,7 @@ func TestLostClicksFail(t *testing.T) {
 	// Writes sit in the page cache and the kill comes before any flush.
 	f := &fakeStack{t: t, opts: failovertest.Options{Buffered: true}}
 	var progress syncBuffer
-	r := rehearsal.Run(context.Background(), config(f, &progress))
+	r := rehearsal.Run(context.Background(), testConfig(f, &progress))
 	if r.Passed {
 		t.Fatalf("rehearsal passed with buffered clicks lost: %+v", r.Failover)
 	}
@@ -247,7 +247,7 @@ func TestLostClicksFail(t *testing.T) {
 func TestAppNeverComesBack(t *testing.T) {
 	f := &fakeStack{t: t, opts: failovertest.Options{NeverRelaunch: true}}
 	var progress syncBuffer
-	cfg := config(f, &progress)
+	cfg := testConfig(f, &progress)
 	cfg.WatchDeadline = 300 * time.Millisecond
 	r := rehearsal.Run(context.Background(), cfg)
 	if r.Passed || r.Failover == nil || r.Failover.Recovered {
@@ -262,7 +262,7 @@ func TestAppNeverComesBack(t *testing.T) {
 func TestUntaggedInstanceIsRefused(t *testing.T) {
 	f := &fakeStack{t: t, opts: failovertest.Options{UntaggedAgents: true}}
 	var progress syncBuffer
-	r := rehearsal.Run(context.Background(), config(f, &progress))
+	r := rehearsal.Run(context.Background(), testConfig(f, &progress))
 	if r.Passed || r.Target != nil || r.Failover != nil {
 		t.Fatalf("passed %v, target %+v, failover %+v", r.Passed, r.Target, r.Failover)
 	}
@@ -281,7 +281,7 @@ func TestUntaggedInstanceIsRefused(t *testing.T) {
 func TestMarathonUnreachable(t *testing.T) {
 	f := &fakeStack{t: t, onUp: (*failovertest.Cluster).StopMarathon}
 	var progress syncBuffer
-	cfg := config(f, &progress)
+	cfg := testConfig(f, &progress)
 	cfg.TargetTimeout = 200 * time.Millisecond
 	r := rehearsal.Run(context.Background(), cfg)
 	if r.Passed {
@@ -300,7 +300,7 @@ func TestMarathonUnreachable(t *testing.T) {
 func TestUpFailingHalfwayIsDestroyed(t *testing.T) {
 	f := &fakeStack{t: t, upErr: errors.New("pulumi up of stack rehearsal-fake: creating aws:ec2/instance:Instance agent-1: InsufficientInstanceCapacity")}
 	var progress syncBuffer
-	r := rehearsal.Run(context.Background(), config(f, &progress))
+	r := rehearsal.Run(context.Background(), testConfig(f, &progress))
 	if r.Passed || !hasProblem(r, "InsufficientInstanceCapacity") {
 		t.Fatalf("passed %v, problems %q", r.Passed, r.Problems)
 	}
@@ -319,7 +319,7 @@ func TestCancelMidWatchStillDestroys(t *testing.T) {
 			cancel(errors.New("received interrupt"))
 		}
 	}}
-	cfg := config(f, progress)
+	cfg := testConfig(f, progress)
 	cfg.WatchDeadline = time.Minute // only the cancellation ends the watch
 	r := rehearsal.Run(ctx, cfg)
 	if r.Passed || !r.Interrupted || !hasProblem(r, "interrupted (received interrupt)") {
@@ -334,7 +334,7 @@ func TestCancelMidWatchStillDestroys(t *testing.T) {
 func TestDestroyFailureKeepsTheStackAndSaysWhatToRun(t *testing.T) {
 	f := &fakeStack{t: t, destErr: errors.New("pulumi destroy of stack rehearsal-fake: DependencyViolation")}
 	var progress syncBuffer
-	r := rehearsal.Run(context.Background(), config(f, &progress))
+	r := rehearsal.Run(context.Background(), testConfig(f, &progress))
 	if r.Passed || r.Destroyed || r.Removed || f.rems != 0 {
 		t.Fatalf("passed %v destroyed %v removed %v (remove called %d times): a stack that was not destroyed must be kept",
 			r.Passed, r.Destroyed, r.Removed, f.rems)
