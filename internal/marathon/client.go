@@ -251,20 +251,34 @@ func (c *Client) libCall(what string, fn func(gomarathon.Marathon) error) error 
 func (c *Client) retry(ctx context.Context, what string, op func() error) error {
 	start := time.Now()
 	delay := c.backoffMin
+	// last is the last failure that was Marathon's or the network's, kept
+	// so that giving up still says what Marathon answered, also when the
+	// deadline cut the final attempt short.
+	var last error
+	gaveUp := func(attempts int) error {
+		if last == nil {
+			return fmt.Errorf("%s: %w", what, ctx.Err())
+		}
+		return fmt.Errorf("%s: gave up after %s and %d attempts: %w; last: %w", what, round(time.Since(start)), attempts, ctx.Err(), last)
+	}
 	for attempt := 1; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
+		if ctx.Err() != nil {
+			return gaveUp(attempt - 1)
 		}
 		err := op()
 		if err == nil || !Retryable(err) {
 			return err
 		}
+		if ctx.Err() != nil && last != nil {
+			return gaveUp(attempt) // this attempt failed only because time ran out
+		}
+		last = err
 		fmt.Fprintf(c.progress, "%s: %s (attempt %d, %s elapsed; next in %s)\n", what, reason(err), attempt, round(time.Since(start)), delay)
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%s: gave up after %s and %d attempts: %w; last: %w", what, round(time.Since(start)), attempt, ctx.Err(), err)
+			return gaveUp(attempt)
 		case <-t.C:
 		}
 		delay = min(2*delay, c.backoffMax)
