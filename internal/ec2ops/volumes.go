@@ -206,10 +206,10 @@ func (c *Client) CleanupVolumes(ctx context.Context, sel VolumeSelector, opts Cl
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			errs = append(errs, fmt.Errorf("waiting for volumes to detach: %w", ctx.Err()))
 		case <-timer.C:
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil { // whichever case select picked
+			errs = append(errs, fmt.Errorf("waiting for volumes to detach: %w", ctx.Err()))
 			break
 		}
 		if err := c.refresh(ctx, pending, filters, sel, &rep, out); err != nil {
@@ -217,7 +217,7 @@ func (c *Client) CleanupVolumes(ctx context.Context, sel VolumeSelector, opts Cl
 			break
 		}
 	}
-	return finish(rep, pending, errs, sel, opts, what)
+	return finish(rep, pending, errs, sel, time.Since(start).Round(time.Millisecond), what)
 }
 
 // settle handles one volume as it is now and reports whether it is done with.
@@ -312,7 +312,7 @@ func (c *Client) describeVolumes(ctx context.Context, filters []types.Filter, se
 }
 
 // finish sorts what is left into the report and builds the error.
-func finish(rep CleanupReport, pending map[string]types.Volume, errs []error, sel VolumeSelector, opts CleanupOptions, what string) (CleanupReport, error) {
+func finish(rep CleanupReport, pending map[string]types.Volume, errs []error, sel VolumeSelector, waited time.Duration, what string) (CleanupReport, error) {
 	var attached []string
 	for _, id := range sortedKeys(pending) {
 		v := pending[id]
@@ -321,7 +321,7 @@ func finish(rep CleanupReport, pending map[string]types.Volume, errs []error, se
 			attached = append(attached, describeVolume(v))
 		} else {
 			rep.Skipped = append(rep.Skipped, id)
-			errs = append(errs, fmt.Errorf("volume %s is still %s after %s; run again once it is available", id, v.State, opts.Wait))
+			errs = append(errs, fmt.Errorf("volume %s is still %s after %s; run again once it is available", id, v.State, waited))
 		}
 	}
 	if len(attached) > 0 {
@@ -338,7 +338,7 @@ func finish(rep CleanupReport, pending map[string]types.Volume, errs []error, se
 			fix = fmt.Sprintf("terminate the instance(s) they are attached to (aws ec2 terminate-instances --instance-ids %s) or detach them", strings.Join(instances, " "))
 		}
 		errs = append([]error{fmt.Errorf("%s of cluster %s still attached after waiting %s, so not deleted and still billing: %s; %s, then run the clean-up again",
-			plural(len(attached), "volume"), sel.ClusterID, opts.Wait, strings.Join(attached, "; "), fix)}, errs...)
+			plural(len(attached), "volume"), sel.ClusterID, waited, strings.Join(attached, "; "), fix)}, errs...)
 	}
 	if len(errs) > 0 {
 		return rep, fmt.Errorf("cleaning up %s: %w", what, errors.Join(errs...))

@@ -233,7 +233,9 @@ func TestCleanupSurfacesSDKErrors(t *testing.T) {
 		srv, c := setup(t)
 		srv.AddInstance(ec2test.Instance{ID: "i-0alive"})
 		srv.AddVolume(ec2test.Volume{ID: "vol-0stuck", AttachedTo: "i-0alive", Tags: flockerTags(ourUUID, "d1")})
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		// Long enough for the first DescribeVolumes on a loaded machine, so
+		// the deadline falls while waiting for the volume, as named.
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
 		rep, err := c.CleanupVolumes(ctx, flockerSel, ec2ops.CleanupOptions{Wait: time.Hour, Poll: 5 * time.Millisecond})
 		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "vol-0stuck") {
