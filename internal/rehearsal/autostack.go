@@ -65,7 +65,6 @@ type AutoOptions struct {
 //     never rewrites the shared Pulumi.yaml.
 type AutoStack struct {
 	info     RunInfo
-	env      map[string]string
 	config   auto.ConfigMap
 	progress io.Writer
 	grace    time.Duration
@@ -174,18 +173,26 @@ func OpenRun(dir string, progress io.Writer) (*AutoStack, error) {
 }
 
 func newAutoStack(info RunInfo, progress io.Writer, grace time.Duration) *AutoStack {
-	return &AutoStack{info: info, env: WorkspaceEnv(info), progress: progress, grace: grace}
+	return &AutoStack{info: info, progress: progress, grace: grace}
 }
 
-// WorkspaceEnv is the environment every pulumi command of the run gets: the
-// backend and the passphrase file (a passphrase from the environment is
-// inherited as is). PULUMI_HOME is passed with auto.PulumiHome.
-func WorkspaceEnv(info RunInfo) map[string]string {
+// WorkspaceEnv is the environment every pulumi command of the run gets on
+// top of this process's: the backend and, when the run generated it, the
+// passphrase. The value is passed rather than PULUMI_CONFIG_PASSPHRASE_FILE
+// because the CLI prefers PULUMI_CONFIG_PASSPHRASE whenever it is set, even
+// empty (as a CI workflow sets it from an undefined secret), and a later
+// value in a command's environment wins over the inherited one (os/exec).
+// A passphrase from the environment is inherited as it is.
+func WorkspaceEnv(info RunInfo) (map[string]string, error) {
 	env := map[string]string{EnvBackendURL: info.Backend}
 	if info.PassphraseFile != "" {
-		env[EnvPassphraseFile] = info.PassphraseFile
+		pass, err := os.ReadFile(info.PassphraseFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the stack's passphrase: %w", err)
+		}
+		env[EnvPassphrase] = string(pass)
 	}
-	return env
+	return env, nil
 }
 
 // StackConfig is the config the rehearsal sets on its stack; everything
@@ -212,6 +219,10 @@ func (s *AutoStack) Backend() string { return s.info.Backend }
 
 // workspaceOptions are the options of the run's LocalWorkspace.
 func (s *AutoStack) workspaceOptions() ([]auto.LocalWorkspaceOption, error) {
+	env, err := WorkspaceEnv(s.info)
+	if err != nil {
+		return nil, err
+	}
 	cmd, err := newGracefulCommand(s.grace)
 	if err != nil {
 		return nil, fmt.Errorf("finding the pulumi CLI: %w (install it: https://www.pulumi.com/docs/install/)", err)
@@ -219,7 +230,7 @@ func (s *AutoStack) workspaceOptions() ([]auto.LocalWorkspaceOption, error) {
 	return []auto.LocalWorkspaceOption{
 		auto.Pulumi(cmd),
 		auto.PulumiHome(s.info.PulumiHome),
-		auto.EnvVars(s.env),
+		auto.EnvVars(env),
 		auto.SecretsProvider("passphrase"),
 	}, nil
 }
@@ -306,14 +317,29 @@ func (s *AutoStack) Destroy(ctx context.Context) error {
 }
 
 // Remove implements Stack: `pulumi stack rm`, which also deletes
-// Pulumi.<stack>.yaml from the project directory.
+// Pulumi.<stack>.yaml from the project directory, then the run directory:
+// with the stack gone, its passphrase, key and empty state serve nothing.
 func (s *AutoStack) Remove(ctx context.Context) error {
 	st, ok, err := s.existing(ctx)
-	if err != nil || !ok {
+	if err != nil {
 		return err
 	}
-	if err := st.Workspace().RemoveStack(ctx, s.Name()); err != nil {
-		return fmt.Errorf("pulumi stack rm of stack %s: %w", s.Name(), err)
+	if ok {
+		if err := st.Workspace().RemoveStack(ctx, s.Name()); err != nil {
+			return fmt.Errorf("pulumi stack rm of stack %s: %w", s.Name(), err)
+		}
+	}
+	return removeRunDir(s.info.RunDir)
+}
+
+// removeRunDir deletes a run directory. The plugins symlink in its Pulumi
+// home is removed, not followed: the shared plugin cache stays.
+func removeRunDir(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, runInfoFile)); err != nil {
+		return fmt.Errorf("not removing %s: it has no %s, so it is not a run directory", dir, runInfoFile)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("removing the run directory: %w", err)
 	}
 	return nil
 }

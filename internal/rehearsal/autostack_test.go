@@ -79,9 +79,9 @@ func TestNewAutoStackPreparesAPrivateRun(t *testing.T) {
 	if pass, _ := os.ReadFile(info.PassphraseFile); len(pass) < 32 {
 		t.Errorf("passphrase %q is too short", pass)
 	}
-	wantEnv := map[string]string{"PULUMI_BACKEND_URL": s.Backend(), "PULUMI_CONFIG_PASSPHRASE_FILE": info.PassphraseFile}
-	if got := rehearsal.WorkspaceEnv(info); len(got) != 2 || got["PULUMI_BACKEND_URL"] != wantEnv["PULUMI_BACKEND_URL"] || got["PULUMI_CONFIG_PASSPHRASE_FILE"] != wantEnv["PULUMI_CONFIG_PASSPHRASE_FILE"] {
-		t.Errorf("workspace env %v, want %v", got, wantEnv)
+	pass, _ := os.ReadFile(info.PassphraseFile)
+	if got, err := rehearsal.WorkspaceEnv(info); err != nil || len(got) != 2 || got["PULUMI_BACKEND_URL"] != s.Backend() || got["PULUMI_CONFIG_PASSPHRASE"] != string(pass) {
+		t.Errorf("workspace env %v (%v), want the backend and the saved passphrase", got, err)
 	}
 	// The SSH private key is private; the public key is what EC2 imports.
 	if mode(t, info.SSHKeyFile) != 0o600 {
@@ -147,7 +147,7 @@ func TestPassphraseFromTheEnvironmentIsNotSaved(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(info.RunDir, "passphrase")); !os.IsNotExist(err) {
 		t.Errorf("passphrase saved: %v", err)
 	}
-	if env := rehearsal.WorkspaceEnv(info); len(env) != 1 {
+	if env, err := rehearsal.WorkspaceEnv(info); err != nil || len(env) != 1 {
 		t.Errorf("workspace env %v: the environment's passphrase is inherited, not copied", env)
 	}
 	raw, _ := os.ReadFile(filepath.Join(info.RunDir, "run.json"))
@@ -166,7 +166,7 @@ func TestS3Backend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Backend() != o.Backend || rehearsal.WorkspaceEnv(s.Info())["PULUMI_BACKEND_URL"] != o.Backend {
+	if env, _ := rehearsal.WorkspaceEnv(s.Info()); s.Backend() != o.Backend || env["PULUMI_BACKEND_URL"] != o.Backend {
 		t.Errorf("backend %q", s.Backend())
 	}
 	if _, err := os.Stat(filepath.Join(s.Info().RunDir, "state")); !os.IsNotExist(err) {

@@ -83,3 +83,33 @@ func TestRunGracefulInterruptsAndWaits(t *testing.T) {
 		t.Errorf("stdout %q: want --non-interactive first and PULUMI_AUTOMATION_API=true, as the SDK runs it", r.stdout)
 	}
 }
+
+func TestRemoveRunDirKeepsTheSharedPlugins(t *testing.T) {
+	shared := filepath.Join(t.TempDir(), "plugins")
+	dir := filepath.Join(t.TempDir(), "rehearsal-x")
+	if _, err := prepareRunDir(dir, shared); err != nil {
+		t.Fatal(err)
+	}
+	plugin := filepath.Join(shared, "resource-aws-v6.83.4", "pulumi-resource-aws")
+	if err := os.MkdirAll(filepath.Dir(plugin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(plugin, []byte("binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := removeRunDir(dir); err == nil || !strings.Contains(err.Error(), "not a run directory") {
+		t.Fatalf("removed a directory without run.json: %v", err)
+	}
+	if err := writeRunInfo(RunInfo{Stack: "rehearsal-x", RunDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if err := removeRunDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("run directory still there: %v", err)
+	}
+	if _, err := os.Stat(plugin); err != nil {
+		t.Errorf("the shared plugin cache lost a plugin: %v", err)
+	}
+}
