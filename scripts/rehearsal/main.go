@@ -1,0 +1,252 @@
+// Command rehearsal rehearses a failover on a fresh stack: up, wait for the
+// app, write clicks, let them reach the disk, kill the app's node, watch the
+// recovery, verify it, and always destroy and remove the stack. The logic
+// lives in internal/rehearsal; this file parses flags and wires it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/marathon-ha/marathon-ha/internal/config"
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+	"github.com/marathon-ha/marathon-ha/internal/rehearsal"
+)
+
+const usage = `Usage:
+    rehearsal [--region R] [--operator-cidr CIDR|auto] [--backend URL] [options]
+    rehearsal --destroy-run DIR
+
+Rehearse a failover on a new stack of the program in --project, then destroy
+and remove the stack, whatever happens (also on Ctrl-C and SIGTERM; a second
+signal only tells you how to finish by hand). The report goes to --report as
+JSON and is summarised on stdout; progress goes to stderr. Exit status 0 when
+the app came back within --rto-limit with no click lost and the stack is
+gone, 1 otherwise, 2 for bad usage.
+
+Options:
+    --region R             AWS region (default $AWS_REGION, else $AWS_DEFAULT_REGION).
+    --operator-cidr CIDR   CIDR allowed to reach Marathon and SSH; "auto" asks
+                           https://checkip.amazonaws.com for this machine's /32 (default auto).
+    --backend URL          Pulumi state backend: s3://bucket?region=R or
+                           file:///abs/dir (default $REHEARSAL_BACKEND, else a file
+                           backend in the run directory).
+    --runs-dir DIR         Parent of the per-run directories (default
+                           $REHEARSAL_RUNS_DIR, else ~/.marathon-ha/rehearsals).
+    --project DIR          Directory of the program's Pulumi.yaml (default ".").
+    --volume-driver D      rexray or flocker (default rexray).
+    --agents N             Mesos agents (default 2).
+    --clicks N             Clicks written before the kill (default 20).
+    --flush-wait D         Wait after the last click for the page cache to reach
+                           the volume (default 35s: vm.dirty_expire_centisecs +
+                           dirty_writeback_centisecs).
+    --rto-limit D          Fail when the recovery takes longer (default 45s, the goal).
+    --app-ready-timeout D  Wait for the app through the ELB after up (default 10m).
+    --watch-deadline D     Give up on the recovery after (default 10m).
+    --destroy-timeout D    Bound of the final destroy (default 45m).
+    --report FILE          JSON report (default rehearsal-report.json).
+    --destroy-run DIR      Only destroy and remove the stack a run directory
+                           records (the CI safety net, or by hand).
+
+The stack's passphrase is $PULUMI_CONFIG_PASSPHRASE(_FILE) if set; otherwise
+one is generated and saved 0600 in the run directory, whose path is printed.`
+
+const program = "rehearsal"
+
+func main() {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, deps{
+		getenv:  os.Getenv,
+		signals: sigs,
+		newStack: func(o rehearsal.AutoOptions) (rehearsal.Stack, error) {
+			s, err := rehearsal.NewAutoStack(o)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+		openRun: func(dir string, progress io.Writer) (rehearsal.Stack, error) {
+			s, err := rehearsal.OpenRun(dir, progress)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+		clients: rehearsal.DefaultClients,
+		detectCIDR: func(ctx context.Context) (string, error) {
+			return rehearsal.DetectOperatorCIDR(ctx, &http.Client{Timeout: 10 * time.Second}, rehearsal.CheckIPURL)
+		},
+	}))
+}
+
+// deps are what run needs from the outside world, so tests can replace them.
+type deps struct {
+	getenv     func(string) string
+	signals    <-chan os.Signal
+	newStack   func(rehearsal.AutoOptions) (rehearsal.Stack, error)
+	openRun    func(dir string, progress io.Writer) (rehearsal.Stack, error)
+	clients    func(progress io.Writer) rehearsal.Clients
+	detectCIDR func(ctx context.Context) (string, error)
+}
+
+// errorf writes an error prefixed with the program name to stderr and
+// returns the exit status 1.
+func errorf(stderr io.Writer, format string, v ...any) int {
+	fmt.Fprintf(stderr, program+": "+format+"\n", v...)
+	return 1
+}
+
+type options struct {
+	region, cidr, backend, runsDir, project, driver, report, destroyRun string
+	agents, clicks                                                      int
+	flushWait, rtoLimit, appReady, watchDeadline, destroyTimeout        time.Duration
+}
+
+func firstOf(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func run(args []string, stdout, stderr io.Writer, d deps) int {
+	var o options
+	fs := flag.NewFlagSet(program, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, usage) }
+	fs.StringVar(&o.region, "region", firstOf(d.getenv("AWS_REGION"), d.getenv("AWS_DEFAULT_REGION")), "")
+	fs.StringVar(&o.cidr, "operator-cidr", "auto", "")
+	fs.StringVar(&o.backend, "backend", d.getenv("REHEARSAL_BACKEND"), "")
+	fs.StringVar(&o.runsDir, "runs-dir", d.getenv("REHEARSAL_RUNS_DIR"), "")
+	fs.StringVar(&o.project, "project", ".", "")
+	fs.StringVar(&o.driver, "volume-driver", facts.VolumeDriverRexRay, "")
+	fs.IntVar(&o.agents, "agents", config.DefaultAgentCount, "")
+	fs.IntVar(&o.clicks, "clicks", rehearsal.DefaultClicks, "")
+	fs.DurationVar(&o.flushWait, "flush-wait", facts.PageCacheFlushWait, "")
+	fs.DurationVar(&o.rtoLimit, "rto-limit", rehearsal.DefaultRTOLimit, "")
+	fs.DurationVar(&o.appReady, "app-ready-timeout", rehearsal.DefaultAppReadyTimeout, "")
+	fs.DurationVar(&o.watchDeadline, "watch-deadline", rehearsal.DefaultWatchDeadline, "")
+	fs.DurationVar(&o.destroyTimeout, "destroy-timeout", rehearsal.DefaultDestroyTimeout, "")
+	fs.StringVar(&o.report, "report", "rehearsal-report.json", "")
+	fs.StringVar(&o.destroyRun, "destroy-run", "", "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		errorf(stderr, "unexpected arguments %q; see --help", fs.Args())
+		return 2
+	}
+	if o.destroyRun != "" {
+		return destroyRun(o, stdout, stderr, d)
+	}
+	if msg := o.check(); msg != "" {
+		errorf(stderr, "%s", msg)
+		return 2
+	}
+	if o.runsDir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return errorf(stderr, "no runs directory: pass --runs-dir or set REHEARSAL_RUNS_DIR (%v)", err)
+		}
+		o.runsDir = filepath.Join(home, ".marathon-ha", "rehearsals")
+	}
+	if o.cidr == "auto" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cidr, err := d.detectCIDR(ctx)
+		cancel()
+		if err != nil {
+			return errorf(stderr, "%v", err)
+		}
+		fmt.Fprintf(stderr, "%s: operatorCidr %s (this machine's public address)\n", program, cidr)
+		o.cidr = cidr
+	}
+
+	stack, err := d.newStack(rehearsal.AutoOptions{ProjectDir: o.project, RunsDir: o.runsDir, Backend: o.backend,
+		Region: o.region, OperatorCIDR: o.cidr, VolumeDriver: o.driver, AgentCount: o.agents, Getenv: d.getenv, Progress: stderr})
+	if err != nil {
+		return errorf(stderr, "preparing the run: %v", err)
+	}
+	if a, ok := stack.(*rehearsal.AutoStack); ok {
+		info := a.Info()
+		fmt.Fprintf(stderr, "%s: run directory %s (state, SSH key ssh/id_ed25519", program, info.RunDir)
+		if info.PassphraseFile != "" {
+			fmt.Fprintf(stderr, ", stack passphrase in %s: keep it until the stack is destroyed", info.PassphraseFile)
+		}
+		fmt.Fprintln(stderr, ")")
+	}
+
+	ctx, stop := rehearsal.HandleSignals(context.Background(), d.signals, stderr, stack.Name(), stack.ManualCleanup)
+	defer stop()
+	r := rehearsal.Run(ctx, rehearsal.Config{
+		Stack: stack, Clients: d.clients(stderr), Clicks: o.clicks, FlushWait: o.flushWait, RTOLimit: o.rtoLimit,
+		AppReadyTimeout: o.appReady, WatchDeadline: o.watchDeadline, DestroyTimeout: o.destroyTimeout, Progress: stderr,
+	})
+	code := 0
+	if !r.Passed {
+		code = 1
+	}
+	if err := r.WriteFile(o.report); err != nil {
+		errorf(stderr, "%v", err)
+		code = 1
+	}
+	r.Summary(stdout)
+	fmt.Fprintf(stdout, "report: %s\n", o.report)
+	return code
+}
+
+// check validates the options of a rehearsal; it returns the problem.
+func (o options) check() string {
+	switch {
+	case o.region == "":
+		return "no AWS region: pass --region or set AWS_REGION"
+	case o.cidr == "":
+		return "--operator-cidr is empty: pass a CIDR such as 203.0.113.7/32, or auto"
+	case o.driver != facts.VolumeDriverRexRay && o.driver != facts.VolumeDriverFlocker:
+		return fmt.Sprintf("--volume-driver %q: want %s or %s", o.driver, facts.VolumeDriverRexRay, facts.VolumeDriverFlocker)
+	case o.agents < 2 || o.agents > config.MaxAgentCount:
+		return fmt.Sprintf("--agents %d: want 2 to %d (failover needs a second agent)", o.agents, config.MaxAgentCount)
+	case o.clicks < 1:
+		return fmt.Sprintf("--clicks %d: write at least one", o.clicks)
+	case o.flushWait < 0 || o.rtoLimit <= 0 || o.appReady <= 0 || o.watchDeadline <= 0 || o.destroyTimeout <= 0:
+		return "durations must be positive (--flush-wait may be 0)"
+	}
+	return ""
+}
+
+// destroyRun destroys and removes the stack a run directory records.
+func destroyRun(o options, stdout, stderr io.Writer, d deps) int {
+	stack, err := d.openRun(o.destroyRun, stderr)
+	if err != nil {
+		return errorf(stderr, "%v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.destroyTimeout)
+	defer cancel()
+	fmt.Fprintf(stderr, "%s: destroying stack %s (backend %s)\n", program, stack.Name(), stack.Backend())
+	err = stack.Destroy(ctx)
+	if err == nil {
+		err = stack.Remove(ctx)
+	}
+	if err != nil {
+		errorf(stderr, "%v", err)
+		fmt.Fprintf(stderr, "finish by hand:\n    %s\n", strings.Join(stack.ManualCleanup(), "\n    "))
+		return 1
+	}
+	fmt.Fprintf(stdout, "stack %s destroyed and removed\n", stack.Name())
+	return 0
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	pulumisdk "github.com/pulumi/pulumi/sdk/v3"
+)
+
+const workflowPath = "../../.github/workflows/rehearsal.yml"
+
+type step struct {
+	Name string            `yaml:"name"`
+	ID   string            `yaml:"id"`
+	Uses string            `yaml:"uses"`
+	If   string            `yaml:"if"`
+	Run  string            `yaml:"run"`
+	With map[string]string `yaml:"with"`
+}
+
+type workflow struct {
+	On struct {
+		WorkflowDispatch struct {
+			Inputs map[string]struct {
+				Type    string   `yaml:"type"`
+				Default string   `yaml:"default"`
+				Options []string `yaml:"options"`
+			} `yaml:"inputs"`
+		} `yaml:"workflow_dispatch"`
+		Schedule []struct {
+			Cron string `yaml:"cron"`
+		} `yaml:"schedule"`
+	} `yaml:"on"`
+	Permissions map[string]string `yaml:"permissions"`
+	Concurrency struct {
+		Group            string `yaml:"group"`
+		CancelInProgress *bool  `yaml:"cancel-in-progress"`
+	} `yaml:"concurrency"`
+	Jobs map[string]struct {
+		Env   map[string]string `yaml:"env"`
+		Steps []step            `yaml:"steps"`
+	} `yaml:"jobs"`
+}
+
+func loadWorkflow(t *testing.T) (workflow, string) {
+	t.Helper()
+	raw, err := os.ReadFile(workflowPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w workflow
+	if err := yaml.Unmarshal(raw, &w); err != nil {
+		t.Fatalf("%s is not valid YAML of a workflow: %v", workflowPath, err)
+	}
+	return w, string(raw)
+}
+
+// stepIndex returns the index of the first step that matches, or -1.
+func stepIndex(steps []step, match func(step) bool) int { return slices.IndexFunc(steps, match) }
+
+func TestWorkflow(t *testing.T) {
+	w, raw := loadWorkflow(t)
+
+	in := w.On.WorkflowDispatch.Inputs
+	if in["region"].Default == "" || !slices.Equal(in["volume-driver"].Options, []string{"rexray", "flocker"}) || in["rto-limit"].Default != "45s" {
+		t.Errorf("workflow_dispatch inputs %+v, want region, volume-driver (rexray, flocker) and rto-limit (45s)", in)
+	}
+	if len(w.On.Schedule) != 1 || len(strings.Fields(w.On.Schedule[0].Cron)) != 5 || strings.Fields(w.On.Schedule[0].Cron)[4] == "*" {
+		t.Errorf("schedule %+v, want one weekly cron", w.On.Schedule)
+	}
+	if len(w.Permissions) != 2 || w.Permissions["id-token"] != "write" || w.Permissions["contents"] != "read" {
+		t.Errorf("permissions %v, want exactly id-token: write and contents: read", w.Permissions)
+	}
+	if !strings.Contains(w.Concurrency.Group, "github.ref") || w.Concurrency.CancelInProgress == nil || *w.Concurrency.CancelInProgress {
+		t.Errorf("concurrency %+v, want a group per branch and cancel-in-progress false", w.Concurrency)
+	}
+	if strings.Contains(raw, "aws-access-key-id") || strings.Contains(raw, "AWS_SECRET_ACCESS_KEY") {
+		t.Error("the workflow uses stored AWS keys; it must use OIDC only")
+	}
+
+	job, ok := w.Jobs["rehearsal"]
+	if !ok {
+		t.Fatalf("no rehearsal job in %v", w.Jobs)
+	}
+	steps := job.Steps
+	uses := func(prefix string) func(step) bool {
+		return func(s step) bool { return strings.HasPrefix(s.Uses, prefix) }
+	}
+
+	aws := stepIndex(steps, uses("aws-actions/configure-aws-credentials@v4"))
+	if aws < 0 || !strings.Contains(steps[aws].With["role-to-assume"], "vars.") || steps[aws].With["aws-region"] == "" {
+		t.Errorf("configure-aws-credentials@v4 must assume a role named by a repository variable: %+v", steps)
+	}
+	goSetup := stepIndex(steps, uses("actions/setup-go@v5"))
+	if goSetup < 0 || steps[goSetup].With["go-version-file"] != "go.mod" {
+		t.Error("setup-go@v5 must read the Go version from go.mod")
+	}
+	cli := stepIndex(steps, uses("pulumi/actions@v7"))
+	if cli < 0 || steps[cli].With["pulumi-version"] != pulumisdk.Version.String() || steps[cli].With["command"] != "" {
+		t.Errorf("pulumi/actions@v7 must only install the CLI of the SDK's version %s: %+v", pulumisdk.Version, steps[max(cli, 0)])
+	}
+
+	rehearse := stepIndex(steps, func(s step) bool {
+		return strings.Contains(s.Run, "--report") && !strings.Contains(s.Run, "--destroy-run")
+	})
+	if rehearse < 0 || !strings.HasPrefix(strings.TrimSpace(steps[rehearse].Run), "exec ") {
+		t.Fatalf("no rehearsal step run with exec (the runner's SIGINT must reach the rehearsal): %+v", steps)
+	}
+	if rehearse < aws || rehearse < cli || rehearse < goSetup {
+		t.Error("the rehearsal runs before its credentials, Go or the Pulumi CLI are set up")
+	}
+	safety := stepIndex(steps, func(s step) bool { return strings.Contains(s.Run, "--destroy-run") })
+	if safety < rehearse || steps[safety].If != "always()" && steps[safety].If != "cancelled()" {
+		t.Errorf("no destroy safety net with if: always() after the rehearsal: %+v", steps)
+	}
+	report := stepIndex(steps, func(s step) bool {
+		return strings.HasPrefix(s.Uses, "actions/upload-artifact@v4") && strings.HasSuffix(s.With["path"], "rehearsal-report.json")
+	})
+	if report < 0 || steps[report].If != "always()" || !strings.Contains(steps[rehearse].Run, "rehearsal-report.json") {
+		t.Errorf("the report the rehearsal writes is not uploaded with if: always(): %+v", steps)
+	}
+	state := stepIndex(steps, func(s step) bool {
+		return strings.HasPrefix(s.Uses, "actions/upload-artifact@v4") && strings.Contains(s.With["path"], "state/")
+	})
+	if state < 0 || !strings.Contains(steps[state].If, "failure()") {
+		t.Fatalf("the state of a failed run is not uploaded: %+v", steps)
+	}
+	for _, p := range strings.Split(strings.TrimSpace(steps[state].With["path"]), "\n") {
+		if !strings.HasSuffix(p, "/run.json") && !strings.HasSuffix(p, "/state/") {
+			t.Errorf("state upload includes %q: only run.json and state/ are free of secrets", p)
+		}
+	}
+}
