@@ -15,9 +15,6 @@ import (
 	"net/http"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
@@ -79,11 +76,11 @@ func DefaultClients(progress io.Writer) Clients {
 			return marathon.New(o.MarathonURL, marathon.WithProgress(progress))
 		},
 		EC2: func(ctx context.Context, o stackoutputs.Outputs) (*ec2ops.Client, error) {
-			cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(o.Region))
+			api, err := ec2ops.Connect(ctx, o.Region)
 			if err != nil {
-				return nil, fmt.Errorf("loading AWS credentials for region %s: %w", o.Region, err)
+				return nil, err
 			}
-			return ec2ops.New(ec2.NewFromConfig(cfg)), nil
+			return ec2ops.New(api), nil
 		},
 		App: func(o stackoutputs.Outputs) *mobycounter.Client {
 			return mobycounter.New(o.AppURL, mobycounter.WithHTTPClient(&http.Client{}))

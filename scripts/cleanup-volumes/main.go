@@ -18,10 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
@@ -61,28 +57,13 @@ The credentials need ec2:DescribeVolumes and ec2:DeleteVolume.
 
 const progName = "cleanup-volumes"
 
-// apiCallTimeout bounds one HTTP exchange with EC2: the calls made here
-// answer in well under a second, so 30 s only cuts off a hung connection
-// (the SDK then retries it).
-const apiCallTimeout = 30 * time.Second
-
 // connectFunc returns the EC2 API for a region.
 type connectFunc func(ctx context.Context, region string) (ec2ops.EC2API, error)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, connectAWS))
-}
-
-// connectAWS builds a real EC2 client from the SDK's default configuration.
-func connectAWS(ctx context.Context, region string) (ec2ops.EC2API, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(apiCallTimeout)))
-	if err != nil {
-		return nil, fmt.Errorf("loading the AWS configuration: %w; check AWS_PROFILE and ~/.aws/config", err)
-	}
-	return ec2.NewFromConfig(cfg), nil
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, ec2ops.Connect))
 }
 
 type options struct {

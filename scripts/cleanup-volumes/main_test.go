@@ -159,7 +159,7 @@ func TestRealSDKConfigurationReachesTheEndpoint(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"--region", "eu-west-1", "--cluster-id", "c0ffee12", "--driver", "flocker",
-		"--flocker-cluster-uuid", uuid, "--wait", "5s", "--poll", "2ms"}, env(nil), &stdout, &stderr, connectAWS)
+		"--flocker-cluster-uuid", uuid, "--wait", "5s", "--poll", "2ms"}, env(nil), &stdout, &stderr, ec2ops.Connect)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}

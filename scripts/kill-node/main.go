@@ -23,10 +23,6 @@ import (
 	"syscall"
 	"time"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
@@ -85,9 +81,6 @@ const (
 	// answers in milliseconds when reachable; a leader election takes a
 	// few seconds.
 	defaultMarathonWait = 30 * time.Second
-	// apiCallTimeout bounds one HTTP exchange with EC2, as in
-	// cleanup-volumes: the calls answer in well under a second.
-	apiCallTimeout = 30 * time.Second
 )
 
 // deps are what run needs from the outside world, replaced in tests.
@@ -105,7 +98,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], deps{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
-		pulumi: runPulumi, connect: connectAWS, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}))
+		pulumi: runPulumi, connect: ec2ops.Connect, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}))
 }
 
 // runPulumi runs the pulumi CLI and returns its stdout.
@@ -120,17 +113,6 @@ func runPulumi(ctx context.Context, args []string) ([]byte, error) {
 		return nil, fmt.Errorf("running pulumi %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.Bytes(), nil
-}
-
-// connectAWS builds a real EC2 client from the SDK's default configuration,
-// which honours AWS_ENDPOINT_URL_EC2.
-func connectAWS(ctx context.Context, region string) (ec2ops.EC2API, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(apiCallTimeout)))
-	if err != nil {
-		return nil, fmt.Errorf("loading the AWS configuration: %w; check AWS_PROFILE and ~/.aws/config", err)
-	}
-	return ec2.NewFromConfig(cfg), nil
 }
 
 type options struct {

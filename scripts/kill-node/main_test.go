@@ -81,7 +81,7 @@ func TestNormalFailoverThroughTheSDKsEndpointVariable(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	d := testDeps(c, "")
-	d.connect = connectAWS
+	d.connect = ec2ops.Connect
 	target := c.Agents()[0]
 	// Confirmed by typing the instance id.
 	d.stdin = strings.NewReader(target.InstanceID + "\n")
