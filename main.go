@@ -43,13 +43,6 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export(out.AppTaskHost, c.App.TaskHost)
 	ctx.Export(out.SSHMaster, c.SSHMaster)
 	ctx.Export(out.SSHAgents, c.SSHAgents)
-	ctx.Export(out.Failover, pulumi.ToMap(out.FailoverSettings{
-		AgentPingTimeoutSeconds: cfg.AgentPingTimeout.Seconds(),
-		MaxAgentPingTimeouts:    cfg.MaxAgentPingTimeouts,
-		ELBIntervalSeconds:      facts.ELBHealthInterval.Seconds(),
-		ELBTimeoutSeconds:       facts.ELBHealthTimeout.Seconds(),
-		ELBHealthyThreshold:     facts.ELBHealthyThreshold,
-		ELBUnhealthyThreshold:   facts.ELBUnhealthyThreshold,
-	}.Map()))
+	ctx.Export(out.Failover, pulumi.ToMap(out.NewFailoverSettings(cfg.AgentPingTimeout, cfg.MaxAgentPingTimeouts).Map()))
 	return nil
 }

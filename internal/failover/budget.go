@@ -70,14 +70,7 @@ func NewBudget(s stackoutputs.FailoverSettings) (Budget, error) {
 // DefaultSettings are the failover settings of a stack with the default
 // config: the values the program exports as failoverSettings.
 func DefaultSettings() stackoutputs.FailoverSettings {
-	return stackoutputs.FailoverSettings{
-		AgentPingTimeoutSeconds: facts.AgentPingTimeout.Seconds(),
-		MaxAgentPingTimeouts:    facts.MaxAgentPingTimeouts,
-		ELBIntervalSeconds:      facts.ELBHealthInterval.Seconds(),
-		ELBTimeoutSeconds:       facts.ELBHealthTimeout.Seconds(),
-		ELBHealthyThreshold:     facts.ELBHealthyThreshold,
-		ELBUnhealthyThreshold:   facts.ELBUnhealthyThreshold,
-	}
+	return stackoutputs.NewFailoverSettings(facts.AgentPingTimeout, facts.MaxAgentPingTimeouts)
 }
 
 // String prints the budget as the tools show it, one step a line.

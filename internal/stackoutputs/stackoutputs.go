@@ -11,6 +11,8 @@ import (
 	"io"
 	"sort"
 	"time"
+
+	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
 
 // Output keys.
@@ -45,6 +47,20 @@ type FailoverSettings struct {
 	ELBTimeoutSeconds       float64 `json:"elbTimeoutSeconds"`
 	ELBHealthyThreshold     int     `json:"elbHealthyThreshold"`
 	ELBUnhealthyThreshold   int     `json:"elbUnhealthyThreshold"`
+}
+
+// NewFailoverSettings are the settings of a stack whose Mesos master runs
+// with this agent ping timeout and number of misses; the ELB's health check
+// is the same for every stack (internal/facts).
+func NewFailoverSettings(agentPingTimeout time.Duration, maxAgentPingTimeouts int) FailoverSettings {
+	return FailoverSettings{
+		AgentPingTimeoutSeconds: agentPingTimeout.Seconds(),
+		MaxAgentPingTimeouts:    maxAgentPingTimeouts,
+		ELBIntervalSeconds:      facts.ELBHealthInterval.Seconds(),
+		ELBTimeoutSeconds:       facts.ELBHealthTimeout.Seconds(),
+		ELBHealthyThreshold:     facts.ELBHealthyThreshold,
+		ELBUnhealthyThreshold:   facts.ELBUnhealthyThreshold,
+	}
 }
 
 // AgentPingTimeout is the ping timeout as a duration.
