@@ -1,13 +1,11 @@
 package failover_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,39 +14,6 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/failover/failovertest"
 	"github.com/marathon-ha/marathon-ha/internal/mobycounter"
 )
-
-// syncBuffer is a progress writer the watch's loops may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func startCluster(t *testing.T, opts failovertest.Options) *failovertest.Cluster {
-	t.Helper()
-	c, err := failovertest.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Err(); err != nil {
-			t.Errorf("harness: %v", err)
-		}
-		c.Close()
-	})
-	return c
-}
 
 func writeClicks(t *testing.T, c *failovertest.Cluster, n int) []string {
 	t.Helper()
@@ -83,7 +48,7 @@ func failOver(t *testing.T, c *failovertest.Cluster, written []string, deadline 
 		t.Fatal(err)
 	}
 	lastRequested = requested
-	var progress syncBuffer
+	var progress failovertest.Progress
 	r, err := failover.Watch(ctx, failover.WatchConfig{Outputs: o, Target: target, KilledAt: killedAt, Written: written,
 		Marathon: c.Marathon(), EC2: c.EC2(), App: c.App(), Interval: 5 * time.Millisecond, Deadline: deadline, Progress: &progress})
 	if err != nil {
@@ -101,7 +66,7 @@ func eventNames(r failover.Report) []string {
 }
 
 func TestNormalFailover(t *testing.T) {
-	c := startCluster(t, failovertest.Options{})
+	c := failovertest.StartT(t, failovertest.Options{})
 	written := writeClicks(t, c, 10)
 	r, target, progress := failOver(t, c, written, 10*time.Second)
 
@@ -154,7 +119,7 @@ func TestNormalFailover(t *testing.T) {
 // was asked at least half as often as the interval allows, however fast
 // the machine.
 func TestWatchSamplesEverySource(t *testing.T) {
-	c := startCluster(t, failovertest.Options{DetectionDelay: 200 * time.Millisecond})
+	c := failovertest.StartT(t, failovertest.Options{DetectionDelay: 200 * time.Millisecond})
 	r, _, _ := failOver(t, c, nil, 10*time.Second)
 	if !r.Recovered {
 		t.Fatalf("not recovered: %s", r.Error)
@@ -171,7 +136,7 @@ func TestWatchSamplesEverySource(t *testing.T) {
 }
 
 func TestBufferedClicksLostInTheCrash(t *testing.T) {
-	c := startCluster(t, failovertest.Options{Buffered: true})
+	c := failovertest.StartT(t, failovertest.Options{Buffered: true})
 	written := writeClicks(t, c, 5)
 	r, _, _ := failOver(t, c, written, 10*time.Second)
 	if !r.Recovered {
@@ -186,7 +151,7 @@ func TestBufferedClicksLostInTheCrash(t *testing.T) {
 }
 
 func TestAppNeverComesBack(t *testing.T) {
-	c := startCluster(t, failovertest.Options{NeverRelaunch: true})
+	c := failovertest.StartT(t, failovertest.Options{NeverRelaunch: true})
 	written := writeClicks(t, c, 3)
 	r, _, progress := failOver(t, c, written, 300*time.Millisecond)
 	if r.Recovered || r.RTOSeconds != 0 {
@@ -221,7 +186,7 @@ func contains(list []string, s string) bool {
 }
 
 func TestUntaggedInstanceIsRefused(t *testing.T) {
-	c := startCluster(t, failovertest.Options{UntaggedAgents: true})
+	c := failovertest.StartT(t, failovertest.Options{UntaggedAgents: true})
 	_, err := failover.FindTarget(context.Background(), c.Marathon(), c.EC2(), c.Outputs())
 	if !errors.Is(err, ec2ops.ErrNotInScope) || !strings.Contains(err.Error(), c.Agents()[0].InstanceID) {
 		t.Fatalf("err = %v, want a refusal naming %s", err, c.Agents()[0].InstanceID)
@@ -238,7 +203,7 @@ func TestUntaggedInstanceIsRefused(t *testing.T) {
 }
 
 func TestMarathonUnreachable(t *testing.T) {
-	c := startCluster(t, failovertest.Options{})
+	c := failovertest.StartT(t, failovertest.Options{})
 	c.StopMarathon()
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -259,7 +224,7 @@ func TestMarathonUnreachable(t *testing.T) {
 // A Marathon that stops answering after the kill does not stop the watch:
 // EC2 and the ELB are still sampled and the recovery is measured.
 func TestWatchSurvivesMarathonDown(t *testing.T) {
-	c := startCluster(t, failovertest.Options{})
+	c := failovertest.StartT(t, failovertest.Options{})
 	ctx := context.Background()
 	o := c.Outputs()
 	target, err := failover.FindTarget(ctx, c.Marathon(), c.EC2(), o)
@@ -283,7 +248,7 @@ func TestWatchSurvivesMarathonDown(t *testing.T) {
 }
 
 func TestWatchCancelled(t *testing.T) {
-	c := startCluster(t, failovertest.Options{NeverRelaunch: true})
+	c := failovertest.StartT(t, failovertest.Options{NeverRelaunch: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	o := c.Outputs()
 	target, err := failover.FindTarget(ctx, c.Marathon(), c.EC2(), o)
@@ -313,7 +278,7 @@ func TestWatchRejectsBadConfig(t *testing.T) {
 }
 
 func TestWatchClampsIntervalToOneSecond(t *testing.T) {
-	c := startCluster(t, failovertest.Options{NeverRelaunch: true})
+	c := failovertest.StartT(t, failovertest.Options{NeverRelaunch: true})
 	o := c.Outputs()
 	a := c.Agents()[0]
 	r, err := failover.Watch(context.Background(), failover.WatchConfig{Outputs: o,
@@ -328,7 +293,7 @@ func TestWatchClampsIntervalToOneSecond(t *testing.T) {
 }
 
 func TestReportJSON(t *testing.T) {
-	c := startCluster(t, failovertest.Options{})
+	c := failovertest.StartT(t, failovertest.Options{})
 	r, _, _ := failOver(t, c, writeClicks(t, c, 2), 10*time.Second)
 	raw, err := json.Marshal(r)
 	if err != nil {

@@ -23,31 +23,6 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
 
-// syncBuffer is a progress writer the watch's loops may share; onWrite, if
-// set, sees every write (to react to a step as it happens).
-type syncBuffer struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	onWrite func(string)
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	n, err := s.b.Write(p)
-	hook := s.onWrite
-	s.mu.Unlock()
-	if hook != nil {
-		hook(string(p))
-	}
-	return n, err
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // fakeStack stands in for the Automation API: Up starts a failovertest
 // cluster and returns its outputs, Destroy closes it.
 type fakeStack struct {
@@ -118,7 +93,7 @@ func (f *fakeStack) c() *failovertest.Cluster {
 }
 
 // config is a rehearsal of f at test speed, with clients of the stand-ins.
-func testConfig(f *fakeStack, progress *syncBuffer) rehearsal.Config {
+func testConfig(f *fakeStack, progress *failovertest.Progress) rehearsal.Config {
 	return rehearsal.Config{
 		Stack: f,
 		Clients: rehearsal.Clients{
@@ -171,7 +146,7 @@ func hasProblem(r *rehearsal.Report, sub string) bool {
 
 func TestNormalFailover(t *testing.T) {
 	f := &fakeStack{t: t}
-	var progress syncBuffer
+	var progress failovertest.Progress
 	r := rehearsal.Run(context.Background(), testConfig(f, &progress))
 	if !r.Passed || len(r.Problems) != 0 {
 		t.Fatalf("rehearsal failed: %q\nprogress:\n%s", r.Problems, progress.String())
@@ -230,7 +205,7 @@ func TestNormalFailover(t *testing.T) {
 func TestLostClicksFail(t *testing.T) {
 	// Writes sit in the page cache and the kill comes before any flush.
 	f := &fakeStack{t: t, opts: failovertest.Options{Buffered: true}}
-	var progress syncBuffer
+	var progress failovertest.Progress
 	r := rehearsal.Run(context.Background(), testConfig(f, &progress))
 	if r.Passed {
 		t.Fatalf("rehearsal passed with buffered clicks lost: %+v", r.Failover)
@@ -246,7 +221,7 @@ func TestLostClicksFail(t *testing.T) {
 
 func TestAppNeverComesBack(t *testing.T) {
 	f := &fakeStack{t: t, opts: failovertest.Options{NeverRelaunch: true}}
-	var progress syncBuffer
+	var progress failovertest.Progress
 	cfg := testConfig(f, &progress)
 	cfg.WatchDeadline = 300 * time.Millisecond
 	r := rehearsal.Run(context.Background(), cfg)
@@ -261,7 +236,7 @@ func TestAppNeverComesBack(t *testing.T) {
 
 func TestUntaggedInstanceIsRefused(t *testing.T) {
 	f := &fakeStack{t: t, opts: failovertest.Options{UntaggedAgents: true}}
-	var progress syncBuffer
+	var progress failovertest.Progress
 	r := rehearsal.Run(context.Background(), testConfig(f, &progress))
 	if r.Passed || r.Target != nil || r.Failover != nil {
 		t.Fatalf("passed %v, target %+v, failover %+v", r.Passed, r.Target, r.Failover)
@@ -280,7 +255,7 @@ func TestUntaggedInstanceIsRefused(t *testing.T) {
 
 func TestMarathonUnreachable(t *testing.T) {
 	f := &fakeStack{t: t, onUp: (*failovertest.Cluster).StopMarathon}
-	var progress syncBuffer
+	var progress failovertest.Progress
 	cfg := testConfig(f, &progress)
 	cfg.TargetTimeout = 200 * time.Millisecond
 	r := rehearsal.Run(context.Background(), cfg)
@@ -299,7 +274,7 @@ func TestMarathonUnreachable(t *testing.T) {
 
 func TestUpFailingHalfwayIsDestroyed(t *testing.T) {
 	f := &fakeStack{t: t, upErr: errors.New("pulumi up of stack rehearsal-fake: creating aws:ec2/instance:Instance agent-1: InsufficientInstanceCapacity")}
-	var progress syncBuffer
+	var progress failovertest.Progress
 	r := rehearsal.Run(context.Background(), testConfig(f, &progress))
 	if r.Passed || !hasProblem(r, "InsufficientInstanceCapacity") {
 		t.Fatalf("passed %v, problems %q", r.Passed, r.Problems)
@@ -314,7 +289,7 @@ func TestCancelMidWatchStillDestroys(t *testing.T) {
 	f := &fakeStack{t: t, opts: failovertest.Options{NeverRelaunch: true}}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	progress := &syncBuffer{onWrite: func(s string) {
+	progress := &failovertest.Progress{OnWrite: func(s string) {
 		if strings.Contains(s, failover.EventInstanceDown) {
 			cancel(errors.New("received interrupt"))
 		}
@@ -333,7 +308,7 @@ func TestCancelMidWatchStillDestroys(t *testing.T) {
 
 func TestDestroyFailureKeepsTheStackAndSaysWhatToRun(t *testing.T) {
 	f := &fakeStack{t: t, destErr: errors.New("pulumi destroy of stack rehearsal-fake: DependencyViolation")}
-	var progress syncBuffer
+	var progress failovertest.Progress
 	r := rehearsal.Run(context.Background(), testConfig(f, &progress))
 	if r.Passed || r.Destroyed || r.Removed || f.rems != 0 {
 		t.Fatalf("passed %v destroyed %v removed %v (remove called %d times): a stack that was not destroyed must be kept",

@@ -21,16 +21,6 @@ type result struct {
 	stdout, stderr string
 }
 
-func start(t *testing.T, opts failovertest.Options) *failovertest.Cluster {
-	t.Helper()
-	c, err := failovertest.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
 // outputsFile writes the cluster's outputs as `pulumi stack output --json`
 // prints them.
 func outputsFile(t *testing.T, c *failovertest.Cluster) string {
@@ -73,7 +63,7 @@ func args(extra ...string) []string { return append(slices.Clone(fast), extra...
 func terminations(c *failovertest.Cluster) int { return len(c.EC2Server().Calls("TerminateInstances")) }
 
 func TestNormalFailoverThroughTheSDKsEndpointVariable(t *testing.T) {
-	c := start(t, failovertest.Options{})
+	c := failovertest.StartT(t, failovertest.Options{})
 	// The real SDK configuration, pointed at the stand-in as a user would.
 	t.Setenv("AWS_ENDPOINT_URL_EC2", c.EC2Endpoint())
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
@@ -110,7 +100,7 @@ func TestNormalFailoverThroughTheSDKsEndpointVariable(t *testing.T) {
 }
 
 func TestJSONReport(t *testing.T) {
-	c := start(t, failovertest.Options{})
+	c := failovertest.StartT(t, failovertest.Options{})
 	r := runWith(t, testDeps(c, ""), args("--outputs", outputsFile(t, c), "--yes", "--json", "--clicks", "3")...)
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
@@ -128,7 +118,7 @@ func TestJSONReport(t *testing.T) {
 }
 
 func TestClicksLostFail(t *testing.T) {
-	c := start(t, failovertest.Options{Buffered: true})
+	c := failovertest.StartT(t, failovertest.Options{Buffered: true})
 	r := runWith(t, testDeps(c, ""), args("--outputs", outputsFile(t, c), "--yes", "--clicks", "4")...)
 	if r.code != 1 || !strings.Contains(r.stderr, "4 of 4 clicks lost") {
 		t.Errorf("exit %d, want 1 naming the lost clicks\nstderr:\n%s", r.code, r.stderr)
@@ -139,7 +129,7 @@ func TestClicksLostFail(t *testing.T) {
 }
 
 func TestAppNeverComesBack(t *testing.T) {
-	c := start(t, failovertest.Options{NeverRelaunch: true})
+	c := failovertest.StartT(t, failovertest.Options{NeverRelaunch: true})
 	r := runWith(t, testDeps(c, ""), "--outputs", outputsFile(t, c), "--yes", "--interval", "5ms", "--timeout", "300ms")
 	if r.code != 1 || !strings.Contains(r.stderr, "deadline 300ms exceeded") || !strings.Contains(r.stdout, "NOT recovered") {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
@@ -147,7 +137,7 @@ func TestAppNeverComesBack(t *testing.T) {
 }
 
 func TestUntaggedInstanceRefused(t *testing.T) {
-	c := start(t, failovertest.Options{UntaggedAgents: true})
+	c := failovertest.StartT(t, failovertest.Options{UntaggedAgents: true})
 	r := runWith(t, testDeps(c, ""), args("--outputs", outputsFile(t, c), "--yes")...)
 	if r.code != 1 || !strings.Contains(r.stderr, "refusing instance "+c.Agents()[0].InstanceID) {
 		t.Errorf("exit %d\nstderr:\n%s", r.code, r.stderr)
@@ -161,7 +151,7 @@ func TestUntaggedInstanceRefused(t *testing.T) {
 }
 
 func TestMarathonUnreachable(t *testing.T) {
-	c := start(t, failovertest.Options{})
+	c := failovertest.StartT(t, failovertest.Options{})
 	c.StopMarathon()
 	r := runWith(t, testDeps(c, ""), "--outputs", outputsFile(t, c), "--yes", "--marathon-wait", "100ms")
 	if r.code != 1 {
@@ -178,7 +168,7 @@ func TestMarathonUnreachable(t *testing.T) {
 }
 
 func TestDryRunTerminatesNothing(t *testing.T) {
-	c := start(t, failovertest.Options{})
+	c := failovertest.StartT(t, failovertest.Options{})
 	r := runWith(t, testDeps(c, ""), "--outputs", outputsFile(t, c), "--dry-run")
 	if r.code != 0 || !strings.Contains(r.stdout, "dry run: would write 10 clicks") || !strings.Contains(r.stdout, "terminate instance "+c.Agents()[0].InstanceID) {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
@@ -194,7 +184,7 @@ func TestDryRunTerminatesNothing(t *testing.T) {
 func TestConfirmationRefused(t *testing.T) {
 	for _, answer := range []string{"no\n", "i-someotherid\n", ""} {
 		t.Run(strings.TrimSpace(answer), func(t *testing.T) {
-			c := start(t, failovertest.Options{})
+			c := failovertest.StartT(t, failovertest.Options{})
 			r := runWith(t, testDeps(c, answer), args("--outputs", outputsFile(t, c))...)
 			if r.code != 1 || !strings.Contains(r.stderr, "not confirmed") {
 				t.Errorf("exit %d\nstderr:\n%s", r.code, r.stderr)
@@ -207,7 +197,7 @@ func TestConfirmationRefused(t *testing.T) {
 }
 
 func TestYesConfirmsAndNoWatchStops(t *testing.T) {
-	c := start(t, failovertest.Options{})
+	c := failovertest.StartT(t, failovertest.Options{})
 	r := runWith(t, testDeps(c, "yes\n"), args("--outputs", outputsFile(t, c), "--no-watch", "--clicks", "0")...)
 	if r.code != 0 || !strings.Contains(r.stdout, "not watching") || strings.Contains(r.stdout, failover.EventInstanceDown) {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
@@ -218,7 +208,7 @@ func TestYesConfirmsAndNoWatchStops(t *testing.T) {
 }
 
 func TestOutputsFromStdin(t *testing.T) {
-	c := start(t, failovertest.Options{})
+	c := failovertest.StartT(t, failovertest.Options{})
 	raw, _ := json.Marshal(c.Outputs())
 	r := runWith(t, testDeps(c, string(raw)), "--outputs", "-", "--dry-run")
 	if r.code != 0 || !strings.Contains(r.stdout, c.Agents()[0].InstanceID) {
@@ -227,7 +217,7 @@ func TestOutputsFromStdin(t *testing.T) {
 }
 
 func TestOutputsFromPulumi(t *testing.T) {
-	c := start(t, failovertest.Options{})
+	c := failovertest.StartT(t, failovertest.Options{})
 	raw, _ := json.Marshal(c.Outputs())
 	var got []string
 	d := testDeps(c, "")

@@ -86,25 +86,8 @@ type harness struct {
 	opts   rehearsal.AutoOptions // what newStack was given
 	env    map[string]string
 	stdout bytes.Buffer
-	stderr syncBuffer
+	stderr failovertest.Progress
 	report string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newHarness(t *testing.T, st *stack) *harness {

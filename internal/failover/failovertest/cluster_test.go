@@ -20,21 +20,6 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
 
-func start(t *testing.T, opts failovertest.Options) *failovertest.Cluster {
-	t.Helper()
-	c, err := failovertest.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Err(); err != nil {
-			t.Errorf("harness: %v", err)
-		}
-		c.Close()
-	})
-	return c
-}
-
 // waitFor polls cond every millisecond for up to 5 s: the harness reacts
 // in milliseconds, the bound only ends a broken test.
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -56,7 +41,7 @@ func terminate(t *testing.T, c *failovertest.Cluster, id string) {
 }
 
 func TestStartServesTheAppOnTheFirstAgent(t *testing.T) {
-	c := start(t, failovertest.Options{})
+	c := failovertest.StartT(t, failovertest.Options{})
 	ctx := context.Background()
 	if err := c.App().Ping(ctx); err != nil {
 		t.Fatal(err)
@@ -79,7 +64,7 @@ func TestStartServesTheAppOnTheFirstAgent(t *testing.T) {
 }
 
 func TestOutputsAreAStacksOutputs(t *testing.T) {
-	c := start(t, failovertest.Options{DetectionDelay: 80 * time.Millisecond, HealthInterval: 10 * time.Millisecond})
+	c := failovertest.StartT(t, failovertest.Options{DetectionDelay: 80 * time.Millisecond, HealthInterval: 10 * time.Millisecond})
 	raw, err := json.Marshal(c.Outputs())
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +89,7 @@ func TestOutputsAreAStacksOutputs(t *testing.T) {
 }
 
 func TestTerminationMovesTheAppWithItsClicks(t *testing.T) {
-	c := start(t, failovertest.Options{})
+	c := failovertest.StartT(t, failovertest.Options{})
 	ctx := context.Background()
 	if err := c.App().Write(ctx, "1:1"); err != nil {
 		t.Fatal(err)
@@ -126,7 +111,7 @@ func TestTerminationMovesTheAppWithItsClicks(t *testing.T) {
 }
 
 func TestBufferedClicksDieWithTheInstance(t *testing.T) {
-	c := start(t, failovertest.Options{Buffered: true})
+	c := failovertest.StartT(t, failovertest.Options{Buffered: true})
 	ctx := context.Background()
 	if err := c.App().Write(ctx, "2:2"); err != nil {
 		t.Fatal(err)
@@ -140,7 +125,7 @@ func TestBufferedClicksDieWithTheInstance(t *testing.T) {
 }
 
 func TestNeverRelaunch(t *testing.T) {
-	c := start(t, failovertest.Options{NeverRelaunch: true, DetectionDelay: 5 * time.Millisecond})
+	c := failovertest.StartT(t, failovertest.Options{NeverRelaunch: true, DetectionDelay: 5 * time.Millisecond})
 	terminate(t, c, c.Agents()[0].InstanceID)
 	waitFor(t, "the task to be unreachable", func() bool {
 		ts := c.MarathonServer().Tasks(facts.AppID)
@@ -156,7 +141,7 @@ func TestNeverRelaunch(t *testing.T) {
 }
 
 func TestUntaggedAgents(t *testing.T) {
-	c := start(t, failovertest.Options{UntaggedAgents: true})
+	c := failovertest.StartT(t, failovertest.Options{UntaggedAgents: true})
 	in, _ := c.EC2Server().Instance(c.Agents()[0].InstanceID)
 	if _, ok := in.Tags[facts.TagStack]; ok || in.Tags[facts.TagName] == "" {
 		t.Errorf("tags %v, want only Name", in.Tags)
@@ -164,7 +149,7 @@ func TestUntaggedAgents(t *testing.T) {
 }
 
 func TestStopMarathonRefusesConnections(t *testing.T) {
-	c := start(t, failovertest.Options{})
+	c := failovertest.StartT(t, failovertest.Options{})
 	c.StopMarathon()
 	_, err := http.Get(c.Outputs().MarathonURL + "/v2/info")
 	var op *net.OpError
