@@ -181,12 +181,8 @@ func (s *Server) putApp(w http.ResponseWriter, r *http.Request, id string, raw [
 			"details": []any{map[string]any{"path": "/", "errors": []string{err.Error()}}}})
 		return
 	}
-	if locks := s.lockedBy(id); len(locks) > 0 {
-		if r.URL.Query().Get("force") != "true" {
-			writeLocked(w, locks)
-			return
-		}
-		s.cancelDeployments(id)
+	if !s.unlock(w, r, id) {
+		return
 	}
 	d, created := s.upsert(id, body)
 	s.advance()
@@ -206,12 +202,8 @@ func (s *Server) deleteApp(w http.ResponseWriter, r *http.Request, id string) {
 		writeMessage(w, http.StatusNotFound, fmt.Sprintf("App '%s' does not exist", id))
 		return
 	}
-	if locks := s.lockedBy(id); len(locks) > 0 {
-		if r.URL.Query().Get("force") != "true" {
-			writeLocked(w, locks)
-			return
-		}
-		s.cancelDeployments(id)
+	if !s.unlock(w, r, id) {
+		return
 	}
 	delete(s.apps, id)
 	version, at := s.version()
@@ -287,6 +279,22 @@ func (s *Server) writeFault(w http.ResponseWriter, path string, status int) {
 	default:
 		writeMessage(w, status, http.StatusText(status))
 	}
+}
+
+// unlock handles a change to an app that running deployments lock: with
+// ?force=true they are cancelled, as Marathon does; without, the request is
+// answered 409 and unlock reports false.
+func (s *Server) unlock(w http.ResponseWriter, r *http.Request, id string) bool {
+	locks := s.lockedBy(id)
+	if len(locks) == 0 {
+		return true
+	}
+	if r.URL.Query().Get("force") != "true" {
+		writeLocked(w, locks)
+		return false
+	}
+	s.cancelDeployments(id)
+	return true
 }
 
 func writeLocked(w http.ResponseWriter, locks []*deployment) {
