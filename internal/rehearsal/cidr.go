@@ -7,11 +7,17 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // CheckIPURL answers with the caller's public IPv4 address and a newline
 // (AWS's own service, the one the program's operatorCidr error suggests).
 const CheckIPURL = "https://checkip.amazonaws.com"
+
+// CheckIPTimeout bounds the question: the service answers in milliseconds,
+// and a machine that cannot reach it should be told at once to pass
+// --operator-cidr.
+const CheckIPTimeout = 10 * time.Second
 
 // DetectOperatorCIDR asks url (CheckIPURL) for this machine's public
 // address and returns it as a /32: the operatorCidr that lets this machine,

@@ -85,7 +85,7 @@ func main() {
 		},
 		clients: rehearsal.DefaultClients,
 		detectCIDR: func(ctx context.Context) (string, error) {
-			return rehearsal.DetectOperatorCIDR(ctx, &http.Client{Timeout: 10 * time.Second}, rehearsal.CheckIPURL)
+			return rehearsal.DetectOperatorCIDR(ctx, &http.Client{}, rehearsal.CheckIPURL)
 		},
 	}))
 }
@@ -167,7 +167,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 		o.runsDir = filepath.Join(home, ".marathon-ha", "rehearsals")
 	}
 	if o.cidr == "auto" {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), rehearsal.CheckIPTimeout)
 		cidr, err := d.detectCIDR(ctx)
 		cancel()
 		if err != nil {
