@@ -17,7 +17,13 @@ import (
 
 // Target is the agent a failover kills: the app's task, the Mesos agent's
 // host it runs on, and the stack's EC2 instance behind that host.
-type Target struct{ AppID, TaskID, Host, InstanceID, PrivateIP string }
+type Target struct {
+	AppID      string `json:"appId"`
+	TaskID     string `json:"taskId"`
+	Host       string `json:"host"`
+	InstanceID string `json:"instanceId"`
+	PrivateIP  string `json:"privateIp"`
+}
 
 // Scope is the stack identity that decides which instances may be
 // terminated: its stack and cluster id outputs.

@@ -249,7 +249,7 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 	}); err != nil {
 		return err
 	}
-	r.Target = &Target{AppID: target.AppID, TaskID: target.TaskID, Host: target.Host, InstanceID: target.InstanceID, PrivateIP: target.PrivateIP}
+	r.Target = &target
 
 	var killedAt time.Time
 	if err := timed(cfg, r, StepKill, func() (err error) {

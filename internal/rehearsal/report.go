@@ -32,15 +32,6 @@ type StepTiming struct {
 	Error     string    `json:"error,omitempty"`
 }
 
-// Target is the agent the rehearsal killed.
-type Target struct {
-	AppID      string `json:"appId"`
-	TaskID     string `json:"taskId"`
-	Host       string `json:"host"`
-	InstanceID string `json:"instanceId"`
-	PrivateIP  string `json:"privateIp"`
-}
-
 // Report is what a rehearsal did and measured: the JSON written to
 // --report and summarised on stdout.
 type Report struct {
@@ -51,11 +42,11 @@ type Report struct {
 
 	Steps []StepTiming `json:"steps"`
 
-	AppURL           string   `json:"appUrl,omitempty"`
-	ClicksWritten    []string `json:"clicksWritten"`
-	FlushWaitSeconds float64  `json:"flushWaitSeconds"`
-	Target           *Target  `json:"target,omitempty"`
-	KilledAt         string   `json:"killedAt,omitempty"`
+	AppURL           string           `json:"appUrl,omitempty"`
+	ClicksWritten    []string         `json:"clicksWritten"`
+	FlushWaitSeconds float64          `json:"flushWaitSeconds"`
+	Target           *failover.Target `json:"target,omitempty"` // the agent the rehearsal killed
+	KilledAt         string           `json:"killedAt,omitempty"`
 
 	// Failover is the watch's report: timeline, RTO, budget, lost clicks.
 	Failover        *failover.Report `json:"failover,omitempty"`
