@@ -2,12 +2,20 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
+	resconfig "github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"gopkg.in/yaml.v3"
 
 	"github.com/marathon-ha/marathon-ha/internal/config"
@@ -31,13 +39,20 @@ type projectFile struct {
 	} `yaml:"config"`
 }
 
-// configBlock renders Pulumi.yaml's config block from config.Keys.
-func configBlock() string {
+// configBlock renders Pulumi.yaml's config block from config.Keys. Every key
+// but the required ones declares a default, `default: ""` for the optional
+// ones: the Pulumi CLI demands a value for each key declared without one
+// (see cliValidateStackConfig).
+func configBlock() string { return renderConfigBlock(config.Key.DeclaresDefault) }
+
+// renderConfigBlock renders the config block, declaring a default for the
+// keys declaresDefault picks.
+func renderConfigBlock(declaresDefault func(config.Key) bool) string {
 	var b strings.Builder
 	b.WriteString("config:\n")
 	for _, k := range config.Keys {
 		fmt.Fprintf(&b, "  %s:\n    type: %s\n", k.Name, k.Type)
-		if k.Default != "" {
+		if declaresDefault(k) {
 			if k.Type == "string" {
 				fmt.Fprintf(&b, "    default: %q\n", k.Default)
 			} else {
@@ -54,10 +69,24 @@ func referenceTable() string {
 	var b strings.Builder
 	b.WriteString("| key | type | default | meaning |\n|---|---|---|---|\n")
 	b.WriteString("| `aws:region` | string | (required) | AWS region of the whole cluster, e.g. us-east-1. |\n")
+	var pair []string
 	for _, k := range config.Keys {
-		def := "`" + k.Default + "`"
-		if k.Default == "" {
+		if k.Presence == config.OneOfKeyPair {
+			pair = append(pair, k.Name)
+		}
+	}
+	for _, k := range config.Keys {
+		var def string
+		switch k.Presence {
+		case config.Required:
+			def = "(required)"
+		case config.OneOfKeyPair:
+			other := slices.DeleteFunc(slices.Clone(pair), func(n string) bool { return n == k.Name })
+			def = "(none; this or `" + strings.Join(other, "`, `") + "`)"
+		case config.Optional:
 			def = "(none)"
+		default:
+			def = "`" + k.Default + "`"
 		}
 		fmt.Fprintf(&b, "| `%s:%s` | %s | %s | %s |\n", facts.Project, k.Name, k.Type, def, strings.ReplaceAll(k.Description, "|", "\\|"))
 	}
@@ -115,6 +144,9 @@ func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 		}
 		if got.Type != k.Type || def != k.Default || got.Description != k.Description {
 			t.Errorf("Pulumi.yaml %s = {%s %q %q}, internal/config says {%s %q %q}", k.Name, got.Type, def, got.Description, k.Type, k.Default, k.Description)
+		}
+		if (got.Default != nil) != k.DeclaresDefault() {
+			t.Errorf("Pulumi.yaml %s: declares a default %v, internal/config says %v (a key without one is required by the Pulumi CLI)", k.Name, got.Default != nil, k.DeclaresDefault())
 		}
 	}
 }
@@ -183,5 +215,379 @@ func TestDevStackIsValid(t *testing.T) {
 	}
 	if _, err := pulumimockRun(cfg); err != nil {
 		t.Errorf("Pulumi.dev.yaml plus a key and a CIDR does not make a working stack: %v", err)
+	}
+}
+
+// cliValidateStackConfig is the check the Pulumi CLI runs on a stack's config
+// before `pulumi up`, preview, refresh, destroy, import and watch run the
+// program ("validating stack config: ..."): ValidateStackConfigAndApplyProjectConfig
+// in github.com/pulumi/pulumi pkg/workspace/config.go@v3.263.0, that is its
+// mergeConfig with validate set and then validateStackConfigValues.
+// Transcribed, because importing github.com/pulumi/pulumi/pkg/v3 would pull its
+// cloud SDKs into this module. The rule, for each key Pulumi.yaml declares,
+// in key order:
+//
+//   - a key of this project (not namespaced, or namespaced by the project)
+//     that the stack does not set and that has neither a `default` nor a
+//     `value` is missing; all missing keys are reported at once, as "Stack
+//     'dev' is missing configuration value(s) 'a', 'b' and 'c'". A
+//     `default: ""` counts as a default: only a nil default makes a key
+//     required. Namespaced keys of other packages (aws:region) are never
+//     required.
+//   - otherwise a key the stack does not set gets its `value` or `default`
+//     (primitives as their %v text, so "" stays ""), written into the stack
+//     config the program receives;
+//   - then every typed key's value, set or defaulted, must pass
+//     workspace.ValidateConfigValue; stack values are text, so an integer
+//     must parse with strconv.Atoi ("2" passes, "two" fails) and a boolean
+//     must be exactly "true" or "false"; the first failing key is reported as
+//     "Stack 'dev' with configuration key 'k' must be of type 'integer'". A
+//     key declared `secret: true` must hold a secure value.
+//
+// Defaults are checked against their types earlier, when the CLI loads
+// Pulumi.yaml (workspace.LoadProject: the project JSON schema, which allows
+// any default, then Project.Validate, which runs ValidateConfigValue on it).
+// Not modelled: an ESC environment's pulumiConfig, merged before the checks
+// (the stack must have none), and secure values (the stack must have none:
+// the CLI would check their decrypted text).
+func cliValidateStackConfig(stackName string, proj *workspace.Project, stackConfig resconfig.Map) error {
+	projectName := proj.Name.String()
+	for key, v := range stackConfig {
+		if v.Secure() {
+			return fmt.Errorf("stack config %s is a secret, which this model of the CLI does not decrypt", key)
+		}
+	}
+	parseKey := func(key string) (resconfig.Key, error) { // parseConfigKey
+		if strings.Contains(key, ":") {
+			return resconfig.ParseKey(key)
+		}
+		return resconfig.MustMakeKey(projectName, key), nil
+	}
+	keys := slices.Sorted(maps.Keys(proj.Config))
+
+	var missing []string
+	for _, name := range keys {
+		ct := proj.Config[name]
+		key, err := parseKey(name)
+		if err != nil {
+			return err
+		}
+		_, found, err := stackConfig.Get(key, true)
+		if err != nil {
+			return fmt.Errorf("getting stack config value for key '%v': %w", key.String(), err)
+		}
+		hasDefault, hasValue := ct.Default != nil, ct.Value != nil
+		if !found && !hasValue && !hasDefault && key.Namespace() == projectName {
+			missing = append(missing, name)
+			continue
+		}
+		if !found && (hasValue || hasDefault) {
+			raw := ct.Value
+			if hasDefault {
+				raw = ct.Default
+			}
+			var v resconfig.Value
+			switch raw.(type) { // createConfigValue
+			case string, int, bool:
+				v = resconfig.NewValue(fmt.Sprintf("%v", raw))
+			default:
+				simple, err := workspace.SimplifyMarshalledValue(raw)
+				if err != nil {
+					return err
+				}
+				j, err := json.Marshal(simple)
+				if err != nil {
+					return err
+				}
+				v = resconfig.NewObjectValue(string(j))
+			}
+			if err := stackConfig.Set(key, v, true); err != nil {
+				return err
+			}
+		}
+	}
+	if len(missing) > 0 { // missingStackConfigurationKeysError, formatMissingKeys
+		values, list := "value", "'"+missing[0]+"'"
+		if len(missing) > 1 {
+			sort.Strings(missing)
+			values = "values"
+			quoted := make([]string, len(missing))
+			for i, k := range missing {
+				quoted[i] = "'" + k + "'"
+			}
+			list = strings.Join(quoted[:len(quoted)-1], ", ") + " and " + quoted[len(quoted)-1]
+		}
+		return fmt.Errorf("Stack '%v' is missing configuration %v %v", stackName, values, list)
+	}
+
+	for _, name := range keys { // validateStackConfigValues, validateStackConfigValue
+		ct := proj.Config[name]
+		key, err := parseKey(name)
+		if err != nil {
+			return err
+		}
+		v, _, err := stackConfig.Get(key, true)
+		if err != nil {
+			return fmt.Errorf("getting stack config value for key '%v': %w", key.String(), err)
+		}
+		if !ct.IsExplicitlyTyped() {
+			continue
+		}
+		if ct.Secret && !v.Secure() {
+			return fmt.Errorf("Stack '%v' with configuration key '%v' must be encrypted as it's secret", stackName, name)
+		}
+		text, err := v.Value(resconfig.NopDecrypter)
+		if err != nil {
+			return err
+		}
+		var content any = text
+		if v.Object() {
+			if err := json.Unmarshal([]byte(text), &content); err != nil {
+				return err
+			}
+		}
+		if !workspace.ValidateConfigValue(*ct.Type, ct.Items, content) {
+			return fmt.Errorf("Stack '%v' with configuration key '%v' must be of type '%v'",
+				stackName, name, workspace.InferFullTypeName(*ct.Type, ct.Items))
+		}
+	}
+	return nil
+}
+
+// quickStart is what the README's quick start does before `pulumi up`: the
+// stack it creates and the keys it sets with `pulumi config set`.
+type quickStart struct {
+	stack string
+	set   []string
+}
+
+// readQuickStart reads the first sh block of the README's Quick start and
+// fails on any line this test does not model.
+func readQuickStart(t *testing.T) quickStart {
+	t.Helper()
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(raw), "\n## Quick start\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	_, block, ok2 := strings.Cut(section, "```sh\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no Quick start section with a ```sh block")
+	}
+	var qs quickStart
+	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 4 && strings.Join(f[:3], " ") == "pulumi stack init":
+			qs.stack = f[3]
+		case len(f) >= 5 && strings.Join(f[:3], " ") == "pulumi config set" && !strings.HasPrefix(f[3], "-"):
+			qs.set = append(qs.set, f[3])
+		default:
+			t.Fatalf("README quick start line %q is not modelled by this test; teach readQuickStart about it", line)
+		}
+	}
+	if qs.stack == "" {
+		t.Fatal("README quick start creates no stack (`pulumi stack init NAME`)")
+	}
+	return qs
+}
+
+// secretLooking is the key pattern for which `pulumi config set` refuses a
+// high-entropy value without --secret or --plaintext (keyPattern and
+// looksLikeSecret in pkg/cmd/pulumi/config/config.go@v3.263.0).
+var secretLooking = regexp.MustCompile("(?i)passwd|pass|password|pwd|secret|token")
+
+// quickStartStack loads Pulumi.yaml as the CLI does, and the example stack
+// the quick start creates with its `pulumi config set` lines applied, with
+// sample values for the operator's own key and address.
+func quickStartStack(t *testing.T, projectFile string) (quickStart, *workspace.Project, resconfig.Map) {
+	t.Helper()
+	qs := readQuickStart(t)
+	proj, err := workspace.LoadProject(projectFile)
+	if err != nil {
+		t.Fatalf("the Pulumi CLI would not load %s: %v", projectFile, err)
+	}
+	stackFile := "Pulumi." + qs.stack + ".yaml"
+	if _, err := os.Stat(stackFile); err != nil {
+		t.Fatalf("the README's quick start uses stack %s: %v", qs.stack, err)
+	}
+	ps, err := workspace.LoadProjectStack(nil, proj, stackFile)
+	if err != nil {
+		t.Fatalf("%s: %v", stackFile, err)
+	}
+	if ps.Environment != nil {
+		t.Fatalf("%s imports an ESC environment, which cliValidateStackConfig does not model", stackFile)
+	}
+	samples := map[string]string{config.KeyPublicKey: testPublicKey, config.KeyOperatorCIDR: "203.0.113.7/32"}
+	for _, k := range qs.set {
+		v, ok := samples[k]
+		if !ok {
+			t.Fatalf("the README's quick start sets %s; give this test a sample value for it", k)
+		}
+		if secretLooking.MatchString(k) {
+			t.Fatalf("`pulumi config set %s` may be refused as a plaintext secret: the quick start would need --secret or --plaintext", k)
+		}
+		key, err := resconfig.ParseKey(k)
+		if !strings.Contains(k, ":") {
+			key, err = resconfig.MustMakeKey(proj.Name.String(), k), nil
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		// `pulumi config set KEY VALUE`: a plaintext value of no declared type.
+		if err := ps.Config.Set(key, resconfig.NewTypedValue(v, resconfig.TypeUnknown), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return qs, proj, ps.Config
+}
+
+// programConfig is the stack config as the program reads it: project keys
+// without the namespace, other packages' keys (aws:region) with it.
+func programConfig(t *testing.T, proj *workspace.Project, stackConfig resconfig.Map) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for key, v := range stackConfig {
+		text, err := v.Value(resconfig.NopDecrypter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := key.String()
+		if key.Namespace() == proj.Name.String() {
+			name = key.Name()
+		}
+		m[name] = text
+	}
+	return m
+}
+
+func setKey(stackConfig resconfig.Map, name, value string) resconfig.Map {
+	c := maps.Clone(stackConfig)
+	key := resconfig.MustMakeKey(facts.Project, name)
+	if value == "<unset>" {
+		delete(c, key)
+	} else {
+		c[key] = resconfig.NewTypedValue(value, resconfig.TypeUnknown)
+	}
+	return c
+}
+
+// The README's quick start makes a stack the CLI runs, and the program then
+// accepts the config the CLI hands it, `default: ""` values and all.
+func TestQuickStartPassesCLIConfigValidation(t *testing.T) {
+	qs, proj, cfg := quickStartStack(t, "Pulumi.yaml")
+	if !slices.Equal(qs.set, []string{config.KeyPublicKey, config.KeyOperatorCIDR}) {
+		t.Errorf("the quick start sets %v; this test and the issue assume publicKey and operatorCidr", qs.set)
+	}
+	if err := cliValidateStackConfig(qs.stack, proj, cfg); err != nil {
+		t.Fatalf("validating stack config: %v", err)
+	}
+	m := programConfig(t, proj, cfg)
+	for _, k := range config.Keys {
+		if _, ok := m[k.Name]; !ok {
+			t.Errorf("the CLI left %s out of the stack config; every key but the required ones has a default", k.Name)
+		}
+	}
+	if m[config.KeyAMIID] != "" || m[config.KeyAgentCount] != "2" || m[config.KeyVolumeDriver] != config.DefaultVolumeDriver {
+		t.Errorf("defaults applied as %q %q %q", m[config.KeyAMIID], m[config.KeyAgentCount], m[config.KeyVolumeDriver])
+	}
+	c, err := config.Parse(config.FromMap(m))
+	if err != nil {
+		t.Fatalf("the program rejects the config the CLI hands it: %v", err)
+	}
+	if c.AMIID != "" || c.AvailabilityZone != "" || c.AppManifestPath != "" || c.KeyName != "" || c.PublicKey != testPublicKey {
+		t.Errorf("empty defaults not read as unset: %+v", c)
+	}
+	// The same through config.Load and the whole program, as `pulumi up` runs it.
+	if _, err := pulumimockRun(m); err != nil {
+		t.Errorf("the program fails on the config the CLI hands it: %v", err)
+	}
+}
+
+func TestCLIConfigValidationRule(t *testing.T) {
+	qs, proj, base := quickStartStack(t, "Pulumi.yaml")
+	tests := []struct {
+		name    string
+		cfg     resconfig.Map
+		cliErr  string // "" when the CLI runs the program
+		progErr string // "" when the program accepts the config
+	}{
+		{"quick start", base, "", ""},
+		{"no operatorCidr", setKey(base, config.KeyOperatorCIDR, "<unset>"),
+			"Stack 'dev' is missing configuration value 'operatorCidr'", ""},
+		{"keyName instead of publicKey", setKey(setKey(base, config.KeyPublicKey, "<unset>"), config.KeyKeyName, "my-key"), "", ""},
+		{"neither keyName nor publicKey: the program, not the CLI, says so", setKey(base, config.KeyPublicKey, "<unset>"),
+			"", "marathon-ha:keyName: set exactly one of keyName"},
+		{"both keyName and publicKey", setKey(base, config.KeyKeyName, "my-key"), "", "are both set"},
+		{"integer as text", setKey(base, config.KeyAgentCount, "3"), "", ""},
+		{"integer not a number", setKey(base, config.KeyAgentCount, "two"),
+			"Stack 'dev' with configuration key 'agentCount' must be of type 'integer'", ""},
+		{"boolean not true or false", setKey(base, config.KeyExposeFlockerAPI, "yes"),
+			"Stack 'dev' with configuration key 'exposeFlockerApi' must be of type 'boolean'", ""},
+		{"no aws:region: the program, not the CLI, says so", func() resconfig.Map {
+			c := maps.Clone(base)
+			delete(c, resconfig.MustMakeKey("aws", "region"))
+			return c
+		}(), "", "aws:region: is not set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := maps.Clone(tt.cfg)
+			err := cliValidateStackConfig(qs.stack, proj, cfg)
+			switch {
+			case tt.cliErr == "" && err != nil:
+				t.Fatalf("the CLI refuses the stack: %v", err)
+			case tt.cliErr != "" && (err == nil || err.Error() != tt.cliErr):
+				t.Fatalf("the CLI says %v, want %s", err, tt.cliErr)
+			case tt.cliErr != "":
+				return
+			}
+			_, err = config.Parse(config.FromMap(programConfig(t, proj, cfg)))
+			switch {
+			case tt.progErr == "" && err != nil:
+				t.Errorf("the program rejects the stack: %v", err)
+			case tt.progErr != "" && (err == nil || !strings.Contains(err.Error(), tt.progErr)):
+				t.Errorf("the program says %v, want %s", err, tt.progErr)
+			}
+		})
+	}
+}
+
+// Issue 9: with Pulumi.yaml rendered the old way, every key whose Default was
+// "" went without a `default`, and the CLI refused the quick start's stack.
+func TestCLIConfigValidationCatchesRequiredOptionalKeys(t *testing.T) {
+	raw, err := os.ReadFile("Pulumi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(raw, []byte("config:\n"))
+	if i < 0 {
+		t.Fatal("Pulumi.yaml has no config block")
+	}
+	old := append(raw[:i:i], renderConfigBlock(func(k config.Key) bool { return k.Default != "" })...)
+	path := filepath.Join(t.TempDir(), "Pulumi.yaml")
+	if err := os.WriteFile(path, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	qs, proj, cfg := quickStartStack(t, path)
+	err = cliValidateStackConfig(qs.stack, proj, cfg)
+	const want = "Stack 'dev' is missing configuration values 'amiId', 'appManifest', 'availabilityZone' and 'keyName'"
+	if err == nil || err.Error() != want {
+		t.Errorf("old Pulumi.yaml: the CLI says %v, want %s", err, want)
+	}
+
+	// An optional key must be a string: `default: ""` is no integer, and the
+	// CLI would refuse to load Pulumi.yaml (Project.Validate).
+	bad := bytes.Replace(raw, []byte("    type: integer\n    default: 2\n"), []byte("    type: integer\n    default: \"\"\n"), 1)
+	if bytes.Equal(bad, raw) {
+		t.Fatal("Pulumi.yaml has no `type: integer` key with `default: 2` to spoil")
+	}
+	if err := os.WriteFile(path, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := workspace.LoadProject(path); err == nil || !strings.Contains(err.Error(), "is not of the expected type 'integer'") {
+		t.Errorf("LoadProject with `default: \"\"` on an integer key = %v, want a type error", err)
 	}
 }

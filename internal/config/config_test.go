@@ -2,8 +2,11 @@ package config
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +145,74 @@ func TestParseReportsEveryProblemAtOnce(t *testing.T) {
 	for _, key := range []string{"operatorCidr", "volumeDriver", "agentCount"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error does not mention %s:\n%v", key, err)
+		}
+	}
+}
+
+// The key model behind Pulumi.yaml: only keys with a real default are
+// Defaulted, only operatorCidr is required (the CLI demands every key
+// declared without a default), and the key pair is exactly-one-of.
+func TestKeysPresence(t *testing.T) {
+	var required, pair []string
+	for _, k := range Keys {
+		if (k.Presence == Defaulted) != (k.Default != "") {
+			t.Errorf("%s: presence %d with default %q; only Defaulted keys have a default", k.Name, k.Presence, k.Default)
+		}
+		if k.DeclaresDefault() != (k.Presence != Required) {
+			t.Errorf("%s: DeclaresDefault() = %v with presence %d", k.Name, k.DeclaresDefault(), k.Presence)
+		}
+		switch k.Presence {
+		case Required:
+			required = append(required, k.Name)
+		case OneOfKeyPair:
+			pair = append(pair, k.Name)
+		}
+		// The CLI checks a declared default against the type (Project.Validate).
+		switch k.Type {
+		case "integer":
+			if _, err := strconv.Atoi(k.Default); k.Presence == Defaulted && err != nil {
+				t.Errorf("%s: integer default %q", k.Name, k.Default)
+			}
+		case "boolean":
+			if k.Default != "true" && k.Default != "false" {
+				t.Errorf("%s: boolean default %q", k.Name, k.Default)
+			}
+		case "string":
+		default:
+			t.Errorf("%s: type %q", k.Name, k.Type)
+		}
+		if k.Type != "string" && k.Presence != Defaulted {
+			t.Errorf("%s: an optional %s key would get `default: \"\"`, which is not a %s", k.Name, k.Type, k.Type)
+		}
+	}
+	if !slices.Equal(required, []string{KeyOperatorCIDR}) {
+		t.Errorf("required keys %v, want only %s", required, KeyOperatorCIDR)
+	}
+	if !slices.Equal(pair, []string{KeyKeyName, KeyPublicKey}) {
+		t.Errorf("exactly-one-of keys %v, want %s and %s", pair, KeyKeyName, KeyPublicKey)
+	}
+}
+
+// The CLI applies Pulumi.yaml's `default: ""` to the stack config, so the
+// program sees "" for every optional key left unset: that must read as unset.
+func TestParseEmptyDefaultsAreUnset(t *testing.T) {
+	for _, base := range []map[string]string{valid(), with("publicKey", "<unset>", "keyName", "my-key")} {
+		want, err := Parse(FromMap(base))
+		if err != nil {
+			t.Fatalf("Parse(%v) = %v", base, err)
+		}
+		applied := maps.Clone(base)
+		for _, k := range Keys {
+			if _, set := applied[k.Name]; !set && k.DeclaresDefault() && k.Default == "" {
+				applied[k.Name] = ""
+			}
+		}
+		got, err := Parse(FromMap(applied))
+		if err != nil {
+			t.Fatalf("Parse with the CLI's empty defaults applied (%v) = %v", applied, err)
+		}
+		if got != want {
+			t.Errorf("empty defaults changed the config:\n%+v\nwant\n%+v", got, want)
 		}
 	}
 }

@@ -11,9 +11,42 @@ import (
 type Key struct {
 	Name        string // without the project namespace
 	Type        string // Pulumi.yaml type: string, integer or boolean
-	Default     string // "" means no default (required, or looked up)
+	Presence    Presence
+	Default     string // the value Parse uses when unset; "" unless Presence is Defaulted
 	Description string
 }
+
+// Presence says what happens when a key is unset, to the Pulumi CLI and to
+// Parse.
+//
+// The CLI refuses to run a stack that lacks a value for any project key
+// declared in Pulumi.yaml without a `default` ("Stack 'dev' is missing
+// configuration values ..."), and applies every declared default, even "",
+// to the stack's config (ValidateStackConfigAndApplyProjectConfig in
+// pulumi/pulumi pkg/workspace/config.go@v3.263.0). So only Required keys go
+// without a default in Pulumi.yaml; the optional ones declare `default: ""`,
+// which Parse, like Load, reads as unset.
+type Presence int
+
+const (
+	// Defaulted keys have a real default, declared in Pulumi.yaml and applied
+	// by Parse alike.
+	Defaulted Presence = iota
+	// Optional keys may stay unset: the program looks a value up or does
+	// without. Pulumi.yaml declares `default: ""`.
+	Optional
+	// OneOfKeyPair keys are KeyName and PublicKey: Parse wants exactly one of
+	// the two set. Neither can be required by the CLI, so both are declared
+	// with `default: ""`, like Optional keys.
+	OneOfKeyPair
+	// Required keys have no default: Pulumi.yaml declares none, so the CLI
+	// itself asks for them before the program runs.
+	Required
+)
+
+// DeclaresDefault reports whether Pulumi.yaml declares a `default` for the
+// key, which is what makes the key optional to the Pulumi CLI.
+func (k Key) DeclaresDefault() bool { return k.Presence != Required }
 
 // Config key names, without the "marathon-ha:" namespace.
 const (
@@ -65,34 +98,35 @@ const (
 	DefaultVolumeDriver = facts.VolumeDriverRexRay
 )
 
-// Keys lists every project config key with its type, default and meaning.
+// Keys lists every project config key with its type, presence, default and
+// meaning.
 var Keys = []Key{
-	{KeyAvailabilityZone, "string", "", "Zone for every node (EBS volumes attach only in their own zone). Default: the region's first available zone, looked up."},
-	{KeyAgentCount, "integer", strconv.Itoa(DefaultAgentCount), "Number of Mesos agents, 2 to " + strconv.Itoa(MaxAgentCount) + ": failover needs somewhere to go."},
-	{KeyMasterInstanceType, "string", DefaultInstanceType, "EC2 instance type of the master."},
-	{KeyAgentInstanceType, "string", DefaultInstanceType, "EC2 instance type of the agents. With volumeDriver flocker it must be a Xen type (t2, m4, c4, r4, ...): Flocker cannot use NVMe devices."},
-	{KeyKeyName, "string", "", "Name of an existing EC2 key pair in the region. Set exactly one of keyName and publicKey."},
-	{KeyPublicKey, "string", "", "OpenSSH public key (ssh-rsa or ssh-ed25519) to import as a new key pair. Set exactly one of keyName and publicKey."},
-	{KeyOperatorCIDR, "string", "", "Required. CIDR allowed to reach SSH and the Mesos and Marathon UIs, e.g. 203.0.113.7/32. Must include the machine running `pulumi up`: it posts the app to Marathon."},
-	{KeyExposeFlockerAPI, "boolean", "false", "Open the Flocker control API (4523) to operatorCidr as well (volumeDriver flocker only)."},
-	{KeyAMIID, "string", "", "AMI id to use instead of the lookup by amiOwner and amiNameFilter."},
-	{KeyAMIOwner, "string", facts.AMIOwnerCanonical, "Owner account of the AMI lookup (Canonical)."},
-	{KeyAMINameFilter, "string", facts.AMINameFilter, "Name filter of the AMI lookup (Ubuntu 20.04: cgroup v1, which Mesos needs)."},
-	{KeyRootVolumeSize, "integer", strconv.Itoa(DefaultRootVolumeGiB), "Size in GiB of each node's encrypted root volume."},
-	{KeyVolumeDriver, "string", DefaultVolumeDriver, "Docker volume driver for the app's EBS volume: flocker (as in the 2015 demo) or rexray (REX-Ray's rexray/ebs plugin, which still installs today)."},
-	{KeyAppPort, "integer", strconv.Itoa(facts.DefaultAppPort), "Host port of the app on the agents, behind the ELB; within the agents' port range " + strconv.Itoa(facts.AgentPortRangeStart) + "-" + strconv.Itoa(facts.AgentPortRangeEnd) + "."},
-	{KeyAppManifest, "string", "", "Path to a Marathon app definition replacing apps/moby-counter.json; the program still sets its id, host port, volume and zone constraint."},
-	{KeyAgentPingTimeout, "integer", strconv.Itoa(int(facts.AgentPingTimeout.Seconds())), "Mesos master --agent_ping_timeout in seconds (Mesos default 15)."},
-	{KeyMaxAgentPingTimeouts, "integer", strconv.Itoa(facts.MaxAgentPingTimeouts), "Mesos master --max_agent_ping_timeouts (Mesos default 5)."},
-	{KeyZooKeeperImage, "string", facts.ZooKeeperImage, "ZooKeeper image."},
-	{KeyMesosMasterImage, "string", facts.MesosMasterImage, "Mesos master image."},
-	{KeyMesosAgentImage, "string", facts.MesosAgentImage, "Mesos agent image."},
-	{KeyMarathonImage, "string", facts.MarathonImage, "Marathon image (the app manifest is written for the 1.4 line)."},
-	{KeyFlockerControlImage, "string", facts.FlockerControlServiceImage, "Flocker control service image."},
-	{KeyFlockerAgentImage, "string", facts.FlockerDatasetAgentImage, "Flocker dataset agent image."},
-	{KeyFlockerPluginImage, "string", facts.FlockerDockerPluginImage, "Flocker Docker plugin image."},
-	{KeyRexRayPlugin, "string", facts.RexRayEBSPlugin, "REX-Ray EBS Docker plugin."},
-	{KeyAppImage, "string", facts.AppImage, "Moby Counter image."},
+	{KeyAvailabilityZone, "string", Optional, "", "Zone for every node (EBS volumes attach only in their own zone). Default: the region's first available zone, looked up."},
+	{KeyAgentCount, "integer", Defaulted, strconv.Itoa(DefaultAgentCount), "Number of Mesos agents, 2 to " + strconv.Itoa(MaxAgentCount) + ": failover needs somewhere to go."},
+	{KeyMasterInstanceType, "string", Defaulted, DefaultInstanceType, "EC2 instance type of the master."},
+	{KeyAgentInstanceType, "string", Defaulted, DefaultInstanceType, "EC2 instance type of the agents. With volumeDriver flocker it must be a Xen type (t2, m4, c4, r4, ...): Flocker cannot use NVMe devices."},
+	{KeyKeyName, "string", OneOfKeyPair, "", "Name of an existing EC2 key pair in the region. Set exactly one of keyName and publicKey."},
+	{KeyPublicKey, "string", OneOfKeyPair, "", "OpenSSH public key (ssh-rsa or ssh-ed25519) to import as a new key pair. Set exactly one of keyName and publicKey."},
+	{KeyOperatorCIDR, "string", Required, "", "Required. CIDR allowed to reach SSH and the Mesos and Marathon UIs, e.g. 203.0.113.7/32. Must include the machine running `pulumi up`: it posts the app to Marathon."},
+	{KeyExposeFlockerAPI, "boolean", Defaulted, "false", "Open the Flocker control API (4523) to operatorCidr as well (volumeDriver flocker only)."},
+	{KeyAMIID, "string", Optional, "", "AMI id to use instead of the lookup by amiOwner and amiNameFilter."},
+	{KeyAMIOwner, "string", Defaulted, facts.AMIOwnerCanonical, "Owner account of the AMI lookup (Canonical)."},
+	{KeyAMINameFilter, "string", Defaulted, facts.AMINameFilter, "Name filter of the AMI lookup (Ubuntu 20.04: cgroup v1, which Mesos needs)."},
+	{KeyRootVolumeSize, "integer", Defaulted, strconv.Itoa(DefaultRootVolumeGiB), "Size in GiB of each node's encrypted root volume."},
+	{KeyVolumeDriver, "string", Defaulted, DefaultVolumeDriver, "Docker volume driver for the app's EBS volume: flocker (as in the 2015 demo) or rexray (REX-Ray's rexray/ebs plugin, which still installs today)."},
+	{KeyAppPort, "integer", Defaulted, strconv.Itoa(facts.DefaultAppPort), "Host port of the app on the agents, behind the ELB; within the agents' port range " + strconv.Itoa(facts.AgentPortRangeStart) + "-" + strconv.Itoa(facts.AgentPortRangeEnd) + "."},
+	{KeyAppManifest, "string", Optional, "", "Path to a Marathon app definition replacing apps/moby-counter.json; the program still sets its id, host port, volume and zone constraint."},
+	{KeyAgentPingTimeout, "integer", Defaulted, strconv.Itoa(int(facts.AgentPingTimeout.Seconds())), "Mesos master --agent_ping_timeout in seconds (Mesos default 15)."},
+	{KeyMaxAgentPingTimeouts, "integer", Defaulted, strconv.Itoa(facts.MaxAgentPingTimeouts), "Mesos master --max_agent_ping_timeouts (Mesos default 5)."},
+	{KeyZooKeeperImage, "string", Defaulted, facts.ZooKeeperImage, "ZooKeeper image."},
+	{KeyMesosMasterImage, "string", Defaulted, facts.MesosMasterImage, "Mesos master image."},
+	{KeyMesosAgentImage, "string", Defaulted, facts.MesosAgentImage, "Mesos agent image."},
+	{KeyMarathonImage, "string", Defaulted, facts.MarathonImage, "Marathon image (the app manifest is written for the 1.4 line)."},
+	{KeyFlockerControlImage, "string", Defaulted, facts.FlockerControlServiceImage, "Flocker control service image."},
+	{KeyFlockerAgentImage, "string", Defaulted, facts.FlockerDatasetAgentImage, "Flocker dataset agent image."},
+	{KeyFlockerPluginImage, "string", Defaulted, facts.FlockerDockerPluginImage, "Flocker Docker plugin image."},
+	{KeyRexRayPlugin, "string", Defaulted, facts.RexRayEBSPlugin, "REX-Ray EBS Docker plugin."},
+	{KeyAppImage, "string", Defaulted, facts.AppImage, "Moby Counter image."},
 }
 
 // defaultOf returns the declared default of a key.
