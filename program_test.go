@@ -285,15 +285,12 @@ func actionsOf(p components.PolicyDocument) []string {
 
 func TestIAM(t *testing.T) {
 	rexray := []string{
-		"ec2:AttachVolume", "ec2:CopySnapshot", "ec2:CreateSnapshot", "ec2:CreateTags", "ec2:CreateVolume",
-		"ec2:DeleteSnapshot", "ec2:DeleteVolume", "ec2:DescribeAvailabilityZones", "ec2:DescribeInstances",
-		"ec2:DescribeSnapshotAttribute", "ec2:DescribeSnapshots", "ec2:DescribeTags", "ec2:DescribeVolumeAttribute",
-		"ec2:DescribeVolumeStatus", "ec2:DescribeVolumes", "ec2:DetachVolume", "ec2:ModifySnapshotAttribute",
-		"ec2:ModifyVolumeAttribute",
+		"ec2:AttachVolume", "ec2:CreateTags", "ec2:CreateVolume", "ec2:DeleteVolume", "ec2:DescribeInstances",
+		"ec2:DescribeVolumes", "ec2:DetachVolume",
 	}
 	flocker := []string{
-		"ec2:AttachVolume", "ec2:CreateTags", "ec2:CreateVolume", "ec2:DeleteVolume", "ec2:DescribeInstances",
-		"ec2:DescribeRegions", "ec2:DescribeVolumes", "ec2:DetachVolume", "kms:Decrypt", "ssm:GetParameter", "ssm:GetParameters",
+		"ec2:AttachVolume", "ec2:CreateTags", "ec2:CreateVolume", "ec2:DeleteVolume", "ec2:DescribeAvailabilityZones",
+		"ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DetachVolume", "kms:Decrypt", "ssm:GetParameter", "ssm:GetParameters",
 	}
 	t.Run("rexray", func(t *testing.T) {
 		res := run(t, "dev", baseConfig())

@@ -13,25 +13,45 @@ import (
 
 // VolumeDriverActions are the EC2 actions each volume driver calls, and no
 // more. Nothing here grants them to a human or stores a key: the agents get
-// them through their instance profile only.
+// them through their instance profile only. Each action cites the call at the
+// driver's pinned version; components/drivercalls_test.go lists every call
+// and fails when the agents' policy misses one or grants more.
 var VolumeDriverActions = map[string][]string{
-	// The calls of Flocker's EBS backend (ClusterHQ/flocker
-	// flocker/node/agents/ebs.py: create_volume + create_tags, attach_volume,
-	// detach_volume, delete_volume, volume listing, list_live_nodes over
-	// instances, and validate_region's region listing).
+	// Flocker 1.15.0's EBS backend (ClusterHQ/flocker
+	// flocker/node/agents/ebs.py@1.15.0), through boto3 1.3.1's EC2 resource
+	// model (boto/boto3 boto3/data/ec2/2015-10-01/resources-1.json@1.3.1).
+	// Flocker never calls DescribeRegions: validate_region lists the zones
+	// and takes an unreachable endpoint for a bad region (ebs.py:518-528),
+	// and nothing else in the 1.15.0 tree lists regions.
+	// start_node (ebs.py:1404, StartInstances) has no caller.
 	facts.VolumeDriverFlocker: {
-		"ec2:AttachVolume", "ec2:CreateTags", "ec2:CreateVolume", "ec2:DeleteVolume",
-		"ec2:DescribeInstances", "ec2:DescribeRegions", "ec2:DescribeVolumes", "ec2:DetachVolume",
+		"ec2:AttachVolume",              // ebs.py:1127 Volume.attach_to_instance
+		"ec2:CreateTags",                // ebs.py:1192 Volume.create_tags (flocker-cluster-id, ...)
+		"ec2:CreateVolume",              // ebs.py:1049, :1056 client.create_volume
+		"ec2:DeleteVolume",              // ebs.py:1351 Volume.delete (destroy_volume; AgentPolicy limits it to this cluster's volumes)
+		"ec2:DescribeAvailabilityZones", // ebs.py:520 ec2_client validate_region, at agent start
+		"ec2:DescribeInstances",         // ebs.py:1398 list_live_nodes, instances.filter
+		"ec2:DescribeVolumes",           // ebs.py:1078 volumes pages; :1062, :1095, :1349 Volume.load; :619 Volume.reload
+		"ec2:DetachVolume",              // ebs.py:1112 Volume.detach_from_instance
 	},
-	// REX-Ray's documented EBS policy (rexray/rexray
-	// .docs/user-guide/storage-providers/aws.md; the same list as
-	// dcos-terraform/terraform-aws-iam's "RexRay" statement).
+	// REX-Ray 0.11.4's EBS storage driver, from libStorage in REX-Ray's own
+	// tree (rexray/rexray
+	// libstorage/drivers/storage/ebs/storage/ebs_storage.go@v0.11.4); its
+	// executor reads only instance metadata. Every snapshot call
+	// (CreateSnapshot :521, CopySnapshot :801, DeleteSnapshot :861,
+	// DescribeSnapshots :1039) sits in a comment after "return
+	// ErrNotImplemented", and Docker's volume API never reaches the snapshot
+	// methods anyway (libstorage/drivers/integration/linux/linux.go@v0.11.4),
+	// so REX-Ray's documented policy's snapshot, attribute, status,
+	// DescribeTags and DescribeAvailabilityZones actions are not granted.
 	facts.VolumeDriverRexRay: {
-		"ec2:AttachVolume", "ec2:CopySnapshot", "ec2:CreateSnapshot", "ec2:CreateTags",
-		"ec2:CreateVolume", "ec2:DeleteSnapshot", "ec2:DeleteVolume", "ec2:DescribeAvailabilityZones",
-		"ec2:DescribeInstances", "ec2:DescribeSnapshotAttribute", "ec2:DescribeSnapshots", "ec2:DescribeTags",
-		"ec2:DescribeVolumeAttribute", "ec2:DescribeVolumeStatus", "ec2:DescribeVolumes", "ec2:DetachVolume",
-		"ec2:ModifySnapshotAttribute", "ec2:ModifyVolumeAttribute",
+		"ec2:AttachVolume",      // ebs_storage.go:1101 attachVolume (docker mount)
+		"ec2:CreateTags",        // ebs_storage.go:1219 createTags, Name=<volume name>
+		"ec2:CreateVolume",      // ebs_storage.go:1152 createVolume (docker volume create)
+		"ec2:DeleteVolume",      // ebs_storage.go:568 VolumeRemove (docker volume rm; AgentPolicy limits it to this cluster's volume)
+		"ec2:DescribeInstances", // ebs_storage.go:1338 getInstance, the new volume's zone
+		"ec2:DescribeVolumes",   // ebs_storage.go:918 getVolume (inspect, attach, detach, waits)
+		"ec2:DetachVolume",      // ebs_storage.go:691 VolumeDetach (docker unmount, and preempt's forced detach)
 	},
 }
 
