@@ -129,21 +129,21 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	rules := []rule{
 		{"master-ssh", master.ID(), false, facts.SSHPort, facts.SSHPort, "tcp", op, pulumi.IDOutput{}, "operator SSH to the master"},
 		{"master-mesos-ui", master.ID(), false, facts.MesosMasterPort, facts.MesosMasterPort, "tcp", op, pulumi.IDOutput{}, "operator to the Mesos master UI and API"},
-		{"master-marathon", master.ID(), false, facts.MarathonPort, facts.MarathonPort, "tcp", op, pulumi.IDOutput{}, "operator (and pulumi up's deploy step) to the Marathon UI and API"},
+		{"master-marathon", master.ID(), false, facts.MarathonPort, facts.MarathonPort, "tcp", op, pulumi.IDOutput{}, "operator (and the deploy step of pulumi up) to the Marathon UI and API"},
 		{"master-zk-from-agents", master.ID(), false, facts.ZooKeeperClientPort, facts.ZooKeeperClientPort, "tcp", nil, agents.ID(), "Mesos agents find the leading master through ZooKeeper"},
 		{"master-mesos-from-agents", master.ID(), false, facts.MesosMasterPort, facts.MesosMasterPort, "tcp", nil, agents.ID(), "Mesos agents register with and answer pings of the master"},
-		{"master-flocker-api-from-agents", master.ID(), false, facts.FlockerControlAPIPort, facts.FlockerControlAPIPort, "tcp", nil, agents.ID(), "Flocker's Docker plugin calls the control service REST API"},
-		{"master-flocker-agent-from-agents", master.ID(), false, facts.FlockerControlAgentPort, facts.FlockerControlAgentPort, "tcp", nil, agents.ID(), "Flocker's dataset agents connect to the control service"},
+		{"master-flocker-api-from-agents", master.ID(), false, facts.FlockerControlAPIPort, facts.FlockerControlAPIPort, "tcp", nil, agents.ID(), "the Flocker Docker plugin calls the control service REST API"},
+		{"master-flocker-agent-from-agents", master.ID(), false, facts.FlockerControlAgentPort, facts.FlockerControlAgentPort, "tcp", nil, agents.ID(), "the Flocker dataset agents connect to the control service"},
 		{"master-egress", master.ID(), true, 0, 0, "-1", world, pulumi.IDOutput{}, "image pulls, SSM Parameter Store, package mirrors"},
 		{"agents-ssh", agents.ID(), false, facts.SSHPort, facts.SSHPort, "tcp", op, pulumi.IDOutput{}, "operator SSH to the agents"},
-		{"agents-mesos-from-operator", agents.ID(), false, facts.MesosAgentPort, facts.MesosAgentPort, "tcp", op, pulumi.IDOutput{}, "the Mesos UI in the operator's browser reads task sandboxes from the agents"},
+		{"agents-mesos-from-operator", agents.ID(), false, facts.MesosAgentPort, facts.MesosAgentPort, "tcp", op, pulumi.IDOutput{}, "the Mesos UI in the browser of the operator reads task sandboxes from the agents"},
 		{"agents-mesos-from-master", agents.ID(), false, facts.MesosAgentPort, facts.MesosAgentPort, "tcp", nil, master.ID(), "the Mesos master pings agents and sends them tasks"},
-		{"agents-tasks-from-master", agents.ID(), false, facts.AgentPortRangeStart, facts.AgentPortRangeEnd, "tcp", nil, master.ID(), "Marathon's HTTP health checks reach tasks on their host ports"},
+		{"agents-tasks-from-master", agents.ID(), false, facts.AgentPortRangeStart, facts.AgentPortRangeEnd, "tcp", nil, master.ID(), "Marathon HTTP health checks reach tasks on their host ports"},
 		{"agents-tasks-from-agents", agents.ID(), false, facts.AgentPortRangeStart, facts.AgentPortRangeEnd, "tcp", nil, agents.ID(), "Docker tasks on one agent reach published host ports on another"},
 		{"agents-app-from-elb", agents.ID(), false, args.AppPort, args.AppPort, "tcp", nil, elb.ID(), "the ELB forwards and health-checks the app port"},
 		{"agents-egress", agents.ID(), true, 0, 0, "-1", world, pulumi.IDOutput{}, "image pulls, EC2 and SSM APIs for the volume driver and secrets"},
 		{"elb-http", elb.ID(), false, facts.ELBListenerPort, facts.ELBListenerPort, "tcp", world, pulumi.IDOutput{}, "the app is public: the ELB listener is open to the world"},
-		{"elb-to-agents", elb.ID(), true, args.AppPort, args.AppPort, "tcp", nil, agents.ID(), "the ELB reaches only the agents' app port"},
+		{"elb-to-agents", elb.ID(), true, args.AppPort, args.AppPort, "tcp", nil, agents.ID(), "the ELB reaches only the app port of the agents"},
 	}
 	if args.ExposeFlockerAPI {
 		rules = append(rules, rule{"master-flocker-api", master.ID(), false, facts.FlockerControlAPIPort, facts.FlockerControlAPIPort, "tcp", op, pulumi.IDOutput{}, "operator to the Flocker control API (exposeFlockerApi)"})

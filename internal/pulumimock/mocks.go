@@ -128,8 +128,14 @@ func digest(parts ...string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// NewResource implements pulumi.MockResourceMonitor.
+// NewResource implements pulumi.MockResourceMonitor. It refuses, as the
+// AWS provider would at preview, inputs that break a rule of InputRules
+// (validate.go) and any aws:* type without rules; a refused registration
+// fails the run and is not recorded.
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	if err := ValidateInputs(args.TypeToken, args.Name, args.Inputs); err != nil {
+		return "", nil, err
+	}
 	r := Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs}
 	stack := ""
 	if rpc := args.RegisterRPC; rpc != nil {
