@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"time"
 
@@ -65,12 +66,19 @@ func NewFailoverSettings(agentPingTimeout time.Duration, maxAgentPingTimeouts in
 
 // AgentPingTimeout is the ping timeout as a duration.
 func (f FailoverSettings) AgentPingTimeout() time.Duration {
-	return time.Duration(f.AgentPingTimeoutSeconds * float64(time.Second))
+	return seconds(f.AgentPingTimeoutSeconds)
 }
 
 // ELBInterval is the health-check interval as a duration.
 func (f FailoverSettings) ELBInterval() time.Duration {
-	return time.Duration(f.ELBIntervalSeconds * float64(time.Second))
+	return seconds(f.ELBIntervalSeconds)
+}
+
+// seconds converts JSON seconds to a duration, rounded to the nanosecond:
+// 0.02 s is 19999999.99... ns as a float, which a plain conversion
+// truncates.
+func seconds(s float64) time.Duration {
+	return time.Duration(math.Round(s * float64(time.Second)))
 }
 
 // Outputs is the typed view of a stack's outputs.

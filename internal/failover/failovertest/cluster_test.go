@@ -64,7 +64,7 @@ func TestStartServesTheAppOnTheFirstAgent(t *testing.T) {
 }
 
 func TestOutputsAreAStacksOutputs(t *testing.T) {
-	c := failovertest.StartT(t, failovertest.Options{DetectionDelay: 80 * time.Millisecond, HealthInterval: 10 * time.Millisecond})
+	c := failovertest.StartT(t, failovertest.Options{DetectionDelay: 90 * time.Millisecond, HealthInterval: 10 * time.Millisecond})
 	raw, err := json.Marshal(c.Outputs())
 	if err != nil {
 		t.Fatal(err)
@@ -81,8 +81,8 @@ func TestOutputsAreAStacksOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Detection 80 ms and 2 health checks of 10 ms, plus the estimates.
-	want := 80*time.Millisecond + 20*time.Millisecond + facts.MarathonRelaunchEstimate + facts.VolumeMoveEstimate + facts.ContainerStartEstimate
+	// Detection 90 ms (3 pings of 30 ms) and 2 health checks of 10 ms, plus the estimates.
+	want := 90*time.Millisecond + 20*time.Millisecond + facts.MarathonRelaunchEstimate + facts.VolumeMoveEstimate + facts.ContainerStartEstimate
 	if b.Total != want {
 		t.Errorf("budget %s, want %s", b.Total, want)
 	}
