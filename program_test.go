@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"sort"
@@ -14,6 +18,7 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/pulumimock"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
+	"github.com/marathon-ha/marathon-ha/userdata"
 )
 
 const testPublicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGRZ1bXkwOzd6tKhsYlQ0lGQ8o2T0c8V3n3mJHkCqW1D op@example"
@@ -360,7 +365,7 @@ func TestInstances(t *testing.T) {
 				if md["httpTokens"] != wantTokens || md["httpPutResponseHopLimit"] != 1.0 {
 					t.Errorf("%s IMDS %v: want httpTokens %s, hop limit 1", inst.Name, md, wantTokens)
 				}
-				ud := inst.String("userData")
+				ud := userDataOf(t, inst)
 				if !strings.HasPrefix(ud, "#cloud-config") || strings.Contains(ud, "PRIVATE KEY") || strings.Contains(ud, "BEGIN CERTIFICATE") {
 					t.Errorf("%s user data is not a cloud-config free of keys and certificates", inst.Name)
 				}
@@ -524,13 +529,13 @@ func TestOutputs(t *testing.T) {
 			t.Errorf("%s = %q, want %s", name, c[0], c[1])
 		}
 	}
-	if o.Failover.AgentPingTimeoutSeconds != 5 || o.Failover.MaxAgentPingTimeouts != 2 || o.Failover.ELBIntervalSeconds != 5 || o.Failover.ELBHealthyThreshold != 2 {
+	if o.Failover.AgentPingTimeoutSeconds != facts.AgentPingTimeout.Seconds() || o.Failover.MaxAgentPingTimeouts != facts.MaxAgentPingTimeouts || o.Failover.ELBIntervalSeconds != 5 || o.Failover.ELBHealthyThreshold != 2 {
 		t.Errorf("failover settings %+v", o.Failover)
 	}
 	if o.Failover != failover.DefaultSettings() {
 		t.Errorf("a default stack exports failover settings %+v, the default budget assumes %+v", o.Failover, failover.DefaultSettings())
 	}
-	if got := run(t, "dev", baseConfig("agentPingTimeoutSeconds", "3")).Outputs[stackoutputs.Failover].Value.(map[string]any)["agentPingTimeoutSeconds"]; got != 3.0 {
+	if got := run(t, "dev", baseConfig("agentPingTimeoutSeconds", "6")).Outputs[stackoutputs.Failover].Value.(map[string]any)["agentPingTimeoutSeconds"]; got != 6.0 {
 		t.Errorf("failover settings do not follow config: ping timeout %v", got)
 	}
 }
@@ -655,4 +660,29 @@ func BenchmarkProgram(b *testing.B) {
 
 func pulumimockRun(cfg map[string]string) (*pulumimock.Result, error) {
 	return pulumimock.Run(program, pulumimock.NewMocks(), "dev", cfg, false)
+}
+
+// userDataOf inflates an instance's gzipped, base64-encoded user data, as
+// EC2 and cloud-init would.
+func userDataOf(t *testing.T, inst pulumimock.Resource) string {
+	t.Helper()
+	if inst.String("userData") != "" {
+		t.Errorf("%s sets userData; the nodes send gzipped userDataBase64", inst.Name)
+	}
+	raw, err := base64.StdEncoding.DecodeString(inst.String("userDataBase64"))
+	if err != nil {
+		t.Fatalf("%s userDataBase64: %v", inst.Name, err)
+	}
+	if len(raw) > userdata.MaxSize {
+		t.Errorf("%s user data is %d bytes, over EC2's %d", inst.Name, len(raw), userdata.MaxSize)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("%s user data is not gzipped: %v", inst.Name, err)
+	}
+	doc, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("%s user data: %v", inst.Name, err)
+	}
+	return string(doc)
 }

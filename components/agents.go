@@ -90,8 +90,11 @@ func NewAgents(ctx *pulumi.Context, name string, args *AgentsArgs, opts ...pulum
 			if in.VolumeDriver == facts.VolumeDriverFlocker {
 				in.FlockerFiles = AgentSecretFiles(SSMPrefix(id, "agents"), index)
 			}
-			b, err := userdata.RenderAgent(in)
-			return string(b), err
+			doc, err := userdata.RenderAgent(in)
+			if err != nil {
+				return "", err
+			}
+			return userdata.EncodeForEC2(doc)
 		}).(pulumi.StringOutput)
 		nodeName := fmt.Sprintf("%s-agent-%d", args.Tags.Stack, index)
 		inst, err := ec2.NewInstance(ctx, fmt.Sprintf("%s-%d", name, index),

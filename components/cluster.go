@@ -212,7 +212,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		Boot: userdata.AgentInput{
 			Region: cfg.Region, Zone: zone, MasterPrivateIP: facts.MasterPrivateIP, VolumeDriver: cfg.VolumeDriver,
 			AppImage: cfg.Images.App, AppPort: cfg.AppPort, PortRangeStart: facts.AgentPortRangeStart, PortRangeEnd: facts.AgentPortRangeEnd,
-			Images: userdata.AgentImages{MesosAgent: cfg.Images.MesosAgent, FlockerDatasetAgent: cfg.Images.FlockerDatasetAgent,
+			Images: userdata.AgentImages{MesosAgent: cfg.Images.MesosAgent, MesosExecutor: cfg.Images.MesosExecutor, FlockerDatasetAgent: cfg.Images.FlockerDatasetAgent,
 				FlockerDockerPlugin: cfg.Images.FlockerDockerPlugin, RexRayPlugin: cfg.Images.RexRayPlugin},
 		},
 		ClusterID: c.ClusterID, FlockerClusterUUID: flockerUUID, VolumeName: c.VolumeName,

@@ -43,7 +43,7 @@ func (n NodeArgs) instanceArgs(userData pulumi.StringInput, profile pulumi.Strin
 		VpcSecurityGroupIds: pulumi.StringArray{n.SecurityGroupID},
 		KeyName:             n.KeyName,
 		IamInstanceProfile:  profile,
-		UserData:            userData,
+		UserDataBase64:      userData, // gzipped cloud-config (userdata.EncodeForEC2)
 		// A node configures itself only at first boot: new user data means
 		// a new node.
 		UserDataReplaceOnChange: pulumi.Bool(true),

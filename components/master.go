@@ -61,8 +61,11 @@ func NewMaster(ctx *pulumi.Context, name string, args *MasterArgs, opts ...pulum
 		if in.VolumeDriver == facts.VolumeDriverFlocker {
 			in.FlockerFiles = MasterSecretFiles(SSMPrefix(id, facts.RoleMaster))
 		}
-		b, err := userdata.RenderMaster(in)
-		return string(b), err
+		doc, err := userdata.RenderMaster(in)
+		if err != nil {
+			return "", err
+		}
+		return userdata.EncodeForEC2(doc)
 	}).(pulumi.StringOutput)
 
 	instArgs := args.Node.instanceArgs(userData, profile, true, tags)

@@ -36,10 +36,16 @@ curl)
   case "$*" in
   *latest/api/token*) printf 'FAKE-TOKEN' ;;
   *latest/meta-data/local-ipv4*) printf '%s' "$FAKE_PRIVATE_IP" ;;
-  esac ;;
+  esac
+  # -o FILE writes the download there.
+  prev=
+  for a in "$@"; do
+    if [ "$prev" = -o ]; then printf 'fake download of %s\n' "${@: -1}" >"$a"; fi
+    prev=$a
+  done ;;
+gpg) printf 'pub:-:4096:1:8D81803C0EBFCD88:1487788586:::-:::scESA::::::23::0:\nfpr:::::::::%s:\n' "$FAKE_GPG_FPR" ;;
 aws) printf 'fake value of %s\n' "$*" ;;
 nc) case " $* " in *" -z "*) ;; *) cat >/dev/null; printf imok ;; esac ;;
-docker) [ "${1:-} ${2:-}" = "plugin inspect" ] && echo true ;;
 systemctl)
   if [ "${1:-}" = enable ] && [ "${2:-}" = --now ]; then
     for unit in "${@:3}"; do
@@ -53,8 +59,9 @@ exit 0
 `
 
 // fakes are the programs the boot and readiness scripts may call that must
-// not touch the machine running the tests.
-var fakes = []string{"apt-get", "apt-mark", "aws", "curl", "docker", "iptables", "logger", "nc", "sleep", "systemctl"}
+// not touch the machine running the tests. docker is not among them: it is
+// this test binary (fakedocker_test.go).
+var fakes = []string{"apt-get", "apt-mark", "aws", "curl", "gpg", "iptables", "logger", "nc", "sleep", "systemctl"}
 
 // bootRun is one boot of a rendered node in a scratch root.
 type bootRun struct {
@@ -97,8 +104,10 @@ func parseMode(t *testing.T, octal string) os.FileMode {
 	return os.FileMode(m)
 }
 
-// runScript runs one installed script with the fakes first on PATH.
-func runScript(t *testing.T, root, script, fakeIP, fail string) (string, error) {
+// runScript runs one installed script with the fakes first on PATH; env
+// adds to or overrides the fakes' environment (FAKE_GPG_FPR is the
+// fingerprint the fake gpg reports for any key).
+func runScript(t *testing.T, root, script, fakeIP, fail string, env ...string) (string, error) {
 	t.Helper()
 	bin := filepath.Join(root, "..", filepath.Base(root)+"-fakes")
 	if err := os.MkdirAll(bin, 0o755); err != nil {
@@ -108,6 +117,13 @@ func runScript(t *testing.T, root, script, fakeIP, fail string) (string, error) 
 		if err := os.WriteFile(filepath.Join(bin, name), []byte(fakeScript), 0o755); err != nil {
 			t.Fatal(err)
 		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(self, filepath.Join(bin, "docker")); err != nil && !os.IsExist(err) {
+		t.Fatal(err)
 	}
 	cmd := exec.Command(filepath.Join(root, script))
 	cmd.Env = []string{
@@ -120,10 +136,12 @@ func runScript(t *testing.T, root, script, fakeIP, fail string) (string, error) 
 		"MHA_READY_ATTEMPTS=2",
 		"FAKE_PRIVATE_IP=" + fakeIP,
 		"FAKE_FAIL=" + fail,
+		"FAKE_GPG_FPR=" + facts.DockerAptKeyFingerprint,
 	}
+	cmd.Env = append(cmd.Env, env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
+	err = cmd.Run()
 	return out.String(), err
 }
 
@@ -214,16 +232,21 @@ func TestBootMaster(t *testing.T) {
 			r.checkCommon(t, in.FlockerFiles, in.Region)
 
 			zk := "zk://" + testMasterIP + ":2181"
-			hasArgs(t, "zookeeper", r.dockerRun(t, "zookeeper"), "--net=host", "ZOO_PORT=2181", in.Images.ZooKeeper)
+			hasArgs(t, "zookeeper", r.dockerRun(t, "zookeeper"), "--net=host", "ZOO_MY_ID=1", in.Images.ZooKeeper)
 			hasArgs(t, "mesos-master", r.dockerRun(t, "mesos-master"), in.Images.MesosMaster,
 				"--zk="+zk+"/mesos", "--quorum=1", "--ip="+testMasterIP, "--hostname="+testMasterIP, "--port=5050",
-				"--agent_ping_timeout=5secs", "--max_agent_ping_timeouts=2")
+				"--agent_ping_timeout="+mesosDuration(facts.AgentPingTimeout),
+				"--max_agent_ping_timeouts="+strconv.Itoa(facts.MaxAgentPingTimeouts))
+			// The master runs no volume driver: nothing to install there.
+			if i := r.find("docker", "plugin"); i >= 0 {
+				t.Errorf("the master calls %v", r.calls[i])
+			}
 			hasArgs(t, "marathon", r.dockerRun(t, "marathon"), in.Images.Marathon,
 				"--master="+zk+"/mesos", "--zk="+zk+"/marathon", "--hostname="+testMasterIP, "--http_port=8080")
 			flocker := r.find("docker", "run", "--rm", "--name", "flocker-control")
 			if driver == facts.VolumeDriverFlocker {
 				hasArgs(t, "flocker-control", r.calls[flocker], in.Images.FlockerControl,
-					"/var/lib/flocker:/var/lib/flocker", "--port=tcp:4523", "--agent-port=tcp:4524")
+					"/var/lib/flocker:/var/lib/flocker", "--entrypoint", "/usr/sbin/flocker-control", "--port=tcp:4523", "--agent-port=tcp:4524")
 			} else if flocker >= 0 {
 				t.Errorf("volume driver %s runs the Flocker control service", driver)
 			}
@@ -253,10 +276,13 @@ func TestBootAgent(t *testing.T) {
 			hasArgs(t, "mesos-agent", agent, in.Images.MesosAgent,
 				"--master=zk://"+testMasterIP+":2181/mesos", "--ip="+agentIP, "--hostname="+agentIP,
 				"--containerizers=docker,mesos", "--resources=ports:[7000-9000]", "--attributes=zone:us-east-1a",
-				"--executor_registration_timeout=5mins", "/var/run/docker.sock:/var/run/docker.sock")
+				"--executor_registration_timeout=5mins", "/var/run/docker.sock:/var/run/docker.sock",
+				"--pid=host", "--docker_mesos_image="+in.Images.MesosExecutor)
 			startAgent := r.find("docker", "run", "--rm", "--name", "mesos-agent")
-			if pull := r.find("docker", "pull", facts.AppImage); pull < 0 || pull > startAgent {
-				t.Errorf("the app image is not pulled before the agent starts; calls:\n%s", r.callList())
+			for _, image := range []string{facts.AppImage, in.Images.MesosExecutor} {
+				if pull := r.find("docker", "pull", image); pull < 0 || pull > startAgent {
+					t.Errorf("%s is not pulled before the agent starts; calls:\n%s", image, r.callList())
+				}
 			}
 			plugin := r.find("docker", "plugin", "install")
 			switch driver {
@@ -264,10 +290,13 @@ func TestBootAgent(t *testing.T) {
 				if plugin < 0 || plugin > startAgent {
 					t.Fatalf("rexray/ebs is not installed before the agent starts; calls:\n%s", r.callList())
 				}
-				want := []string{"docker", "plugin", "install", "--alias", "rexray/ebs", "--grant-all-permissions",
+				want := []string{"docker", "plugin", "install", "--disable", "--alias", "rexray/ebs", "--grant-all-permissions",
 					in.Images.RexRayPlugin, "EBS_REGION=us-east-1", "REXRAY_PREEMPT=true"}
 				if !slices.Equal(r.calls[plugin], want) {
 					t.Errorf("plugin install = %v\nwant %v (instance-profile credentials: no keys)", r.calls[plugin], want)
+				}
+				if enable := r.find("docker", "plugin", "enable", "rexray/ebs"); enable < plugin || enable > startAgent {
+					t.Errorf("rexray/ebs is not enabled after its install and before the agent starts; calls:\n%s", r.callList())
 				}
 			case facts.VolumeDriverFlocker:
 				if plugin >= 0 {
@@ -302,7 +331,25 @@ func (r bootRun) checkCommon(t *testing.T, secrets []SecretFile, region string) 
 	if install < 0 {
 		t.Fatalf("no apt-get install; calls:\n%s", r.callList())
 	}
-	hasArgs(t, "apt-get install", r.calls[install], "docker.io="+facts.DockerPackageVersion)
+	hasArgs(t, "apt-get install", r.calls[install], "docker-ce="+facts.DockerCEPackageVersion,
+		"docker-ce-cli="+facts.DockerCEPackageVersion, "containerd.io="+facts.ContainerdPackageVersion)
+	if hold := r.find("apt-mark", "hold"); hold < install {
+		t.Errorf("Docker's packages are not held after the install; calls:\n%s", r.callList())
+	} else {
+		hasArgs(t, "apt-mark hold", r.calls[hold], "docker-ce", "docker-ce-cli", "containerd.io")
+	}
+	// Docker's repository is set up, its key checked, before apt reads it.
+	update := r.find("apt-get", "-o", "DPkg::Lock::Timeout=300", "update")
+	if key := r.find("gpg", "--show-keys"); key < 0 || key > update {
+		t.Errorf("Docker's apt key is not checked before apt-get update; calls:\n%s", r.callList())
+	}
+	source, err := os.ReadFile(filepath.Join(r.root, "etc/apt/sources.list.d/docker.list"))
+	if want := "deb [arch=amd64 signed-by=" + facts.DockerAptKeyPath + "] " + facts.DockerAptRepository + " focal stable\n"; err != nil || string(source) != want {
+		t.Errorf("docker.list = %q, %v; want %q", source, err, want)
+	}
+	if _, err := os.Stat(filepath.Join(r.root, facts.DockerAptKeyPath)); err != nil {
+		t.Errorf("Docker's apt key is not installed: %v", err)
+	}
 	if got := slices.Contains(r.calls[install], "awscli="+facts.AWSCLIPackageVersion); got != (len(secrets) > 0) {
 		t.Errorf("awscli installed = %v, want it only to fetch certificates", got)
 	}

@@ -43,7 +43,13 @@ type AgentInput struct {
 
 // AgentImages are the container images and the Docker plugin an agent runs;
 // only those of its volume driver are used.
-type AgentImages struct{ MesosAgent, FlockerDatasetAgent, FlockerDockerPlugin, RexRayPlugin string }
+type AgentImages struct {
+	MesosAgent string
+	// MesosExecutor is the agent's --docker_mesos_image, the image its
+	// executors run in (facts.MesosExecutorImage).
+	MesosExecutor                                          string
+	FlockerDatasetAgent, FlockerDockerPlugin, RexRayPlugin string
+}
 
 // Files Flocker reads from facts.FlockerCertDir on each role
 // (ClusterHQ/flocker docs/installation/configuring-authentication.rst and

@@ -2,7 +2,9 @@ package userdata
 
 import (
 	"bytes"
+	"compress/gzip"
 	"embed"
+	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,9 +16,34 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
 
-// MaxSize is the EC2 limit on user data, before base64 ("User data is limited
-// to 16 KB", docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html).
+// MaxSize is the EC2 limit on user data in raw form, before base64 ("User
+// data is limited to 16 KB", docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html).
+// The documents are sent gzipped (EncodeForEC2), so the limit applies to the
+// compressed bytes.
 const MaxSize = 16 * 1024
+
+// EncodeForEC2 gzips a rendered document and returns it base64-encoded, for
+// an instance's userDataBase64. cloud-init inflates gzipped user data by its
+// magic bytes (canonical/cloud-init cloudinit/user_data.py, "Gzip Compressed
+// Content" in doc/rtd/explanation/format.rst). The output is deterministic: no
+// name or time in the gzip header, a fixed level.
+func EncodeForEC2(doc []byte) (string, error) {
+	var b bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	if err != nil {
+		return "", err
+	}
+	if _, err := zw.Write(doc); err != nil {
+		return "", err
+	}
+	if err := zw.Close(); err != nil {
+		return "", err
+	}
+	if b.Len() > MaxSize {
+		return "", fmt.Errorf("user data is %d bytes gzipped (%d raw), over the EC2 limit of %d", b.Len(), len(doc), MaxSize)
+	}
+	return base64.StdEncoding.EncodeToString(b.Bytes()), nil
+}
 
 // Where the rendered files land on a node.
 const (
@@ -96,7 +123,7 @@ func RenderAgent(in AgentInput) ([]byte, error) {
 	if n.RexRay {
 		n.RexRayPlugin = in.Images.RexRayPlugin
 	}
-	n.Pulls = append(n.Pulls, in.Images.MesosAgent, in.AppImage)
+	n.Pulls = append(n.Pulls, in.Images.MesosAgent, in.Images.MesosExecutor, in.AppImage)
 	n.Services = append(n.Services, service{Name: "mesos-agent", Image: in.Images.MesosAgent})
 	out, err := n.render(extra)
 	if err != nil {
@@ -138,10 +165,14 @@ type file struct{ Path, Perm, Content string }
 func newNode(role, name, clusterID, region, zone, driver string, secrets []SecretFile) *node {
 	n := &node{
 		Role: role, Name: name, ClusterID: clusterID, Region: region, Zone: zone, VolumeDriver: driver,
-		Flocker:      driver == facts.VolumeDriverFlocker,
-		RexRay:       driver == facts.VolumeDriverRexRay,
-		Packages:     []string{facts.DockerPackage + "=" + facts.DockerPackageVersion},
-		HeldPackages: []string{facts.DockerPackage},
+		Flocker: driver == facts.VolumeDriverFlocker,
+		RexRay:  driver == facts.VolumeDriverRexRay,
+		Packages: []string{
+			"docker-ce=" + facts.DockerCEPackageVersion,
+			"docker-ce-cli=" + facts.DockerCEPackageVersion,
+			"containerd.io=" + facts.ContainerdPackageVersion,
+		},
+		HeldPackages: []string{"docker-ce", "docker-ce-cli", "containerd.io"},
 		Secrets:      secrets,
 	}
 	if len(secrets) > 0 {
@@ -162,6 +193,18 @@ func (*node) MetadataAddress() string     { return facts.InstanceMetadataAddress
 func (*node) ReadyMarker() string         { return facts.ReadyMarkerPath }
 func (*node) FailedPrefix() string        { return facts.BootFailedPrefix }
 func (*node) Schema1Env() string          { return facts.DockerSchema1Env }
+func (*node) DockerAptKeyURL() string     { return facts.DockerAptKeyURL }
+func (*node) DockerAptKeyPath() string    { return facts.DockerAptKeyPath }
+func (*node) DockerAptKeyFingerprint() string {
+	return facts.DockerAptKeyFingerprint
+}
+
+// DockerAptSource is the apt source line of Docker's repository, signed by
+// its key alone (docker/docker-install install.sh).
+func (*node) DockerAptSource() string {
+	return fmt.Sprintf("deb [arch=amd64 signed-by=%s] %s %s %s",
+		facts.DockerAptKeyPath, facts.DockerAptRepository, facts.DockerAptSuite, facts.DockerAptComponent)
+}
 func (*node) FlockerCertDir() string      { return facts.FlockerCertDir }
 func (*node) FlockerDataPath() string     { return facts.FlockerDataPath }
 func (*node) FlockerPluginSocket() string { return flockerPluginSocket }
@@ -214,8 +257,8 @@ func (n *node) render(extra []file) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(doc) > MaxSize {
-		return nil, fmt.Errorf("user data is %d bytes, over the EC2 limit of %d", len(doc), MaxSize)
+	if _, err := EncodeForEC2([]byte(doc)); err != nil {
+		return nil, err
 	}
 	return []byte(doc), nil
 }
@@ -230,9 +273,9 @@ func execute(name string, data any) (string, error) {
 
 // flockerAgentConfig is agent.yml for Flocker's AWS backend
 // (ClusterHQ/flocker docs/flocker-features/aws-configuration.rst). The keys
-// are empty on purpose: boto3 1.4.2 (Flocker's pin) only sets credentials when
-// one of them is non-empty (boto/boto3 boto3/session.py@1.4.2), so empty ones
-// should fall back to the instance profile through IMDSv1. UNVERIFIED: no
+// are empty on purpose: boto3 1.3.1 (Flocker 1.15.0's pin,
+// requirements/flocker.txt) only sets credentials when one of them is
+// non-empty (boto/boto3 boto3/session.py@1.3.1), so empty ones should fall back to the instance profile through IMDSv1. UNVERIFIED: no
 // one has run Flocker 1.15 this way; Flocker's FAQ says IAM roles are not
 // supported, and its node script only checks that the keys are present.
 func flockerAgentConfig(in AgentInput) (string, error) {
@@ -260,7 +303,7 @@ func flockerAgentConfig(in AgentInput) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encoding %s/agent.yml: %w", facts.FlockerCertDir, err)
 	}
-	const note = "# The AWS keys are empty on purpose: boto3 1.4.2 then falls back to the\n" +
+	const note = "# The AWS keys are empty on purpose: boto3 1.3.1 then falls back to the\n" +
 		"# instance profile through IMDSv1. UNVERIFIED with Flocker 1.15.\n"
 	return note + string(out), nil
 }

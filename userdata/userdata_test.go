@@ -2,9 +2,13 @@ package userdata
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,6 +81,7 @@ func agentInput(driver string) AgentInput {
 		AppPort:         facts.DefaultAppPort,
 		Images: AgentImages{
 			MesosAgent:          facts.MesosAgentImage,
+			MesosExecutor:       facts.MesosExecutorImage,
 			FlockerDatasetAgent: facts.FlockerDatasetAgentImage,
 			FlockerDockerPlugin: facts.FlockerDockerPluginImage,
 			RexRayPlugin:        facts.RexRayEBSPlugin,
@@ -181,9 +186,36 @@ func TestRenderIsDeterministic(t *testing.T) {
 
 func TestUserDataFitsEC2Limit(t *testing.T) {
 	for _, v := range variants() {
-		if n := len(mustRender(t, v)); n > MaxSize {
-			t.Errorf("%s: %d bytes, over the EC2 user data limit of %d", v.name, n, MaxSize)
+		doc := mustRender(t, v)
+		enc, err := EncodeForEC2(doc)
+		if err != nil {
+			t.Fatalf("%s: %v", v.name, err)
 		}
+		raw, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(raw) > MaxSize {
+			t.Errorf("%s: %d bytes gzipped, over the EC2 user data limit of %d", v.name, len(raw), MaxSize)
+		}
+		// What cloud-init gets back is the document itself.
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatalf("%s: not gzip: %v", v.name, err)
+		}
+		back, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(back, doc) {
+			t.Errorf("%s: gzip round trip gave %d bytes (%v), want the %d-byte document", v.name, len(back), err, len(doc))
+		}
+		t.Logf("%s: %d bytes, %d gzipped (%.0f%% of the limit)", v.name, len(doc), len(raw), 100*float64(len(raw))/MaxSize)
+	}
+	// A document that does not compress below the limit is refused.
+	noise := make([]byte, MaxSize+1)
+	if _, err := rand.NewChaCha8([32]byte{1}).Read(noise); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EncodeForEC2(noise); err == nil || !strings.Contains(err.Error(), "over the EC2 limit") {
+		t.Errorf("EncodeForEC2 of %d incompressible bytes: %v, want the limit error", len(noise), err)
 	}
 }
 

@@ -42,6 +42,10 @@ func (in MasterInput) validate() error {
 	if in.MaxAgentPingTimeouts < 1 {
 		return fmt.Errorf("invalid MaxAgentPingTimeouts %d: want at least 1 (Mesos default 5, the demo 2)", in.MaxAgentPingTimeouts)
 	}
+	if total := in.AgentPingTimeout * time.Duration(in.MaxAgentPingTimeouts); total <= facts.ZooKeeperSessionTimeout {
+		return fmt.Errorf("invalid AgentPingTimeout %v x MaxAgentPingTimeouts %d = %v: Mesos wants more than the ZooKeeper session timeout of %v (apache/mesos docs/configuration.md, agent_ping_timeout)",
+			in.AgentPingTimeout, in.MaxAgentPingTimeouts, total, facts.ZooKeeperSessionTimeout)
+	}
 	images := []namedValue{
 		{"Images.ZooKeeper", in.Images.ZooKeeper},
 		{"Images.MesosMaster", in.Images.MesosMaster},
@@ -80,7 +84,7 @@ func (in AgentInput) validate() error {
 	if in.AppPort != 0 && (in.AppPort < in.PortRangeStart || in.AppPort > in.PortRangeEnd) {
 		return fmt.Errorf("invalid AppPort %d: outside PortRangeStart-PortRangeEnd %d-%d: Mesos would never offer it", in.AppPort, in.PortRangeStart, in.PortRangeEnd)
 	}
-	images := []namedValue{{"Images.MesosAgent", in.Images.MesosAgent}, {"AppImage", in.AppImage}}
+	images := []namedValue{{"Images.MesosAgent", in.Images.MesosAgent}, {"Images.MesosExecutor", in.Images.MesosExecutor}, {"AppImage", in.AppImage}}
 	switch in.VolumeDriver {
 	case facts.VolumeDriverFlocker:
 		images = append(images,

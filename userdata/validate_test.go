@@ -24,6 +24,9 @@ func TestRenderMasterRejects(t *testing.T) {
 		{"zero ping timeout", facts.VolumeDriverRexRay, func(in *MasterInput) { in.AgentPingTimeout = 0 }, "AgentPingTimeout"},
 		{"sub-millisecond ping timeout", facts.VolumeDriverRexRay, func(in *MasterInput) { in.AgentPingTimeout = 1500 * time.Microsecond }, "AgentPingTimeout"},
 		{"zero ping misses", facts.VolumeDriverRexRay, func(in *MasterInput) { in.MaxAgentPingTimeouts = 0 }, "MaxAgentPingTimeouts"},
+		{"detection within the ZooKeeper session (the demo's 5 s x 2)", facts.VolumeDriverRexRay, func(in *MasterInput) {
+			in.AgentPingTimeout, in.MaxAgentPingTimeouts = 5*time.Second, 2
+		}, "= 10s: Mesos wants more than the ZooKeeper session timeout of 10s"},
 		{"no zookeeper image", facts.VolumeDriverRexRay, func(in *MasterInput) { in.Images.ZooKeeper = "" }, "Images.ZooKeeper"},
 		{"unpinned image", facts.VolumeDriverRexRay, func(in *MasterInput) { in.Images.Marathon = "mesosphere/marathon" }, "Images.Marathon \"mesosphere/marathon\": pin a tag"},
 		{"latest image", facts.VolumeDriverRexRay, func(in *MasterInput) { in.Images.MesosMaster = "mesosphere/mesos-master:latest" }, "Images.MesosMaster"},
@@ -106,6 +109,7 @@ func TestRenderAccepts(t *testing.T) {
 	master.Region, master.Zone = "us-gov-west-1", "us-gov-west-1b"
 	master.Images.Marathon = "registry.example.com:5000/mesosphere/marathon@sha256:" + strings.Repeat("ab", 32)
 	master.AgentPingTimeout = 2500 * time.Millisecond
+	master.MaxAgentPingTimeouts = 5   // 12.5 s, over the 10 s ZooKeeper session
 	master.Images.FlockerControl = "" // unused with rexray
 	out, err := RenderMaster(master)
 	if err != nil {

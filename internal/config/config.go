@@ -21,9 +21,9 @@ import (
 
 // Images are the container images and plugin the nodes run.
 type Images struct {
-	ZooKeeper, MesosMaster, MesosAgent, Marathon             string
-	FlockerControl, FlockerDatasetAgent, FlockerDockerPlugin string
-	RexRayPlugin, App                                        string
+	ZooKeeper, MesosMaster, MesosAgent, MesosExecutor, Marathon string
+	FlockerControl, FlockerDatasetAgent, FlockerDockerPlugin    string
+	RexRayPlugin, App                                           string
 }
 
 // Config is the validated configuration of one stack.
@@ -84,6 +84,7 @@ func Parse(get Getter) (Config, error) {
 			ZooKeeper:           p.str(KeyZooKeeperImage),
 			MesosMaster:         p.str(KeyMesosMasterImage),
 			MesosAgent:          p.str(KeyMesosAgentImage),
+			MesosExecutor:       p.str(KeyMesosExecutorImage),
 			Marathon:            p.str(KeyMarathonImage),
 			FlockerControl:      p.str(KeyFlockerControlImage),
 			FlockerDatasetAgent: p.str(KeyFlockerAgentImage),
@@ -243,9 +244,14 @@ func (c Config) validate() []error {
 	if c.MaxAgentPingTimeouts < 1 || c.MaxAgentPingTimeouts > 20 {
 		add(bad(KeyMaxAgentPingTimeouts, strconv.Itoa(c.MaxAgentPingTimeouts), "must be from 1 to 20"))
 	}
+	if total := c.AgentPingTimeout * time.Duration(c.MaxAgentPingTimeouts); total > 0 && total <= facts.ZooKeeperSessionTimeout {
+		add(bad(KeyAgentPingTimeout, strconv.Itoa(int(c.AgentPingTimeout.Seconds())),
+			"times %s:%s (%d) is %v; Mesos wants more than the ZooKeeper session timeout of %v (apache/mesos docs/configuration.md, agent_ping_timeout): raise either",
+			facts.Project, KeyMaxAgentPingTimeouts, c.MaxAgentPingTimeouts, total, facts.ZooKeeperSessionTimeout))
+	}
 	for key, ref := range map[string]string{
 		KeyZooKeeperImage: c.Images.ZooKeeper, KeyMesosMasterImage: c.Images.MesosMaster,
-		KeyMesosAgentImage: c.Images.MesosAgent, KeyMarathonImage: c.Images.Marathon,
+		KeyMesosAgentImage: c.Images.MesosAgent, KeyMesosExecutorImage: c.Images.MesosExecutor, KeyMarathonImage: c.Images.Marathon,
 		KeyFlockerControlImage: c.Images.FlockerControl, KeyFlockerAgentImage: c.Images.FlockerDatasetAgent,
 		KeyFlockerPluginImage: c.Images.FlockerDockerPlugin, KeyRexRayPlugin: c.Images.RexRayPlugin,
 		KeyAppImage: c.Images.App,

@@ -46,10 +46,11 @@ func TestParseDefaults(t *testing.T) {
 		Region: "us-east-1", AgentCount: 2, MasterInstanceType: "m4.large", AgentInstanceType: "m4.large",
 		PublicKey: testKey, OperatorCIDR: "203.0.113.7/32", AMIOwner: facts.AMIOwnerCanonical,
 		AMINameFilter: facts.AMINameFilter, RootVolumeGiB: 30, VolumeDriver: facts.VolumeDriverRexRay,
-		AppPort: 8500, AgentPingTimeout: 5 * time.Second, MaxAgentPingTimeouts: 2,
+		AppPort: 8500, AgentPingTimeout: facts.AgentPingTimeout, MaxAgentPingTimeouts: facts.MaxAgentPingTimeouts,
 		Images: Images{
 			ZooKeeper: facts.ZooKeeperImage, MesosMaster: facts.MesosMasterImage, MesosAgent: facts.MesosAgentImage,
-			Marathon: facts.MarathonImage, FlockerControl: facts.FlockerControlServiceImage,
+			MesosExecutor: facts.MesosExecutorImage,
+			Marathon:      facts.MarathonImage, FlockerControl: facts.FlockerControlServiceImage,
 			FlockerDatasetAgent: facts.FlockerDatasetAgentImage, FlockerDockerPlugin: facts.FlockerDockerPluginImage,
 			RexRayPlugin: facts.RexRayEBSPlugin, App: facts.AppImage,
 		},
@@ -69,7 +70,7 @@ func TestParseAcceptsOverrides(t *testing.T) {
 		"publicKey", "<unset>", "keyName", "my-key",
 		"availabilityZone", "us-east-1c", "agentCount", "3", "volumeDriver", "flocker",
 		"agentInstanceType", "c4.xlarge", "exposeFlockerApi", "true", "amiId", "ami-0123456789abcdef0",
-		"appPort", "7500", "appManifest", manifest, "agentPingTimeoutSeconds", "3", "maxAgentPingTimeouts", "3",
+		"appPort", "7500", "appManifest", manifest, "agentPingTimeoutSeconds", "3", "maxAgentPingTimeouts", "4",
 		"marathonImage", "mesosphere/marathon@sha256:"+strings.Repeat("a", 64),
 	)))
 	if err != nil {
@@ -77,7 +78,7 @@ func TestParseAcceptsOverrides(t *testing.T) {
 	}
 	if c.KeyName != "my-key" || c.AvailabilityZone != "us-east-1c" || c.AgentCount != 3 || c.VolumeDriver != "flocker" ||
 		!c.ExposeFlockerAPI || c.AMIID != "ami-0123456789abcdef0" || c.AppPort != 7500 || c.AppManifestPath != manifest ||
-		c.AgentPingTimeout != 3*time.Second || c.MaxAgentPingTimeouts != 3 || !strings.HasPrefix(c.Images.Marathon, "mesosphere/marathon@sha256:") {
+		c.AgentPingTimeout != 3*time.Second || c.MaxAgentPingTimeouts != 4 || !strings.HasPrefix(c.Images.Marathon, "mesosphere/marathon@sha256:") {
 		t.Errorf("overrides not applied: %+v", c)
 	}
 }
@@ -117,6 +118,8 @@ func TestParseRejects(t *testing.T) {
 		{"manifest missing", with("appManifest", "/nonexistent/app.json"), `marathon-ha:appManifest = "/nonexistent/app.json": is not a readable file`},
 		{"ping timeout zero", with("agentPingTimeoutSeconds", "0"), `marathon-ha:agentPingTimeoutSeconds = "0": must be from 1 to 60 seconds`},
 		{"ping misses zero", with("maxAgentPingTimeouts", "0"), `marathon-ha:maxAgentPingTimeouts = "0": must be from 1 to 20`},
+		{"detection within the ZooKeeper session (the demo's 5 s x 2)", with("agentPingTimeoutSeconds", "5", "maxAgentPingTimeouts", "2"),
+			`marathon-ha:agentPingTimeoutSeconds = "5": times marathon-ha:maxAgentPingTimeouts (2) is 10s; Mesos wants more than the ZooKeeper session timeout of 10s`},
 		{"image without tag", with("zookeeperImage", "zookeeper"), `marathon-ha:zookeeperImage = "zookeeper": must be a pinned image reference`},
 		{"image latest", with("appImage", "binocarlos/moby-counter:latest"), `marathon-ha:appImage = "binocarlos/moby-counter:latest": must not float`},
 	}

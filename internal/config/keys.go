@@ -70,6 +70,7 @@ const (
 	KeyZooKeeperImage       = "zookeeperImage"
 	KeyMesosMasterImage     = "mesosMasterImage"
 	KeyMesosAgentImage      = "mesosAgentImage"
+	KeyMesosExecutorImage   = "mesosExecutorImage"
 	KeyMarathonImage        = "marathonImage"
 	KeyFlockerControlImage  = "flockerControlImage"
 	KeyFlockerAgentImage    = "flockerDatasetAgentImage"
@@ -121,6 +122,7 @@ var Keys = []Key{
 	{KeyZooKeeperImage, "string", Defaulted, facts.ZooKeeperImage, "ZooKeeper image."},
 	{KeyMesosMasterImage, "string", Defaulted, facts.MesosMasterImage, "Mesos master image."},
 	{KeyMesosAgentImage, "string", Defaulted, facts.MesosAgentImage, "Mesos agent image."},
+	{KeyMesosExecutorImage, "string", Defaulted, facts.MesosExecutorImage, "Image the agents run each executor in (--docker_mesos_image), so the app survives a restart of the agent: no ENTRYPOINT, with Mesos and a docker CLI of API 1.44 or older."},
 	{KeyMarathonImage, "string", Defaulted, facts.MarathonImage, "Marathon image (the app manifest is written for the 1.4 line)."},
 	{KeyFlockerControlImage, "string", Defaulted, facts.FlockerControlServiceImage, "Flocker control service image."},
 	{KeyFlockerAgentImage, "string", Defaulted, facts.FlockerDatasetAgentImage, "Flocker dataset agent image."},

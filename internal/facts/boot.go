@@ -5,22 +5,47 @@ import "time"
 // Facts about how a node boots: the Ubuntu packages it installs, where its
 // certificates live and how the operator tools learn that it is ready.
 const (
-	// DockerPackage and DockerPackageVersion are Docker from Ubuntu's
-	// archive. 26.1.3-0ubuntu1~20.04.1 is the newest docker.io in
-	// focal-updates (built 2024-10-14; `apt install docker.io` on 20.04 in
-	// 2025 answers "already the newest version (26.1.3-0ubuntu1~20.04.1)").
-	// Ubuntu's archive indexes only the newest version of each pocket, so
-	// the older 24.0.7-0ubuntu2~20.04.1 (focal-updates in 2024) can no
-	// longer be pinned. Docker 26 refuses schema-1 images such as
-	// binocarlos/moby-counter:localfile unless DockerSchema1Env is set in
-	// the daemon's environment; Docker 27 drops even that (moby/moby#47459,
-	// docker/cli docs/deprecated.md), so never move past 26.
-	DockerPackage        = "docker.io"
-	DockerPackageVersion = "26.1.3-0ubuntu1~20.04.1"
+	// DockerAptRepository is Docker's own apt repository for Ubuntu 20.04,
+	// which keeps every release it published (docs.docker.com
+	// engine/install/ubuntu.md, "Install a specific version": `apt list
+	// --all-versions docker-ce`; docker/docker-install install.sh --version
+	// picks one with apt-cache madison). Ubuntu's archive indexes only the
+	// newest docker.io of a pocket, so an exact docker.io pin breaks at the
+	// next upload, even a security rebuild. Focal reached end of life in
+	// Docker's packaging in 2025-05 (docker/docker-ce-packaging a69db2e),
+	// after 26.1.4 was published for it.
+	DockerAptRepository = "https://download.docker.com/linux/ubuntu"
+	DockerAptSuite      = "focal"
+	DockerAptComponent  = "stable"
+	// DockerAptKeyURL serves the repository's signing key, and
+	// DockerAptKeyFingerprint is the only key the boot accepts from it:
+	// "Docker Release (CE deb) <docker@docker.com>", 4096R/0EBFCD88,
+	// created 2017-02-22 (docs.docker.com install/linux/docker-ce/ubuntu,
+	// "Verify that you now have the key with the fingerprint 9DC8 5822 9FC7
+	// DD38 854A E2D8 8D81 803C 0EBF CD88"). The key file path is the one
+	// docker/docker-install install.sh uses.
+	DockerAptKeyURL         = DockerAptRepository + "/gpg"
+	DockerAptKeyFingerprint = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88"
+	DockerAptKeyPath        = "/etc/apt/keyrings/docker.asc"
+
+	// DockerVersion is the Docker release every node runs, and the package
+	// versions that install it from DockerAptRepository (version string
+	// "5:26.1.4-1~ubuntu.20.04~focal": docker/docker-ce-packaging
+	// deb/build-deb, EPOCH 5 and ${DEB_VERSION}-1~${DISTRO}.${VERSION_ID}~${SUITE};
+	// containerd.io 1.6.33-1 is the containerd published for focal beside
+	// it). 26.1 is the newest line that both still pulls schema-1 images
+	// such as binocarlos/moby-counter:localfile when DockerSchema1Env is set
+	// on the daemon (support removed in v28.2, docker/cli docs/deprecated.md)
+	// and still accepts the API 1.29 client inside the Mesos images
+	// (MinSupportedAPIVersion 1.24, moby/moby api/common.go at v26.1.4).
+	DockerVersion            = "26.1.4"
+	DockerCEPackageVersion   = "5:" + DockerVersion + "-1~ubuntu.20.04~focal"
+	ContainerdPackageVersion = "1.6.33-1"
 	// DockerSchema1Env re-enables pulling schema-1 images in Docker 26
 	// ("An environment variable (DOCKER_ENABLE_DEPRECATED_PULL_SCHEMA_1_IMAGE)
 	// is added in Docker v26.0 that allows re-enabling support for these
-	// image formats in the daemon", docker/cli docs/deprecated.md).
+	// image formats in the daemon", docker/cli docs/deprecated.md; read by
+	// dockerd only: moby/moby distribution/pull_v2.go at v26.1.4).
 	DockerSchema1Env = "DOCKER_ENABLE_DEPRECATED_PULL_SCHEMA_1_IMAGE"
 
 	// AWSCLIPackage and AWSCLIPackageVersion are AWS CLI v1 from Ubuntu

@@ -22,6 +22,18 @@ const (
 	// what Marathon 1.4 was built and tested against.
 	MesosMasterImage = "mesosphere/mesos-master:1.4.1"
 	MesosAgentImage  = "mesosphere/mesos-slave:1.4.1"
+	// MesosExecutorImage is the agents' --docker_mesos_image: the agent runs
+	// in a container, so it must launch each executor in a container of its
+	// own, or the executors (and the app) die with the agent container on
+	// any restart of its unit ("we want the executor to keep running when
+	// the slave container dies", apache/mesos 1.4.1
+	// src/slave/containerizer/docker.cpp:1273). Mesos 1.4.1 runs the
+	// executor with the image's own ENTRYPOINT (docker.cpp:381, shell=false),
+	// so it cannot be mesos-slave's image (ENTRYPOINT mesos-slave would
+	// receive --container=...: mesosphere/docker-containers#80); their common
+	// base mesosphere/mesos has none and holds the executor and a docker CLI
+	// (mesosphere/docker-containers mesos/dockerfile-templates/mesos).
+	MesosExecutorImage = "mesosphere/mesos:1.4.1"
 	// MarathonImage is Marathon 1.4, the line whose app schema is in
 	// shared/reference/marathon-1.4 and the first with unreachableStrategy
 	// (mesosphere/marathon changelog.md, 1.4.0) (hub.docker.com/r/mesosphere/marathon).

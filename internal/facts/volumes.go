@@ -15,8 +15,9 @@ const (
 	// TagName is EC2's Name tag. REX-Ray's EBS driver tags the volume it
 	// creates Name=<docker volume name> (or "<ebs.tag>/<name>" when its
 	// ebs.tag option is set, which this cluster leaves unset) and finds it
-	// again by tag:Name (thecodeteam/libstorage
-	// drivers/storage/ebs/storage/ebs_storage.go: createTags, getVolume).
+	// again by tag:Name (rexray/rexray v0.11.4, which holds libStorage:
+	// libstorage/drivers/storage/ebs/storage/ebs_storage.go: createTags,
+	// getVolume).
 	TagName = "Name"
 
 	// VolumeCleanupWait bounds how long the volume clean-up waits for the

@@ -48,7 +48,7 @@ func NewBudget(s stackoutputs.FailoverSettings) (Budget, error) {
 	elb := s.ELBInterval() * time.Duration(s.ELBHealthyThreshold)
 	steps := []Step{
 		{Name: "Mesos declares the agent lost", Duration: detection,
-			Basis: fmt.Sprintf("agent_ping_timeout %s x max_agent_ping_timeouts %d", s.AgentPingTimeout(), s.MaxAgentPingTimeouts)},
+			Basis: fmt.Sprintf("agent_ping_timeout %s x max_agent_ping_timeouts %d, more than the %s ZooKeeper session", s.AgentPingTimeout(), s.MaxAgentPingTimeouts, facts.ZooKeeperSessionTimeout)},
 		{Name: "Marathon relaunches the app", Duration: facts.MarathonRelaunchEstimate,
 			Basis: "estimate: unreachableStrategy 0/0, next offer within the 1 s allocation interval"},
 		{Name: "the EBS volume moves to the new agent", Duration: facts.VolumeMoveEstimate,
