@@ -167,13 +167,11 @@ func newNode(role, name, clusterID, region, zone, driver string, secrets []Secre
 		Role: role, Name: name, ClusterID: clusterID, Region: region, Zone: zone, VolumeDriver: driver,
 		Flocker: driver == facts.VolumeDriverFlocker,
 		RexRay:  driver == facts.VolumeDriverRexRay,
-		Packages: []string{
-			"docker-ce=" + facts.DockerCEPackageVersion,
-			"docker-ce-cli=" + facts.DockerCEPackageVersion,
-			"containerd.io=" + facts.ContainerdPackageVersion,
-		},
-		HeldPackages: []string{"docker-ce", "docker-ce-cli", "containerd.io"},
-		Secrets:      secrets,
+		Secrets: secrets,
+	}
+	for _, p := range facts.DockerPackages {
+		n.Packages = append(n.Packages, p.Pin())
+		n.HeldPackages = append(n.HeldPackages, p.Name)
 	}
 	if len(secrets) > 0 {
 		n.Packages = append(n.Packages, facts.AWSCLIPackage+"="+facts.AWSCLIPackageVersion)

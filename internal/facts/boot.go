@@ -85,3 +85,17 @@ const (
 	// uploads/install.sh), so a slow image pull does not fail the task.
 	ExecutorRegistrationTimeout = 5 * time.Minute
 )
+
+// AptPackage is a Debian package pinned to one version.
+type AptPackage struct{ Name, Version string }
+
+// Pin is the package as apt-get install takes it, name=version.
+func (p AptPackage) Pin() string { return p.Name + "=" + p.Version }
+
+// DockerPackages install DockerVersion from DockerAptRepository; the boot
+// installs and holds exactly these.
+var DockerPackages = []AptPackage{
+	{"docker-ce", DockerCEPackageVersion},
+	{"docker-ce-cli", DockerCEPackageVersion},
+	{"containerd.io", ContainerdPackageVersion},
+}
