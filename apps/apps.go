@@ -4,7 +4,8 @@
 // as a single app, improved: an HTTP health check on the app's ping
 // endpoint, upgradeStrategy 0/0 so the old task releases the volume before
 // the new one mounts it, unreachableStrategy 0/0 so a task lost with its
-// agent is replaced at once (Marathon 1.4 waits 300 s by default), a zone
+// agent is replaced at once (1.4.9's default is also 0/0, but 1.4.0 to 1.4.8
+// and the 1.4 docs say 300 s, so the app does not rely on it), a zone
 // constraint, and no forced image pull, so a failover does not depend on
 // Docker Hub.
 //

@@ -283,8 +283,18 @@ func (w *watcher) sampleEC2(ctx context.Context) {
 var lostStates = map[string]bool{"TASK_LOST": true, "TASK_UNREACHABLE": true, "TASK_GONE": true,
 	"TASK_GONE_BY_OPERATOR": true, "TASK_UNKNOWN": true, "TASK_DROPPED": true}
 
+// launchStates are the states of a task on its way to running or running
+// (mesos.proto TaskState): only such a task can be the replacement.
+// Marathon 1.4.9 lists a lost task as TASK_UNREACHABLE beside its
+// replacement until its expunge job removes it (5 minutes after it was
+// elected, then every 30 s: TaskJobsConfig.scala), so the list may hold an
+// earlier failover's lost task on another agent too.
+var launchStates = map[string]bool{"TASK_STAGING": true, "TASK_STARTING": true, "TASK_RUNNING": true}
+
 // sampleMarathon reads the app's tasks: the old one lost or gone, a new one
-// on another agent staged, then running.
+// on another agent staged, then running. Tasks in no launch state (an
+// earlier failover's TASK_UNREACHABLE task, a task being killed) are
+// listed, never taken for the replacement.
 func (w *watcher) sampleMarathon(ctx context.Context) {
 	w.mu.Lock()
 	w.report.Samples.Marathon++
@@ -313,7 +323,7 @@ func (w *watcher) sampleMarathon(ctx context.Context) {
 		switch {
 		case t.ID == old.TaskID:
 			oldState = t.State
-		case t.Host != old.Host && (repl == nil || t.State == "TASK_RUNNING"):
+		case t.Host != old.Host && launchStates[t.State] && (repl == nil || t.State == "TASK_RUNNING"):
 			repl = &tasks[i]
 		}
 	}

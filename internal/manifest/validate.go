@@ -67,8 +67,10 @@ func schema() (*jsonschema.Schema, error) {
 // volume before the new one mounts it; Marathon itself refuses external
 // volumes with maximumOverCapacity > 0, mesosphere/marathon
 // docs/docs/external-volumes.md), an explicit unreachableStrategy object
-// (Marathon 1.4 otherwise waits 300 s before replacing a lost task,
-// docs/docs/configure-task-handling.md), and one volume-driver and at least
+// (Marathon 1.4.0 to 1.4.8 otherwise wait 300 s before replacing a lost
+// task, docs/docs/configure-task-handling.md; 1.4.9 changed its default to
+// 0/0, mesosphere/marathon UnreachableStrategy.scala@v1.4.9, and the app must
+// not depend on which image runs), and one volume-driver and at least
 // one volume Docker parameter. The error lists every problem found.
 func Validate(doc []byte) error {
 	s, err := schema()
@@ -140,7 +142,7 @@ func volumeRules(app map[string]any) []string {
 		}
 	}
 	if _, ok := app["unreachableStrategy"].(map[string]any); !ok {
-		problems = append(problems, `/unreachableStrategy: must be an object such as {"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0}; without it Marathon 1.4 waits 300 s before replacing a task lost with its agent`)
+		problems = append(problems, `/unreachableStrategy: must be an object such as {"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0}; without it Marathon 1.4.0 to 1.4.8 wait 300 s before replacing a task lost with its agent (1.4.9 does not, but the image is configurable)`)
 	}
 	var drivers, volumes int
 	if container, ok := app["container"].(map[string]any); ok {

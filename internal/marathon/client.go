@@ -4,14 +4,22 @@
 // section 6):
 //
 //   - it has no HTTP timeout (http.DefaultClient): every request here has one;
-//   - its Ping sends "Accept: application/json", which Marathon >= 1.4.4
-//     refuses with 406 (gambol99/go-marathon#308): readiness is probed with a
-//     plain GET /v2/info instead;
-//   - after one transport error or 5xx it marks the endpoint down and answers
-//     ErrMarathonDown until a background /ping, every 5 s, succeeds: such a
-//     call is retried with a fresh go-marathon client;
-//   - it drops the status and body of a 5xx: a recording transport keeps
-//     them, so errors say what Marathon answered;
+//   - its Ping sends "Accept: application/json", which Marathon 1.4.4 and
+//     1.4.5 refused with 406 (gambol99/go-marathon#308; 1.4.6 and later,
+//     the pinned 1.4.9 included, answer it): readiness is probed with a plain
+//     GET /v2/info instead, which also says whether there is a leader;
+//   - after one transport error or 5xx it marks the endpoint down
+//     (client.go apiCall, cluster.go markDown), answers ErrMarathonDown to
+//     every call until Marathon is seen up again, and starts a goroutine
+//     (cluster.go healthCheckNode) that GETs /ping every 5 s until a 200; the
+//     goroutine cannot be stopped (the client has no Close) and outlives
+//     any client that is dropped. So one go-marathon client serves a Client
+//     for its life, and its transport (libTransport) never shows it a
+//     transport error or a 5xx: go-marathon never marks Marathon down, no
+//     pinger starts, and the next attempt after an outage goes to Marathon
+//     at once;
+//   - it drops the status and body of a 5xx: the same transport keeps them,
+//     so errors say what Marathon answered;
 //   - its Application type lacks fields Marathon 1.4 knows (for example
 //     unreachableStrategy): the manifest is PUT and read as raw JSON with
 //     net/http, so no field is lost;
@@ -55,7 +63,9 @@ const (
 )
 
 // Client talks to one Marathon. Its methods may be called from several
-// goroutines; its go-marathon calls are made one at a time.
+// goroutines; its go-marathon calls are made one at a time, through one
+// go-marathon client for the Client's life: a tool makes one Client for
+// its process.
 type Client struct {
 	base       string
 	timeout    time.Duration
@@ -65,9 +75,9 @@ type Client struct {
 	backoffMax time.Duration
 	http       *http.Client
 
-	mu  sync.Mutex // guards lib and makes rec describe the current call
+	mu  sync.Mutex // makes rec describe the current call
 	lib gomarathon.Marathon
-	rec *recordingTransport
+	rec *libTransport
 }
 
 // Option configures a Client.
@@ -118,9 +128,15 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("marathon client for %s: timeout, poll interval and backoff must be positive, and the backoff's max at least its min", base)
 	}
 	c.http = &http.Client{Timeout: c.timeout}
-	c.rec = &recordingTransport{base: http.DefaultTransport}
-	if c.lib, err = c.newLib(); err != nil {
-		return nil, err
+	c.rec = &libTransport{base: http.DefaultTransport, timeout: c.timeout}
+	cfg := gomarathon.NewDefaultConfig()
+	cfg.URL = c.base
+	// The transport bounds each request: an http.Client timeout would
+	// surface as a transport error, which go-marathon marks down.
+	cfg.HTTPClient = &http.Client{Transport: c.rec}
+	cfg.PollingWaitTime = c.pollEvery
+	if c.lib, err = gomarathon.NewClient(cfg); err != nil {
+		return nil, fmt.Errorf("marathon client for %s: %w", c.base, err)
 	}
 	return c, nil
 }
@@ -135,18 +151,6 @@ func baseURL(raw string) (string, error) {
 		return "", fmt.Errorf("marathon URL %q is not an http(s) URL with a host; want e.g. http://<master>:%d", raw, facts.MarathonPort)
 	}
 	return strings.TrimSuffix(u.String(), "/"), nil
-}
-
-func (c *Client) newLib() (gomarathon.Marathon, error) {
-	cfg := gomarathon.NewDefaultConfig()
-	cfg.URL = c.base
-	cfg.HTTPClient = &http.Client{Timeout: c.timeout, Transport: c.rec}
-	cfg.PollingWaitTime = c.pollEvery
-	lib, err := gomarathon.NewClient(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("marathon client for %s: %w", c.base, err)
-	}
-	return lib, nil
 }
 
 // WaitReady waits until Marathon answers GET /v2/info with 200, which it
@@ -222,23 +226,15 @@ func (c *Client) libCall(what string, fn func(gomarathon.Marathon) error) error 
 	if ex != nil {
 		method, u = ex.method, ex.url
 	}
-	var apiErr *gomarathon.APIError
 	switch {
+	case ex != nil && ex.err != nil:
+		return &APIError{Method: method, URL: u, Message: describeTransport(ex.err, c.timeout), Err: ex.err}
+	case ex != nil && ex.status >= 300:
+		return &APIError{Method: method, URL: u, Status: ex.status, Message: messageOf(ex.body)}
 	case errors.Is(err, gomarathon.ErrMarathonDown):
-		// The endpoint is marked down until go-marathon's own 5 s ping
-		// loop sees it up; a fresh client asks Marathon at once next time.
-		if lib, newErr := c.newLib(); newErr == nil {
-			c.lib = lib
-		}
-		if ex == nil {
-			return &APIError{Method: method, URL: u, Message: "go-marathon had marked Marathon down after an earlier failure", Err: err}
-		}
-		if ex.err != nil {
-			return &APIError{Method: method, URL: u, Message: describeTransport(ex.err, c.timeout), Err: ex.err}
-		}
-		return &APIError{Method: method, URL: u, Status: ex.status, Message: messageOf(ex.body)}
-	case errors.As(err, &apiErr) && ex != nil:
-		return &APIError{Method: method, URL: u, Status: ex.status, Message: messageOf(ex.body)}
+		// libTransport keeps go-marathon from marking Marathon down; should
+		// it happen anyway, its health checker brings it back within 5 s.
+		return &APIError{Method: method, URL: u, Message: "go-marathon had marked Marathon down after an earlier failure", Err: err}
 	case errors.Is(err, gomarathon.ErrInvalidResponse):
 		return fmt.Errorf("%s %s: go-marathon v0.7.1 could not decode Marathon's answer: %w", method, u, err)
 	}

@@ -331,8 +331,10 @@ func TestApplyRetries503(t *testing.T) {
 	defer s.Close()
 	s.AddAgent("10.42.1.20")
 	s.FailNext(appPath, 503, 1)
-	// go-marathon marks the endpoint down after a 5xx and its own /ping
-	// health check would keep it down 5 s while /ping fails too.
+	// go-marathon marks its endpoint down after a 5xx and lets calls
+	// through again only once its own /ping, every 5 s, succeeds: the
+	// client must never let it get there, so a failing /ping changes
+	// nothing.
 	s.FailNext("/v2/deployments", 503, 1)
 	s.FailNext("/ping", 503, 100)
 	p := &progress{}
@@ -350,6 +352,9 @@ func TestApplyRetries503(t *testing.T) {
 		if !strings.Contains(p.String(), want) {
 			t.Errorf("progress lacks %q:\n%s", want, p)
 		}
+	}
+	if n := s.Count("GET", "/ping"); n != 0 {
+		t.Errorf("/ping was requested %d times: go-marathon marked Marathon down", n)
 	}
 }
 

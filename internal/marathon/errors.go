@@ -135,42 +135,58 @@ type exchange struct {
 	err         error
 }
 
-// recordingTransport keeps the last exchange go-marathon made, because
-// go-marathon v0.7.1 drops the status and body of a 5xx (it marks the
-// endpoint down and returns ErrMarathonDown) and keeps only a parsed
-// message of a 4xx. Its background /ping health checks are not recorded.
-type recordingTransport struct {
-	base http.RoundTripper
-	mu   sync.Mutex
-	last *exchange
+// hiddenFailureStatus is what libTransport answers go-marathon instead of
+// a transport error or a 5xx: a status that go-marathon v0.7.1 returns as
+// an *APIError (NewAPIError, ErrCodeUnknown) without marking the endpoint
+// down, which it does only on a transport error or a status >= 500
+// (client.go apiCall). No Marathon answers it; libCall reports the real
+// exchange instead.
+const hiddenFailureStatus = 499
+
+// libTransport is go-marathon's transport. It bounds each request by the
+// client's timeout, reads the answer whole, and keeps the exchange,
+// because go-marathon v0.7.1 drops the status and body of a 5xx and keeps
+// only a parsed message of a 4xx. A transport error or a 5xx reaches
+// go-marathon as hiddenFailureStatus, so it never marks Marathon down:
+// marked down, it would refuse every call until its /ping goroutine
+// (cluster.go healthCheckNode, every 5 s, never stopped) saw Marathon
+// again. Requests to /ping, which only that goroutine makes, pass through
+// unrecorded.
+type libTransport struct {
+	base    http.RoundTripper
+	timeout time.Duration
+	mu      sync.Mutex
+	last    *exchange
 }
 
-func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
+func (t *libTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if strings.HasSuffix(req.URL.Path, "/ping") {
-		return resp, err
+		return t.base.RoundTrip(req)
 	}
+	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
+	defer cancel()
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
 	ex := &exchange{method: req.Method, url: req.URL.String(), err: err}
 	if err == nil {
 		ex.status = resp.StatusCode
-		if resp.StatusCode >= 300 {
-			body, readErr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-			resp.Body.Close()
-			resp.Body = io.NopCloser(bytes.NewReader(body))
-			ex.body = body
-			if readErr != nil {
-				ex.err = readErr
-			}
-		}
+		ex.body, ex.err = io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+		resp.Body.Close()
 	}
 	t.mu.Lock()
 	t.last = ex
 	t.mu.Unlock()
-	return resp, err
+	if ex.err != nil || ex.status >= 500 {
+		return &http.Response{Status: fmt.Sprintf("%d hidden failure", hiddenFailureStatus), StatusCode: hiddenFailureStatus,
+			Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{},
+			Body: io.NopCloser(bytes.NewReader(nil)), Request: req}, nil
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(ex.body))
+	resp.ContentLength = int64(len(ex.body))
+	return resp, nil
 }
 
 // take returns and forgets the last exchange.
-func (t *recordingTransport) take() *exchange {
+func (t *libTransport) take() *exchange {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ex := t.last

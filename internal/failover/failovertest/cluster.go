@@ -8,7 +8,9 @@
 // The stand-ins are glued as the real cluster is: when EC2 terminates an
 // agent's instance, its Mesos agent dies (Marathon's task becomes
 // unreachable after Options.DetectionDelay and is relaunched on another
-// agent) and its app server crashes (buffered clicks are lost); when
+// agent, while Marathon lists the unreachable task beside its replacement
+// until its expunge job runs, by default 5 minutes after the cluster
+// started) and its app server crashes (buffered clicks are lost); when
 // Marathon's task runs on another agent, an app server starts there on the
 // same data directory and is registered with the ELB, whose health checks
 // bring it into service.
@@ -62,6 +64,13 @@ type Options struct {
 	Buffered        bool          // app writes stay in page cache until Sync: a crash loses them
 	NeverRelaunch   bool          // no live agent takes the task: the app never comes back
 	UntaggedAgents  bool          // the agents' instances lack the stack's tags
+
+	// ExpungeInitialDelay and ExpungeInterval schedule Marathon's job that
+	// expunges unreachable tasks; zero is Marathon 1.4.9's default (5
+	// minutes after the cluster started, then every 30 s: see
+	// marathontest.DefaultExpungeInitialDelay), so a test's unreachable
+	// task stays listed unless it shortens them.
+	ExpungeInitialDelay, ExpungeInterval time.Duration
 
 	// HealthInterval is the ELB's health-check interval; the thresholds
 	// are the cluster's (facts.ELBHealthyThreshold, ELBUnhealthyThreshold).
@@ -133,7 +142,8 @@ func Start(opts Options) (*Cluster, error) {
 	}
 	c := &Cluster{opts: opts, dataDir: dir, registered: map[string]bool{}, dead: map[string]bool{},
 		servers: map[string]*mobycountertest.Server{}, stop: make(chan struct{})}
-	c.mt = marathontest.NewServer(marathontest.Options{DetectionDelay: opts.DetectionDelay, StagingDuration: opts.StagingDuration})
+	c.mt = marathontest.NewServer(marathontest.Options{DetectionDelay: opts.DetectionDelay, StagingDuration: opts.StagingDuration,
+		ExpungeInitialDelay: opts.ExpungeInitialDelay, ExpungeInterval: opts.ExpungeInterval})
 	c.ec2 = ec2test.NewServer(ec2test.WithShutdownDelay(opts.ShutdownDelay), ec2test.WithTerminateHook(c.onTerminate))
 	c.elb = mobycountertest.NewELB(
 		mobycountertest.WithHealthCheck(opts.HealthInterval, facts.ELBHealthyThreshold, facts.ELBUnhealthyThreshold),

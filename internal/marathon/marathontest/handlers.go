@@ -45,6 +45,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(f.delay):
 		case <-r.Context().Done():
+			rec.status = 0 // the client gave up before an answer
 			return
 		}
 	}
@@ -95,18 +96,6 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 }
 
-// ping answers as Marathon >= 1.4.4 does: text/plain "pong", and 406 to a
-// client that accepts only JSON (gambol99/go-marathon#308).
-func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
-	accept := r.Header.Get("Accept")
-	if accept != "" && !strings.Contains(accept, "text/plain") && !strings.Contains(accept, "*/*") {
-		w.WriteHeader(http.StatusNotAcceptable)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain")
-	fmt.Fprintln(w, "pong")
-}
-
 func (s *Server) info(w http.ResponseWriter) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"name":        "marathon",
@@ -118,6 +107,11 @@ func (s *Server) info(w http.ResponseWriter) {
 		"marathon_config": map[string]any{
 			"master": "zk://127.0.0.1:2181/mesos", "task_launch_timeout": 300000,
 			"local_port_min": 10000, "local_port_max": 20000,
+			// The timers the stand-in runs, in ms as InfoResource.scala writes them.
+			"task_lost_expunge_initial_delay": s.opts.ExpungeInitialDelay.Milliseconds(),
+			"task_lost_expunge_interval":      s.opts.ExpungeInterval.Milliseconds(),
+			"reconciliation_initial_delay":    s.opts.ReconciliationInitialDelay.Milliseconds(),
+			"reconciliation_interval":         s.opts.ReconciliationInterval.Milliseconds(),
 		},
 		"zookeeper_config": map[string]any{"zk": "zk://127.0.0.1:2181/marathon"},
 	})
@@ -181,6 +175,11 @@ func (s *Server) putApp(w http.ResponseWriter, r *http.Request, id string, raw [
 			"details": []any{map[string]any{"path": "/", "errors": []string{err.Error()}}}})
 		return
 	}
+	if path, msg := validateUnreachableStrategy(body["unreachableStrategy"]); path != "" {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "Object is not valid",
+			"details": []any{map[string]any{"path": path, "errors": []string{msg}}}})
+		return
+	}
 	if !s.unlock(w, r, id) {
 		return
 	}
@@ -219,14 +218,20 @@ func (s *Server) appJSON(ap *app, withTasks bool) map[string]any {
 	counts := map[string]int{}
 	for _, t := range ap.tasks {
 		counts[t.state(now, s.opts.StagingDuration)]++
+		// TaskForStatistics (core/appinfo/TaskForStatistics.scala):
+		// healthy when every result is alive, unhealthy when one is not.
+		if hs := s.health(ap, t, now); len(hs) > 0 {
+			if hs[0].(map[string]any)["alive"] == true {
+				counts["healthy"]++
+			} else {
+				counts["unhealthy"]++
+			}
+		}
 	}
 	out["tasksStaged"] = counts[TaskStaging]
 	out["tasksRunning"] = counts[TaskRunning]
-	out["tasksHealthy"] = 0
-	if ap.hasHealthChecks() {
-		out["tasksHealthy"] = counts[TaskRunning]
-	}
-	out["tasksUnhealthy"] = 0
+	out["tasksHealthy"] = counts["healthy"]
+	out["tasksUnhealthy"] = counts["unhealthy"]
 	deps := []any{}
 	for _, d := range s.lockedBy(ap.id) {
 		deps = append(deps, map[string]any{"id": d.id})
@@ -238,26 +243,34 @@ func (s *Server) appJSON(ap *app, withTasks bool) map[string]any {
 	return out
 }
 
+// tasksJSON lists the app's tasks as Marathon 1.4.9 writes them
+// (mesosphere/marathon v1.4.9 api/v2/json/Formats.scala TaskWrites and
+// EnrichedTaskWrites): id and state (Condition.toMesosTaskStateOrStaging);
+// for an active task (staging, running, unreachable: Condition.Active)
+// startedAt (null until TASK_RUNNING), stagedAt, ports and version;
+// ipAddresses once the executor reported them; appId, slaveId and host
+// from the agent; servicePorts only when non-empty (AppTasksResource and
+// the app's tasks embed pass none); healthCheckResults only when there are
+// some. An unreachable task stays in the list, state TASK_UNREACHABLE,
+// until the expunge job removes it. AppTasksResource answers a Set, in no
+// particular order; the stand-in lists the oldest first, so a client that
+// takes the first task after a failover gets the unreachable one.
 func (s *Server) tasksJSON(ap *app) []any {
 	now := s.opts.Now()
 	out := []any{}
 	for _, t := range ap.tasks {
 		state := t.state(now, s.opts.StagingDuration)
+		started := t.stagedAt.Add(s.opts.StagingDuration)
 		tj := map[string]any{
 			"id": t.id, "appId": ap.id, "host": t.host, "slaveId": t.slaveID, "state": state,
-			"stagedAt": formatTime(t.stagedAt), "startedAt": nil, "version": t.version,
-			"ports": t.ports, "servicePorts": []int{},
-			"ipAddresses": []any{map[string]any{"ipAddress": t.host, "protocol": "IPv4"}},
+			"stagedAt": formatTime(t.stagedAt), "startedAt": nil, "version": t.version, "ports": t.ports,
 		}
-		if state != TaskStaging {
-			started := t.stagedAt.Add(s.opts.StagingDuration)
+		if state == TaskRunning || (state == TaskUnreachable && t.ran(s.opts.StagingDuration)) {
 			tj["startedAt"] = formatTime(started)
-			if ap.hasHealthChecks() && state == TaskRunning {
-				tj["healthCheckResults"] = []any{map[string]any{
-					"alive": true, "consecutiveFailures": 0, "firstSuccess": formatTime(started),
-					"lastFailure": nil, "lastSuccess": formatTime(now), "lastFailureCause": nil, "taskId": t.id,
-				}}
-			}
+			tj["ipAddresses"] = []any{map[string]any{"ipAddress": dockerBridgeIP, "protocol": "IPv4"}}
+		}
+		if hs := s.health(ap, t, now); len(hs) > 0 {
+			tj["healthCheckResults"] = hs
 		}
 		out = append(out, tj)
 	}

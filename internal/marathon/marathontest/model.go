@@ -15,14 +15,6 @@ const (
 	TaskUnreachable = "TASK_UNREACHABLE"
 )
 
-// Marathon 1.4's defaults for unreachableStrategy
-// (docs/docs/configure-task-handling.md: inactiveAfterSeconds 300,
-// expungeAfterSeconds 600).
-const (
-	defaultInactiveAfter = 300 * time.Second
-	defaultExpungeAfter  = 600 * time.Second
-)
-
 type app struct {
 	id        string
 	def       map[string]any // as Marathon returns it, without runtime fields
@@ -39,7 +31,9 @@ type task struct {
 	ports             []int
 	stagedAt          time.Time
 	unreachableAt     time.Time // zero while reachable
-	replaced          bool      // a replacement has been owed for it
+	// inactiveAt is when its instance became UnreachableInactive and a
+	// replacement was owed; zero before.
+	inactiveAt time.Time
 }
 
 type deployment struct {
@@ -51,11 +45,17 @@ func (t *task) state(now time.Time, staging time.Duration) string {
 	switch {
 	case !t.unreachableAt.IsZero() && !now.Before(t.unreachableAt):
 		return TaskUnreachable
-	case now.Before(t.stagedAt.Add(staging)):
+	case now.Before(t.stagedAt.Add(staging)) || !t.ran(staging):
 		return TaskStaging
 	default:
 		return TaskRunning
 	}
+}
+
+// ran reports whether the task reached TASK_RUNNING: its agent was still
+// alive when staging ended (a dead agent sends no status update).
+func (t *task) ran(staging time.Duration) bool {
+	return t.agent.killedAt.IsZero() || !t.agent.killedAt.Before(t.stagedAt.Add(staging))
 }
 
 func (a *app) instances() int {
@@ -63,23 +63,16 @@ func (a *app) instances() int {
 	return int(n)
 }
 
-func (a *app) hasHealthChecks() bool {
-	hc, _ := a.def["healthChecks"].([]any)
-	return len(hc) > 0
-}
-
 // unreachable returns the app's unreachableStrategy as durations; "disabled"
-// never replaces nor expunges.
+// never replaces nor expunges. withDefaults has filled it in.
 func (a *app) unreachable() (inactive, expunge time.Duration, enabled bool) {
-	switch us := a.def["unreachableStrategy"].(type) {
-	case string:
+	us, ok := a.def["unreachableStrategy"].(map[string]any)
+	if !ok {
 		return 0, 0, false
-	case map[string]any:
-		i, _ := us["inactiveAfterSeconds"].(float64)
-		e, _ := us["expungeAfterSeconds"].(float64)
-		return time.Duration(i * float64(time.Second)), time.Duration(e * float64(time.Second)), true
 	}
-	return defaultInactiveAfter, defaultExpungeAfter, true
+	i, _ := us["inactiveAfterSeconds"].(float64)
+	e, _ := us["expungeAfterSeconds"].(float64)
+	return time.Duration(i * float64(time.Second)), time.Duration(e * float64(time.Second)), true
 }
 
 func (a *app) hostPorts() []int {
@@ -124,37 +117,6 @@ func (s *Server) detectLostAgents(now time.Time) bool {
 			}
 		}
 		changed = true
-	}
-	return changed
-}
-
-// handleUnreachable applies each app's unreachableStrategy: after
-// inactiveAfter a replacement is owed, after expungeAfter the task is gone.
-func (s *Server) handleUnreachable(now time.Time) bool {
-	changed := false
-	for _, ap := range s.apps {
-		inactive, expunge, enabled := ap.unreachable()
-		if !enabled {
-			continue
-		}
-		kept := ap.tasks[:0]
-		for _, t := range ap.tasks {
-			if t.unreachableAt.IsZero() {
-				kept = append(kept, t)
-				continue
-			}
-			if due := t.unreachableAt.Add(inactive); !t.replaced && !due.After(now) {
-				t.replaced = true
-				ap.slots = append(ap.slots, due)
-				changed = true
-			}
-			if !t.unreachableAt.Add(expunge).After(now) {
-				changed = true
-				continue
-			}
-			kept = append(kept, t)
-		}
-		ap.tasks = kept
 	}
 	return changed
 }
@@ -339,11 +301,20 @@ func withDefaults(def map[string]any) {
 		"uris": []any{}, "fetch": []any{}, "storeUrls": []any{}, "dependencies": []any{},
 		"healthChecks": []any{}, "readinessChecks": []any{}, "secrets": map[string]any{},
 		"upgradeStrategy":     map[string]any{"minimumHealthCapacity": 1.0, "maximumOverCapacity": 1.0},
-		"unreachableStrategy": map[string]any{"inactiveAfterSeconds": 300.0, "expungeAfterSeconds": 600.0},
+		"unreachableStrategy": defaultUnreachableStrategy(),
 	}
 	for k, v := range defaults {
-		if _, ok := def[k]; !ok {
+		if cur, ok := def[k]; !ok || (k == "unreachableStrategy" && cur == nil) {
 			def[k] = v
+		}
+	}
+	// Both fields of an unreachableStrategy object default to 0 (RAML
+	// docs/docs/rest-api/public/api/v2/types/unreachableStrategy.raml).
+	if us, ok := def["unreachableStrategy"].(map[string]any); ok {
+		for k, v := range defaultUnreachableStrategy() {
+			if _, ok := us[k]; !ok {
+				us[k] = v
+			}
 		}
 	}
 	if c, ok := def["container"].(map[string]any); ok {

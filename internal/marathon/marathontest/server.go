@@ -1,13 +1,17 @@
-// Package marathontest is an in-process stand-in for Marathon 1.4's REST API,
-// for tests of the tools that drive Marathon. It behaves like Marathon where
-// clients depend on it: PUT /v2/apps/{id} creates or updates (with 1.4's
-// patch semantics) and starts a deployment that takes time; an app is locked
-// (409) while a deployment affects it; every path answers 503 while there is
-// no leader; /ping refuses "Accept: application/json" with 406 (Marathon
-// >= 1.4.4); the address refuses connections until Start. It models Mesos
-// agents so failover can be rehearsed: a killed agent's tasks become
-// unreachable after a detection delay and are replaced on a live agent,
-// staging first, then running.
+// Package marathontest is an in-process stand-in for Marathon 1.4.9's REST
+// API (mesosphere/marathon at tag v1.4.9), for tests of the tools that drive
+// Marathon. It behaves like Marathon where clients depend on it: PUT
+// /v2/apps/{id} creates or updates (with 1.4's patch semantics) and starts a
+// deployment that takes time; an app is locked (409) while a deployment
+// affects it; every path answers 503 while there is no leader; /ping answers
+// 200 "pong" to JSON and text clients alike (1.4.6 and later); the address
+// refuses connections until Start. It models Mesos agents so failover can be
+// rehearsed: a killed agent's tasks become TASK_UNREACHABLE after a detection
+// delay and, as the app's unreachableStrategy says (default 0/0), are
+// replaced on a live agent, staging first, then running, while the
+// unreachable task stays listed beside its replacement until Marathon's
+// expunge job removes it (5 minutes after the leader is elected, then every
+// 30 s, by default).
 //
 // Time moves lazily: every request (and every exported method) first brings
 // the model up to the clock's now, replaying events at the time they were
@@ -40,6 +44,23 @@ type Options struct {
 	// the agent unreachable: agent_ping_timeout x max_agent_ping_timeouts
 	// (facts.AgentPingTimeout x facts.MaxAgentPingTimeouts on the cluster).
 	DetectionDelay time.Duration
+
+	// The timers below run from the moment the leader is elected (Start,
+	// or SetLeader(true) after a loss). Unlike the durations above, zero
+	// means Marathon 1.4.9's default (DefaultExpungeInitialDelay, ...), so
+	// a test sees unreachable tasks linger as on a real cluster unless it
+	// shortens them.
+
+	// ExpungeInitialDelay and ExpungeInterval schedule the job that
+	// expunges unreachable tasks (--task_lost_expunge_initial_delay,
+	// --task_lost_expunge_interval).
+	ExpungeInitialDelay, ExpungeInterval time.Duration
+	// ReconciliationInitialDelay and ReconciliationInterval schedule task
+	// reconciliation (--reconciliation_initial_delay,
+	// --reconciliation_interval), which makes an unreachable task inactive
+	// once it is past a non-zero inactiveAfterSeconds.
+	ReconciliationInitialDelay, ReconciliationInterval time.Duration
+
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -51,7 +72,7 @@ type Request struct {
 	RawQuery string
 	Accept   string
 	Body     []byte
-	Status   int
+	Status   int // 0 when the client gave up before the answer
 }
 
 // Server is the stand-in. Its methods are safe for concurrent use.
@@ -70,6 +91,9 @@ type Server struct {
 	requests    []Request
 	seq         int
 	lastVersion time.Time
+	// electedAt is when the current leader was elected, zero while there
+	// is none: Marathon's periodic jobs run only on a leader.
+	electedAt time.Time
 }
 
 // NewServer starts a stand-in with one leader and no agents.
@@ -86,6 +110,15 @@ func NewUnstartedServer(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&opts.ExpungeInitialDelay, DefaultExpungeInitialDelay}, {&opts.ExpungeInterval, DefaultExpungeInterval},
+		{&opts.ReconciliationInitialDelay, DefaultReconciliationInitialDelay}, {&opts.ReconciliationInterval, DefaultReconciliationInterval}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(fmt.Sprintf("marathontest: reserving a port: %v", err))
@@ -95,12 +128,14 @@ func NewUnstartedServer(opts Options) *Server {
 	return &Server{opts: opts, addr: addr, leader: true, apps: map[string]*app{}}
 }
 
-// Start begins serving on the reserved address.
+// Start begins serving on the reserved address, and the leader (if
+// SetLeader has not removed it) is elected now. After Stop it serves again,
+// as a restarted Marathon.
 func (s *Server) Start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.hs != nil {
-		panic("marathontest: Start called twice")
+		panic("marathontest: Start called while serving")
 	}
 	l, err := net.Listen("tcp", s.addr)
 	if err != nil {
@@ -108,26 +143,48 @@ func (s *Server) Start() {
 	}
 	s.hs = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve)}}
 	s.hs.Start()
+	s.advance()
+	if s.leader {
+		s.electedAt = s.opts.Now()
+	}
 }
 
-// Close stops serving; later connections are refused.
-func (s *Server) Close() {
+// Stop stops serving, as a Marathon process that exited: connections are
+// refused and leadership is lost (the periodic jobs stop) until Start.
+// Mesos and its agents go on.
+func (s *Server) Stop() {
 	s.mu.Lock()
+	s.advance()
 	hs := s.hs
+	s.hs = nil
+	s.electedAt = time.Time{}
 	s.mu.Unlock()
 	if hs != nil {
 		hs.Close()
 	}
 }
 
+// Close stops serving; later connections are refused.
+func (s *Server) Close() { s.Stop() }
+
 // URL is the stand-in's base URL, known before Start.
 func (s *Server) URL() string { return "http://" + s.addr }
 
 // SetLeader elects (true) or loses (false) the leader. Without one, every
 // path answers 503, as Marathon's LeaderProxyFilter does.
+// Each election restarts the periodic jobs' timers (they start when
+// elected: LeadershipModule.startWhenLeader,
+// MarathonSchedulerService.startLeadership).
 func (s *Server) SetLeader(elected bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.advance() // what was due under the old leader happens first
+	switch {
+	case !elected:
+		s.electedAt = time.Time{}
+	case !s.leader && s.hs != nil:
+		s.electedAt = s.opts.Now()
+	}
 	s.leader = elected
 }
 
@@ -150,6 +207,14 @@ func (s *Server) DelayNext(path string, d time.Duration, n int) {
 	defer s.mu.Unlock()
 	method, p := splitMethod(path)
 	s.faults = append(s.faults, &fault{method: method, path: p, delay: d, left: n})
+}
+
+// ClearFaults disarms every fault FailNext and DelayNext armed: the outage
+// they make is over.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
 }
 
 func splitMethod(path string) (method, p string) {
@@ -219,7 +284,8 @@ func (s *Server) AddAgent(host string) (slaveID string) {
 
 // KillAgent stops an agent, as a terminated instance: it takes no new task
 // from now on, and after DetectionDelay its tasks become TASK_UNREACHABLE
-// and are replaced on a live agent as the app's unreachableStrategy says.
+// and are replaced on a live agent as the app's unreachableStrategy says;
+// they stay listed until the expunge job removes them.
 func (s *Server) KillAgent(host string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -2,6 +2,7 @@ package marathontest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -79,11 +80,29 @@ func TestRefusesUntilStarted(t *testing.T) {
 func TestPingAndLeader(t *testing.T) {
 	s := marathontest.NewServer(marathontest.Options{})
 	defer s.Close()
-	if a := call(t, "GET", s.URL()+"/ping", "application/json", ""); a.status != http.StatusNotAcceptable {
-		t.Errorf("GET /ping Accept JSON = %d, want 406", a.status)
-	}
-	if a := call(t, "GET", s.URL()+"/ping", "", ""); a.status != 200 || strings.TrimSpace(a.body) != "pong" {
-		t.Errorf("GET /ping = %d %q, want 200 pong", a.status, a.body)
+	// SystemResource.ping at v1.4.9 selects a variant for the Accept header.
+	for _, c := range []struct{ accept, status, ctype, body string }{
+		{"", "200", "text/plain", "pong"},                         // go-marathon's health checker sends no Accept
+		{"application/json", "200", "application/json", `"pong"`}, // go-marathon's Ping
+		{"*/*", "200", "text/plain", "pong"},
+		{"text/html", "200", "text/html", "pong"},
+		{"text/csv", "200", "text/plain", "pong"},
+		{"application/json;q=0.5, text/plain", "200", "text/plain", "pong"},
+		{"application/xml", "204", "", ""},
+	} {
+		req, _ := http.NewRequest("GET", s.URL()+"/ping", nil)
+		if c.accept != "" {
+			req.Header.Set("Accept", c.accept)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := fmt.Sprint(resp.StatusCode); got != c.status || resp.Header.Get("Content-Type") != c.ctype || string(b) != c.body {
+			t.Errorf("GET /ping Accept %q = %s %q %q, want %s %q %q", c.accept, got, resp.Header.Get("Content-Type"), b, c.status, c.ctype, c.body)
+		}
 	}
 	s.SetLeader(false)
 	for _, p := range []string{"/ping", "/v2/info", "/v2/apps/g/app"} {
@@ -188,34 +207,269 @@ func TestKillAgentRelaunchesElsewhere(t *testing.T) {
 	// not when somebody looks.
 	c.Add(1*time.Second + 1500*time.Millisecond)
 	ts := tasksOf(t, s, "/g/app")
-	if len(ts) != 1 || ts[0]["host"] != other || ts[0]["state"] != "TASK_STAGING" {
-		t.Fatalf("after detection = %v, want one staging task on %s", ts, other)
+	if len(ts) != 2 || ts[0]["id"] != first["id"] || ts[0]["state"] != "TASK_UNREACHABLE" || ts[1]["host"] != other || ts[1]["state"] != "TASK_STAGING" {
+		t.Fatalf("after detection = %v, want the old task unreachable beside one staging on %s", ts, other)
 	}
-	if got, want := ts[0]["stagedAt"], "2017-05-01T12:00:12.000Z"; got != want {
+	if got, want := ts[1]["stagedAt"], "2017-05-01T12:00:12.000Z"; got != want {
 		t.Errorf("replacement stagedAt = %v, want %v (kill at 12:00:02 + 10 s detection)", got, want)
 	}
+	// The unreachable task keeps what TaskWrites writes for an active task.
+	if u := ts[0]; u["startedAt"] != "2017-05-01T12:00:02.000Z" || u["stagedAt"] != first["stagedAt"] || u["version"] != first["version"] || u["ports"] == nil {
+		t.Errorf("unreachable task = %v, want its startedAt, stagedAt, version and ports kept", u)
+	}
 	c.Add(time.Second)
-	if ts := tasksOf(t, s, "/g/app"); ts[0]["state"] != "TASK_RUNNING" {
-		t.Errorf("replacement after staging = %v, want running", ts[0]["state"])
+	if ts := tasksOf(t, s, "/g/app"); ts[1]["state"] != "TASK_RUNNING" || ts[0]["state"] != "TASK_UNREACHABLE" {
+		t.Errorf("after staging = %v, want the replacement running beside the unreachable task", ts)
 	}
 }
 
-func TestDefaultUnreachableStrategyWaits(t *testing.T) {
+// statesOf lists the tasks as "host:STATE".
+func statesOf(t *testing.T, s *marathontest.Server, id string) string {
+	t.Helper()
+	var out []string
+	for _, tk := range tasksOf(t, s, id) {
+		out = append(out, fmt.Sprintf("%s:%s", tk["host"], tk["state"]))
+	}
+	return strings.Join(out, " ")
+}
+
+// withStrategy is the test app with another unreachableStrategy ("" drops it).
+func withStrategy(strategy string) string {
+	from := `,
+ "unreachableStrategy":{"inactiveAfterSeconds":0,"expungeAfterSeconds":0}`
+	if strategy == "" {
+		return strings.Replace(app, from, "", 1)
+	}
+	return strings.Replace(app, from, `,
+ "unreachableStrategy":`+strategy, 1)
+}
+
+// The default unreachableStrategy of 1.4.9 is 0/0 (UnreachableStrategy.scala),
+// not the 300/600 its docs still state: the replacement is staged at
+// detection, and the unreachable task is listed beside it until the expunge
+// job's first run, 5 minutes after the leader was elected.
+func TestDefaultUnreachableStrategyIsZero(t *testing.T) {
 	c := newClock()
-	s := marathontest.NewServer(marathontest.Options{DetectionDelay: 75 * time.Second, Now: c.Now})
+	s := marathontest.NewServer(marathontest.Options{DetectionDelay: 10 * time.Second, Now: c.Now})
 	defer s.Close()
 	s.AddAgent("a")
 	s.AddAgent("b")
-	call(t, "PUT", s.URL()+"/v2/apps/g/app", "", strings.Replace(app, `"unreachableStrategy":{"inactiveAfterSeconds":0,"expungeAfterSeconds":0}`, `"cpus":0.1`, 1))
-	s.KillAgent("a")
-	c.Add(75 * time.Second)
-	if ts := tasksOf(t, s, "/g/app"); len(ts) != 1 || ts[0]["state"] != "TASK_UNREACHABLE" {
-		t.Errorf("with Marathon 1.4's default strategy the lost task waits as unreachable: %v", ts)
+	s.AddAgent("c")
+	if a := call(t, "PUT", s.URL()+"/v2/apps/g/app", "", withStrategy("")); a.status != 201 {
+		t.Fatalf("PUT = %d %s", a.status, a.body)
 	}
-	c.Add(300 * time.Second)
+	if g := call(t, "GET", s.URL()+"/v2/apps/g/app", "", ""); !strings.Contains(g.body, `"unreachableStrategy":{"expungeAfterSeconds":0,"inactiveAfterSeconds":0}`) {
+		t.Errorf("GET app lacks the default strategy 0/0: %s", g.body)
+	}
+	c.Add(10 * time.Second)
+	s.KillAgent("a") // 12:00:10, lost at 12:00:20
+	c.Add(10 * time.Second)
+	if got := statesOf(t, s, "/g/app"); got != "a:TASK_UNREACHABLE b:TASK_RUNNING" {
+		t.Errorf("at detection: %s, want the unreachable task beside its replacement", got)
+	}
+	c.Add(5*time.Minute - 20*time.Second - time.Millisecond) // just before 12:05:00
+	if got := statesOf(t, s, "/g/app"); got != "a:TASK_UNREACHABLE b:TASK_RUNNING" {
+		t.Errorf("before the expunge job's first run: %s", got)
+	}
+	c.Add(time.Millisecond)
+	if got := statesOf(t, s, "/g/app"); got != "b:TASK_RUNNING" {
+		t.Errorf("at the expunge job's first run (5 min after election): %s, want the unreachable task gone", got)
+	}
+	// Later the job runs every 30 s: 12:05:30, 12:06:00, 12:06:30 ...
+	c.Add(50 * time.Second) // 12:05:50
+	s.KillAgent("b")        // lost at 12:06:00, exactly at a run: expunged at the next one (strictly more than 0 s)
+	c.Add(10 * time.Second)
+	if got := statesOf(t, s, "/g/app"); got != "b:TASK_UNREACHABLE c:TASK_RUNNING" {
+		t.Errorf("second loss at 12:06:00: %s", got)
+	}
+	c.Add(30*time.Second - time.Millisecond)
+	if got := statesOf(t, s, "/g/app"); got != "b:TASK_UNREACHABLE c:TASK_RUNNING" {
+		t.Errorf("just before 12:06:30: %s", got)
+	}
+	c.Add(time.Millisecond)
+	if got := statesOf(t, s, "/g/app"); got != "c:TASK_RUNNING" {
+		t.Errorf("at 12:06:30: %s, want the second unreachable task expunged", got)
+	}
+}
+
+// A non-zero inactiveAfterSeconds is acted on only when Mesos repeats the
+// task's TASK_UNREACHABLE, at a reconciliation (15 s after election, then
+// every 600 s); the expunge job then waits for the instance to be inactive
+// and unreachable longer than expungeAfterSeconds.
+func TestInactiveAfterWaitsForReconciliation(t *testing.T) {
+	c := newClock()
+	s := marathontest.NewServer(marathontest.Options{DetectionDelay: 10 * time.Second, Now: c.Now})
+	defer s.Close()
+	s.AddAgent("a")
+	s.AddAgent("b")
+	call(t, "PUT", s.URL()+"/v2/apps/g/app", "", withStrategy(`{"inactiveAfterSeconds":60,"expungeAfterSeconds":120}`))
+	c.Add(10 * time.Second)
+	s.KillAgent("a") // lost at 12:00:20, inactive after 12:01:20: next reconciliation 12:10:15
+	c.Add(10*time.Minute + 15*time.Second - 10*time.Second - time.Millisecond)
+	if got := statesOf(t, s, "/g/app"); got != "a:TASK_UNREACHABLE" {
+		t.Errorf("before the reconciliation at 12:10:15: %s, want no replacement yet", got)
+	}
+	c.Add(time.Millisecond)
+	if got := statesOf(t, s, "/g/app"); got != "a:TASK_UNREACHABLE b:TASK_RUNNING" {
+		t.Errorf("at the reconciliation: %s, want a replacement", got)
+	}
+	c.Add(15*time.Second - time.Millisecond) // the expunge job's next run is 12:10:30
+	if got := statesOf(t, s, "/g/app"); got != "a:TASK_UNREACHABLE b:TASK_RUNNING" {
+		t.Errorf("before 12:10:30: %s", got)
+	}
+	c.Add(time.Millisecond)
+	if got := statesOf(t, s, "/g/app"); got != "b:TASK_RUNNING" {
+		t.Errorf("at 12:10:30: %s, want the inactive task expunged", got)
+	}
+}
+
+func TestUnreachableStrategyDisabled(t *testing.T) {
+	c := newClock()
+	s := marathontest.NewServer(marathontest.Options{DetectionDelay: time.Second, Now: c.Now})
+	defer s.Close()
+	s.AddAgent("a")
+	s.AddAgent("b")
+	call(t, "PUT", s.URL()+"/v2/apps/g/app", "", withStrategy(`"disabled"`))
+	s.KillAgent("a")
+	c.Add(time.Hour)
+	if got := statesOf(t, s, "/g/app"); got != "a:TASK_UNREACHABLE" {
+		t.Errorf("with \"disabled\" an hour later: %s, want the task neither replaced nor expunged", got)
+	}
+}
+
+func TestUnreachableStrategyValidation(t *testing.T) {
+	s := marathontest.NewServer(marathontest.Options{})
+	defer s.Close()
+	for _, c := range []struct{ strategy, status, want string }{
+		{`{"inactiveAfterSeconds":2,"expungeAfterSeconds":1}`, "422", `"errors":["got 2 seconds, expected 1 second or less"],"path":"/unreachableStrategy/inactiveAfter"`},
+		// Each field defaults to 0 on its own (RAML), so this one is refused too.
+		{`{"inactiveAfterSeconds":5}`, "422", `expected 0 seconds or less`},
+		{`{"inactiveAfterSeconds":-1,"expungeAfterSeconds":0}`, "422", `/unreachableStrategy/inactiveAfterSeconds`},
+		{`"never"`, "422", `"path":"/unreachableStrategy"}`},
+		{`{"expungeAfterSeconds":10}`, "201", `"deploymentId"`},
+	} {
+		a := call(t, "PUT", s.URL()+"/v2/apps/v/app", "", strings.Replace(withStrategy(c.strategy), "/g/app", "/v/app", 1))
+		if fmt.Sprint(a.status) != c.status || !strings.Contains(a.body, c.want) {
+			t.Errorf("PUT unreachableStrategy %s = %d %s, want %s with %s", c.strategy, a.status, a.body, c.status, c.want)
+		}
+	}
+	if g := call(t, "GET", s.URL()+"/v2/apps/v/app", "", ""); !strings.Contains(g.body, `"unreachableStrategy":{"expungeAfterSeconds":10,"inactiveAfterSeconds":0}`) {
+		t.Errorf("GET app: the missing inactiveAfterSeconds is not 0: %s", g.body)
+	}
+}
+
+// The periodic jobs start when a leader is elected: a new election (or a
+// restarted Marathon) starts the expunge job's 5 minutes again.
+func TestElectionRestartsTheExpungeTimer(t *testing.T) {
+	c := newClock()
+	s := marathontest.NewServer(marathontest.Options{DetectionDelay: time.Second, ExpungeInitialDelay: time.Minute, ExpungeInterval: 10 * time.Second, Now: c.Now})
+	defer s.Close()
+	s.AddAgent("a")
+	s.AddAgent("b")
+	call(t, "PUT", s.URL()+"/v2/apps/g/app", "", app)
+	c.Add(50 * time.Second)
+	s.SetLeader(false)
+	s.SetLeader(true) // elected at 12:00:50: first run at 12:01:50
+	s.KillAgent("a")
+	c.Add(59 * time.Second)
+	if got := statesOf(t, s, "/g/app"); got != "a:TASK_UNREACHABLE b:TASK_RUNNING" {
+		t.Errorf("at 12:01:49: %s, want the unreachable task still listed", got)
+	}
+	c.Add(time.Second)
+	if got := statesOf(t, s, "/g/app"); got != "b:TASK_RUNNING" {
+		t.Errorf("at 12:01:50: %s", got)
+	}
+	s.Stop()
+	if _, err := http.Get(s.URL() + "/v2/info"); err == nil {
+		t.Fatal("a stopped Marathon answered")
+	}
+	s.Start() // re-elected at 12:01:50
+	s.KillAgent("b")
+	s.AddAgent("c")
+	c.Add(59 * time.Second)
+	if got := statesOf(t, s, "/g/app"); got != "b:TASK_UNREACHABLE c:TASK_RUNNING" {
+		t.Errorf("after the restart at 12:02:49: %s", got)
+	}
+	c.Add(time.Second)
+	if got := statesOf(t, s, "/g/app"); got != "c:TASK_RUNNING" {
+		t.Errorf("after the restart at 12:02:50: %s", got)
+	}
+	info := call(t, "GET", s.URL()+"/v2/info", "", "")
+	for _, want := range []string{`"task_lost_expunge_initial_delay":60000`, `"task_lost_expunge_interval":10000`, `"reconciliation_initial_delay":15000`, `"reconciliation_interval":600000`} {
+		if !strings.Contains(info.body, want) {
+			t.Errorf("/v2/info lacks %s: %s", want, info.body)
+		}
+	}
+}
+
+// A task's JSON has what Formats.TaskWrites and EnrichedTaskWrites write at
+// each step; Marathon's HTTP health checks keep an unreachable task's last
+// (failed) result until its instance is inactive.
+func TestTaskJSONAndHealth(t *testing.T) {
+	c := newClock()
+	s := marathontest.NewServer(marathontest.Options{StagingDuration: 2 * time.Second, DetectionDelay: 20 * time.Second, Now: c.Now})
+	defer s.Close()
+	s.AddAgent("10.0.0.1")
+	// Checks every 5 s, failing 2 s after they start once the agent is dead.
+	def := strings.Replace(withStrategy(`"disabled"`), `"path":"/v1/ping"`, `"path":"/v1/ping","intervalSeconds":5,"timeoutSeconds":2`, 1)
+	call(t, "PUT", s.URL()+"/v2/apps/g/app", "", def)
+	staging := tasksOf(t, s, "/g/app")[0]
+	for _, k := range []string{"ipAddresses", "servicePorts", "healthCheckResults"} {
+		if _, ok := staging[k]; ok {
+			t.Errorf("a staging task has %s: %v", k, staging)
+		}
+	}
+	c.Add(2 * time.Second) // running at 12:00:02
+	running := tasksOf(t, s, "/g/app")[0]
+	ip, _ := json.Marshal(running["ipAddresses"])
+	if string(ip) != `[{"ipAddress":"172.17.0.2","protocol":"IPv4"}]` || running["host"] != "10.0.0.1" {
+		t.Errorf("running task ipAddresses %s host %v: want Docker's bridge address, the agent in host", ip, running["host"])
+	}
+	h := running["healthCheckResults"].([]any)[0].(map[string]any)
+	if h["alive"] != true || h["instanceId"] != strings.Replace(running["id"].(string), ".", ".marathon-", 1) {
+		t.Errorf("health %v", h)
+	}
+	c.Add(4 * time.Second)
+	s.KillAgent("10.0.0.1") // 12:00:06: the check at 12:00:07 fails at 12:00:09
+	c.Add(2*time.Second + 999*time.Millisecond)
+	if h := health(t, s); h["alive"] != true || h["lastSuccess"] != "2017-05-01T12:00:02.000Z" {
+		t.Errorf("before the failed check lands: %v", h)
+	}
+	c.Add(time.Millisecond)
+	if h := health(t, s); h["alive"] != false || h["consecutiveFailures"] != 1.0 || h["lastFailure"] != "2017-05-01T12:00:09.000Z" {
+		t.Errorf("after the failed check: %v", h)
+	}
+	c.Add(time.Hour) // unreachable at 12:00:26: checks stop at the check of 12:00:22
+	if h := health(t, s); h["alive"] != false || h["consecutiveFailures"] != 4.0 || tasksOf(t, s, "/g/app")[0]["state"] != "TASK_UNREACHABLE" {
+		t.Errorf("an hour later: %v, want the failures up to the loss kept", h)
+	}
+	if g := call(t, "GET", s.URL()+"/v2/apps/g/app", "", ""); !strings.Contains(g.body, `"tasksUnhealthy":1`) || !strings.Contains(g.body, `"tasksRunning":0`) {
+		t.Errorf("counts: %s", g.body)
+	}
+}
+
+func health(t *testing.T, s *marathontest.Server) map[string]any {
+	t.Helper()
 	ts := tasksOf(t, s, "/g/app")
-	if len(ts) != 2 || ts[1]["host"] != "b" {
-		t.Errorf("after inactiveAfterSeconds 300 a replacement runs on b beside the unreachable task: %v", ts)
+	hs, _ := ts[0]["healthCheckResults"].([]any)
+	if len(hs) != 1 {
+		t.Fatalf("task without one health result: %v", ts[0])
+	}
+	return hs[0].(map[string]any)
+}
+
+// With 0/0 the instance is inactive at once and its health is purged.
+func TestInactiveTaskHasNoHealth(t *testing.T) {
+	c := newClock()
+	s := marathontest.NewServer(marathontest.Options{DetectionDelay: time.Second, Now: c.Now})
+	defer s.Close()
+	s.AddAgent("a")
+	call(t, "PUT", s.URL()+"/v2/apps/g/app", "", app)
+	s.KillAgent("a")
+	c.Add(time.Second)
+	ts := tasksOf(t, s, "/g/app")
+	if _, ok := ts[0]["healthCheckResults"]; len(ts) != 1 || ts[0]["state"] != "TASK_UNREACHABLE" || ok {
+		t.Errorf("inactive task %v, want no healthCheckResults", ts)
 	}
 }
 
