@@ -33,7 +33,7 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export(out.AgentInstanceIDs, c.Agents.InstanceIDs)
 	ctx.Export(out.AgentPrivateIPs, c.Agents.PrivateIPs)
 	ctx.Export(out.Region, pulumi.String(cfg.Region))
-	ctx.Export(out.AvailabilityZone, pulumi.String(c.Zone))
+	ctx.Export(out.AvailabilityZone, c.Zone)
 	ctx.Export(out.ClusterID, c.ClusterID)
 	ctx.Export(out.Stack, pulumi.String(ctx.Stack()))
 	ctx.Export(out.VolumeDriver, pulumi.String(cfg.VolumeDriver))

@@ -79,9 +79,12 @@ func TestResourcesPerComponent(t *testing.T) {
 			"aws:ec2/vpc:Vpc":                 1, "aws:ec2/internetGateway:InternetGateway": 1, "aws:ec2/subnet:Subnet": 1,
 			"aws:ec2/routeTable:RouteTable": 1, "aws:ec2/routeTableAssociation:RouteTableAssociation": 1,
 			tSG: 3, tRule: 17, tKeyPair: 1, tInstance: 3, tELB: 1,
+			// the master's address; one ELB registration per agent
+			"aws:ec2/subnetCidrReservation:SubnetCidrReservation": 1, "aws:elb/attachment:Attachment": 2,
 			// agents only: the master calls no AWS API with rexray
 			tRole: 1, tPolicy: 1, tProfile: 1,
 			tCommand: 2, "random:index/randomId:RandomId": 1,
+			"pulumi:index:Stash": 1, // the recorded zone (components/placement.go)
 		}},
 		{"flocker, three agents", flockerConfig("agentCount", "3", "exposeFlockerApi", "true"), map[string]int{
 			"marathon-ha:index:Cluster": 1, "marathon-ha:index:Network": 1, "marathon-ha:index:KeyPair": 1,
@@ -90,8 +93,10 @@ func TestResourcesPerComponent(t *testing.T) {
 			"aws:ec2/vpc:Vpc": 1, "aws:ec2/internetGateway:InternetGateway": 1, "aws:ec2/subnet:Subnet": 1,
 			"aws:ec2/routeTable:RouteTable": 1, "aws:ec2/routeTableAssociation:RouteTableAssociation": 1,
 			tSG: 3, tRule: 18, tKeyPair: 1, tInstance: 4, tELB: 1,
+			"aws:ec2/subnetCidrReservation:SubnetCidrReservation": 1, "aws:elb/attachment:Attachment": 3,
 			tRole: 2, tPolicy: 2, tProfile: 2, tCommand: 2,
 			"random:index/randomId:RandomId": 1, "random:index/randomUuid:RandomUuid": 4,
+			"pulumi:index:Stash": 1,
 			// CA, control service, plugin and one per agent
 			"tls:index/privateKey:PrivateKey": 6, "tls:index/selfSignedCert:SelfSignedCert": 1,
 			"tls:index/certRequest:CertRequest": 5, "tls:index/locallySignedCert:LocallySignedCert": 5,
@@ -254,16 +259,8 @@ func TestLoadBalancer(t *testing.T) {
 	if lb.Input("crossZoneLoadBalancing") != true || lb.Input("connectionDraining") != true || lb.Input("connectionDrainingTimeout") != 5.0 {
 		t.Errorf("cross-zone %v, draining %v / %v s; want on, on, 5 s", lb.Input("crossZoneLoadBalancing"), lb.Input("connectionDraining"), lb.Input("connectionDrainingTimeout"))
 	}
-	var agents []string
-	for _, inst := range res.OfType(tInstance) {
-		if inst.String("privateIp") != facts.MasterPrivateIP {
-			agents = append(agents, inst.Name)
-		}
-	}
-	registered := toStrings(lb.Input("instances"))
-	if len(registered) != 2 || !strings.HasPrefix(registered[0], "i-") {
-		t.Errorf("registered instances %v, want the 2 agents %v", registered, agents)
-	}
+	// The agents are registered by one attachment each, not the ELB's
+	// instances: TestELBMembershipIsOneAttachmentPerAgent.
 	if !lb.DeleteBeforeReplace {
 		t.Error("the ELB has a fixed name: a replacement must delete it first")
 	}
@@ -289,13 +286,52 @@ func actionsOf(p components.PolicyDocument) []string {
 }
 
 func TestIAM(t *testing.T) {
+	// No agent deletes a volume: pulumi destroy does, with the operator's
+	// credentials (components.VolumeDriverActions).
 	rexray := []string{
-		"ec2:AttachVolume", "ec2:CreateTags", "ec2:CreateVolume", "ec2:DeleteVolume", "ec2:DescribeInstances",
+		"ec2:AttachVolume", "ec2:CreateTags", "ec2:CreateVolume", "ec2:DescribeInstances",
 		"ec2:DescribeVolumes", "ec2:DetachVolume",
 	}
 	flocker := []string{
-		"ec2:AttachVolume", "ec2:CreateTags", "ec2:CreateVolume", "ec2:DeleteVolume", "ec2:DescribeAvailabilityZones",
+		"ec2:AttachVolume", "ec2:CreateTags", "ec2:CreateVolume", "ec2:DescribeAvailabilityZones",
 		"ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DetachVolume", "kms:Decrypt", "ssm:GetParameter", "ssm:GetParameters",
+	}
+	// scoped checks what the agents' EC2 statements are limited to: the
+	// region, the zone, this cluster's agents and the volume tag the driver
+	// writes (components/drivercalls_test.go evaluates them call by call).
+	scoped := func(t *testing.T, p components.PolicyDocument, res *pulumimock.Result, tagKey, tagValue string) {
+		t.Helper()
+		clusterID := res.Outputs[stackoutputs.ClusterID].Value.(string)
+		zone := res.Outputs[stackoutputs.AvailabilityZone].Value.(string)
+		want := map[string]map[string]string{
+			"Describe":            {"aws:RequestedRegion": "us-east-1"},
+			"CreateVolumesInZone": {"aws:RequestedRegion": "us-east-1", "ec2:AvailabilityZone": zone},
+			"TagNewVolumes":       {"aws:RequestedRegion": "us-east-1", "ec2:AvailabilityZone": zone, "aws:RequestTag/" + tagKey: tagValue},
+			"AttachOwnVolumes":    {"aws:RequestedRegion": "us-east-1", "ec2:ResourceTag/" + tagKey: tagValue},
+			"AttachToOwnAgents": {"aws:RequestedRegion": "us-east-1", "ec2:ResourceTag/" + facts.TagClusterID: clusterID,
+				"ec2:ResourceTag/" + facts.TagRole: facts.RoleAgent},
+		}
+		for _, s := range p.Statement {
+			if !strings.HasPrefix(s.Action[0], "ec2:") {
+				continue
+			}
+			w, ok := want[s.Sid]
+			if !ok {
+				t.Errorf("unexpected EC2 statement %q", s.Sid)
+			}
+			delete(want, s.Sid)
+			for k, v := range w {
+				if got := s.Condition["StringEquals"][k]; !slices.Equal(got, []string{v}) {
+					t.Errorf("statement %q: StringEquals %s is %v, want [%s]", s.Sid, k, got, v)
+				}
+			}
+			if s.Sid == "TagNewVolumes" && s.Condition["Null"]["ec2:ResourceTag/"+tagKey][0] != "true" {
+				t.Errorf("CreateTags not limited to volumes without a %s tag: %v", tagKey, s.Condition)
+			}
+		}
+		for sid := range want {
+			t.Errorf("no EC2 statement %q", sid)
+		}
 	}
 	t.Run("rexray", func(t *testing.T) {
 		res := run(t, "dev", baseConfig())
@@ -304,19 +340,11 @@ func TestIAM(t *testing.T) {
 			t.Fatalf("policies %v: want only the agents' (the master calls no AWS API)", pols)
 		}
 		p := policyOf(t, pols[0])
-		if got := actionsOf(p); strings.Join(got, " ") != strings.Join(rexray, " ") {
+		if got := slices.Compact(actionsOf(p)); strings.Join(got, " ") != strings.Join(rexray, " ") {
 			t.Errorf("agent actions\n got %v\nwant %v", got, rexray)
 		}
-		del := p.Statement[slices.IndexFunc(p.Statement, func(s components.Statement) bool { return s.Sid == "DeleteOwnVolumes" })]
-		clusterID := run(t, "dev", baseConfig()).Outputs[stackoutputs.ClusterID].Value.(string)
-		if got := del.Condition["StringEquals"]["ec2:ResourceTag/Name"]; got != clusterID+"-moby-counter" {
-			t.Errorf("DeleteVolume limited to Name=%q, want this cluster's volume %s-moby-counter", got, clusterID)
-		}
-		for _, s := range p.Statement {
-			if s.Sid == "VolumeDriver" && s.Condition["StringEquals"]["aws:RequestedRegion"] != "us-east-1" {
-				t.Errorf("volume driver actions not limited to the region: %v", s.Condition)
-			}
-		}
+		clusterID := res.Outputs[stackoutputs.ClusterID].Value.(string)
+		scoped(t, p, res, facts.TagName, clusterID+"-moby-counter")
 	})
 	t.Run("flocker", func(t *testing.T) {
 		res := run(t, "dev", flockerConfig())
@@ -328,12 +356,24 @@ func TestIAM(t *testing.T) {
 				master = policyOf(t, r)
 			}
 		}
-		if got := actionsOf(agent); strings.Join(got, " ") != strings.Join(flocker, " ") {
+		if got := slices.Compact(actionsOf(agent)); strings.Join(got, " ") != strings.Join(flocker, " ") {
 			t.Errorf("agent actions\n got %v\nwant %v", got, flocker)
 		}
 		if got := actionsOf(master); strings.Join(got, " ") != "kms:Decrypt ssm:GetParameter ssm:GetParameters" {
 			t.Errorf("master actions %v: want only reading its own secrets", got)
 		}
+		// The Flocker cluster UUID the volume clean-up deletes by
+		// (scripts/cleanup-volumes: MHA_FLOCKER_CLUSTER_UUID).
+		var uuid string
+		for _, r := range res.OfType("command:local:Command") {
+			if env, ok := r.Input("environment").(map[string]any); ok && env["MHA_FLOCKER_CLUSTER_UUID"] != nil {
+				uuid = env["MHA_FLOCKER_CLUSTER_UUID"].(string)
+			}
+		}
+		if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString(uuid) {
+			t.Fatalf("volume clean-up's Flocker cluster UUID %q", uuid)
+		}
+		scoped(t, agent, res, facts.TagFlockerClusterID, uuid)
 		clusterID := res.Outputs[stackoutputs.ClusterID].Value.(string)
 		for _, s := range master.Statement {
 			if s.Sid == "ReadOwnSecrets" && s.Resource[0] != "arn:aws:ssm:us-east-1:123456789012:parameter/marathon-ha/"+clusterID+"/master/*" {
@@ -395,7 +435,9 @@ func TestInstances(t *testing.T) {
 func TestTagsOnEverything(t *testing.T) {
 	res := run(t, "dev", flockerConfig())
 	clusterID := res.Outputs[stackoutputs.ClusterID].Value.(string)
-	untaggable := map[string]bool{tRule: true, tPolicy: true, "aws:ec2/routeTableAssociation:RouteTableAssociation": true}
+	untaggable := map[string]bool{tRule: true, tPolicy: true, "aws:ec2/routeTableAssociation:RouteTableAssociation": true,
+		// no tags argument in terraform-provider-aws
+		"aws:ec2/subnetCidrReservation:SubnetCidrReservation": true, "aws:elb/attachment:Attachment": true}
 	for _, r := range res.Resources {
 		if !strings.HasPrefix(r.Type, "aws:") || untaggable[r.Type] {
 			continue

@@ -69,6 +69,7 @@ func referenceTable() string {
 	var b strings.Builder
 	b.WriteString("| key | type | default | meaning |\n|---|---|---|---|\n")
 	b.WriteString("| `aws:region` | string | (required) | AWS region of the whole cluster, e.g. us-east-1. |\n")
+	b.WriteString("| `aws:profile` | string | (none) | AWS shared-config profile of the provider; the volume clean-up at destroy uses it too. |\n")
 	var pair []string
 	for _, k := range config.Keys {
 		if k.Presence == config.OneOfKeyPair {

@@ -19,8 +19,11 @@ type AgentsArgs struct {
 	// FlockerFiles are filled in per agent.
 	Boot               userdata.AgentInput
 	ClusterID          pulumi.StringInput
+	Zone               pulumi.StringInput // the recorded zone; replaces Boot.Zone (this run's look-up)
 	FlockerClusterUUID pulumi.StringInput // flocker only: the tag on its volumes
 	VolumeName         pulumi.StringInput // the app's Docker volume
+	Account            string             // the stack's AWS account, checked by the volume clean-up
+	Profile            string             // aws:profile, "" when unset: the volume clean-up's credentials
 	Policy             pulumi.StringOutput
 	NamePrefix         pulumi.StringInput // instance profile
 	RolePrefix         pulumi.StringInput
@@ -54,20 +57,11 @@ func NewAgents(ctx *pulumi.Context, name string, args *AgentsArgs, opts ...pulum
 	// command does nothing on create; on destroy it deletes this cluster's
 	// run-time volumes. Every agent depends on it, so Pulumi deletes it
 	// (runs the clean-up) only after all agents are terminated and their
-	// volumes detached.
-	uuid := args.FlockerClusterUUID
-	if uuid == nil {
-		uuid = pulumi.String("")
-	}
-	cleanup, err := local.NewCommand(ctx, name+"-volume-cleanup", &local.CommandArgs{
-		Delete: pulumi.String(cleanupVolumesCommand),
-		Environment: pulumi.StringMap{
-			envRegion:             pulumi.String(args.Boot.Region),
-			envClusterID:          args.ClusterID,
-			envVolumeDriver:       pulumi.String(args.Boot.VolumeDriver),
-			envFlockerClusterUUID: uuid,
-			envVolumeName:         args.VolumeName,
-		},
+	// volumes detached. A changed selector (volumeDriver) replaces it, so
+	// the old one deletes the old driver's volume (volumecleanup.go).
+	cleanup, err := newVolumeCleanup(ctx, name+"-volume-cleanup", volumeCleanupArgs{
+		Region: args.Boot.Region, Account: args.Account, Profile: args.Profile, Driver: args.Boot.VolumeDriver,
+		ClusterID: args.ClusterID, FlockerClusterUUID: args.FlockerClusterUUID, VolumeName: args.VolumeName,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -84,22 +78,15 @@ func NewAgents(ctx *pulumi.Context, name string, args *AgentsArgs, opts ...pulum
 	var ids, privateIPs, publicIPs pulumi.StringArray
 	for i := 1; i <= args.Count; i++ {
 		index := i
-		userData := args.ClusterID.ToStringOutput().ApplyT(func(id string) (string, error) {
+		userData := pulumi.All(args.ClusterID, bootZone(args.Zone, args.Boot.Zone)).ApplyT(func(v []any) (string, error) {
 			in := args.Boot
-			in.ClusterID, in.Index = id, index
-			if in.VolumeDriver == facts.VolumeDriverFlocker {
-				in.FlockerFiles = AgentSecretFiles(SSMPrefix(id, "agents"), index)
-			}
-			doc, err := userdata.RenderAgent(in)
-			if err != nil {
-				return "", err
-			}
-			return userdata.EncodeForEC2(doc)
+			in.Zone = v[1].(string)
+			return agentUserData(in, v[0].(string), index)
 		}).(pulumi.StringOutput)
 		nodeName := fmt.Sprintf("%s-agent-%d", args.Tags.Stack, index)
 		inst, err := ec2.NewInstance(ctx, fmt.Sprintf("%s-%d", name, index),
 			args.Node.instanceArgs(userData, role.Profile.Name, false, args.Tags.For(facts.RoleAgent, nodeName)),
-			nodeOptions(a, deps)...)
+			args.Node.nodeOptions(a, deps)...)
 		if err != nil {
 			return nil, err
 		}
@@ -115,4 +102,18 @@ func NewAgents(ctx *pulumi.Context, name string, args *AgentsArgs, opts ...pulum
 		return nil, err
 	}
 	return a, nil
+}
+
+// agentUserData is the user data of agent index for cluster id: rendered,
+// gzipped and base64-encoded, within EC2's limit (userdata.EncodeForEC2).
+func agentUserData(in userdata.AgentInput, id string, index int) (string, error) {
+	in.ClusterID, in.Index = id, index
+	if in.VolumeDriver == facts.VolumeDriverFlocker {
+		in.FlockerFiles = AgentSecretFiles(SSMPrefix(id, "agents"), index)
+	}
+	doc, err := userdata.RenderAgent(in)
+	if err != nil {
+		return "", err
+	}
+	return userdata.EncodeForEC2(doc)
 }

@@ -3,11 +3,8 @@ package components
 import (
 	"fmt"
 	"os"
-	"slices"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -15,7 +12,6 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/config"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/manifest"
-	"github.com/marathon-ha/marathon-ha/userdata"
 )
 
 // ClusterArgs are the validated stack config and the stack's name.
@@ -29,8 +25,10 @@ type ClusterArgs struct {
 type Cluster struct {
 	pulumi.ResourceState
 
-	ClusterID    pulumi.StringOutput
-	Zone         string
+	ClusterID pulumi.StringOutput
+	// Zone is the zone recorded in the stack's state on the first run
+	// (recordZone): it moves only when availabilityZone changes.
+	Zone         pulumi.StringOutput
 	AMI          pulumi.StringInput
 	VolumeName   pulumi.StringOutput
 	Network      *Network
@@ -78,6 +76,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if _, err := renderManifest("us-east-1a", VolumeName("mha-00000000")); err != nil {
 		return nil, err
 	}
+	// And user data over EC2's limit: the real documents wait for the
+	// random cluster id, which a new stack's preview does not know.
+	if err := checkUserData(cfg); err != nil {
+		return nil, err
+	}
 
 	c := &Cluster{}
 	if err := ctx.RegisterComponentResource(typeToken("Cluster"), name, c, opts...); err != nil {
@@ -85,16 +88,18 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	parent := pulumi.Parent(c)
 
-	zone, err := pickZone(ctx, cfg, c)
+	placement, err := lookupZone(ctx, cfg, c)
 	if err != nil {
 		return nil, err
 	}
-	c.Zone = zone
+	// zone is this run's pick, known at once; everything placed reads the
+	// recorded c.Zone instead (recordZone, below).
+	zone := placement.Zone
 	ami, err := pickAMI(ctx, cfg, c)
 	if err != nil {
 		return nil, err
 	}
-	c.AMI = pulumi.String(ami)
+	c.AMI = pulumi.String(ami.ID)
 	caller, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, pulumi.Parent(c))
 	if err != nil {
 		return nil, fmt.Errorf("asking AWS who we are (are credentials configured?): %w", err)
@@ -109,6 +114,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		}
 	}
 
+	// Looked up on every run, the zone is recorded once (placement.go).
+	c.Zone, err = recordZone(ctx, name, cfg, placement, c)
+	if err != nil {
+		return nil, err
+	}
 	// The cluster id is random and kept in state: two stacks never share it,
 	// even stacks of the same name in different backends.
 	rid, err := random.NewRandomId(ctx, name+"-id", &random.RandomIdArgs{ByteLength: pulumi.Int(4)}, parent)
@@ -125,7 +135,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	namePrefix := func(role string) pulumi.StringInput { return prefix(NamePrefix, role) }
 
 	c.Network, err = NewNetwork(ctx, name+"-network", &NetworkArgs{
-		Zone: pulumi.String(zone), OperatorCIDR: pulumi.String(cfg.OperatorCIDR), AppPort: cfg.AppPort,
+		Zone: c.Zone, OperatorCIDR: pulumi.String(cfg.OperatorCIDR), AppPort: cfg.AppPort,
 		ExposeFlockerAPI: cfg.ExposeFlockerAPI, NamePrefix: namePrefix, Tags: tags,
 	}, parent)
 	if err != nil {
@@ -140,8 +150,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 
 	flocker := cfg.VolumeDriver == facts.VolumeDriverFlocker
 	var masterSecrets, agentSecrets []pulumi.Resource
-	deleteTag := facts.TagName
-	var deleteValue pulumi.StringOutput = c.VolumeName
+	// The tag by which the volume driver marks this cluster's volume: the
+	// agents' policy is scoped to it (REX-Ray names the volume, Flocker tags
+	// its cluster UUID).
+	ownTagKey := facts.TagName
+	var ownTagValue pulumi.StringOutput = c.VolumeName
 	var flockerUUID pulumi.StringInput
 	if flocker {
 		cu, err := random.NewRandomUuid(ctx, name+"-flocker-cluster-uuid", &random.RandomUuidArgs{}, parent)
@@ -150,7 +163,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		}
 		c.FlockerUUID = cu.Result
 		flockerUUID = cu.Result
-		deleteTag, deleteValue = facts.TagFlockerClusterID, cu.Result
+		ownTagKey, ownTagValue = facts.TagFlockerClusterID, cu.Result
 		var nodes []pulumi.StringInput
 		for i := 1; i <= cfg.AgentCount; i++ {
 			nu, err := random.NewRandomUuid(ctx, fmt.Sprintf("%s-flocker-node-%d-uuid", name, i), &random.RandomUuidArgs{}, parent)
@@ -172,10 +185,10 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		masterSecrets, agentSecrets = c.PKI.MasterParameters, c.PKI.AgentParameters
 	}
 
-	scope := func(role string) func(id, deleteValue string) (string, error) {
-		return func(id, deleteValue string) (string, error) {
-			s := PolicyScope{Partition: partition.Partition, Region: cfg.Region, Account: caller.AccountId,
-				SSMPrefix: SSMPrefix(id, role), DeleteTagKey: deleteTag, DeleteTagValue: deleteValue}
+	scope := func(role string) func(id, volumeTagValue, zone string) (string, error) {
+		return func(id, volumeTagValue, zone string) (string, error) {
+			s := PolicyScope{Partition: partition.Partition, Region: cfg.Region, Account: caller.AccountId, Zone: zone, ClusterID: id,
+				SSMPrefix: SSMPrefix(id, role), VolumeTagKey: ownTagKey, VolumeTagValue: volumeTagValue}
 			if role == facts.RoleMaster {
 				return MasterPolicy(s).json()
 			}
@@ -184,40 +197,31 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	policy := func(role string) pulumi.StringOutput {
 		f := scope(role)
-		return pulumi.All(c.ClusterID, deleteValue).ApplyT(func(v []any) (string, error) { return f(v[0].(string), v[1].(string)) }).(pulumi.StringOutput)
+		return pulumi.All(c.ClusterID, ownTagValue, c.Zone).ApplyT(func(v []any) (string, error) { return f(v[0].(string), v[1].(string), v[2].(string)) }).(pulumi.StringOutput)
 	}
 
 	node := func(instanceType string, sg pulumi.IDOutput) NodeArgs {
-		return NodeArgs{AMI: c.AMI, InstanceType: instanceType, SubnetID: c.Network.SubnetID, SecurityGroupID: sg,
+		return NodeArgs{AMI: c.AMI, KeepAMI: ami.FromLookup, InstanceType: instanceType, SubnetID: c.Network.SubnetID, SecurityGroupID: sg,
 			KeyName: c.KeyPair.KeyName, RootVolumeGiB: cfg.RootVolumeGiB}
 	}
 	c.Master, err = NewMaster(ctx, name+"-master", &MasterArgs{
-		Node: node(cfg.MasterInstanceType, c.Network.MasterSG),
-		Boot: userdata.MasterInput{
-			Region: cfg.Region, Zone: zone, VolumeDriver: cfg.VolumeDriver,
-			AgentPingTimeout: cfg.AgentPingTimeout, MaxAgentPingTimeouts: cfg.MaxAgentPingTimeouts,
-			Images: userdata.MasterImages{ZooKeeper: cfg.Images.ZooKeeper, MesosMaster: cfg.Images.MesosMaster,
-				Marathon: cfg.Images.Marathon, FlockerControl: cfg.Images.FlockerControl},
-		},
-		ClusterID: c.ClusterID, NeedsProfile: flocker, Policy: policy(facts.RoleMaster),
+		Node:      node(cfg.MasterInstanceType, c.Network.MasterSG),
+		Boot:      masterBoot(cfg, zone),
+		ClusterID: c.ClusterID, Zone: c.Zone, NeedsProfile: flocker, Policy: policy(facts.RoleMaster),
 		NamePrefix: namePrefix, RolePrefix: prefix(RoleNamePrefix, facts.RoleMaster),
-		DependsOn: masterSecrets, Tags: tags,
+		DependsOn: append([]pulumi.Resource{c.Network.MasterAddress}, masterSecrets...), Tags: tags,
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
 	c.Agents, err = NewAgents(ctx, name+"-agents", &AgentsArgs{
-		Node:  node(cfg.AgentInstanceType, c.Network.AgentSG),
-		Count: cfg.AgentCount,
-		Boot: userdata.AgentInput{
-			Region: cfg.Region, Zone: zone, MasterPrivateIP: facts.MasterPrivateIP, VolumeDriver: cfg.VolumeDriver,
-			AppImage: cfg.Images.App, AppPort: cfg.AppPort, PortRangeStart: facts.AgentPortRangeStart, PortRangeEnd: facts.AgentPortRangeEnd,
-			Images: userdata.AgentImages{MesosAgent: cfg.Images.MesosAgent, MesosExecutor: cfg.Images.MesosExecutor, FlockerDatasetAgent: cfg.Images.FlockerDatasetAgent,
-				FlockerDockerPlugin: cfg.Images.FlockerDockerPlugin, RexRayPlugin: cfg.Images.RexRayPlugin},
-		},
-		ClusterID: c.ClusterID, FlockerClusterUUID: flockerUUID, VolumeName: c.VolumeName,
+		Node:      node(cfg.AgentInstanceType, c.Network.AgentSG),
+		Count:     cfg.AgentCount,
+		Boot:      agentBoot(cfg, zone),
+		ClusterID: c.ClusterID, Zone: c.Zone, FlockerClusterUUID: flockerUUID, VolumeName: c.VolumeName,
+		Account: caller.AccountId, Profile: cfg.Profile,
 		Policy: policy("agents"), NamePrefix: namePrefix("agents"), RolePrefix: prefix(RoleNamePrefix, "agents"),
-		DependsOn: agentSecrets, Tags: tags,
+		DependsOn: append([]pulumi.Resource{c.Network.MasterAddress}, agentSecrets...), Tags: tags,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -225,7 +229,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.LoadBalancer, err = NewLoadBalancer(ctx, name+"-elb", &LoadBalancerArgs{
 		Name:     c.ClusterID.ApplyT(func(id string) string { return ELBName(stack, id) }).(pulumi.StringOutput),
 		SubnetID: c.Network.SubnetID, SecurityGroupID: c.Network.ELBSG, AppPort: cfg.AppPort,
-		Instances: c.Agents.InstanceIDs, Tags: tags,
+		Agents: c.Agents.Instances, DependsOn: []pulumi.Resource{c.Network.MasterAddress}, Tags: tags,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -238,8 +242,10 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.App, err = NewAppDeployment(ctx, name+"-app", &AppDeploymentArgs{
 		MarathonURL: c.MarathonURL,
 		AppID:       facts.AppID,
-		Manifest:    c.VolumeName.ApplyT(func(v string) (string, error) { return renderManifest(zone, v) }).(pulumi.StringOutput),
-		DependsOn:   nodes,
+		Manifest: pulumi.All(c.Zone, c.VolumeName).ApplyT(func(v []any) (string, error) {
+			return renderManifest(v[0].(string), v[1].(string))
+		}).(pulumi.StringOutput),
+		DependsOn: nodes,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -268,47 +274,4 @@ func instancesOf(a *Agents) []pulumi.Resource {
 		out[i] = inst
 	}
 	return out
-}
-
-// pickZone returns the configured zone after checking the region offers it,
-// or the region's first available zone, as the 2015 demo did.
-func pickZone(ctx *pulumi.Context, cfg config.Config, parent pulumi.Resource) (string, error) {
-	zones, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{State: pulumi.StringRef("available")}, pulumi.Parent(parent))
-	if err != nil {
-		return "", fmt.Errorf("listing the availability zones of %s (are AWS credentials configured?): %w", cfg.Region, err)
-	}
-	if len(zones.Names) == 0 {
-		return "", fmt.Errorf("region %s (aws:region) has no available zone", cfg.Region)
-	}
-	if cfg.AvailabilityZone == "" {
-		return zones.Names[0], nil
-	}
-	if !slices.Contains(zones.Names, cfg.AvailabilityZone) {
-		return "", &config.Error{Key: config.KeyAvailabilityZone, Value: cfg.AvailabilityZone,
-			Problem: fmt.Sprintf("is not an available zone of %s; available: %s", cfg.Region, strings.Join(zones.Names, ", "))}
-	}
-	return cfg.AvailabilityZone, nil
-}
-
-// pickAMI returns the configured AMI or the newest one matching the owner
-// and name filter.
-func pickAMI(ctx *pulumi.Context, cfg config.Config, parent pulumi.Resource) (string, error) {
-	if cfg.AMIID != "" {
-		return cfg.AMIID, nil
-	}
-	ami, err := ec2.LookupAmi(ctx, &ec2.LookupAmiArgs{
-		Owners:     []string{cfg.AMIOwner},
-		MostRecent: pulumi.BoolRef(true),
-		Filters: []ec2.GetAmiFilter{
-			{Name: "name", Values: []string{cfg.AMINameFilter}},
-			{Name: "architecture", Values: []string{"x86_64"}},
-			{Name: "virtualization-type", Values: []string{"hvm"}},
-			{Name: "root-device-type", Values: []string{"ebs"}},
-		},
-	}, pulumi.Parent(parent))
-	if err != nil {
-		return "", fmt.Errorf("no AMI owned by %s matches %q in %s (config %s:%s and %s:%s; or set %s:%s): %w",
-			cfg.AMIOwner, cfg.AMINameFilter, cfg.Region, facts.Project, config.KeyAMIOwner, facts.Project, config.KeyAMINameFilter, facts.Project, config.KeyAMIID, err)
-	}
-	return ami.Id, nil
 }

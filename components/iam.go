@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -11,11 +12,21 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
 
-// VolumeDriverActions are the EC2 actions each volume driver calls, and no
-// more. Nothing here grants them to a human or stores a key: the agents get
-// them through their instance profile only. Each action cites the call at the
-// driver's pinned version; components/drivercalls_test.go lists every call
-// and fails when the agents' policy misses one or grants more.
+// VolumeDriverActions are the EC2 actions each volume driver calls in this
+// cluster, and no more. Nothing here grants them to a human or stores a key:
+// the agents get them through their instance profile only. Each action cites
+// the call at the driver's pinned version; components/drivercalls_test.go
+// lists every call, replays each driver's calls in their real order against
+// AgentPolicy, and fails when the policy misses one or grants more.
+//
+// ec2:DeleteVolume is granted to neither driver: nothing in this cluster asks
+// a driver to delete a volume (Mesos removes task containers with `docker rm
+// -v`, which keeps named volumes: moby/moby daemon/mounts.go@v26.1.4
+// removeMountPoints, "Do not remove named mountpoints"; Flocker's Docker
+// plugin deletes nothing on Remove), and `pulumi destroy` deletes the volume
+// with the operator's credentials (scripts/cleanup-volumes). Without it, a
+// volume an agent could tag as its own (see AgentPolicy) still cannot be
+// deleted by the agent.
 var VolumeDriverActions = map[string][]string{
 	// Flocker 1.15.0's EBS backend (ClusterHQ/flocker
 	// flocker/node/agents/ebs.py@1.15.0), through boto3 1.3.1's EC2 resource
@@ -23,12 +34,13 @@ var VolumeDriverActions = map[string][]string{
 	// Flocker never calls DescribeRegions: validate_region lists the zones
 	// and takes an unreachable endpoint for a bad region (ebs.py:518-528),
 	// and nothing else in the 1.15.0 tree lists regions.
-	// start_node (ebs.py:1404, StartInstances) has no caller.
+	// start_node (ebs.py:1404, StartInstances) has no caller; destroy_volume
+	// (ebs.py:1351, DeleteVolume) runs only for a dataset deleted through the
+	// control service's API, which nothing here calls.
 	facts.VolumeDriverFlocker: {
 		"ec2:AttachVolume",              // ebs.py:1127 Volume.attach_to_instance
 		"ec2:CreateTags",                // ebs.py:1192 Volume.create_tags (flocker-cluster-id, ...)
 		"ec2:CreateVolume",              // ebs.py:1049, :1056 client.create_volume
-		"ec2:DeleteVolume",              // ebs.py:1351 Volume.delete (destroy_volume; AgentPolicy limits it to this cluster's volumes)
 		"ec2:DescribeAvailabilityZones", // ebs.py:520 ec2_client validate_region, at agent start
 		"ec2:DescribeInstances",         // ebs.py:1398 list_live_nodes, instances.filter
 		"ec2:DescribeVolumes",           // ebs.py:1078 volumes pages; :1062, :1095, :1349 Volume.load; :619 Volume.reload
@@ -44,15 +56,33 @@ var VolumeDriverActions = map[string][]string{
 	// methods anyway (libstorage/drivers/integration/linux/linux.go@v0.11.4),
 	// so REX-Ray's documented policy's snapshot, attribute, status,
 	// DescribeTags and DescribeAvailabilityZones actions are not granted.
+	// VolumeRemove (ebs_storage.go:568, DeleteVolume) runs only on `docker
+	// volume rm`, which nothing here runs.
 	facts.VolumeDriverRexRay: {
 		"ec2:AttachVolume",      // ebs_storage.go:1101 attachVolume (docker mount)
 		"ec2:CreateTags",        // ebs_storage.go:1219 createTags, Name=<volume name>
 		"ec2:CreateVolume",      // ebs_storage.go:1152 createVolume (docker volume create)
-		"ec2:DeleteVolume",      // ebs_storage.go:568 VolumeRemove (docker volume rm; AgentPolicy limits it to this cluster's volume)
 		"ec2:DescribeInstances", // ebs_storage.go:1338 getInstance, the new volume's zone
 		"ec2:DescribeVolumes",   // ebs_storage.go:918 getVolume (inspect, attach, detach, waits)
 		"ec2:DetachVolume",      // ebs_storage.go:691 VolumeDetach (docker unmount, and preempt's forced detach)
 	},
+}
+
+// Tags Flocker 1.15.0 writes besides facts.TagFlockerClusterID, in the same
+// CreateTags request (ClusterHQ/flocker flocker/node/agents/ebs.py@1.15.0:56-57
+// DATASET_ID_LABEL, METADATA_VERSION_LABEL; :1181-1188 the values).
+const (
+	tagFlockerDatasetID       = "flocker-dataset-id"
+	tagFlockerMetadataVersion = "flocker-metadata-version"
+	flockerMetadataVersion    = "1"         // ebs.py:1182 METADATA_VERSION_LABEL: '1'
+	flockerNamePattern        = "flocker-*" // ebs.py:1187 "Name": u"flocker-{}".format(dataset_id)
+)
+
+// DriverVolumeTagKeys are the tag keys each driver writes on a volume it has
+// just created, all in one CreateTags request.
+var DriverVolumeTagKeys = map[string][]string{
+	facts.VolumeDriverFlocker: {facts.TagName, facts.TagFlockerClusterID, tagFlockerDatasetID, tagFlockerMetadataVersion},
+	facts.VolumeDriverRexRay:  {facts.TagName}, // ebs_storage.go@v0.11.4:1197-1206, ebs.tag unset
 }
 
 // PolicyDocument is an IAM policy, marshalled to JSON.
@@ -61,24 +91,30 @@ type PolicyDocument struct {
 	Statement []Statement `json:"Statement"`
 }
 
+// Condition maps a condition operator to condition keys and their allowed
+// values (IAM JSON policy elements: Condition).
+type Condition map[string]map[string][]string
+
 // Statement is one statement of a PolicyDocument.
 type Statement struct {
-	Sid       string                       `json:"Sid"`
-	Effect    string                       `json:"Effect"`
-	Principal map[string]string            `json:"Principal,omitempty"`
-	Action    []string                     `json:"Action"`
-	Resource  []string                     `json:"Resource,omitempty"`
-	Condition map[string]map[string]string `json:"Condition,omitempty"`
+	Sid       string            `json:"Sid"`
+	Effect    string            `json:"Effect"`
+	Principal map[string]string `json:"Principal,omitempty"`
+	Action    []string          `json:"Action"`
+	Resource  []string          `json:"Resource,omitempty"`
+	Condition Condition         `json:"Condition,omitempty"`
 }
 
 // PolicyScope holds what a policy is scoped to.
 type PolicyScope struct {
 	Partition, Region, Account string
+	Zone                       string // the agents' zone, where the drivers create the app's volume
+	ClusterID                  string // the agents' facts.TagClusterID tag, e.g. mha-1a2b3c4d
 	SSMPrefix                  string // the role's secrets, e.g. /marathon-ha/mha-1a2b3c4d/agents
-	// DeleteTagKey and DeleteTagValue limit ec2:DeleteVolume to the volumes
-	// of this cluster (Flocker tags flocker-cluster-id=<uuid>; REX-Ray names
-	// the volume after the Docker volume).
-	DeleteTagKey, DeleteTagValue string
+	// VolumeTagKey and VolumeTagValue are the tag by which the driver marks
+	// this cluster's volume: Flocker flocker-cluster-id=<cluster UUID>,
+	// REX-Ray Name=<Docker volume name> (components.VolumeName).
+	VolumeTagKey, VolumeTagValue string
 }
 
 // secretsStatements let a node read its own SecureStrings and nothing else.
@@ -95,29 +131,105 @@ func secretsStatements(s PolicyScope) []Statement {
 			Sid: "DecryptThroughSSM", Effect: "Allow",
 			Action:    []string{"kms:Decrypt"},
 			Resource:  []string{fmt.Sprintf("arn:%s:kms:%s:%s:key/*", s.Partition, s.Region, s.Account)},
-			Condition: map[string]map[string]string{"StringEquals": {"kms:ViaService": "ssm." + s.Region + ".amazonaws.com"}},
+			Condition: Condition{"StringEquals": {"kms:ViaService": {"ssm." + s.Region + ".amazonaws.com"}}},
 		},
 	}
 }
 
-// AgentPolicy is the agents' policy: the volume driver's EC2 actions in the
-// cluster's region, deletion only of this cluster's volumes, and the
-// agents' secrets.
+// AgentPolicy is the agents' policy: the volume driver's EC2 actions, each
+// scoped as tightly as the driver's real calls allow, and the agents'
+// secrets. Condition keys per action and resource type are those of the
+// Service Authorization Reference, "Actions, resources, and condition keys
+// for Amazon EC2" (list_amazonec2.html).
+//
+//   - Describe*: no resource-level permissions, so "*" in the region.
+//   - CreateVolume: a volume in the agents' zone (ec2:AvailabilityZone).
+//     Neither driver tags at creation (REX-Ray ebs_storage.go@v0.11.4:1152
+//     then createTags :1158; Flocker ebs.py@1.15.0:1056 then create_tags
+//     :1192), so no aws:RequestTag condition can apply here. Only the volume
+//     resource is listed: a CreateVolume from a snapshot also needs the
+//     snapshot resource, so copying any snapshot's data is refused.
+//   - CreateTags: only on volumes in the agents' zone that carry none of the
+//     keys the driver writes yet (Null ec2:ResourceTag/<key>), only the
+//     driver's keys (ForAllValues:StringEquals aws:TagKeys), and only with
+//     this cluster's value (StringEquals aws:RequestTag/<key>). A volume of
+//     another cluster, Flocker's or REX-Ray's, already has them and cannot be
+//     retagged.
+//   - AttachVolume, DetachVolume: both the volume (this cluster's tag) and
+//     the instance (this cluster's agent, by its marathon-ha tags). Both
+//     drivers detach by volume id alone (ebs_storage.go:685-691; boto3 1.3.1
+//     resources-1.json:2060-2066, Volume.detach_from_instance), and the
+//     reference lists the instance as optional for DetachVolume: the
+//     volume's tag is what must hold, and the instance statement keeps the
+//     detach allowed if AWS also checks the instance the volume is attached
+//     to (REX-Ray's preempt and Flocker's dead-node detach act on another
+//     agent of this cluster).
+//
+// Residual risk: EC2 keeps no condition key that tells a volume created a
+// moment ago by this agent from an older one, so an agent can still give
+// this cluster's tags to an untagged volume (for REX-Ray: one without a Name
+// tag) in the agents' zone, then attach it to an agent and read it, and
+// `pulumi destroy`'s clean-up, which finds volumes by these tags, would
+// delete it. With REX-Ray the tag value is the Docker volume name, known
+// here, so it is pinned exactly; Flocker's Name (flocker-<dataset id>) is
+// pinned to its prefix. Only someone with root on an agent can make such
+// calls: app containers cannot reach the instance role (the DOCKER-USER rule
+// in userdata).
 func AgentPolicy(driver string, s PolicyScope) PolicyDocument {
-	actions := slices.DeleteFunc(slices.Clone(VolumeDriverActions[driver]), func(a string) bool { return a == "ec2:DeleteVolume" })
-	region := map[string]map[string]string{"StringEquals": {"aws:RequestedRegion": s.Region}}
-	stmts := []Statement{
-		{Sid: "VolumeDriver", Effect: "Allow", Action: actions, Resource: []string{"*"}, Condition: region},
-		{
-			Sid: "DeleteOwnVolumes", Effect: "Allow", Action: []string{"ec2:DeleteVolume"},
-			Resource:  []string{fmt.Sprintf("arn:%s:ec2:%s:%s:volume/*", s.Partition, s.Region, s.Account)},
-			Condition: map[string]map[string]string{"StringEquals": {"ec2:ResourceTag/" + s.DeleteTagKey: s.DeleteTagValue}},
-		},
+	arn := func(kind string) string {
+		return fmt.Sprintf("arn:%s:ec2:%s:%s:%s/*", s.Partition, s.Region, s.Account, kind)
 	}
+	region := []string{s.Region}
+	actions := VolumeDriverActions[driver]
+	var describe []string
+	for _, a := range actions {
+		if strings.HasPrefix(a, "ec2:Describe") {
+			describe = append(describe, a)
+		}
+	}
+	var stmts []Statement
+	add := func(st Statement) {
+		st.Action = slices.DeleteFunc(st.Action, func(a string) bool { return !slices.Contains(actions, a) })
+		if len(st.Action) > 0 {
+			stmts = append(stmts, st)
+		}
+	}
+	add(Statement{Sid: "Describe", Effect: "Allow", Action: describe, Resource: []string{"*"},
+		Condition: Condition{"StringEquals": {"aws:RequestedRegion": region}}})
+	add(Statement{Sid: "CreateVolumesInZone", Effect: "Allow", Action: []string{"ec2:CreateVolume"}, Resource: []string{arn("volume")},
+		Condition: Condition{"StringEquals": {"aws:RequestedRegion": region, "ec2:AvailabilityZone": {s.Zone}}}})
+	add(Statement{Sid: "TagNewVolumes", Effect: "Allow", Action: []string{"ec2:CreateTags"}, Resource: []string{arn("volume")},
+		Condition: tagNewVolumes(driver, s)})
+	add(Statement{Sid: "AttachOwnVolumes", Effect: "Allow", Action: []string{"ec2:AttachVolume", "ec2:DetachVolume"}, Resource: []string{arn("volume")},
+		Condition: Condition{"StringEquals": {"aws:RequestedRegion": region, "ec2:ResourceTag/" + s.VolumeTagKey: {s.VolumeTagValue}}}})
+	add(Statement{Sid: "AttachToOwnAgents", Effect: "Allow", Action: []string{"ec2:AttachVolume", "ec2:DetachVolume"}, Resource: []string{arn("instance")},
+		Condition: Condition{"StringEquals": {"aws:RequestedRegion": region,
+			"ec2:ResourceTag/" + facts.TagClusterID: {s.ClusterID}, "ec2:ResourceTag/" + facts.TagRole: {facts.RoleAgent}}}})
 	if driver == facts.VolumeDriverFlocker {
 		stmts = append(stmts, secretsStatements(s)...)
 	}
 	return PolicyDocument{Version: "2012-10-17", Statement: stmts}
+}
+
+// tagNewVolumes is the condition of the CreateTags statement: the tags the
+// driver writes on a volume it has just created, with this cluster's value.
+func tagNewVolumes(driver string, s PolicyScope) Condition {
+	keys := DriverVolumeTagKeys[driver]
+	absent := map[string][]string{}
+	for _, k := range keys {
+		absent["ec2:ResourceTag/"+k] = []string{"true"}
+	}
+	c := Condition{
+		"StringEquals": {"aws:RequestedRegion": {s.Region}, "ec2:AvailabilityZone": {s.Zone},
+			"aws:RequestTag/" + s.VolumeTagKey: {s.VolumeTagValue}},
+		"ForAllValues:StringEquals": {"aws:TagKeys": keys},
+		"Null":                      absent,
+	}
+	if driver == facts.VolumeDriverFlocker {
+		c["StringEquals"]["aws:RequestTag/"+tagFlockerMetadataVersion] = []string{flockerMetadataVersion}
+		c["StringLike"] = map[string][]string{"aws:RequestTag/" + facts.TagName: {flockerNamePattern}}
+	}
+	return c
 }
 
 // MasterPolicy lets the master read its Flocker secrets; nothing else.

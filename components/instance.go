@@ -7,7 +7,10 @@ import (
 
 // NodeArgs are what the master and the agents share about their instances.
 type NodeArgs struct {
-	AMI             pulumi.StringInput
+	AMI pulumi.StringInput
+	// KeepAMI ignores later changes of AMI (nodeOptions): true when the AMI
+	// comes from the look-up, false when amiId names it.
+	KeepAMI         bool
 	InstanceType    string
 	SubnetID        pulumi.StringInput
 	SecurityGroupID pulumi.StringInput
@@ -62,10 +65,26 @@ func (n NodeArgs) instanceArgs(userData pulumi.StringInput, profile pulumi.Strin
 	}
 }
 
-// nodeOptions are the resource options every instance gets. The AMI lookup
-// picks the newest image; ignoring later changes keeps `pulumi up` from
-// replacing a running cluster whenever Canonical publishes one. Set amiId
-// or run `pulumi up --replace` to move.
-func nodeOptions(parent pulumi.Resource, dependsOn []pulumi.Resource) []pulumi.ResourceOption {
-	return []pulumi.ResourceOption{pulumi.Parent(parent), pulumi.DependsOn(dependsOn), pulumi.IgnoreChanges([]string{"ami"})}
+// nodeOptions are the resource options every instance gets.
+//
+// When the AMI comes from the look-up (amiId unset), later changes to it are
+// ignored, so `pulumi up` does not replace a running cluster whenever
+// Canonical publishes a serial; a node created later (a raised agentCount)
+// gets the newest image. ignoreChanges puts the stored value back into the
+// inputs before any diff (pulumi/pulumi#2657; pkg/resource/deploy
+// step_generator.go processIgnoreChanges), so a node replaced for any other
+// reason, new user data or `pulumi up --replace` alike, keeps its stored AMI:
+// --replace does not move a node to a new image.
+//
+// To move, set marathon-ha:amiId. An explicit AMI is not ignored, and `ami`
+// forces a new instance (terraform-provider-aws ec2_instance.go, ForceNew),
+// so the next `pulumi up` replaces every node whose AMI differs. Setting it
+// to the AMI the nodes already run changes nothing; unsetting it later
+// returns to the look-up without replacing anything.
+func (n NodeArgs) nodeOptions(parent pulumi.Resource, dependsOn []pulumi.Resource) []pulumi.ResourceOption {
+	opts := []pulumi.ResourceOption{pulumi.Parent(parent), pulumi.DependsOn(dependsOn)}
+	if n.KeepAMI {
+		opts = append(opts, pulumi.IgnoreChanges([]string{"ami"}))
+	}
+	return opts
 }

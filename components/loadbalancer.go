@@ -3,6 +3,7 @@ package components
 import (
 	"fmt"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elb"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -15,8 +16,11 @@ type LoadBalancerArgs struct {
 	SubnetID        pulumi.StringInput
 	SecurityGroupID pulumi.StringInput
 	AppPort         int
-	Instances       pulumi.StringArrayInput // the agents
-	Tags            Tags
+	Agents          []*ec2.Instance // registered one attachment each
+	// DependsOn are what the ELB must wait for: the reservation of the
+	// master's address, so the ELB's interfaces cannot take it.
+	DependsOn []pulumi.Resource
+	Tags      Tags
 }
 
 // LoadBalancer is the classic ELB that follows the app from agent to agent:
@@ -27,6 +31,8 @@ type LoadBalancer struct {
 
 	DNSName pulumi.StringOutput
 	ELB     *elb.LoadBalancer
+	// Attachments register the agents, one each, in the order of Agents.
+	Attachments []*elb.Attachment
 }
 
 // HealthCheckTarget is the ELB's health check: HTTP on the app port.
@@ -57,18 +63,48 @@ func NewLoadBalancer(ctx *pulumi.Context, name string, args *LoadBalancerArgs, o
 			HealthyThreshold:   pulumi.Int(facts.ELBHealthyThreshold),
 			UnhealthyThreshold: pulumi.Int(facts.ELBUnhealthyThreshold),
 		},
-		Instances: args.Instances,
+		// No `instances`: the agents are registered by attachments (below).
 		// One subnet today; on in case a zone is ever added.
 		CrossZoneLoadBalancing:    pulumi.Bool(true),
 		ConnectionDraining:        pulumi.Bool(true),
 		ConnectionDrainingTimeout: pulumi.Int(int(facts.ELBConnectionDrainingTimeout.Seconds())),
 		Tags:                      args.Tags.For(facts.RoleLB, args.Tags.Stack+"-elb"),
 		// An explicit name cannot exist twice: free it before a replacement.
-	}, pulumi.Parent(lb), pulumi.DeleteBeforeReplace(true))
+	}, pulumi.Parent(lb), pulumi.DependsOn(args.DependsOn), pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, err
 	}
 	lb.ELB = e
+	// One attachment per agent rather than the ELB's `instances` list, so an
+	// agent that no longer exists touches only its own registration, never
+	// the ELB: with the list, one RegisterInstancesWithLoadBalancer or
+	// DeregisterInstancesFromLoadBalancer call carries every agent, and an
+	// id it cannot use fails the whole call (error InvalidInstance, ELB API
+	// reference), and with it an update or a re-creation of the ELB.
+	// After a killed agent, `pulumi up --refresh` drops the attachment if
+	// the ELB no longer lists the instance (terraform-provider-aws v5.x
+	// internal/service/elb/attachment.go resourceAttachmentRead), or else
+	// replaces it, deregistering the old id, when the new agent's id
+	// arrives (`instance` forces a new attachment); either way the new
+	// agent is registered. The ELB's `instances` is optional and computed,
+	// so leaving it out keeps the attachments' registrations
+	// (load_balancer.go; the two must not be mixed,
+	// website/docs/r/elb_attachment.html.markdown).
+	for i, inst := range args.Agents {
+		// `elb` takes the ELB's name and forces a new attachment when it
+		// changes; taking it from the ELB makes a replacement of the ELB
+		// (delete first, same name) replace the attachments too. DeletedWith:
+		// deleting the ELB drops its registrations, so a destroy does not
+		// deregister, and cannot fail on an instance that is already gone.
+		a, err := elb.NewAttachment(ctx, fmt.Sprintf("%s-agent-%d", name, i+1), &elb.AttachmentArgs{
+			Elb:      e.Name,
+			Instance: inst.ID(),
+		}, pulumi.Parent(lb), pulumi.DeletedWith(e))
+		if err != nil {
+			return nil, err
+		}
+		lb.Attachments = append(lb.Attachments, a)
+	}
 	lb.DNSName = e.DnsName
 	if err := ctx.RegisterResourceOutputs(lb, pulumi.Map{"dnsName": lb.DNSName}); err != nil {
 		return nil, err

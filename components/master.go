@@ -15,6 +15,9 @@ type MasterArgs struct {
 	// are filled in once the cluster id is known.
 	Boot      userdata.MasterInput
 	ClusterID pulumi.StringInput
+	// Zone is the recorded zone (recordZone); it replaces Boot.Zone, this
+	// run's look-up, when the user data is rendered.
+	Zone pulumi.StringInput
 	// Policy is the instance profile's policy (nil: no instance profile,
 	// the master then calls no AWS API).
 	Policy pulumi.StringOutput
@@ -22,7 +25,8 @@ type MasterArgs struct {
 	NeedsProfile bool
 	NamePrefix   func(role string) pulumi.StringInput
 	RolePrefix   pulumi.StringInput
-	// DependsOn are resources the master reads at boot (its SSM secrets).
+	// DependsOn are resources the master reads at boot (its SSM secrets) and
+	// the reservation of its address.
 	DependsOn []pulumi.Resource
 	Tags      Tags
 }
@@ -55,24 +59,21 @@ func NewMaster(ctx *pulumi.Context, name string, args *MasterArgs, opts ...pulum
 		profile = role.Profile.Name
 		deps = append(deps, role.Policy)
 	}
-	userData := args.ClusterID.ToStringOutput().ApplyT(func(id string) (string, error) {
+	userData := pulumi.All(args.ClusterID, bootZone(args.Zone, args.Boot.Zone)).ApplyT(func(v []any) (string, error) {
 		in := args.Boot
-		in.ClusterID = id
-		if in.VolumeDriver == facts.VolumeDriverFlocker {
-			in.FlockerFiles = MasterSecretFiles(SSMPrefix(id, facts.RoleMaster))
-		}
-		doc, err := userdata.RenderMaster(in)
-		if err != nil {
-			return "", err
-		}
-		return userdata.EncodeForEC2(doc)
+		in.Zone = v[1].(string)
+		return masterUserData(in, v[0].(string))
 	}).(pulumi.StringOutput)
 
 	instArgs := args.Node.instanceArgs(userData, profile, true, tags)
-	// A fixed address, so the agents know the master before it exists.
+	// A fixed address, so the agents know the master before it exists. The
+	// Network reserves it (facts.MasterAddressReservation), so no agent or
+	// ELB interface can take it first; the master is launched into it by
+	// address, which the reservation allows.
 	instArgs.PrivateIp = pulumi.String(facts.MasterPrivateIP)
-	// With a fixed private IP a replacement must free the address first.
-	inst, err := ec2.NewInstance(ctx, name, instArgs, append(nodeOptions(m, deps), pulumi.DeleteBeforeReplace(true))...)
+	// One address cannot be on two instances: a replacement must terminate
+	// the old master before launching the new one.
+	inst, err := ec2.NewInstance(ctx, name, instArgs, append(args.Node.nodeOptions(m, deps), pulumi.DeleteBeforeReplace(true))...)
 	if err != nil {
 		return nil, err
 	}
@@ -84,4 +85,18 @@ func NewMaster(ctx *pulumi.Context, name string, args *MasterArgs, opts ...pulum
 		return nil, err
 	}
 	return m, nil
+}
+
+// masterUserData is the master's user data for cluster id: rendered, gzipped
+// and base64-encoded, within EC2's limit (userdata.EncodeForEC2).
+func masterUserData(in userdata.MasterInput, id string) (string, error) {
+	in.ClusterID = id
+	if in.VolumeDriver == facts.VolumeDriverFlocker {
+		in.FlockerFiles = MasterSecretFiles(SSMPrefix(id, facts.RoleMaster))
+	}
+	doc, err := userdata.RenderMaster(in)
+	if err != nil {
+		return "", err
+	}
+	return userdata.EncodeForEC2(doc)
 }

@@ -29,6 +29,9 @@ type Network struct {
 	MasterSG pulumi.IDOutput
 	AgentSG  pulumi.IDOutput
 	ELBSG    pulumi.IDOutput
+	// MasterAddress reserves facts.MasterPrivateIP in the subnet. Whatever
+	// EC2 gives an address to (agents, the ELB) must depend on it.
+	MasterAddress *ec2.SubnetCidrReservation
 	// Rules are the security group rules by logical name, for tests and
 	// for resources that must wait for them.
 	Rules []*ec2.SecurityGroupRule
@@ -82,6 +85,19 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		MapPublicIpOnLaunch: pulumi.Bool(true),
 		Tags:                tags("public"),
 	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// The master's fixed address, out of the range EC2 assigns from
+	// (facts.MasterAddressReservation). Reservations in a VPC may not
+	// overlap, so a replacement must delete the old one first. The resource
+	// takes no tags (terraform-provider-aws aws_ec2_subnet_cidr_reservation).
+	masterAddress, err := ec2.NewSubnetCidrReservation(ctx, name+"-master-address", &ec2.SubnetCidrReservationArgs{
+		SubnetId:        subnet.ID(),
+		CidrBlock:       pulumi.String(facts.MasterAddressReservation),
+		ReservationType: pulumi.String("explicit"),
+		Description:     pulumi.String("marathon-ha master private address " + facts.MasterPrivateIP),
+	}, parent, pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +185,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		n.Rules = append(n.Rules, res)
 	}
 
-	n.VpcID, n.SubnetID = vpc.ID(), subnet.ID()
+	n.VpcID, n.SubnetID, n.MasterAddress = vpc.ID(), subnet.ID(), masterAddress
 	n.MasterSG, n.AgentSG, n.ELBSG = master.ID(), agents.ID(), elb.ID()
 	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{
 		"vpcId": n.VpcID, "subnetId": n.SubnetID,

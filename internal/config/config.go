@@ -29,6 +29,7 @@ type Images struct {
 // Config is the validated configuration of one stack.
 type Config struct {
 	Region               string
+	Profile              string // aws:profile, "" when unset (the provider then uses its default chain)
 	AvailabilityZone     string // empty: the region's first available zone
 	AgentCount           int
 	MasterInstanceType   string
@@ -50,7 +51,7 @@ type Config struct {
 }
 
 // Getter returns a config value and whether it is set. Keys are as in Keys;
-// the AWS region is asked for as "aws:region".
+// the AWS provider's are asked for as "aws:region" and "aws:profile".
 type Getter func(key string) (string, bool)
 
 // FromMap is a Getter over a map, for tests and tools.
@@ -63,6 +64,7 @@ func Parse(get Getter) (Config, error) {
 	p := parser{get: get}
 	c := Config{
 		Region:               p.str(KeyRegion),
+		Profile:              p.str(KeyProfile),
 		AvailabilityZone:     p.str(KeyAvailabilityZone),
 		AgentCount:           p.integer(KeyAgentCount),
 		MasterInstanceType:   p.str(KeyMasterInstanceType),
@@ -131,8 +133,8 @@ func (p *parser) str(key string) string {
 	if v, ok := p.get(key); ok {
 		return strings.TrimSpace(v)
 	}
-	if key == KeyRegion {
-		return ""
+	if key == KeyRegion || key == KeyProfile {
+		return "" // the provider's keys have no project default
 	}
 	return defaultOf(key)
 }

@@ -79,6 +79,11 @@ const (
 	KeyAppImage             = "appImage"
 	// KeyRegion is the AWS provider's own key; it has no schema in Pulumi.yaml.
 	KeyRegion = "aws:region"
+	// KeyProfile is the AWS provider's shared-config profile (optional, no
+	// schema in Pulumi.yaml either). The provider reads it; the program only
+	// hands it to the volume clean-up, so that `pulumi destroy` looks for
+	// volumes with the same credentials the provider created the stack with.
+	KeyProfile = "aws:profile"
 )
 
 // Defaults that are not facts of their own.
@@ -102,7 +107,7 @@ const (
 // Keys lists every project config key with its type, presence, default and
 // meaning.
 var Keys = []Key{
-	{KeyAvailabilityZone, "string", Optional, "", "Zone for every node (EBS volumes attach only in their own zone). Default: the region's first available zone, looked up."},
+	{KeyAvailabilityZone, "string", Optional, "", "Zone for every node (EBS volumes attach only in their own zone). Default: the first Availability Zone (never a Local Zone) offering both instance types, chosen on the first `pulumi up` and kept in the stack's state; changing this key moves the cluster."},
 	{KeyAgentCount, "integer", Defaulted, strconv.Itoa(DefaultAgentCount), "Number of Mesos agents, 2 to " + strconv.Itoa(MaxAgentCount) + ": failover needs somewhere to go."},
 	{KeyMasterInstanceType, "string", Defaulted, DefaultInstanceType, "EC2 instance type of the master."},
 	{KeyAgentInstanceType, "string", Defaulted, DefaultInstanceType, "EC2 instance type of the agents. With volumeDriver flocker it must be a Xen type (t2, m4, c4, r4, ...): Flocker cannot use NVMe devices."},
@@ -110,7 +115,7 @@ var Keys = []Key{
 	{KeyPublicKey, "string", OneOfKeyPair, "", "OpenSSH public key (ssh-rsa or ssh-ed25519) to import as a new key pair. Set exactly one of keyName and publicKey."},
 	{KeyOperatorCIDR, "string", Required, "", "Required. CIDR allowed to reach SSH and the Mesos and Marathon UIs, e.g. 203.0.113.7/32. Must include the machine running `pulumi up`: it posts the app to Marathon."},
 	{KeyExposeFlockerAPI, "boolean", Defaulted, "false", "Open the Flocker control API (4523) to operatorCidr as well (volumeDriver flocker only)."},
-	{KeyAMIID, "string", Optional, "", "AMI id to use instead of the lookup by amiOwner and amiNameFilter."},
+	{KeyAMIID, "string", Optional, "", "AMI id to use instead of the lookup by amiOwner and amiNameFilter; setting or changing it replaces every node not already on it (the way to move to a new image)."},
 	{KeyAMIOwner, "string", Defaulted, facts.AMIOwnerCanonical, "Owner account of the AMI lookup (Canonical)."},
 	{KeyAMINameFilter, "string", Defaulted, facts.AMINameFilter, "Name filter of the AMI lookup (Ubuntu 20.04: cgroup v1, which Mesos needs)."},
 	{KeyRootVolumeSize, "integer", Defaulted, strconv.Itoa(DefaultRootVolumeGiB), "Size in GiB of each node's encrypted root volume."},

@@ -13,9 +13,12 @@ func Load(ctx *pulumi.Context) (Config, error) {
 	aws := pulumiconfig.New(ctx, "aws")
 	return Parse(func(key string) (string, bool) {
 		var v string
-		if key == KeyRegion {
+		switch key {
+		case KeyRegion:
 			v = aws.Get("region")
-		} else {
+		case KeyProfile:
+			v = aws.Get("profile")
+		default:
 			v = project.Get(key)
 		}
 		return v, v != ""

@@ -107,7 +107,11 @@ func fixFor(call string, err error) string {
 	case code == "":
 		var oe *smithy.OperationError
 		if errors.As(err, &oe) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-			return "check the network, the region and any AWS_ENDPOINT_URL_EC2 setting"
+			endpoint := "AWS_ENDPOINT_URL_EC2"
+			if call == "GetCallerIdentity" {
+				endpoint = "AWS_ENDPOINT_URL_STS"
+			}
+			return "check the network, the region and any " + endpoint + " setting"
 		}
 	}
 	return ""

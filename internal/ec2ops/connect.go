@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // APICallTimeout bounds one HTTP exchange with EC2: the calls the tools
@@ -20,10 +22,44 @@ const APICallTimeout = 30 * time.Second
 // AWS_ACCESS_KEY_ID, an instance role, ...) and AWS_ENDPOINT_URL_EC2 if set,
 // which is how the tools' tests point it at ec2test.
 func Connect(ctx context.Context, region string) (EC2API, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(APICallTimeout)))
+	cfg, err := loadConfig(ctx, region, "")
 	if err != nil {
-		return nil, fmt.Errorf("loading the AWS configuration for region %s: %w; check AWS_PROFILE and ~/.aws/config", region, err)
+		return nil, err
 	}
 	return ec2.NewFromConfig(cfg), nil
+}
+
+// ConnectAs returns the EC2 and STS APIs of region with the credentials of
+// the shared-config profile (when not ""), as the Pulumi AWS provider gets
+// them for a stack with aws:profile set: the profile is passed to the SDK
+// programmatically, so it wins over AWS_ACCESS_KEY_ID in the environment
+// (aws-sdk-go-v2 config v1.33.18 resolve_credentials.go,
+// resolveCredentialChain: a profile set in code comes before the
+// environment's keys; AWS_PROFILE from the environment does not), as in the
+// provider (hashicorp/aws-sdk-go-base aws_config.go, GetAwsConfig:
+// config.WithSharedConfigProfile(c.Profile)). With profile "" it is the
+// SDK's default chain, as for a stack without aws:profile.
+// AWS_ENDPOINT_URL_EC2 and AWS_ENDPOINT_URL_STS point the clients at
+// ec2test and ststest in tests.
+func ConnectAs(ctx context.Context, region, profile string) (EC2API, STSAPI, error) {
+	cfg, err := loadConfig(ctx, region, profile)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ec2.NewFromConfig(cfg), sts.NewFromConfig(cfg), nil
+}
+
+func loadConfig(ctx context.Context, region, profile string) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{config.WithRegion(region),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(APICallTimeout))}
+	where := "AWS_PROFILE and ~/.aws/config"
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
+		where = fmt.Sprintf("profile %q in ~/.aws/config and ~/.aws/credentials (the stack's aws:profile)", profile)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("loading the AWS configuration for region %s: %w; check %s", region, err, where)
+	}
+	return cfg, nil
 }

@@ -282,3 +282,24 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// liveStates are the instance states in which an instance still exists for
+// its owner: everything but shutting-down and terminated (EC2 API
+// reference, InstanceState).
+var liveStates = []string{string(types.InstanceStateNamePending), string(types.InstanceStateNameRunning),
+	string(types.InstanceStateNameStopping), string(types.InstanceStateNameStopped)}
+
+// LiveAgents returns the agents of cluster clusterID (tags facts.TagClusterID
+// and facts.TagRole=agent) that are not shutting down or terminated. At
+// `pulumi destroy` there are none left by the time the volume clean-up runs:
+// every agent depends on it, so Pulumi deletes them first.
+func (c *Client) LiveAgents(ctx context.Context, clusterID string) ([]Instance, error) {
+	if clusterID == "" || strings.ContainsAny(clusterID, `*?\`) {
+		return nil, fmt.Errorf("listing the live agents of a cluster: cluster id %q is empty or an EC2 filter wildcard", clusterID)
+	}
+	return c.describeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{
+		tagFilter(facts.TagClusterID, clusterID),
+		tagFilter(facts.TagRole, facts.RoleAgent),
+		{Name: aws.String("instance-state-name"), Values: liveStates},
+	}}, "listing the live agents of cluster "+clusterID)
+}

@@ -173,7 +173,10 @@ func (c *Client) CleanupVolumes(ctx context.Context, sel VolumeSelector, opts Cl
 		fmt.Fprintf(out, "no %s found: nothing to delete\n", what)
 		return rep, nil
 	}
-	fmt.Fprintf(out, "found %d %s: %s\n", len(vols), what, strings.Join(rep.Found, ", "))
+	fmt.Fprintf(out, "found %d %s:\n", len(vols), what)
+	for _, v := range vols {
+		fmt.Fprintf(out, "  %s\n", describeVolume(v))
+	}
 
 	var errs []error
 	start := time.Now()
@@ -219,6 +222,29 @@ func (c *Client) CleanupVolumes(ctx context.Context, sel VolumeSelector, opts Cl
 	}
 	return finish(rep, pending, errs, sel, time.Since(start).Round(time.Millisecond), what)
 }
+
+// FindVolumes describes each volume the selector matches, one string per
+// volume as the clean-up reports it: "vol-0... (100 GiB gp2 in us-east-1a,
+// in-use, attached to i-0... as /dev/xvdf: attached)". It changes nothing.
+func (c *Client) FindVolumes(ctx context.Context, sel VolumeSelector) ([]string, error) {
+	filters, err := sel.Filters()
+	if err != nil {
+		return nil, err
+	}
+	vols, err := c.describeVolumes(ctx, filters, sel, "listing "+describeSelector(sel))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(vols))
+	for i, v := range vols {
+		out[i] = describeVolume(v)
+	}
+	return out, nil
+}
+
+// DescribeSelector says in words which volumes sel matches, e.g. "REX-Ray
+// volumes of cluster mha-1a2b3c4d (tag Name=mha-1a2b3c4d-moby-counter)".
+func DescribeSelector(sel VolumeSelector) string { return describeSelector(sel) }
 
 // settle handles one volume as it is now and reports whether it is done with.
 func (c *Client) settle(ctx context.Context, v types.Volume, dryRun bool, rep *CleanupReport, out io.Writer) (bool, error) {

@@ -13,6 +13,18 @@ const (
 	// AWS reserves .0-.3 and .255 of every subnet (VPC user guide, "Subnet
 	// CIDR blocks").
 	MasterPrivateIP = "10.42.1.10"
+	// MasterAddressReservation keeps MasterPrivateIP free for the master. The
+	// agents and the ELB's interfaces take addresses EC2 picks from the
+	// subnet, and EC2 could pick this one first (RunInstances then fails
+	// with InvalidIPAddress.InUse, on a first `up` or when the master is
+	// replaced). An "explicit" subnet CIDR reservation is a range AWS does
+	// not assign to network interfaces by itself; it is assigned only when
+	// asked for by address, as the master's launch does. It may be created
+	// over an address already in use, and deleting it unassigns nothing
+	// (VPC user guide, "Subnet CIDR reservations",
+	// https://docs.aws.amazon.com/vpc/latest/userguide/subnet-cidr-reservation.html;
+	// EC2 API CreateSubnetCidrReservation, ReservationType "explicit").
+	MasterAddressReservation = MasterPrivateIP + "/32"
 )
 
 // SSHUser is the login of Ubuntu's cloud images (cloud-images.ubuntu.com).

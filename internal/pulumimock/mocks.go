@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -25,6 +26,12 @@ type Resource struct {
 	Dependencies        []string // "type::name" of each explicit dependency
 	DeleteBeforeReplace bool
 	IgnoreChanges       []string
+	// DeletedWith is the "type::name" of the resource whose deletion
+	// deletes this one (the deletedWith option), empty if none.
+	DeletedWith string
+	// PropertyDependencies are, per input, the "type::name" of the
+	// resources its value came from.
+	PropertyDependencies map[string][]string
 }
 
 // Key is the resource's "type::name".
@@ -81,8 +88,17 @@ func Plain(v resource.PropertyValue) any {
 // Mocks answers Pulumi's resource and invoke calls with plausible AWS
 // values, and records every registration.
 type Mocks struct {
-	// Zones is what getAvailabilityZones answers.
-	Zones []string
+	// Zones, Offerings and Images are the tables getAvailabilityZones,
+	// getInstanceTypeOfferings and getAmi answer from (invokes.go); Now is
+	// the time that decides which images are deprecated.
+	Zones     []Zone
+	Offerings map[string][]string // zone name -> instance types offered there
+	Images    []Image
+	Now       time.Time
+	// Stashes is the recorded state of pulumi:index:Stash resources by
+	// logical name (stash.go). Pass one run's map to the next run's mocks
+	// to model an update of the same stack.
+	Stashes map[string]StashState
 	// KeyPairs are the existing key pairs getKeyPair finds.
 	KeyPairs []string
 	// DeployStdout is what the deploy command prints, as deploy-app would.
@@ -93,10 +109,14 @@ type Mocks struct {
 	instances int
 }
 
-// NewMocks returns mocks of an account in us-east-1 with three zones.
+// NewMocks returns mocks of an account in us-east-1 with three
+// Availability Zones and two Local Zones (invokes.go).
 func NewMocks() *Mocks {
 	return &Mocks{
-		Zones:        []string{"us-east-1a", "us-east-1b", "us-east-1c"},
+		Zones:        defaultZones(),
+		Offerings:    defaultOfferings(),
+		Images:       defaultImages(),
+		Now:          time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC),
 		DeployStdout: `{"appId":"/marathon-ha/moby-counter","version":"2026-11-24T10:00:00.000Z","taskHost":"10.42.1.101","taskId":"marathon-ha_moby-counter.1","changed":true}`,
 	}
 }
@@ -136,6 +156,11 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if err := ValidateInputs(args.TypeToken, args.Name, args.Inputs); err != nil {
 		return "", nil, err
 	}
+	if args.TypeToken == stashType {
+		if err := checkStash(args.Inputs); err != nil {
+			return "", nil, err
+		}
+	}
 	r := Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs}
 	stack := ""
 	if rpc := args.RegisterRPC; rpc != nil {
@@ -145,6 +170,15 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		}
 		r.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
 		r.IgnoreChanges = rpc.GetIgnoreChanges()
+		r.DeletedWith = urnKey(rpc.GetDeletedWith())
+		for k, deps := range rpc.GetPropertyDependencies() {
+			if r.PropertyDependencies == nil {
+				r.PropertyDependencies = map[string][]string{}
+			}
+			for _, d := range deps.GetUrns() {
+				r.PropertyDependencies[k] = append(r.PropertyDependencies[k], urnKey(d))
+			}
+		}
 		stack = rpc.GetParent()
 	}
 	m.mu.Lock()
@@ -184,6 +218,12 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		set("certPem", "-----BEGIN CERTIFICATE-----\n"+seed+"\n-----END CERTIFICATE-----\n")
 	case "tls:index/certRequest:CertRequest":
 		set("certRequestPem", "-----BEGIN CERTIFICATE REQUEST-----\n"+seed+"\n-----END CERTIFICATE REQUEST-----\n")
+	case stashType:
+		o, err := m.stash(args)
+		if err != nil {
+			return "", nil, err
+		}
+		out = o
 	case "command:local:Command":
 		if r.String("create") != "" {
 			set("stdout", m.DeployStdout)
@@ -199,11 +239,11 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	out := map[string]any{}
 	switch args.Token {
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
-		out["names"] = m.Zones
-		out["id"] = "us-east-1"
+		return answer(m.availabilityZones(args.Args))
+	case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
+		return answer(m.instanceTypeOfferings(args.Args))
 	case "aws:ec2/getAmi:getAmi":
-		out["id"] = "ami-0123456789abcdef0"
-		out["architecture"] = "x86_64"
+		return answer(m.ami(args.Args))
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		out["accountId"] = "123456789012"
 		out["arn"] = "arn:aws:iam::123456789012:user/operator"
@@ -225,6 +265,14 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		return nil, fmt.Errorf("InvalidKeyPair.NotFound: The key pair '%s' does not exist", name)
 	default:
 		return args.Args, nil
+	}
+	return resource.NewPropertyMapFromMap(out), nil
+}
+
+// answer turns a data source's result into an invoke's.
+func answer(out map[string]any, err error) (resource.PropertyMap, error) {
+	if err != nil {
+		return nil, err
 	}
 	return resource.NewPropertyMapFromMap(out), nil
 }

@@ -46,6 +46,7 @@ const (
 	tVpc                   = "aws:ec2/vpc:Vpc"
 	tInternetGateway       = "aws:ec2/internetGateway:InternetGateway"
 	tSubnet                = "aws:ec2/subnet:Subnet"
+	tSubnetCidrReservation = "aws:ec2/subnetCidrReservation:SubnetCidrReservation"
 	tRouteTable            = "aws:ec2/routeTable:RouteTable"
 	tRouteTableAssociation = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 	tSecurityGroup         = "aws:ec2/securityGroup:SecurityGroup"
@@ -53,6 +54,7 @@ const (
 	tInstance              = "aws:ec2/instance:Instance"
 	tKeyPair               = "aws:ec2/keyPair:KeyPair"
 	tLoadBalancer          = "aws:elb/loadBalancer:LoadBalancer"
+	tELBAttachment         = "aws:elb/attachment:Attachment"
 	tRole                  = "aws:iam/role:Role"
 	tRolePolicy            = "aws:iam/rolePolicy:RolePolicy"
 	tInstanceProfile       = "aws:iam/instanceProfile:InstanceProfile"
@@ -92,6 +94,9 @@ var (
 	awsTagChars = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 	// SSM API PutParameter Name.
 	ssmNameChars = regexp.MustCompile(`^[a-zA-Z0-9_.\-/]+$`)
+	// EC2 user guide, Resource IDs: i-1234567890abcdef0 (17 digits since
+	// 2016, 8 before).
+	ec2InstanceID = regexp.MustCompile(`^i-([0-9a-f]{8}|[0-9a-f]{17})$`)
 )
 
 // uniqueIDSuffixLength is what the provider appends to a name_prefix
@@ -114,6 +119,12 @@ var InputRules = append([]InputRule{
 	{tSubnet, "cidrBlock", "a /16 to /28 block", cidrNetwork(16, 28), api("EC2 CreateSubnet CidrBlock (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html): the allowed block size is between a /16 and a /28 netmask")},
 	{tSubnet, "availabilityZone", "conflicts with availabilityZoneId", conflicts("availabilityZoneId"), tf("internal/service/ec2/vpc_subnet.go", "availability_zone: ConflictsWith availability_zone_id")},
 	{tSubnet, "ipv6CidrBlock", "a valid IPv6 CIDR whose address is the network address", ipv6CIDRNetwork, tf("internal/service/ec2/vpc_subnet.go", "ipv6_cidr_block: verify.ValidIPv6CIDRNetworkAddress")},
+
+	// aws_ec2_subnet_cidr_reservation (internal/service/ec2/vpc_subnet_cidr_reservation.go)
+	// has no tags and no rule on description.
+	{tSubnetCidrReservation, "*", "all of cidrBlock, reservationType and subnetId", allOf("cidrBlock", "reservationType", "subnetId"), tf("internal/service/ec2/vpc_subnet_cidr_reservation.go", "cidr_block, reservation_type, subnet_id: Required")},
+	{tSubnetCidrReservation, "cidrBlock", "an IPv4 or IPv6 CIDR written as its network address", cidrNetworkAddress, tf("internal/service/ec2/vpc_subnet_cidr_reservation.go", "cidr_block: verify.ValidCIDRNetworkAddress")},
+	{tSubnetCidrReservation, "reservationType", `"prefix" or "explicit"`, oneOf("prefix", "explicit"), tf("internal/service/ec2/vpc_subnet_cidr_reservation.go", "reservation_type: enum SubnetCidrReservationType (prefix, explicit)")},
 
 	// aws_route_table (internal/service/ec2/vpc_route_table.go)
 	{tRouteTable, "routes[].cidrBlock", "a valid IPv4 CIDR whose address is the network address", ipv4CIDRNetwork, tf("internal/service/ec2/vpc_route_table.go", "route.cidr_block: verify.ValidIPv4CIDRNetworkAddress")},
@@ -198,6 +209,13 @@ var InputRules = append([]InputRule{
 	{tLoadBalancer, "accessLogs.interval", "5 or 60 (minutes)", intIn(5, 60), tf("internal/service/elb/load_balancer.go", "access_logs.interval: validAccessLogsInterval")},
 	{tLoadBalancer, "desyncMitigationMode", "monitor, defensive or strictest", oneOf("monitor", "defensive", "strictest"), tf("internal/service/elb/load_balancer.go", "desync_mitigation_mode: StringInSlice")},
 	{tLoadBalancer, "connectionDrainingTimeout", "an integer 1-3600 (seconds)", intBetween(1, 3600), "AWS Classic Load Balancer user guide, Configure connection draining (https://docs.aws.amazon.com/elasticloadbalancing/latest/classic/config-conn-drain.html): the timeout can be set between 1 and 3,600 seconds; the provider does not check it"},
+
+	// aws_elb_attachment (internal/service/elb/attachment.go) validates
+	// nothing itself; Create passes elb as RegisterInstancesWithLoadBalancer's
+	// LoadBalancerName and instance as its one InstanceId.
+	{tELBAttachment, "*", "both elb and instance", allOf("elb", "instance"), tf("internal/service/elb/attachment.go", "elb, instance: Required")},
+	{tELBAttachment, "elb", "the ELB's name (at most 32 letters, digits and hyphens, no hyphen at either end), not its ARN or DNS name", all(nonEmpty, elbName), api("ELB RegisterInstancesWithLoadBalancer LoadBalancerName, the name of the load balancer (https://docs.aws.amazon.com/elasticloadbalancing/2012-06-01/APIReference/API_RegisterInstancesWithLoadBalancer.html); a name is what internal/service/elb/validate.go validName allows")},
+	{tELBAttachment, "instance", "an EC2 instance id: i- and 8 or 17 hexadecimal digits", matches(ec2InstanceID), "AWS EC2 user guide, Resource IDs (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html); RegisterInstancesWithLoadBalancer Instances.member.N.InstanceId"},
 
 	// aws_iam_role (internal/service/iam/role.go, validate.go)
 	{tRole, "name", "1-64 characters of letters, digits and +=,.@_-", iamName(64), tf("internal/service/iam/role.go", "name: validResourceName(roleNameMaxLen=64)")},
@@ -603,6 +621,19 @@ func atLeastOne(keys ...string) check {
 	}
 }
 
+// allOf: every one of keys (of the inputs) is given; unknown counts.
+func allOf(keys ...string) check {
+	return func(v any, _ Inputs) bool {
+		m, _ := v.(map[string]any)
+		for _, k := range keys {
+			if !isSet(m[k]) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
 // exactlyOneIn: exactly one of keys of the object v is given. With unknown
 // members the count is not known, so only a sure breach fails.
 func exactlyOneIn(keys ...string) check {
@@ -639,6 +670,14 @@ func lessThan(other string) check {
 var ipv4CIDRNetwork = str(func(s string) bool {
 	ip, ipnet, err := net.ParseCIDR(s)
 	return err == nil && ip.To4() != nil && ipnet.String() == s
+})
+
+// cidrNetworkAddress is internal/verify/validate.go ValidCIDRNetworkAddress
+// (types.ValidateCIDRBlock): an IPv4 or IPv6 CIDR that parses and is written
+// as its network address.
+var cidrNetworkAddress = str(func(s string) bool {
+	ip, ipnet, err := net.ParseCIDR(s)
+	return err == nil && ipnet.IP.Equal(ip)
 })
 
 var ipv6CIDRNetwork = str(func(s string) bool {

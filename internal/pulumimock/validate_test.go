@@ -25,6 +25,10 @@ func baseline(typ string) map[string]any {
 		return map[string]any{"vpcId": "vpc-1", "tags": ec2Tags}
 	case tSubnet:
 		return map[string]any{"vpcId": "vpc-1", "cidrBlock": "10.42.1.0/24", "availabilityZone": "us-east-1a", "mapPublicIpOnLaunch": true, "tags": ec2Tags}
+	case tSubnetCidrReservation:
+		return map[string]any{"subnetId": "subnet-1", "cidrBlock": "10.42.1.10/32", "reservationType": "explicit", "description": "marathon-ha master private address 10.42.1.10"}
+	case tELBAttachment:
+		return map[string]any{"elb": "dev-mha-1a2b3c4d", "instance": "i-0123456789abcdef0"}
 	case tRouteTable:
 		return map[string]any{"vpcId": "vpc-1", "routes": []any{map[string]any{"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-1"}}, "tags": ec2Tags}
 	case tRouteTableAssociation:
@@ -177,6 +181,14 @@ var ruleCases = []ruleCase{
 	{tSubnet, "tags{}", "256", "tags.Name", long("v", 257), "ok"},
 	{tSubnet, "tags{key}", "127", "tags." + long("k", 128), "v", del},
 
+	{tSubnetCidrReservation, "*", "all of", "subnetId", del, "subnet-2"},
+	{tSubnetCidrReservation, "*", "all of", "reservationType", del, "prefix"},
+	{tSubnetCidrReservation, "*", "all of", "cidrBlock", del, "10.42.1.16/28"},
+	{tSubnetCidrReservation, "cidrBlock", "network address", "cidrBlock", "10.42.1.10/28", "10.42.1.0/28"},
+	{tSubnetCidrReservation, "cidrBlock", "network address", "cidrBlock", "2001:db8::1/64", "2001:db8::/64"},
+	{tSubnetCidrReservation, "cidrBlock", "network address", "cidrBlock", "10.42.1.10", "10.42.1.10/32"},
+	{tSubnetCidrReservation, "reservationType", "explicit", "reservationType", "Explicit", "prefix"},
+
 	{tRouteTable, "routes[].cidrBlock", "IPv4", "routes[0].cidrBlock", "0.0.0.1/0", "0.0.0.0/0"},
 	{tRouteTable, "routes[].ipv6CidrBlock", "IPv6", "routes[0].ipv6CidrBlock", "::1/0", del},
 	{tRouteTable, "routes[]", "one destination", "routes[0].destinationPrefixListId", "pl-1", del},
@@ -287,6 +299,14 @@ var ruleCases = []ruleCase{
 	{tLoadBalancer, "tags{key}", "1-128", "tags", map[string]any{"": "v"}, del},
 	{tLoadBalancer, "tags{key}", "1-128", "tags." + long("k", 129), "v", del},
 	{tLoadBalancer, "tags{}", "256", "tags.Name", "dev elb!", "dev elb"},
+
+	{tELBAttachment, "*", "both", "instance", del, "i-0a1b2c3d"},
+	{tELBAttachment, "*", "both", "elb", del, "dev-mha"},
+	{tELBAttachment, "elb", "not its ARN", "elb", "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/dev-mha", "dev-mha-1a2b3c4d"},
+	{tELBAttachment, "elb", "not its ARN", "elb", "dev-mha-1234567890.us-east-1.elb.amazonaws.com", "a"},
+	{tELBAttachment, "elb", "not its ARN", "elb", "", "dev-mha-1a2b3c4d-x"},
+	{tELBAttachment, "instance", "instance id", "instance", "marathon-ha-agents-1", "i-0a1b2c3d"},
+	{tELBAttachment, "instance", "instance id", "instance", "i-0123456789ABCDEF0", "i-0123456789abcdef0"},
 
 	{tRole, "name", "1-64", "name", long("r", 65), del},
 	{tRole, "name", "1-64", "name", "agents role", del},
@@ -410,7 +430,7 @@ func TestEveryRuleHasACase(t *testing.T) {
 }
 
 func awsTypes() []string {
-	return []string{tVpc, tInternetGateway, tSubnet, tRouteTable, tRouteTableAssociation, tSecurityGroup, tSecurityGroupRule, tInstance, tKeyPair, tLoadBalancer, tRole, tRolePolicy, tInstanceProfile, tParameter}
+	return []string{tVpc, tInternetGateway, tSubnet, tSubnetCidrReservation, tRouteTable, tRouteTableAssociation, tSecurityGroup, tSecurityGroupRule, tInstance, tKeyPair, tLoadBalancer, tELBAttachment, tRole, tRolePolicy, tInstanceProfile, tParameter}
 }
 
 func TestUnknownValuesAreSkipped(t *testing.T) {

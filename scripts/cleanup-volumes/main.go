@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,8 +23,8 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
 
-const usage = `Usage: cleanup-volumes --region REGION --cluster-id ID --driver flocker|rexray
-                       [--flocker-cluster-uuid UUID] [--volume-name NAME]
+const usage = `Usage: cleanup-volumes --region REGION [--account-id ACCOUNT] --cluster-id ID --driver flocker|rexray
+                       [--flocker-cluster-uuid UUID] [--volume-name NAME] [--profile PROFILE]
                        [--availability-zone ZONE] [--wait 10m] [--poll 5s] [--dry-run]
 
 Deletes the EBS volumes the cluster's volume driver created at run time, and
@@ -33,8 +34,17 @@ cluster id). Attached volumes are waited for, since they detach when their
 instance terminates; volumes still attached after --wait are listed and the
 exit status is 1.
 
+It first asks AWS STS whom its credentials belong to and stops, listing
+and deleting nothing, unless that is the stack's account: searched in
+another account, the volumes would not be found and "nothing to delete"
+would pass for success. It prints the caller, the selector, the region and
+account it looked in, and each volume found with its state.
+
 Options:
     --region REGION               AWS region of the stack.
+    --account-id ACCOUNT          The stack's AWS account (recorded at pulumi up).
+    --profile PROFILE             Shared-config profile to use, as the stack's aws:profile;
+                                  it wins over AWS_ACCESS_KEY_ID in the environment.
     --cluster-id ID               The stack's cluster id (stack output clusterId).
     --driver flocker|rexray       The stack's volume driver (stack output volumeDriver).
     --flocker-cluster-uuid UUID   flocker: the Flocker cluster UUID.
@@ -45,31 +55,39 @@ Options:
     --dry-run                     List what would be deleted; delete nothing, wait for nothing.
 
 Each option can come from the environment instead, so a Pulumi
-local.Command can pass it: MHA_REGION (then AWS_REGION), MHA_CLUSTER_ID,
-MHA_VOLUME_DRIVER, MHA_FLOCKER_CLUSTER_UUID, MHA_VOLUME_NAME,
-MHA_AVAILABILITY_ZONE, MHA_WAIT, MHA_DRY_RUN=true. A flag wins over its
-variable. AWS credentials come from the SDK's usual chain (AWS_PROFILE,
-AWS_ACCESS_KEY_ID, instance role...); AWS_ENDPOINT_URL_EC2 overrides the
-endpoint.
+local.Command can pass it: MHA_REGION (then AWS_REGION), MHA_ACCOUNT_ID,
+MHA_AWS_PROFILE, MHA_CLUSTER_ID, MHA_VOLUME_DRIVER, MHA_FLOCKER_CLUSTER_UUID,
+MHA_VOLUME_NAME, MHA_AVAILABILITY_ZONE, MHA_WAIT, MHA_DRY_RUN=true. A flag
+wins over its variable. Without a profile, AWS credentials come from the
+SDK's usual chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, SSO, an instance
+role...); AWS_ENDPOINT_URL_EC2 and AWS_ENDPOINT_URL_STS override the
+endpoints.
 
-The credentials need ec2:DescribeVolumes and ec2:DeleteVolume.
+Without an account id (a clean-up recorded by a marathon-ha older than this
+check), it cannot confirm the account: it says so, and deletes nothing while
+the cluster still has live agents, since pulumi destroy removes them first.
+
+The credentials need ec2:DescribeVolumes, ec2:DeleteVolume and
+ec2:DescribeInstances (sts:GetCallerIdentity needs no permission).
 `
 
 const progName = "cleanup-volumes"
 
-// connectFunc returns the EC2 API for a region.
-type connectFunc func(ctx context.Context, region string) (ec2ops.EC2API, error)
+// connectFunc returns the EC2 and STS APIs of a region, with the
+// credentials of profile ("" for the SDK's default chain).
+type connectFunc func(ctx context.Context, region, profile string) (ec2ops.EC2API, ec2ops.STSAPI, error)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, ec2ops.Connect))
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, ec2ops.ConnectAs))
 }
 
 type options struct {
-	region, clusterID, driver, flockerUUID, volumeName, zone string
-	wait, poll                                               time.Duration
-	dryRun                                                   bool
+	region, accountID, profile                       string
+	clusterID, driver, flockerUUID, volumeName, zone string
+	wait, poll                                       time.Duration
+	dryRun                                           bool
 }
 
 // errorf prints a message prefixed with the program name and returns the
@@ -92,26 +110,105 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if _, err := sel.Filters(); err != nil {
 		return errorf(stderr, "%v\n(run %s -h for the options)", err, progName)
 	}
-	api, err := connect(ctx, opts.region)
+	ec2api, stsapi, err := connect(ctx, opts.region, opts.profile)
 	if err != nil {
 		return errorf(stderr, "%v", err)
+	}
+	caller, err := whoAmI(ctx, stsapi, opts, stdout)
+	if err != nil {
+		return errorf(stderr, "%v; nothing was listed or deleted", err)
+	}
+	client := ec2ops.New(ec2api)
+	what := ec2ops.DescribeSelector(sel)
+	where := fmt.Sprintf("%s of account %s", opts.region, caller.Account)
+	if opts.accountID == "" {
+		done, err := unconfirmedAccount(ctx, client, sel, opts, where, stdout)
+		if err != nil {
+			return errorf(stderr, "%v", err)
+		}
+		if done {
+			return 0
+		}
 	}
 	mode := ""
 	if opts.dryRun {
 		mode = " (dry run: nothing is deleted)"
 	}
-	fmt.Fprintf(stdout, "%s: cleaning up the run-time %s volumes of cluster %s in %s%s\n", progName, opts.driver, opts.clusterID, opts.region, mode)
-	rep, err := ec2ops.New(api).CleanupVolumes(ctx, sel, ec2ops.CleanupOptions{Wait: opts.wait, Poll: opts.poll, DryRun: opts.dryRun, Progress: stdout})
+	fmt.Fprintf(stdout, "%s: looking for %s in %s%s\n", progName, what, where, mode)
+	rep, err := client.CleanupVolumes(ctx, sel, ec2ops.CleanupOptions{Wait: opts.wait, Poll: opts.poll, DryRun: opts.dryRun, Progress: stdout})
 	if err != nil {
 		return errorf(stderr, "%v", err)
 	}
 	switch {
 	case opts.dryRun:
-		fmt.Fprintf(stdout, "%s: dry run: would delete %d, %d attached, %d other\n", progName, len(rep.WouldDelete), len(rep.StillAttached), len(rep.Skipped))
+		fmt.Fprintf(stdout, "%s: dry run in %s: found %d, would delete %d (%s), %d attached, %d other\n", progName, where,
+			len(rep.Found), len(rep.WouldDelete), orNone(rep.WouldDelete), len(rep.StillAttached), len(rep.Skipped))
 	default:
-		fmt.Fprintf(stdout, "%s: deleted %d of %d volumes found: %s\n", progName, len(rep.Deleted), len(rep.Found), orNone(rep.Deleted))
+		fmt.Fprintf(stdout, "%s: %s in %s: found %d, deleted %d: %s\n", progName, what, where, len(rep.Found), len(rep.Deleted), orNone(rep.Deleted))
 	}
 	return 0
+}
+
+// whoAmI asks STS whom the credentials belong to, prints it, and refuses
+// them when a stack account is known and they are not of it: a search in
+// another account finds nothing, and "nothing found" is not "nothing to
+// delete".
+func whoAmI(ctx context.Context, api ec2ops.STSAPI, opts options, stdout io.Writer) (ec2ops.Identity, error) {
+	source := "the default credential chain"
+	if opts.profile != "" {
+		source = fmt.Sprintf("profile %q", opts.profile)
+	}
+	if opts.accountID == "" {
+		id, err := ec2ops.CallerIdentity(ctx, api)
+		if err == nil {
+			fmt.Fprintf(stdout, "%s: credentials from %s: %s (account %s)\n", progName, source, id.ARN, id.Account)
+		}
+		return id, err
+	}
+	id, err := ec2ops.CheckAccount(ctx, api, opts.accountID)
+	switch {
+	case errors.Is(err, ec2ops.ErrWrongAccount):
+		fix := fmt.Sprintf("use credentials of account %s: set the stack's aws:profile (pulumi config set aws:profile NAME), or AWS_PROFILE or AWS_ACCESS_KEY_ID in the shell running pulumi, then run `pulumi destroy` (or `pulumi up`) again", opts.accountID)
+		if opts.profile != "" {
+			fix = fmt.Sprintf("profile %q no longer leads to account %s: fix it in ~/.aws/config, or point aws:profile at a profile of account %s, then run pulumi again", opts.profile, opts.accountID, opts.accountID)
+		}
+		return id, fmt.Errorf("refusing to clean up with credentials from %s: %w; %s", source, err, fix)
+	case err != nil:
+		return id, err
+	}
+	fmt.Fprintf(stdout, "%s: credentials from %s: %s, the stack's account %s\n", progName, source, id.ARN, id.Account)
+	return id, nil
+}
+
+// unconfirmedAccount handles a run without the stack's account: a
+// clean-up recorded by a marathon-ha older than the account check, or a
+// manual run without --account-id. It reports whether the run is over. A
+// cluster whose agents still live is not being destroyed (`pulumi destroy`
+// deletes every agent before the clean-up, which they depend on); without a
+// recorded account the only way Pulumi runs this then is the one-time
+// replacement of an old clean-up when its selector moved into its triggers,
+// and its selector is the live cluster's own, so nothing is deleted.
+func unconfirmedAccount(ctx context.Context, client *ec2ops.Client, sel ec2ops.VolumeSelector, opts options, where string, stdout io.Writer) (bool, error) {
+	fmt.Fprintf(stdout, "%s: WARNING: no stack account given (MHA_ACCOUNT_ID, recorded by `pulumi up` since the account check), so %s cannot be confirmed as the stack's: if the stack lives in another account, its volumes are not found here\n", progName, where)
+	live, err := client.LiveAgents(ctx, opts.clusterID)
+	if err != nil || len(live) == 0 {
+		return false, err
+	}
+	found, err := client.FindVolumes(ctx, sel)
+	if err != nil {
+		return false, err
+	}
+	agents := make([]string, len(live))
+	for i, in := range live {
+		agents[i] = in.ID + " " + in.State
+	}
+	fmt.Fprintf(stdout, "%s: cluster %s still has %d live agents (%s): this is no destroy but the replacement of a clean-up recorded by an older marathon-ha, whose volumes are the live cluster's own; deleting nothing\n",
+		progName, opts.clusterID, len(live), strings.Join(agents, ", "))
+	fmt.Fprintf(stdout, "%s: %s in %s: found %d, deleted 0\n", progName, ec2ops.DescribeSelector(sel), where, len(found))
+	for _, v := range found {
+		fmt.Fprintf(stdout, "  left in place: %s\n", v)
+	}
+	return true, nil
 }
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
@@ -120,6 +217,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintf(stderr, usage, facts.VolumeCleanupWait, ec2ops.DefaultCleanupPoll) }
 	fs.StringVar(&o.region, "region", "", "")
+	fs.StringVar(&o.accountID, "account-id", "", "")
+	fs.StringVar(&o.profile, "profile", "", "")
 	fs.StringVar(&o.clusterID, "cluster-id", "", "")
 	fs.StringVar(&o.driver, "driver", "", "")
 	fs.StringVar(&o.flockerUUID, "flocker-cluster-uuid", "", "")
@@ -145,6 +244,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		}
 	}
 	fromEnv(&o.region, "region", "MHA_REGION", "AWS_REGION")
+	fromEnv(&o.accountID, "account-id", "MHA_ACCOUNT_ID")
+	fromEnv(&o.profile, "profile", "MHA_AWS_PROFILE")
 	fromEnv(&o.clusterID, "cluster-id", "MHA_CLUSTER_ID")
 	fromEnv(&o.driver, "driver", "MHA_VOLUME_DRIVER")
 	fromEnv(&o.flockerUUID, "flocker-cluster-uuid", "MHA_FLOCKER_CLUSTER_UUID")
@@ -167,6 +268,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	if o.wait < 0 || o.poll <= 0 {
 		return o, fmt.Errorf("--wait %s and --poll %s must not be negative, and --poll must be positive", o.wait, o.poll)
 	}
+	if o.accountID != "" && !accountRE.MatchString(o.accountID) {
+		return o, fmt.Errorf("--account-id %q is not a 12-digit AWS account id", o.accountID)
+	}
 	var missing []string
 	for _, m := range []struct{ value, name string }{{o.region, "--region (or MHA_REGION)"},
 		{o.clusterID, "--cluster-id (or MHA_CLUSTER_ID)"}, {o.driver, "--driver (or MHA_VOLUME_DRIVER)"}} {
@@ -180,9 +284,13 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	return o, nil
 }
 
-func orNone(ids []string) string {
-	if len(ids) == 0 {
+// accountRE is the form of an AWS account id: 12 digits (STS API
+// reference, GetCallerIdentity: Account; IAM User Guide, "Your AWS account ID").
+var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+
+func orNone(items []string) string {
+	if len(items) == 0 {
 		return "none"
 	}
-	return strings.Join(ids, ", ")
+	return strings.Join(items, ", ")
 }

@@ -95,6 +95,11 @@ type Volume struct {
 type Request struct {
 	Action string
 	Params url.Values
+	// AccessKeyID and Region are read from the SigV4 credential scope of the
+	// Authorization header (Credential=<key>/<date>/<region>/ec2/aws4_request),
+	// "" when the request is unsigned: whose credentials the call was made
+	// with, and for which region.
+	AccessKeyID, Region string
 }
 
 // Option configures a Server.
@@ -300,7 +305,8 @@ func (s *Server) Requests() []Request {
 	defer s.mu.Unlock()
 	out := make([]Request, len(s.requests))
 	for i, r := range s.requests {
-		out[i] = Request{Action: r.Action, Params: maps.Clone(r.Params)}
+		out[i] = r
+		out[i].Params = maps.Clone(r.Params)
 	}
 	return out
 }
@@ -416,7 +422,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	action := r.Form.Get("Action")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = append(s.requests, Request{Action: action, Params: maps.Clone(r.Form)})
+	key, region := credentialScope(r.Header.Get("Authorization"))
+	s.requests = append(s.requests, Request{Action: action, Params: maps.Clone(r.Form), AccessKeyID: key, Region: region})
 	s.reqSeq++
 
 	// The SDK signs every request (SigV4); an unsigned one means the client
@@ -479,6 +486,21 @@ func (s *Server) writeXML(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(append([]byte(xml.Header), out...))
+}
+
+// credentialScope returns the access key id and region of a SigV4
+// Authorization header, or "" for each it lacks.
+func credentialScope(auth string) (key, region string) {
+	_, cred, ok := strings.Cut(auth, "Credential=")
+	if !ok {
+		return "", ""
+	}
+	cred, _, _ = strings.Cut(cred, ",")
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 {
+		return "", ""
+	}
+	return parts[0], parts[2]
 }
 
 // timestamp formats a time as EC2 does (ISO 8601, UTC, milliseconds).
