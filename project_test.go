@@ -182,14 +182,46 @@ func TestREADMEConfigReference(t *testing.T) {
 	checkREADMESection(t, "config-reference", referenceTable())
 }
 
-// The README shows the recovery budget of a default stack, as the tools
-// compute it from the settings such a stack exports.
+// The README shows the recovery budgets of a default stack, one per volume
+// driver and kill mode, as the tools compute them from the settings such a
+// stack exports: a table of the totals, then each budget's steps.
 func TestREADMERecoveryBudget(t *testing.T) {
-	b, err := failover.NewBudget(failover.DefaultSettings())
+	budgets, err := failover.Budgets(failover.DefaultSettings())
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkREADMESection(t, "budget", "```\n"+b.String()+"```\n")
+	totals := map[string]map[failover.Mode]string{}
+	var drivers []string
+	var steps strings.Builder
+	for i, b := range budgets {
+		if totals[b.Driver] == nil {
+			totals[b.Driver] = map[failover.Mode]string{}
+			drivers = append(drivers, b.Driver)
+		}
+		totals[b.Driver][b.Mode] = b.Total.String()
+		if i > 0 {
+			steps.WriteString("\n")
+		}
+		steps.WriteString(b.String())
+	}
+	var sb strings.Builder
+	sb.WriteString("| volume driver |")
+	for _, m := range failover.Modes {
+		fmt.Fprintf(&sb, " `--mode %s` |", m)
+	}
+	sb.WriteString("\n|---|")
+	for range failover.Modes {
+		sb.WriteString("---|")
+	}
+	sb.WriteString("\n")
+	for _, d := range drivers {
+		fmt.Fprintf(&sb, "| %s |", d)
+		for _, m := range failover.Modes {
+			fmt.Fprintf(&sb, " %s |", totals[d][m])
+		}
+		sb.WriteString("\n")
+	}
+	checkREADMESection(t, "budget", sb.String()+"\n```\n"+steps.String()+"```\n")
 }
 
 func TestDevStackIsValid(t *testing.T) {

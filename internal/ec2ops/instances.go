@@ -178,34 +178,120 @@ func (c *Client) describeOne(ctx context.Context, id, doing string) (Instance, e
 	return found[0], nil
 }
 
-// Terminate terminates the instance id after checking, again, that it is an
-// agent of the stack in s: the id may come from anywhere, the tags decide.
-// An instance already shutting down or terminated is left alone.
+// TerminateOptions say how Terminate ends an instance.
+type TerminateOptions struct {
+	// SkipOSShutdown bypasses the graceful OS shutdown that
+	// TerminateInstances performs by default (its SkipOsShutdown parameter,
+	// "Specifies whether to bypass the graceful OS shutdown process when
+	// the instance is terminated. Default: false": aws-sdk-go-v2
+	// service/ec2 v1.344.2 api_op_TerminateInstances.go; EC2 User Guide,
+	// "Methods for terminating an instance": "Terminate with skip OS
+	// shutdown"). The instance stops like a crashed machine: nothing is
+	// flushed, nothing is unmounted. False is the API default: systemd
+	// stops the services, the file systems are flushed and unmounted, then
+	// the instance stops, tens of seconds later.
+	SkipOSShutdown bool
+}
+
+// Terminate terminates the instance id with the API's default graceful OS
+// shutdown; see TerminateWith.
 func (c *Client) Terminate(ctx context.Context, s Scope, id string) error {
+	_, err := c.TerminateWith(ctx, s, id, TerminateOptions{})
+	return err
+}
+
+// TerminateWith terminates the instance id after checking, again, that it
+// is an agent of the stack in s: the id may come from anywhere, the tags
+// decide. It returns the time taken just before the TerminateInstances
+// request, which is when a failover starts. An instance already shutting
+// down or terminated is left alone, and the time is zero.
+func (c *Client) TerminateWith(ctx context.Context, s Scope, id string, o TerminateOptions) (requestedAt time.Time, err error) {
 	if err := s.validate(); err != nil {
-		return err
+		return time.Time{}, err
 	}
 	doing := "terminating instance " + id
 	in, err := c.describeOne(ctx, id, doing)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if p := s.problems(in.Tags); len(p) > 0 {
-		return fmt.Errorf("%s: %w", doing, &ScopeError{InstanceID: id, Scope: s, Problems: p})
+		return time.Time{}, fmt.Errorf("%s: %w", doing, &ScopeError{InstanceID: id, Scope: s, Problems: p})
 	}
 	if in.State == string(types.InstanceStateNameShuttingDown) || in.State == string(types.InstanceStateNameTerminated) {
-		return nil
+		return time.Time{}, nil
 	}
-	out, err := c.api.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+	input := &ec2.TerminateInstancesInput{InstanceIds: []string{id}}
+	if o.SkipOSShutdown {
+		input.SkipOsShutdown = aws.Bool(true)
+	}
+	requestedAt = time.Now()
+	out, err := c.api.TerminateInstances(ctx, input)
 	if err != nil {
-		return callError("TerminateInstances", doing, err)
+		return time.Time{}, callError("TerminateInstances", doing, err)
 	}
 	for _, ch := range out.TerminatingInstances {
 		if aws.ToString(ch.InstanceId) == id {
-			return nil
+			return requestedAt, nil
 		}
 	}
-	return fmt.Errorf("%s: ec2:TerminateInstances did not report the instance among those terminating; check it with `aws ec2 describe-instances --instance-ids %s`", doing, id)
+	return time.Time{}, fmt.Errorf("%s: ec2:TerminateInstances did not report the instance among those terminating; check it with `aws ec2 describe-instances --instance-ids %s`", doing, id)
+}
+
+// Volume is what the failover watch needs of an EBS volume: where it is
+// attached and how far.
+type Volume struct {
+	ID    string
+	State string // creating, available, in-use, ...
+	// AttachedTo and AttachState describe its attachment, "" when none:
+	// attaching, attached, detaching or busy (EC2 API reference,
+	// VolumeAttachment).
+	AttachedTo, AttachState string
+	DeleteOnTermination     bool
+	Tags                    map[string]string
+}
+
+func volumeFromSDK(v types.Volume) Volume {
+	out := Volume{ID: aws.ToString(v.VolumeId), State: string(v.State), Tags: map[string]string{}}
+	for _, t := range v.Tags {
+		out.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	if len(v.Attachments) > 0 {
+		a := v.Attachments[0] // an EBS volume without Multi-Attach has at most one
+		out.AttachedTo, out.AttachState = aws.ToString(a.InstanceId), string(a.State)
+		out.DeleteOnTermination = aws.ToBool(a.DeleteOnTermination)
+	}
+	return out
+}
+
+// AttachedVolumes returns the volumes attached to the instance id.
+func (c *Client) AttachedVolumes(ctx context.Context, id string) ([]Volume, error) {
+	doing := "listing the volumes attached to instance " + id
+	var out []Volume
+	p := ec2.NewDescribeVolumesPaginator(c.api, &ec2.DescribeVolumesInput{Filters: []types.Filter{
+		{Name: aws.String("attachment.instance-id"), Values: []string{id}}}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, callError("DescribeVolumes", doing, err)
+		}
+		for _, v := range page.Volumes {
+			out = append(out, volumeFromSDK(v))
+		}
+	}
+	return out, nil
+}
+
+// DescribeVolume returns the volume id as EC2 describes it now.
+func (c *Client) DescribeVolume(ctx context.Context, id string) (Volume, error) {
+	doing := "reading the state of volume " + id
+	out, err := c.api.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{VolumeIds: []string{id}})
+	if err != nil {
+		return Volume{}, callError("DescribeVolumes", doing, err)
+	}
+	if len(out.Volumes) != 1 {
+		return Volume{}, fmt.Errorf("%s: ec2:DescribeVolumes returned %d volumes, want 1", doing, len(out.Volumes))
+	}
+	return volumeFromSDK(out.Volumes[0]), nil
 }
 
 // InstanceState returns the instance's state name (pending, running,

@@ -43,9 +43,10 @@ const (
 const AppHealthPath = "/v1/ping"
 
 // Estimates of the recovery steps no setting of ours decides, used by the
-// recovery budget (internal/failover) so a measured RTO has something to be
-// compared with. They are estimates, not guarantees: the rehearsal measures
-// the real thing and reports both.
+// recovery budget (internal/failover, one budget per volume driver and kill
+// mode) so a measured RTO has something to be compared with. They are
+// estimates, not guarantees: the rehearsal measures the real thing and
+// reports both.
 const (
 	// MarathonRelaunchEstimate: the manifest's unreachableStrategy 0/0 makes
 	// Marathon replace an unreachable task at once (Marathon 1.4
@@ -53,24 +54,72 @@ const (
 	// next offer, made every --allocation_interval (default 1secs,
 	// apache/mesos docs/configuration/master.md), and is launched.
 	MarathonRelaunchEstimate = 2 * time.Second
-	// VolumeMoveEstimate: EC2 detaches the EBS volume while the terminated
-	// instance shuts down, then the volume driver attaches it to the new
-	// agent and mounts it (REX-Ray preempt force-detaches if it is still
-	// attached). EBS attach typically completes in seconds (AWS
-	// ebs-attaching-volume.md: "attaching" -> "attached"); we allow 12 s.
-	VolumeMoveEstimate = 12 * time.Second
+	// RexRayVolumeMoveEstimate: REX-Ray with preempt (REXRAY_PREEMPT=true)
+	// force-detaches the volume if it is still attached to the dead agent
+	// (DetachVolume Force=true, then it polls until no attachment is
+	// left), attaches it (AttachVolume, polled until "attached") and mounts
+	// it (rexray/rexray v0.11.4 libstorage/drivers/storage/ebs/storage/
+	// ebs_storage.go: VolumeAttach, VolumeDetach, waitVolumeComplete). It
+	// does not wait for the old instance. EBS attach typically completes in
+	// seconds (AWS ebs-attaching-volume.md: "attaching" -> "attached"); we
+	// allow 12 s for the whole move.
+	RexRayVolumeMoveEstimate = 12 * time.Second
+	// FlockerDetachWaitEstimate: Flocker 1.15 cannot preempt. The dataset
+	// agent on the new node detaches the volume only from a node that is no
+	// longer running (ClusterHQ/flocker 1.15.0 flocker/node/agents/
+	// blockdevice.py: ATTACHED_TO_DEAD_NODE -> DetachVolume, while a volume
+	// on a live node is ATTACHED_ELSEWHERE -> Poll; ebs.py list_live_nodes:
+	// instance-state-name=running), with a plain DetachVolume that raises
+	// VolumeBusy while the attachment is busy (ebs.py detach_volume), and it
+	// sleeps 5 s before its first look at the volume's state (ebs.py
+	// _wait_for_volume_state_change: time.sleep(5.0)); between tries its
+	// convergence loop backs off up to 10 s (flocker/node/_loop.py
+	// _UnconvergedDelay, max_sleep=10). After a crash EC2 releases the
+	// volume only once the instance has stopped. We allow 20 s after the
+	// relaunch; after a graceful kill the OS shutdown already detached it.
+	FlockerDetachWaitEstimate = 20 * time.Second
+	// FlockerAttachEstimate: Flocker then attaches the volume (AttachVolume
+	// and another 5 s sleep before the first state check, ebs.py
+	// attach_volume), waits for the device and mounts it; the Docker
+	// plugin's VolumeDriver.Mount polls the dataset state every 1 s and
+	// gives up after 120 s (flocker/dockerplugin/_api.py _POLL_INTERVAL,
+	// _MOUNT_TIMEOUT). We allow 15 s.
+	FlockerAttachEstimate = 15 * time.Second
 	// ContainerStartEstimate: the image is pulled at boot (userdata), so
 	// the relaunch is docker run plus node's start of server.js.
 	ContainerStartEstimate = 3 * time.Second
-	// RecoveryBudgetGoal is the goal for the default budget (issue 5): the
-	// 2015 demo quoted "around 60 seconds" (README), Kubernetes with the EBS
-	// CSI driver 6 minutes or more (aws-ebs-csi-driver docs/faq.md).
+	// OSShutdownEstimate is how long a default (graceful) TerminateInstances
+	// keeps the old agent shutting down before it stops: EC2 first shuts
+	// the OS down ("Default terminate: normal instance shutdown with
+	// attempted graceful OS shutdown", EC2 User Guide, "Methods for
+	// terminating an instance"; skipped with SkipOsShutdown). systemd stops
+	// the Mesos agent and Docker; dockerd gives the containers up to 15 s
+	// to stop (moby/moby v26.1.4 daemon/config/config.go:
+	// DefaultShutdownTimeout = 15), and Moby Counter takes all of it: node
+	// runs as PID 1 without a SIGTERM handler (binocarlos/moby-counter
+	// localfile Dockerfile ENTRYPOINT ["node", "index.js"]; index.js), so
+	// only the SIGKILL stops it. Then the volume is unmounted and flushed
+	// and the instance stops. Meanwhile the app keeps serving. We allow 30 s.
+	OSShutdownEstimate = 30 * time.Second
+	// RecoveryBudgetGoal is the goal for the default budget (REX-Ray, crash;
+	// issue 5): the 2015 demo quoted "around 60 seconds" (README),
+	// Kubernetes with the EBS CSI driver 6 minutes or more
+	// (aws-ebs-csi-driver docs/faq.md).
 	RecoveryBudgetGoal = 45 * time.Second
+	// RecoveryBudgetMargin is what a measured RTO may exceed its budget by
+	// and still pass the rehearsal. The budget counts each periodic step in
+	// whole periods from the moment its cause happened, but a real run's
+	// timers are not in phase with the kill: the ELB's next health check of
+	// the new agent can come up to one interval after the app is up
+	// (ELBHealthInterval), the master's ping of the dead agent up to one
+	// ping timeout after it died (AgentPingTimeout), and the watch samples
+	// once a second. 5 s + 4 s + 1 s = 10 s.
+	RecoveryBudgetMargin = ELBHealthInterval + AgentPingTimeout + time.Second
 )
 
 // FailoverWatchTimeout bounds how long the failover watch (kill-node, the
 // rehearsal) waits, from the kill, for the app to answer through the ELB
-// again. The default budget is under a minute (failover.NewBudget), but a
+// again. The budgets are about a minute (failover.NewBudget), but a
 // real recovery can take much longer and still be a recovery: a terminated
 // instance may stay shutting-down for minutes while its OS shuts down, and
 // its EBS volume only detaches after that (EC2 User Guide, "Methods for

@@ -14,13 +14,16 @@ const (
 	DirtyExpire    = 30 * time.Second
 	DirtyWriteback = 5 * time.Second
 
-	// PageCacheFlushWait is how long the rehearsal waits after its last
-	// acknowledged click before it kills the node. Moby Counter stores a
+	// PageCacheFlushWait is how long kill-node and the rehearsal wait after
+	// their last acknowledged click before they kill the node (both take it
+	// as the default of their --flush-wait). Moby Counter stores a
 	// click with fs.writeFileSync (binocarlos/moby-counter localfile
 	// index.js), which returns once the data is in the page cache, not on
 	// disk; the kernel writes it back at most DirtyExpire plus one
 	// DirtyWriteback period later. A node terminated sooner may lose the
 	// click although the app acknowledged it: that is the kernel's
-	// contract, not a failover bug, so the rehearsal waits it out.
+	// contract, not a failover bug, so the tools wait it out. A graceful
+	// kill flushes the page cache anyway (the OS shutdown unmounts the
+	// volume); a crash (SkipOsShutdown) does not.
 	PageCacheFlushWait = DirtyExpire + DirtyWriteback
 )

@@ -5,6 +5,7 @@ package failover
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,18 +22,29 @@ type Step struct {
 	Basis string `json:"basis"`
 }
 
-// Budget is the time a recovery should take: the sum of its steps, which
-// happen one after the other.
+// Budget is the time a recovery should take with one volume driver and one
+// kill mode: the sum of its steps, which happen one after the other.
 type Budget struct {
+	Driver  string        `json:"driver"`
+	Mode    Mode          `json:"mode"`
 	Steps   []Step        `json:"steps"`
 	Total   time.Duration `json:"-"`
 	Seconds float64       `json:"totalSeconds"`
 }
 
-// NewBudget computes the budget from a stack's failure-detection settings
-// (the stack output failoverSettings, which the master's flags and the ELB
-// were built from) and the estimates in internal/facts.
-func NewBudget(s stackoutputs.FailoverSettings) (Budget, error) {
+// NewBudget computes the budget of a stack whose app volume is moved by
+// driver (the stack output volumeDriver) after a kill in mode, from the
+// stack's failure-detection settings (the stack output failoverSettings,
+// which the master's flags and the ELB were built from) and the estimates
+// in internal/facts.
+//
+// The drivers differ in the volume move: REX-Ray with preempt force-detaches
+// the volume from the dead agent and attaches it at once; Flocker 1.15
+// cannot preempt and detaches only once the old instance no longer runs,
+// which after a crash costs a wait of its own. A graceful kill adds the OS
+// shutdown, during which the app still serves and after which the volume
+// is already detached.
+func NewBudget(s stackoutputs.FailoverSettings, driver string, mode Mode) (Budget, error) {
 	var bad []string
 	if s.AgentPingTimeoutSeconds <= 0 || s.MaxAgentPingTimeouts <= 0 {
 		bad = append(bad, fmt.Sprintf("agent ping timeout %gs x %d", s.AgentPingTimeoutSeconds, s.MaxAgentPingTimeouts))
@@ -44,27 +56,79 @@ func NewBudget(s stackoutputs.FailoverSettings) (Budget, error) {
 		return Budget{}, fmt.Errorf("failover settings %s are not positive: is the stack output %q from a marathon-ha stack?",
 			strings.Join(bad, " and "), stackoutputs.Failover)
 	}
+	if !slices.Contains(facts.VolumeDrivers, driver) {
+		return Budget{}, fmt.Errorf("recovery budget: volume driver %q (stack output %q) is not one of %s", driver, stackoutputs.VolumeDriver, strings.Join(facts.VolumeDrivers, ", "))
+	}
+	if _, err := ParseMode(string(mode)); err != nil {
+		return Budget{}, fmt.Errorf("recovery budget: %w", err)
+	}
 	detection := s.AgentPingTimeout() * time.Duration(s.MaxAgentPingTimeouts)
 	elb := s.ELBInterval() * time.Duration(s.ELBHealthyThreshold)
-	steps := []Step{
-		{Name: "Mesos declares the agent lost", Duration: detection,
-			Basis: fmt.Sprintf("agent_ping_timeout %s x max_agent_ping_timeouts %d, more than the %s ZooKeeper session", s.AgentPingTimeout(), s.MaxAgentPingTimeouts, facts.ZooKeeperSessionTimeout)},
-		{Name: "Marathon relaunches the app", Duration: facts.MarathonRelaunchEstimate,
-			Basis: "estimate: unreachableStrategy 0/0, next offer within the 1 s allocation interval"},
-		{Name: "the EBS volume moves to the new agent", Duration: facts.VolumeMoveEstimate,
-			Basis: "estimate: detach at termination, attach and mount by the volume driver"},
-		{Name: "the container starts", Duration: facts.ContainerStartEstimate,
-			Basis: "estimate: image pulled at boot, docker run and node start"},
-		{Name: "the ELB serves the app again", Duration: elb,
-			Basis: fmt.Sprintf("health-check interval %s x healthy threshold %d", s.ELBInterval(), s.ELBHealthyThreshold)},
+	var steps []Step
+	if mode == ModeGraceful {
+		steps = append(steps, Step{Name: "the OS shuts down while the app still serves", Duration: facts.OSShutdownEstimate,
+			Basis: "estimate: default TerminateInstances; systemd stops the Mesos agent and Docker, whose 15 s shutdown timeout node as PID 1 uses in full; the volume is flushed, unmounted and detached"})
 	}
-	var b Budget
+	steps = append(steps,
+		Step{Name: "Mesos declares the agent lost", Duration: detection,
+			Basis: fmt.Sprintf("agent_ping_timeout %s x max_agent_ping_timeouts %d, more than the %s ZooKeeper session", s.AgentPingTimeout(), s.MaxAgentPingTimeouts, facts.ZooKeeperSessionTimeout)},
+		Step{Name: "Marathon relaunches the app", Duration: facts.MarathonRelaunchEstimate,
+			Basis: "estimate: unreachableStrategy 0/0, next offer within the 1 s allocation interval"})
+	steps = append(steps, volumeSteps(driver, mode)...)
+	steps = append(steps,
+		Step{Name: "the container starts", Duration: facts.ContainerStartEstimate,
+			Basis: "estimate: image pulled at boot, docker run and node start"},
+		Step{Name: "the ELB serves the app again", Duration: elb,
+			Basis: fmt.Sprintf("health-check interval %s x healthy threshold %d", s.ELBInterval(), s.ELBHealthyThreshold)})
+	b := Budget{Driver: driver, Mode: mode}
 	for i := range steps {
 		steps[i].Seconds = steps[i].Duration.Seconds()
 		b.Total += steps[i].Duration
 	}
 	b.Steps, b.Seconds = steps, b.Total.Seconds()
 	return b, nil
+}
+
+// volumeSteps are the volume move of driver after a kill in mode.
+func volumeSteps(driver string, mode Mode) []Step {
+	if driver == facts.VolumeDriverRexRay {
+		basis := "estimate: preempt force-detaches it from the dead agent if still attached, attaches and mounts it"
+		if mode == ModeGraceful {
+			basis = "estimate: detached at the OS shutdown, REX-Ray attaches and mounts it"
+		}
+		return []Step{{Name: "REX-Ray moves the EBS volume to the new agent", Duration: facts.RexRayVolumeMoveEstimate, Basis: basis}}
+	}
+	attach := Step{Name: "Flocker attaches and mounts the EBS volume on the new agent", Duration: facts.FlockerAttachEstimate,
+		Basis: "estimate: AttachVolume, 5 s before its first state check, mount; the plugin polls every 1 s"}
+	if mode == ModeGraceful {
+		attach.Basis += "; the OS shutdown already detached it"
+		return []Step{attach}
+	}
+	return []Step{{Name: "Flocker waits for EC2 to release the dead agent's volume", Duration: facts.FlockerDetachWaitEstimate,
+		Basis: "estimate: no force detach; a plain DetachVolume once the instance no longer runs, 5 s before its first state check, loop backoff up to 10 s"}, attach}
+}
+
+// Budgets are the budgets of every volume driver and kill mode with the
+// settings s: REX-Ray (the default driver) first, then the others of
+// facts.VolumeDrivers, each with the default mode first.
+func Budgets(s stackoutputs.FailoverSettings) ([]Budget, error) {
+	drivers := []string{facts.VolumeDriverRexRay}
+	for _, d := range facts.VolumeDrivers {
+		if d != facts.VolumeDriverRexRay {
+			drivers = append(drivers, d)
+		}
+	}
+	var out []Budget
+	for _, d := range drivers {
+		for _, m := range Modes {
+			b, err := NewBudget(s, d, m)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b)
+		}
+	}
+	return out, nil
 }
 
 // DefaultSettings are the failover settings of a stack with the default
@@ -76,7 +140,7 @@ func DefaultSettings() stackoutputs.FailoverSettings {
 // String prints the budget as the tools show it, one step a line.
 func (b Budget) String() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "recovery budget %s:\n", b.Total)
+	fmt.Fprintf(&sb, "recovery budget %s (%s, %s):\n", b.Total, b.Driver, b.Mode)
 	for _, s := range b.Steps {
 		fmt.Fprintf(&sb, "  %6s  %s (%s)\n", s.Duration, s.Name, s.Basis)
 	}

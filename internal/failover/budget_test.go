@@ -1,6 +1,7 @@
 package failover_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 )
 
 func TestDefaultBudgetMeetsTheGoal(t *testing.T) {
-	b, err := failover.NewBudget(failover.DefaultSettings())
+	b, err := failover.NewBudget(failover.DefaultSettings(), facts.VolumeDriverRexRay, failover.ModeCrash)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,10 +46,10 @@ func TestDefaultBudgetMeetsTheGoal(t *testing.T) {
 
 func TestBudgetFollowsTheStackSettings(t *testing.T) {
 	s := failover.DefaultSettings()
-	base, _ := failover.NewBudget(s)
+	base, _ := failover.NewBudget(s, facts.VolumeDriverRexRay, failover.ModeCrash)
 	// Mesos defaults: 15 s x 5 misses.
 	s.AgentPingTimeoutSeconds, s.MaxAgentPingTimeouts = 15, 5
-	slow, err := failover.NewBudget(s)
+	slow, err := failover.NewBudget(s, facts.VolumeDriverRexRay, failover.ModeCrash)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func TestBudgetFollowsTheStackSettings(t *testing.T) {
 		t.Errorf("Mesos default detection adds %s, want %s", got, want)
 	}
 	s.ELBIntervalSeconds, s.ELBHealthyThreshold = 30, 10 // classic ELB defaults
-	slower, _ := failover.NewBudget(s)
+	slower, _ := failover.NewBudget(s, facts.VolumeDriverRexRay, failover.ModeCrash)
 	if got, want := slower.Total-slow.Total, 300*time.Second-facts.ELBHealthInterval*facts.ELBHealthyThreshold; got != want {
 		t.Errorf("ELB default health check adds %s, want %s", got, want)
 	}
@@ -71,8 +72,83 @@ func TestBudgetRejectsMissingSettings(t *testing.T) {
 		"no ping":      {MaxAgentPingTimeouts: 2, ELBIntervalSeconds: 5, ELBHealthyThreshold: 2},
 		"no threshold": {AgentPingTimeoutSeconds: 5, MaxAgentPingTimeouts: 2, ELBIntervalSeconds: 5},
 	} {
-		if _, err := failover.NewBudget(s); err == nil || !strings.Contains(err.Error(), stackoutputs.Failover) {
+		if _, err := failover.NewBudget(s, facts.VolumeDriverRexRay, failover.ModeCrash); err == nil || !strings.Contains(err.Error(), stackoutputs.Failover) {
 			t.Errorf("%s: %v, want an error naming the %s output", name, err, stackoutputs.Failover)
+		}
+	}
+}
+
+func TestBudgetRejectsUnknownDriverAndMode(t *testing.T) {
+	if _, err := failover.NewBudget(failover.DefaultSettings(), "ebs", failover.ModeCrash); err == nil || !strings.Contains(err.Error(), `"ebs"`) || !strings.Contains(err.Error(), stackoutputs.VolumeDriver) {
+		t.Errorf("driver ebs: %v", err)
+	}
+	if _, err := failover.NewBudget(failover.DefaultSettings(), facts.VolumeDriverRexRay, "reboot"); err == nil || !strings.Contains(err.Error(), "crash") {
+		t.Errorf("mode reboot: %v", err)
+	}
+}
+
+// Each driver and mode has its own budget: REX-Ray preempts, Flocker waits
+// for the dead instance to let go of the volume after a crash, and a
+// graceful kill adds the OS shutdown (after which the volume is free).
+func TestBudgetPerDriverAndMode(t *testing.T) {
+	all, err := failover.Budgets(failover.DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]failover.Budget{}
+	totals := map[time.Duration]string{}
+	for _, b := range all {
+		key := b.Driver + "/" + string(b.Mode)
+		byKey[key] = b
+		if other, dup := totals[b.Total]; dup {
+			t.Errorf("budgets %s and %s are both %s", other, key, b.Total)
+		}
+		totals[b.Total] = key
+		if !strings.HasPrefix(b.String(), fmt.Sprintf("recovery budget %s (%s, %s):\n", b.Total, b.Driver, b.Mode)) {
+			t.Errorf("%s prints as\n%s", key, b)
+		}
+		var sum time.Duration
+		for _, s := range b.Steps {
+			sum += s.Duration
+		}
+		if sum != b.Total {
+			t.Errorf("%s: steps sum to %s, total %s", key, sum, b.Total)
+		}
+	}
+	if len(all) != 4 || all[0].Driver != facts.VolumeDriverRexRay || all[0].Mode != failover.ModeCrash {
+		t.Fatalf("budgets %d, first %s/%s; want 4, the default (rexray, crash) first", len(all), all[0].Driver, all[0].Mode)
+	}
+	rc, rg := byKey["rexray/crash"], byKey["rexray/graceful"]
+	fc, fg := byKey["flocker/crash"], byKey["flocker/graceful"]
+	if rg.Total-rc.Total != facts.OSShutdownEstimate {
+		t.Errorf("REX-Ray graceful - crash = %s, want the OS shutdown %s", rg.Total-rc.Total, facts.OSShutdownEstimate)
+	}
+	if want := rc.Total - facts.RexRayVolumeMoveEstimate + facts.FlockerDetachWaitEstimate + facts.FlockerAttachEstimate; fc.Total != want {
+		t.Errorf("Flocker crash %s, want %s: its detach wait and attach instead of REX-Ray's move", fc.Total, want)
+	}
+	if want := fc.Total - facts.FlockerDetachWaitEstimate + facts.OSShutdownEstimate; fg.Total != want {
+		t.Errorf("Flocker graceful %s, want %s: the OS shutdown, no detach wait", fg.Total, want)
+	}
+	if fc.Total <= rc.Total {
+		t.Errorf("Flocker crash %s is not longer than REX-Ray crash %s", fc.Total, rc.Total)
+	}
+	for key, b := range byKey {
+		has := func(sub string) bool {
+			for _, s := range b.Steps {
+				if strings.Contains(s.Name, sub) {
+					return true
+				}
+			}
+			return false
+		}
+		if graceful := b.Mode == failover.ModeGraceful; has("OS shuts down") != graceful || b.Steps[0].Name == "" {
+			t.Errorf("%s: OS shutdown step present %v, want %v", key, has("OS shuts down"), graceful)
+		}
+		if has("REX-Ray") != (b.Driver == facts.VolumeDriverRexRay) || has("Flocker attaches") != (b.Driver == facts.VolumeDriverFlocker) {
+			t.Errorf("%s: volume steps %+v", key, b.Steps)
+		}
+		if has("waits for EC2") != (key == "flocker/crash") {
+			t.Errorf("%s: detach wait present %v", key, has("waits for EC2"))
 		}
 	}
 }

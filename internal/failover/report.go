@@ -9,20 +9,57 @@ import (
 
 // The events of a recovery timeline, in the order they should happen.
 const (
-	EventKill             = "terminate requested"        // TerminateInstances accepted
-	EventInstanceDown     = "instance terminated"        // EC2 state shutting-down or terminated
-	EventAgentLost        = "Mesos marks the agent lost" // Marathon's task on the old host unreachable or gone
-	EventTaskStaged       = "Marathon stages the task"   // a task of the app on another agent
-	EventTaskRunning      = "task running"               // that task TASK_RUNNING
-	EventAppServed        = "ELB serves the app again"   // ping through the ELB answers
-	EventClicksReadBack   = "clicks read back"           // every click read through the ELB
-	EventDeadlineExceeded = "deadline exceeded"          // the watch gave up
+	EventKill             = "terminate requested"                       // just before TerminateInstances was sent
+	EventShuttingDown     = "instance shutting down"                    // EC2 state shutting-down
+	EventOldAnswers       = "the killed agent still answers"            // a ping answered while the killed agent was in service
+	EventAppDown          = "app stops answering"                       // the first failed ping through the ELB after the kill
+	EventInstanceDown     = "instance terminated"                       // EC2 state terminated, or gone from the API
+	EventVolumeDetached   = "volume detached from the killed agent"     // the app's EBS volume no longer attached to it
+	EventAgentLost        = "Mesos marks the agent lost"                // Marathon's task on the old host unreachable or gone
+	EventTaskStaged       = "Marathon stages the task"                  // a task of the app on another agent
+	EventVolumeAttached   = "volume attached to the new agent"          // the app's EBS volume attached to another instance
+	EventTaskRunning      = "task running"                              // that task TASK_RUNNING
+	EventOldOutOfService  = "ELB takes the killed agent out of service" // DescribeInstanceHealth: not InService, or not listed
+	EventNewInService     = "ELB puts the new agent in service"         // DescribeInstanceHealth: the new agent's instance InService
+	EventAppServed        = "ELB serves the app again"                  // a ping answered by the new agent, the only one in service
+	EventClicksReadBack   = "clicks read back"                          // every click read through the ELB from the new agent
+	EventDeadlineExceeded = "deadline exceeded"                         // the watch gave up
 )
+
+// The sources of the events: one lane each in a drawing of the timeline,
+// in this order.
+const (
+	SourceEC2      = "ec2"      // the killed instance's state
+	SourceMesos    = "mesos"    // the master's view of the agent, as Marathon reports it
+	SourceMarathon = "marathon" // the app's tasks
+	SourceVolume   = "volume"   // the app's EBS volume attachment
+	SourceELB      = "elb"      // the ELB's instance health
+	SourceApp      = "app"      // answers through the ELB
+	SourceClicks   = "clicks"   // the clicks read back
+)
+
+// Sources lists the sources in lane order.
+var Sources = []string{SourceEC2, SourceMesos, SourceMarathon, SourceVolume, SourceELB, SourceApp, SourceClicks}
+
+// eventSource is the source of each event.
+var eventSource = map[string]string{
+	EventKill: SourceEC2, EventShuttingDown: SourceEC2, EventInstanceDown: SourceEC2,
+	EventAgentLost: SourceMesos, EventTaskStaged: SourceMarathon, EventTaskRunning: SourceMarathon,
+	EventVolumeDetached: SourceVolume, EventVolumeAttached: SourceVolume,
+	EventOldOutOfService: SourceELB, EventNewInService: SourceELB,
+	EventOldAnswers: SourceApp, EventAppDown: SourceApp, EventAppServed: SourceApp, EventDeadlineExceeded: SourceApp,
+	EventClicksReadBack: SourceClicks,
+}
+
+// SourceOf returns the source (lane) of an event name.
+func SourceOf(event string) string { return eventSource[event] }
 
 // Event is one moment of the timeline.
 type Event struct {
-	Name string    `json:"name"`
-	At   time.Time `json:"at"`
+	Name string `json:"name"`
+	// Source is the lane the event belongs to: one of Sources.
+	Source string    `json:"source"`
+	At     time.Time `json:"at"`
 	// SinceKillSeconds is the time since EventKill.
 	SinceKillSeconds float64 `json:"sinceKillSeconds"`
 	Detail           string  `json:"detail,omitempty"`
@@ -36,12 +73,20 @@ type Report struct {
 	KilledInstanceID string `json:"killedInstanceId"`
 	KilledHost       string `json:"killedHost"`
 	NewHost          string `json:"newHost,omitempty"`
+	NewInstanceID    string `json:"newInstanceId,omitempty"`
+	// Mode is how the agent was killed (crash or graceful); VolumeID the
+	// app's EBS volume the watch followed, "" when none was found.
+	Mode     Mode   `json:"mode"`
+	VolumeID string `json:"volumeId,omitempty"`
 
 	Budget   Budget  `json:"budget"`
 	Timeline []Event `json:"timeline"`
 
-	// Recovered is true once the app answered through the ELB on another
-	// agent; RTOSeconds is then the time from EventKill to EventAppServed.
+	// Recovered is true once the app answered through the ELB from a
+	// replacement task's agent: Marathon ran the task there
+	// (TASK_RUNNING) and the ELB had that agent, and only it, in service.
+	// RTOSeconds is then the time from EventKill (the terminate request)
+	// to EventAppServed.
 	Recovered  bool    `json:"recovered"`
 	RTOSeconds float64 `json:"rtoSeconds,omitempty"`
 
@@ -64,6 +109,10 @@ type Samples struct {
 	EC2      int `json:"ec2"`
 	Marathon int `json:"marathon"`
 	App      int `json:"app"`
+	ELB      int `json:"elb"`
+	// DyingAnswers counts answers through the ELB that could not count as
+	// recovery: the killed agent, or no replacement alone in service.
+	DyingAnswers int `json:"dyingAnswers"`
 }
 
 // RTO is the measured recovery time.
@@ -84,7 +133,7 @@ func (r Report) Problems(limit time.Duration) []string {
 		p = append(p, fmt.Sprintf("%d of %d clicks lost: %v", n, r.ClicksWritten, r.ClicksLost))
 	}
 	if r.Recovered && limit > 0 && r.RTO() > limit {
-		p = append(p, fmt.Sprintf("RTO %s exceeds the limit %s (budget %s)", r.RTO().Round(time.Millisecond), limit, r.Budget.Total))
+		p = append(p, fmt.Sprintf("RTO %s exceeds the limit %s (budget %s for %s, %s)", r.RTO().Round(time.Millisecond), limit, r.Budget.Total, r.Budget.Driver, r.Budget.Mode))
 	}
 	return p
 }
@@ -113,7 +162,7 @@ func (r Report) Summary() string {
 		if host == "" {
 			host = "an agent Marathon did not report"
 		}
-		fmt.Fprintf(&sb, "recovered on %s: RTO %.1fs (budget %.1fs)\n", host, r.RTOSeconds, r.Budget.Seconds)
+		fmt.Fprintf(&sb, "recovered on %s: RTO %.1fs (budget %.1fs for %s, %s)\n", host, r.RTOSeconds, r.Budget.Seconds, r.Budget.Driver, r.Budget.Mode)
 	} else {
 		fmt.Fprintf(&sb, "NOT recovered: %s\n", r.Error)
 	}

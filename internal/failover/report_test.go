@@ -42,7 +42,7 @@ func TestReportProblems(t *testing.T) {
 func TestReportTextAndSummary(t *testing.T) {
 	killed := time.Date(2017, 5, 1, 12, 0, 0, 0, time.UTC)
 	r := failover.Report{Recovered: true, RTOSeconds: 31.25, NewHost: "10.42.1.102", ClicksWritten: 2, ClicksLost: []string{},
-		Budget: failover.Budget{Seconds: 37},
+		Budget: failover.Budget{Seconds: 37, Driver: "rexray", Mode: failover.ModeCrash},
 		Timeline: []failover.Event{{Name: failover.EventKill, At: killed},
 			{Name: failover.EventAppServed, At: killed.Add(31250 * time.Millisecond), SinceKillSeconds: 31.25, Detail: "ping answered"}}}
 	var sb strings.Builder
@@ -53,7 +53,7 @@ func TestReportTextAndSummary(t *testing.T) {
 	if sb.String() != want {
 		t.Errorf("timeline\n%q\nwant\n%q", sb.String(), want)
 	}
-	if got := r.Summary(); got != "recovered on 10.42.1.102: RTO 31.2s (budget 37.0s)\nclicks: 2 written before the kill, 0 lost []\n" {
+	if got := r.Summary(); got != "recovered on 10.42.1.102: RTO 31.2s (budget 37.0s for rexray, crash)\nclicks: 2 written before the kill, 0 lost []\n" {
 		t.Errorf("summary %q", got)
 	}
 	failed := failover.Report{Error: "deadline 10m0s exceeded", ClicksWritten: 1, ClicksLost: []string{"7:1"}}

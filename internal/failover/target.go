@@ -16,13 +16,15 @@ import (
 )
 
 // Target is the agent a failover kills: the app's task, the Mesos agent's
-// host it runs on, and the stack's EC2 instance behind that host.
+// host it runs on, the stack's EC2 instance behind that host, and the app's
+// EBS volume attached to it ("" when none was found).
 type Target struct {
 	AppID      string `json:"appId"`
 	TaskID     string `json:"taskId"`
 	Host       string `json:"host"`
 	InstanceID string `json:"instanceId"`
 	PrivateIP  string `json:"privateIp"`
+	VolumeID   string `json:"volumeId,omitempty"`
 }
 
 // Scope is the stack identity that decides which instances may be
@@ -61,7 +63,46 @@ func FindTargetInstance(ctx context.Context, m *marathon.Client, e *ec2ops.Clien
 	if err != nil {
 		return Target{}, ec2ops.Instance{}, fmt.Errorf("mapping the host %s of task %s to an EC2 agent of stack %q: %w", task.Host, task.ID, o.Stack, err)
 	}
-	return Target{AppID: o.AppID, TaskID: task.ID, Host: task.Host, InstanceID: in.ID, PrivateIP: in.PrivateIP}, in, nil
+	vol, err := appVolume(ctx, e, o, in.ID)
+	if err != nil {
+		return Target{}, ec2ops.Instance{}, err
+	}
+	return Target{AppID: o.AppID, TaskID: task.ID, Host: task.Host, InstanceID: in.ID, PrivateIP: in.PrivateIP, VolumeID: vol}, in, nil
+}
+
+// appVolume returns the app's EBS volume among those attached to the
+// instance: the one its volume driver tagged (REX-Ray: Name=<volume name>,
+// the stack output volumeName; Flocker: a flocker-cluster-id tag, whose
+// value the outputs do not carry), never a volume deleted with the
+// instance. "" when there is none, or more than one.
+func appVolume(ctx context.Context, e *ec2ops.Client, o stackoutputs.Outputs, instanceID string) (string, error) {
+	vols, err := e.AttachedVolumes(ctx, instanceID)
+	if err != nil {
+		return "", fmt.Errorf("finding the app's volume on instance %s: %w", instanceID, err)
+	}
+	var ids []string
+	for _, v := range vols {
+		if v.DeleteOnTermination {
+			continue // the root volume
+		}
+		switch o.VolumeDriver {
+		case facts.VolumeDriverRexRay:
+			if o.VolumeName == "" || v.Tags[facts.TagName] != o.VolumeName {
+				continue
+			}
+		case facts.VolumeDriverFlocker:
+			if _, ok := v.Tags[facts.TagFlockerClusterID]; !ok {
+				continue
+			}
+		default:
+			continue
+		}
+		ids = append(ids, v.ID)
+	}
+	if len(ids) != 1 {
+		return "", nil
+	}
+	return ids[0], nil
 }
 
 // marathonError explains a failed Marathon call of the tools: an
@@ -134,14 +175,25 @@ func runningTask(tasks []marathon.Task, appID, url string) (marathon.Task, error
 		appID, url, strings.Join(states, ", "))
 }
 
-// Kill terminates t's instance (scope from o) and returns when EC2 accepted
-// it. ec2ops checks the instance's tags again before terminating.
-func Kill(ctx context.Context, e *ec2ops.Client, o stackoutputs.Outputs, t Target) (killedAt time.Time, err error) {
+// Kill terminates t's instance (scope from o) as mode says: a crash
+// (SkipOsShutdown) or the API's graceful default. It returns once EC2
+// accepted it, with the time taken just before the request: the failover's
+// clock starts there, not when the answer came. ec2ops checks the
+// instance's tags again before terminating.
+func Kill(ctx context.Context, e *ec2ops.Client, o stackoutputs.Outputs, t Target, mode Mode) (requestedAt time.Time, err error) {
 	if e == nil || t.InstanceID == "" {
 		return time.Time{}, errors.New("killing the agent: an EC2 client and a target instance id are required (use FindTarget)")
 	}
-	if err := e.Terminate(ctx, Scope(o), t.InstanceID); err != nil {
+	if _, err := ParseMode(string(mode)); err != nil {
+		return time.Time{}, fmt.Errorf("killing the agent %s: %w", t.Host, err)
+	}
+	at, err := e.TerminateWith(ctx, Scope(o), t.InstanceID, ec2ops.TerminateOptions{SkipOSShutdown: mode.SkipOSShutdown()})
+	if err != nil {
 		return time.Time{}, fmt.Errorf("killing the agent %s that runs %s: %w", t.Host, t.AppID, err)
 	}
-	return time.Now(), nil
+	if at.IsZero() {
+		return time.Time{}, fmt.Errorf("killing the agent %s that runs %s: instance %s is already shutting down or terminated; nothing was sent, so there is no failover of ours to measure",
+			t.Host, t.AppID, t.InstanceID)
+	}
+	return at, nil
 }

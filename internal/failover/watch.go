@@ -2,15 +2,12 @@ package failover
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/aws/smithy-go"
 
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
@@ -28,28 +25,42 @@ const MaxInterval = time.Second
 // (mobycounter.DefaultTimeout).
 const sampleTimeout = mobycounter.DefaultTimeout
 
-// WatchConfig is what Watch needs: the stack, the agent that was killed and
-// when, the clicks written before, and clients of the three sources.
+// WatchConfig is what Watch needs: the stack, the agent that was killed,
+// how and when, the clicks written before, and clients of the sources.
 type WatchConfig struct {
-	Outputs  stackoutputs.Outputs
-	Target   Target
+	Outputs stackoutputs.Outputs
+	Target  Target
+	// Mode is how the agent was killed (default ModeCrash): it picks the
+	// budget and is reported.
+	Mode Mode
+	// KilledAt is when the terminate was requested (Kill's result).
 	KilledAt time.Time
 	Written  []string // clicks acknowledged before the kill
 	Marathon *marathon.Client
 	EC2      *ec2ops.Client
-	App      *mobycounter.Client // the ELB's address (o.AppURL)
-	Interval time.Duration       // sampling period; default and maximum 1s
-	Deadline time.Duration       // give up after this long since KilledAt; default facts.FailoverWatchTimeout
-	Progress io.Writer           // one line per timeline event as it happens (nil: silent)
+	App      *mobycounter.Client       // the ELB's address (o.AppURL)
+	ELB      *mobycounter.LoadBalancer // the same ELB's instance health: which agent answers
+	Interval time.Duration             // sampling period; default and maximum 1s
+	Deadline time.Duration             // give up after this long since KilledAt; default facts.FailoverWatchTimeout
+	Progress io.Writer                 // one line per timeline event as it happens (nil: silent)
 	Now      func() time.Time
 }
 
-// Watch samples EC2, Marathon and the app through the ELB at least once a
-// second and returns the Report: the timeline (Event* names), RTO, NewHost,
-// lost clicks (mobycounter.Missing after reading back), Budget
-// (NewBudget(o.Failover)), and Error when it ended without recovery
-// (deadline, ctx cancelled). It returns a Report in every case; the error is
-// non-nil only when the watch could not start (bad config).
+// Watch samples EC2 (the killed instance, the app's volume), Marathon and
+// the app and ELB at least once a second and returns the Report: the
+// timeline (Event* names, each with its Source), RTO, NewHost, lost clicks
+// (mobycounter.Missing after reading back), Budget (NewBudget of the
+// stack's settings, volume driver and Mode), and Error when it ended
+// without recovery (deadline, ctx cancelled). It returns a Report in every
+// case; the error is non-nil only when the watch could not start (bad
+// config).
+//
+// Recovery counts only from the replacement: Marathon runs a task of the
+// app on another agent (TASK_RUNNING), and an answer through the ELB comes
+// while the ELB has that agent's instance, and no other, in service
+// (DescribeInstanceHealth). An answer of the dying agent, which a graceful
+// shutdown keeps serving, never ends the watch; the clicks are read back
+// only from the replacement too.
 //
 // Each source is sampled by its own loop, so a source that hangs (a
 // Marathon that stopped answering) does not slow the others. An event is
@@ -70,7 +81,7 @@ func (c WatchConfig) normalize() (WatchConfig, Budget, error) {
 	for _, m := range []struct {
 		ok   bool
 		name string
-	}{{c.Marathon != nil, "Marathon client"}, {c.EC2 != nil, "EC2 client"}, {c.App != nil, "app client"},
+	}{{c.Marathon != nil, "Marathon client"}, {c.EC2 != nil, "EC2 client"}, {c.App != nil, "app client"}, {c.ELB != nil, "ELB client"},
 		{c.Target.InstanceID != "", "target instance id"}, {c.Target.TaskID != "", "target task id"},
 		{c.Target.Host != "", "target host"}, {c.Target.AppID != "", "target app id"}, {!c.KilledAt.IsZero(), "kill time"}} {
 		if !m.ok {
@@ -89,13 +100,16 @@ func (c WatchConfig) normalize() (WatchConfig, Budget, error) {
 	if c.Deadline == 0 {
 		c.Deadline = facts.FailoverWatchTimeout
 	}
+	if c.Mode == "" {
+		c.Mode = ModeCrash
+	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
 	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	b, err := NewBudget(c.Outputs.Failover)
+	b, err := NewBudget(c.Outputs.Failover, c.Outputs.VolumeDriver, c.Mode)
 	if err != nil {
 		return c, Budget{}, fmt.Errorf("watching the failover: %w", err)
 	}
@@ -103,22 +117,23 @@ func (c WatchConfig) normalize() (WatchConfig, Budget, error) {
 }
 
 // rank orders the events of a timeline that share a moment.
-var rank = map[string]int{EventKill: 0, EventInstanceDown: 1, EventAgentLost: 2, EventTaskStaged: 3,
-	EventTaskRunning: 4, EventAppServed: 5, EventClicksReadBack: 6, EventDeadlineExceeded: 7}
+var rank = map[string]int{EventKill: 0, EventShuttingDown: 1, EventOldAnswers: 2, EventAppDown: 3, EventInstanceDown: 4,
+	EventOldOutOfService: 5, EventVolumeDetached: 6, EventAgentLost: 7, EventTaskStaged: 8, EventVolumeAttached: 9,
+	EventTaskRunning: 10, EventNewInService: 11, EventAppServed: 12, EventClicksReadBack: 13, EventDeadlineExceeded: 14}
 
 type watcher struct {
 	cfg    WatchConfig
 	report Report
 
-	mu       sync.Mutex
-	seen     map[string]bool
-	newHost  string
-	newTask  string
-	appDown  bool              // a ping through the ELB failed since the kill
-	graceEnd time.Time         // after the clicks were read back, how long Marathon may still report
-	last     map[string]string // the last thing each source said, for the error
-	done     chan struct{}
-	doneOnce sync.Once
+	mu          sync.Mutex
+	seen        map[string]bool
+	newHost     string
+	newTask     string
+	newInstance string            // the EC2 instance of newHost, once EC2 said
+	graceEnd    time.Time         // after the clicks were read back, how long the other sources may still report
+	last        map[string]string // the last thing each source said, for the error
+	done        chan struct{}
+	doneOnce    sync.Once
 }
 
 func newWatcher(cfg WatchConfig, b Budget) *watcher {
@@ -126,6 +141,7 @@ func newWatcher(cfg WatchConfig, b Budget) *watcher {
 	w.report = Report{
 		Stack: cfg.Outputs.Stack, AppURL: cfg.Outputs.AppURL,
 		KilledInstanceID: cfg.Target.InstanceID, KilledHost: cfg.Target.Host,
+		Mode: cfg.Mode, VolumeID: cfg.Target.VolumeID,
 		Budget: b, ClicksWritten: len(cfg.Written), ClicksLost: []string{},
 		SampleIntervalSeconds: cfg.Interval.Seconds(),
 	}
@@ -133,7 +149,7 @@ func newWatcher(cfg WatchConfig, b Budget) *watcher {
 }
 
 func (w *watcher) run(ctx context.Context) Report {
-	w.record(EventKill, w.cfg.KilledAt, fmt.Sprintf("instance %s (%s), task %s", w.cfg.Target.InstanceID, w.cfg.Target.Host, w.cfg.Target.TaskID))
+	w.record(EventKill, w.cfg.KilledAt, fmt.Sprintf("instance %s (%s), task %s; %s", w.cfg.Target.InstanceID, w.cfg.Target.Host, w.cfg.Target.TaskID, w.cfg.Mode.Describe()))
 	remaining := w.cfg.KilledAt.Add(w.cfg.Deadline).Sub(w.cfg.Now())
 	dctx, cancel := context.WithTimeout(ctx, remaining)
 	defer cancel()
@@ -161,12 +177,12 @@ func (w *watcher) run(ctx context.Context) Report {
 		case ctx.Err() != nil:
 			r.Error = fmt.Sprintf("the watch was cancelled %s after the kill: %v", w.since(w.cfg.Now()), ctx.Err())
 		default:
-			r.Error = fmt.Sprintf("deadline %s exceeded: the app did not come back through the ELB at %s", w.cfg.Deadline, w.cfg.Outputs.AppURL)
+			r.Error = fmt.Sprintf("deadline %s exceeded: the app did not come back through the ELB at %s from a replacement task's agent", w.cfg.Deadline, w.cfg.Outputs.AppURL)
 			if r.Recovered {
-				r.Error = fmt.Sprintf("deadline %s exceeded before the clicks could be read back through the ELB at %s", w.cfg.Deadline, w.cfg.Outputs.AppURL)
+				r.Error = fmt.Sprintf("deadline %s exceeded before the clicks could be read back through the ELB at %s from the replacement", w.cfg.Deadline, w.cfg.Outputs.AppURL)
 			}
 			now := w.cfg.Now()
-			r.Timeline = append(r.Timeline, Event{Name: EventDeadlineExceeded, At: now, SinceKillSeconds: w.since(now).Seconds(), Detail: w.lastSeen()})
+			r.Timeline = append(r.Timeline, Event{Name: EventDeadlineExceeded, Source: SourceOf(EventDeadlineExceeded), At: now, SinceKillSeconds: w.since(now).Seconds(), Detail: w.lastSeen()})
 			fmt.Fprintf(w.cfg.Progress, "%s  %s (%s)\n", stamp(w.since(now)), EventDeadlineExceeded, w.lastSeen())
 		}
 		if ls := w.lastSeen(); ls != "" && r.Error != "" {
@@ -219,7 +235,7 @@ func (w *watcher) recordLocked(name string, at time.Time, detail string) {
 	}
 	w.seen[name] = true
 	d := w.since(at)
-	w.report.Timeline = append(w.report.Timeline, Event{Name: name, At: at, SinceKillSeconds: d.Seconds(), Detail: detail})
+	w.report.Timeline = append(w.report.Timeline, Event{Name: name, Source: SourceOf(name), At: at, SinceKillSeconds: d.Seconds(), Detail: detail})
 	if detail != "" {
 		fmt.Fprintf(w.cfg.Progress, "%s  %s: %s\n", stamp(d), name, detail)
 	} else {
@@ -238,7 +254,7 @@ func (w *watcher) setLast(source, what string) {
 
 func (w *watcher) lastSeen() string {
 	var parts []string
-	for _, s := range []string{"EC2", "Marathon", "ELB"} {
+	for _, s := range []string{"EC2", "volume", "Marathon", "ELB", "app"} {
 		if v := w.last[s]; v != "" {
 			parts = append(parts, s+": "+v)
 		}
@@ -247,35 +263,6 @@ func (w *watcher) lastSeen() string {
 }
 
 func (w *watcher) finish() { w.doneOnce.Do(func() { close(w.done) }) }
-
-// sampleEC2 reads the killed instance's state.
-func (w *watcher) sampleEC2(ctx context.Context) {
-	w.mu.Lock()
-	w.report.Samples.EC2++
-	seen := w.seen[EventInstanceDown]
-	w.mu.Unlock()
-	if seen {
-		return
-	}
-	defer w.maybeFinish()
-	sctx, cancel := context.WithTimeout(ctx, sampleTimeout)
-	defer cancel()
-	id := w.cfg.Target.InstanceID
-	state, err := w.cfg.EC2.InstanceState(sctx, id)
-	now := w.cfg.Now()
-	var ae smithy.APIError
-	switch {
-	case err != nil && errors.As(err, &ae) && ae.ErrorCode() == "InvalidInstanceID.NotFound":
-		w.record(EventInstanceDown, now, fmt.Sprintf("instance %s is gone from the EC2 API", id))
-	case err != nil:
-		w.setLast("EC2", err.Error())
-	case state == "shutting-down" || state == "terminated":
-		w.setLast("EC2", "instance "+id+" "+state)
-		w.record(EventInstanceDown, now, fmt.Sprintf("instance %s is %s", id, state))
-	default:
-		w.setLast("EC2", "instance "+id+" "+state)
-	}
-}
 
 // lostStates are the states of a task Mesos no longer reaches
 // (mesos.proto TaskState: TASK_LOST before partition awareness,
@@ -356,7 +343,8 @@ func (w *watcher) sampleMarathon(ctx context.Context) {
 // before them was seen.
 func (w *watcher) maybeFinish() {
 	w.mu.Lock()
-	complete := w.seen[EventClicksReadBack] && w.seen[EventTaskRunning] && w.seen[EventInstanceDown]
+	complete := w.seen[EventClicksReadBack] && w.seen[EventTaskRunning] && w.seen[EventInstanceDown] &&
+		(w.cfg.Target.VolumeID == "" || w.seen[EventVolumeAttached])
 	w.mu.Unlock()
 	if complete {
 		w.finish()
@@ -368,60 +356,4 @@ func orGone(state string) string {
 		return "gone"
 	}
 	return state
-}
-
-// sampleApp pings the app through the ELB; once it answers after having
-// failed (or once Marathon runs it elsewhere), it reads the clicks back.
-func (w *watcher) sampleApp(ctx context.Context) {
-	w.mu.Lock()
-	w.report.Samples.App++
-	served, readBack := w.seen[EventAppServed], w.seen[EventClicksReadBack]
-	graceOver := !w.cfg.Now().Before(w.graceEnd)
-	w.mu.Unlock()
-	if readBack {
-		if graceOver {
-			w.finish()
-		}
-		return
-	}
-	sctx, cancel := context.WithTimeout(ctx, sampleTimeout)
-	defer cancel()
-	if !served {
-		err := w.cfg.App.Ping(sctx)
-		now := w.cfg.Now()
-		w.mu.Lock()
-		if err != nil {
-			w.appDown = true
-			w.last["ELB"] = err.Error()
-			w.mu.Unlock()
-			return
-		}
-		w.last["ELB"] = "ping OK"
-		// Right after the kill the old agent may still answer while it
-		// shuts down: the app is back only once it was seen down, or
-		// once Marathon runs it on another agent.
-		if !w.appDown && !w.seen[EventTaskRunning] {
-			w.mu.Unlock()
-			return
-		}
-		w.report.Recovered = true
-		w.report.RTOSeconds = w.since(now).Seconds()
-		w.recordLocked(EventAppServed, now, fmt.Sprintf("ping through %s answered", w.cfg.Outputs.AppURL))
-		w.mu.Unlock()
-	}
-	read, err := w.cfg.App.Read(sctx)
-	now := w.cfg.Now()
-	if err != nil {
-		w.setLast("ELB", err.Error())
-		return
-	}
-	lost := mobycounter.Missing(w.cfg.Written, read)
-	w.mu.Lock()
-	w.report.ClicksLost = append([]string{}, lost...)
-	w.recordLocked(EventClicksReadBack, now, fmt.Sprintf("%d of %d clicks written before the kill read back, %d lost", len(w.cfg.Written)-len(lost), len(w.cfg.Written), len(lost)))
-	// Marathon may not have been sampled since the task started: give it
-	// two more samples to complete the timeline, then end anyway.
-	w.graceEnd = now.Add(2 * w.cfg.Interval)
-	w.mu.Unlock()
-	w.maybeFinish()
 }

@@ -347,8 +347,10 @@ func removeRunDir(dir string) error {
 // ManualCleanup implements Stack.
 func (s *AutoStack) ManualCleanup() []string { return ManualCleanup(s.info) }
 
-// ManualCleanup returns the shell lines that destroy and remove the run's
-// stack by hand, then look for anything left with the stack's tag.
+// ManualCleanup returns the shell lines that tear the run's stack down by
+// hand: all at once as the rehearsal does (--destroy-run, which sweeps what
+// the stack's tags find), or step by step, then look for anything left with
+// the stack's tag.
 func ManualCleanup(info RunInfo) []string {
 	q := shellQuote
 	lines := []string{
@@ -362,6 +364,7 @@ func ManualCleanup(info RunInfo) []string {
 		lines = append(lines, "# set "+EnvPassphrase+" (or "+EnvPassphraseFile+") as it was for the run")
 	}
 	lines = append(lines,
+		"go run ./scripts/rehearsal --destroy-run "+q(info.RunDir)+"   # export, sweep, destroy, sweep, remove; or step by step:",
 		"pulumi cancel --yes --stack "+q(info.Stack)+"   # only if pulumi says the stack is locked",
 		"pulumi destroy --yes --stack "+q(info.Stack),
 		"pulumi stack rm --yes --stack "+q(info.Stack),

@@ -256,7 +256,7 @@ func TestStackNames(t *testing.T) {
 }
 
 func TestManualCleanup(t *testing.T) {
-	info := rehearsal.RunInfo{Stack: "rehearsal-x", Backend: "file:///r/x/state", ProjectDir: "/src/marathon ha",
+	info := rehearsal.RunInfo{Stack: "rehearsal-x", Backend: "file:///r/x/state", ProjectDir: "/src/marathon ha", RunDir: "/r/x",
 		PulumiHome: "/r/x/pulumi-home", PassphraseFile: "/r/x/passphrase", Region: "eu-west-1"}
 	got := strings.Join(rehearsal.ManualCleanup(info), "\n")
 	for _, want := range []string{
@@ -266,6 +266,7 @@ func TestManualCleanup(t *testing.T) {
 		"export PULUMI_CONFIG_PASSPHRASE_FILE=/r/x/passphrase",
 		"pulumi destroy --yes --stack rehearsal-x",
 		"pulumi stack rm --yes --stack rehearsal-x",
+		"go run ./scripts/rehearsal --destroy-run /r/x",
 		"--tag-filters Key=" + facts.TagStack + ",Values=rehearsal-x",
 	} {
 		if !strings.Contains(got, want) {

@@ -27,12 +27,11 @@ import (
 const (
 	// DefaultClicks is how many clicks are written before the kill.
 	DefaultClicks = 20
-	// DefaultRTOLimit is the recovery goal, facts.RecoveryBudgetGoal
-	// (45 s), not the computed budget (37 s with the default settings):
-	// the budget's steps are partly estimates, and failing a rehearsal for
-	// a few seconds of EBS attach jitter would make it cry wolf, while the
-	// goal is what the project promises. The report shows both.
-	DefaultRTOLimit = facts.RecoveryBudgetGoal
+	// DefaultBudgetMargin is what a run's RTO may exceed the budget of its
+	// own volume driver and kill mode by (facts.RecoveryBudgetMargin, with
+	// its reason): a rehearsal is judged against budget + margin unless
+	// Config.RTOLimit overrides it.
+	DefaultBudgetMargin = facts.RecoveryBudgetMargin
 	// DefaultAppReadyTimeout bounds the wait for the app through the ELB
 	// after up. Up already waited for the task to run (deploy-app); the ELB
 	// then needs its healthy threshold of checks (2 x 5 s), and a new ELB's
@@ -58,6 +57,8 @@ const (
 	// destroy deletes the app (bounded by facts.AppDeleteTimeout), the
 	// run-time volumes (facts.VolumeCleanupWait) and the instances.
 	DefaultDestroyTimeout = 45 * time.Minute
+	// DefaultUpTimeout, DefaultInspectTimeout and DefaultRemoveTimeout are
+	// in bounds.go.
 )
 
 // Clients makes the clients a rehearsal needs from the stack's outputs.
@@ -65,6 +66,11 @@ type Clients struct {
 	Marathon func(o stackoutputs.Outputs) (*marathon.Client, error)
 	EC2      func(ctx context.Context, o stackoutputs.Outputs) (*ec2ops.Client, error)
 	App      func(o stackoutputs.Outputs) *mobycounter.Client
+	// ELB reads the instance health of the ELB at o.AppURL: which agent
+	// answers.
+	ELB func(ctx context.Context, o stackoutputs.Outputs) (*mobycounter.LoadBalancer, error)
+	// Sweep makes the sweeper the teardown removes leftovers with.
+	Sweep Sweepers
 }
 
 // DefaultClients are the real clients: Marathon at the marathonUrl output,
@@ -85,6 +91,12 @@ func DefaultClients(progress io.Writer) Clients {
 		App: func(o stackoutputs.Outputs) *mobycounter.Client {
 			return mobycounter.New(o.AppURL, mobycounter.WithHTTPClient(&http.Client{}))
 		},
+		ELB: func(ctx context.Context, o stackoutputs.Outputs) (*mobycounter.LoadBalancer, error) {
+			return mobycounter.ConnectLoadBalancer(ctx, o.Region, o.AppURL)
+		},
+		Sweep: func(ctx context.Context, region string) (*ec2ops.Sweeper, error) {
+			return ec2ops.ConnectSweeper(ctx, region)
+		},
 	}
 }
 
@@ -93,15 +105,31 @@ type Config struct {
 	Stack   Stack
 	Clients Clients
 
+	// Mode is how the agent is killed (default failover.ModeCrash).
+	// RTOLimit, when set, is the RTO the run must not exceed (the
+	// --rto-limit override); 0 judges the run against the budget of the
+	// stack's volume driver and Mode plus BudgetMargin (default
+	// DefaultBudgetMargin).
+	Mode         failover.Mode
+	BudgetMargin time.Duration
+
 	Clicks          int
 	FlushWait       time.Duration // wait after the last click; 0 waits none (tests)
-	RTOLimit        time.Duration
+	RTOLimit        time.Duration // see Mode
 	AppReadyTimeout time.Duration
 	PollInterval    time.Duration
 	WatchInterval   time.Duration
 	WatchDeadline   time.Duration
 	TargetTimeout   time.Duration
 	DestroyTimeout  time.Duration
+	UpTimeout       time.Duration // bound of pulumi up (default DefaultUpTimeout)
+	// SweepWait and SweepPoll tune the teardown's sweeps (defaults
+	// ec2ops.DefaultSweepWait and ec2ops.DefaultCleanupPoll).
+	SweepWait time.Duration
+	SweepPoll time.Duration
+	// Region is the stack's AWS region, for the sweep when the stack's
+	// state does not say (it does once the AWS provider is registered).
+	Region string
 
 	// Progress receives progress lines (stderr).
 	Progress io.Writer
@@ -119,25 +147,22 @@ func (c *Config) defaults() error {
 	if c.Stack == nil {
 		return errors.New("rehearsal: no stack")
 	}
-	if c.Clients.Marathon == nil || c.Clients.EC2 == nil || c.Clients.App == nil {
-		return errors.New("rehearsal: the Marathon, EC2 and app clients must all be set")
+	if c.Clients.Marathon == nil || c.Clients.EC2 == nil || c.Clients.App == nil || c.Clients.Sweep == nil {
+		return errors.New("rehearsal: the Marathon, EC2, app and sweep clients must all be set")
 	}
 	if c.Clicks <= 0 {
 		return fmt.Errorf("rehearsal: %d clicks: write at least one, or nothing can be lost", c.Clicks)
 	}
-	for _, d := range []*struct {
-		v   *time.Duration
-		def time.Duration
-	}{
-		{&c.RTOLimit, DefaultRTOLimit}, {&c.AppReadyTimeout, DefaultAppReadyTimeout},
-		{&c.PollInterval, DefaultPollInterval}, {&c.WatchInterval, DefaultWatchInterval},
-		{&c.WatchDeadline, DefaultWatchDeadline}, {&c.TargetTimeout, DefaultTargetTimeout},
-		{&c.DestroyTimeout, DefaultDestroyTimeout},
-	} {
-		if *d.v <= 0 {
-			*d.v = d.def
-		}
+	if c.Clients.ELB == nil {
+		return errors.New("rehearsal: the ELB client must be set: recovery counts only from the replacement the ELB serves")
 	}
+	if c.Mode == "" {
+		c.Mode = failover.ModeCrash
+	}
+	if _, err := failover.ParseMode(string(c.Mode)); err != nil {
+		return fmt.Errorf("rehearsal: %w", err)
+	}
+	c.fillDurations()
 	if c.Progress == nil {
 		c.Progress = io.Discard
 	}
@@ -150,6 +175,30 @@ func (c *Config) defaults() error {
 	return nil
 }
 
+// fillDurations gives every unset duration its default.
+func (c *Config) fillDurations() {
+	for _, d := range []*struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&c.BudgetMargin, DefaultBudgetMargin}, {&c.AppReadyTimeout, DefaultAppReadyTimeout},
+		{&c.PollInterval, DefaultPollInterval}, {&c.WatchInterval, DefaultWatchInterval},
+		{&c.WatchDeadline, DefaultWatchDeadline}, {&c.TargetTimeout, DefaultTargetTimeout},
+		{&c.DestroyTimeout, DefaultDestroyTimeout}, {&c.UpTimeout, DefaultUpTimeout},
+		{&c.SweepWait, ec2ops.DefaultSweepWait}, {&c.SweepPoll, ec2ops.DefaultCleanupPoll},
+	} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+}
+
+// teardownConfig is the teardown of a rehearsal with c's settings.
+func (c Config) teardownConfig() TeardownConfig {
+	return TeardownConfig{Stack: c.Stack, Sweep: c.Clients.Sweep, Region: c.Region, DestroyTimeout: c.DestroyTimeout,
+		SweepWait: c.SweepWait, SweepPoll: c.SweepPoll, Progress: c.Progress, Now: c.Now}
+}
+
 // Run runs the rehearsal and returns its report; report.Passed says
 // whether it passed. Whatever happens, including ctx being cancelled (an
 // interrupt), the stack is destroyed and removed before Run returns, on a
@@ -159,12 +208,20 @@ func Run(ctx context.Context, cfg Config) *Report {
 		return &Report{Problems: []string{err.Error()}}
 	}
 	r := &Report{Stack: cfg.Stack.Name(), Backend: cfg.Stack.Backend(), StartedAt: cfg.Now().UTC(),
-		RTOLimitSeconds: cfg.RTOLimit.Seconds(), ClicksWritten: []string{}, Problems: []string{}}
+		Mode: cfg.Mode, RTOLimitSeconds: cfg.RTOLimit.Seconds(), ClicksWritten: []string{}, Problems: []string{}}
 	fmt.Fprintf(cfg.Progress, "rehearsal: stack %s, backend %s\n", r.Stack, r.Backend)
 
-	if err := rehearse(ctx, cfg, r); err != nil {
+	// The steps before the teardown have a bound of their own, so the
+	// teardown starts in time even if a step without one hangs.
+	bound, _ := cfg.Bounds()
+	rctx, cancel := context.WithTimeout(ctx, bound)
+	if err := rehearse(rctx, cfg, r); err != nil {
 		r.Problems = append(r.Problems, err.Error())
 	}
+	if errors.Is(rctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		r.Problems = append(r.Problems, fmt.Sprintf("the rehearsal's steps took longer than their bound %s (the sum of each step's own); stopped them to leave the teardown its time", bound))
+	}
+	cancel()
 	if ctx.Err() != nil {
 		r.Interrupted = true
 		r.Problems = append(r.Problems, fmt.Sprintf("the rehearsal was interrupted (%v) before it finished", context.Cause(ctx)))
@@ -191,7 +248,9 @@ func timed(cfg Config, r *Report, name string, fn func() error) error {
 func rehearse(ctx context.Context, cfg Config, r *Report) error {
 	var outs stackoutputs.Outputs
 	if err := timed(cfg, r, StepUp, func() (err error) {
-		outs, err = cfg.Stack.Up(ctx)
+		uctx, cancel := context.WithTimeout(ctx, cfg.UpTimeout)
+		defer cancel()
+		outs, err = cfg.Stack.Up(uctx)
 		return err
 	}); err != nil {
 		return err
@@ -240,6 +299,10 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 	if err != nil {
 		return err
 	}
+	lb, err := cfg.Clients.ELB(ctx, outs)
+	if err != nil {
+		return err
+	}
 	var target failover.Target
 	if err := timed(cfg, r, StepFindTarget, func() (err error) {
 		fctx, cancel := context.WithTimeout(ctx, cfg.TargetTimeout)
@@ -253,7 +316,7 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 
 	var killedAt time.Time
 	if err := timed(cfg, r, StepKill, func() (err error) {
-		killedAt, err = failover.Kill(ctx, e, outs, target)
+		killedAt, err = failover.Kill(ctx, e, outs, target, cfg.Mode)
 		return err
 	}); err != nil {
 		return err
@@ -262,8 +325,8 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 
 	return timed(cfg, r, StepWatch, func() error {
 		rep, err := failover.Watch(ctx, failover.WatchConfig{
-			Outputs: outs, Target: target, KilledAt: killedAt, Written: r.ClicksWritten,
-			Marathon: m, EC2: e, App: app,
+			Outputs: outs, Target: target, Mode: cfg.Mode, KilledAt: killedAt, Written: r.ClicksWritten,
+			Marathon: m, EC2: e, App: app, ELB: lb,
 			Interval: cfg.WatchInterval, Deadline: cfg.WatchDeadline,
 			Progress: cfg.Progress, Now: cfg.Now,
 		})
@@ -271,11 +334,23 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 			return fmt.Errorf("watching the recovery: %w", err)
 		}
 		r.Failover = &rep
-		if p := rep.Problems(cfg.RTOLimit); len(p) > 0 {
+		limit, from := RTOLimit(rep.Budget, cfg.RTOLimit, cfg.BudgetMargin)
+		r.RTOLimitSeconds, r.RTOLimitFrom, r.BudgetMarginSeconds = limit.Seconds(), from, cfg.BudgetMargin.Seconds()
+		if p := rep.Problems(limit); len(p) > 0 {
 			r.Problems = append(r.Problems, p...)
 		}
 		return nil
 	})
+}
+
+// RTOLimit is the RTO a run is judged against: override when set (the
+// --rto-limit flag), else the budget of the run's own volume driver and
+// kill mode plus margin. from says which, for the report.
+func RTOLimit(b failover.Budget, override, margin time.Duration) (limit time.Duration, from string) {
+	if override > 0 {
+		return override, "--rto-limit " + override.String()
+	}
+	return b.Total + margin, fmt.Sprintf("budget %s (%s, %s) + margin %s", b.Total, b.Driver, b.Mode, margin)
 }
 
 // waitApp pings the app through the ELB until it answers.
@@ -311,26 +386,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// teardown destroys then removes the stack, on a context that ignores the
-// rehearsal's cancellation but has its own timeout. A stack that could not
-// be destroyed is kept (removing it would orphan its resources) and the
-// report says how to finish by hand.
+// teardown destroys the stack and sweeps what its tags still find (see
+// Teardown), on contexts that ignore the rehearsal's cancellation but have
+// their own timeouts. A stack that could not be destroyed or swept clean
+// is kept and the report says how to finish by hand.
 func teardown(parent context.Context, cfg Config, r *Report) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), cfg.DestroyTimeout)
-	defer cancel()
-	fmt.Fprintf(cfg.Progress, "rehearsal: destroying stack %s (up to %s)\n", r.Stack, cfg.DestroyTimeout)
-	err := timed(cfg, r, StepDestroy, func() error { return cfg.Stack.Destroy(ctx) })
-	if err == nil {
-		r.Destroyed = true
-		err = timed(cfg, r, StepRemove, func() error { return cfg.Stack.Remove(ctx) })
-		r.Removed = err == nil
-	}
-	if err != nil {
-		what := "destroy"
-		if r.Destroyed {
-			what = "removal"
-		}
-		r.Problems = append(r.Problems, fmt.Sprintf("the %s of stack %s failed: %v; finish it by hand (see manualCleanup)", what, r.Stack, err))
-		r.ManualCleanup = cfg.Stack.ManualCleanup()
-	}
+	Teardown(parent, cfg.teardownConfig(), r)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
+	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/failover/failovertest"
 	"github.com/marathon-ha/marathon-ha/internal/marathon"
@@ -100,8 +101,13 @@ func testConfig(f *fakeStack, progress *failovertest.Progress) rehearsal.Config 
 			Marathon: func(stackoutputs.Outputs) (*marathon.Client, error) { return f.c().Marathon(), nil },
 			EC2:      func(context.Context, stackoutputs.Outputs) (*ec2ops.Client, error) { return f.c().EC2(), nil },
 			App:      func(stackoutputs.Outputs) *mobycounter.Client { return f.c().App() },
+			ELB: func(context.Context, stackoutputs.Outputs) (*mobycounter.LoadBalancer, error) {
+				return f.c().LoadBalancer(), nil
+			},
+			Sweep: cleanSweepers(f.t), // teardown_test.go
 		},
 		Clicks:          5,
+		Region:          "us-east-1", // for the teardown's sweep
 		PollInterval:    5 * time.Millisecond,
 		AppReadyTimeout: 5 * time.Second,
 		WatchInterval:   5 * time.Millisecond,
@@ -167,8 +173,15 @@ func TestNormalFailover(t *testing.T) {
 		t.Errorf("TerminateInstances called %d times, want 1", f.terminatesAtDestroy)
 	}
 	assertTornDown(t, f, r)
-	if r.RTOLimitSeconds != rehearsal.DefaultRTOLimit.Seconds() || r.Stack != "rehearsal-fake" || r.Backend != "file:///nowhere/state" {
-		t.Errorf("report header: limit %v, stack %q, backend %q", r.RTOLimitSeconds, r.Stack, r.Backend)
+	// Judged against its own budget (the stand-in's driver, a crash) plus
+	// the margin, not a single limit.
+	if want := fo.Budget.Total + rehearsal.DefaultBudgetMargin; r.RTOLimitSeconds != want.Seconds() || r.Mode != failover.ModeCrash ||
+		fo.Budget.Driver != facts.VolumeDriverRexRay || fo.Budget.Mode != failover.ModeCrash || !strings.Contains(r.RTOLimitFrom, "budget") {
+		t.Errorf("limit %vs (%s), mode %q, budget %s/%s; want %vs from the rexray crash budget + margin",
+			r.RTOLimitSeconds, r.RTOLimitFrom, r.Mode, fo.Budget.Driver, fo.Budget.Mode, want.Seconds())
+	}
+	if r.Stack != "rehearsal-fake" || r.Backend != "file:///nowhere/state" {
+		t.Errorf("report header: stack %q, backend %q", r.Stack, r.Backend)
 	}
 
 	// The JSON report carries every timing and the failover's report.

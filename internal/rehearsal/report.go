@@ -48,9 +48,16 @@ type Report struct {
 	Target           *failover.Target `json:"target,omitempty"` // the agent the rehearsal killed
 	KilledAt         string           `json:"killedAt,omitempty"`
 
+	// Mode is how the agent was killed (crash or graceful).
+	Mode failover.Mode `json:"mode"`
 	// Failover is the watch's report: timeline, RTO, budget, lost clicks.
-	Failover        *failover.Report `json:"failover,omitempty"`
-	RTOLimitSeconds float64          `json:"rtoLimitSeconds"`
+	Failover *failover.Report `json:"failover,omitempty"`
+	// RTOLimitSeconds is the RTO the run was judged against, and
+	// RTOLimitFrom why: the budget of its volume driver and mode plus
+	// BudgetMarginSeconds, or the --rto-limit override.
+	RTOLimitSeconds     float64 `json:"rtoLimitSeconds"`
+	RTOLimitFrom        string  `json:"rtoLimitFrom,omitempty"`
+	BudgetMarginSeconds float64 `json:"budgetMarginSeconds"`
 
 	Interrupted bool `json:"interrupted"`
 	Destroyed   bool `json:"destroyed"`
@@ -58,6 +65,9 @@ type Report struct {
 	// ManualCleanup is set when the destroy or the removal failed: the
 	// commands that finish them by hand.
 	ManualCleanup []string `json:"manualCleanup,omitempty"`
+	// Leftovers is the teardown's check beyond the destroy: the state's
+	// pending operations and the sweeps of what the stack's tags find.
+	Leftovers *Leftovers `json:"leftovers,omitempty"`
 
 	// Problems are why the rehearsal failed; empty means it passed.
 	Problems []string `json:"problems"`
@@ -96,13 +106,14 @@ func (r *Report) Summary(w io.Writer) {
 	}
 	if f := r.Failover; f != nil {
 		if f.Recovered {
-			fmt.Fprintf(w, "  RTO %.1fs (limit %.0fs, budget %.0fs), new host %s\n", f.RTOSeconds, r.RTOLimitSeconds, f.Budget.Seconds, f.NewHost)
+			fmt.Fprintf(w, "  RTO %.1fs, %s kill (limit %.1fs: %s), new host %s\n", f.RTOSeconds, f.Mode, r.RTOLimitSeconds, r.RTOLimitFrom, f.NewHost)
 		} else {
-			fmt.Fprintf(w, "  not recovered (limit %.0fs, budget %.0fs)\n", r.RTOLimitSeconds, f.Budget.Seconds)
+			fmt.Fprintf(w, "  not recovered after a %s kill (limit %.1fs: %s)\n", f.Mode, r.RTOLimitSeconds, r.RTOLimitFrom)
 		}
 		fmt.Fprintf(w, "  clicks: %d written, %d lost\n", f.ClicksWritten, len(f.ClicksLost))
 	}
 	fmt.Fprintf(w, "  destroyed: %t, removed: %t\n", r.Destroyed, r.Removed)
+	r.Leftovers.Summary(w)
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "  problem: %s\n", p)
 	}

@@ -1,7 +1,9 @@
 // Command kill-node terminates the EC2 instance of the Mesos agent that runs
-// Moby Counter, as the 2015 demo's `make failure` did, and watches the
-// recovery: a timeline sampled at least once a second, the RTO against the
-// stack's recovery budget, and the clicks lost (the RPO). It refuses any
+// Moby Counter, as a crash (the default: TerminateInstances with
+// SkipOsShutdown) or gracefully as the 2015 demo's `make failure` did, and
+// watches the recovery: a timeline sampled at least once a second, the RTO
+// from the terminate request against the stack's recovery budget for its
+// volume driver and the mode, and the clicks lost (the RPO). It refuses any
 // instance that does not carry the stack's tags.
 package main
 
@@ -37,9 +39,11 @@ const usage = `Usage:
 
 Finds the agent that runs the app (Marathon), maps it to the stack's EC2
 instance (private IP plus the stack's tags: any other instance is refused),
-writes clicks through the ELB and reads them back, asks for confirmation,
-terminates the instance, then watches the recovery and reports the RTO and
-the clicks lost.
+asks for confirmation, writes clicks through the ELB and reads them back,
+waits for the page cache to write them to the volume, terminates the
+instance, then watches the recovery and reports the RTO (from the terminate
+request) and the clicks lost. Recovery counts only once Marathon runs the
+app on another agent and the ELB has that agent, and only it, in service.
 
 The stack outputs come from ` + "`pulumi stack output --json --show-secrets --stack NAME`" + `
 (run in --cwd, the Pulumi project directory, if given), or from a file
@@ -51,8 +55,18 @@ Options:
     --outputs FILE|-      Read the outputs JSON from FILE or stdin instead.
     --yes                 Do not ask for confirmation.
     --dry-run             Show what would be terminated, then stop (exit 0).
+    --mode M              crash (default): TerminateInstances with
+                          SkipOsShutdown=true, the machine stops at once and
+                          unflushed writes are lost; graceful: the API's
+                          default OS shutdown, as in the 2015 demo (the app
+                          serves until Docker stops, the volume is flushed).
     --clicks N            Clicks to write through the ELB before the kill
                           (default 10; 0 writes none).
+    --flush-wait D        Wait this long after the last click before the
+                          kill, for the kernel to write it back to the
+                          volume (default %s: vm.dirty_expire_centisecs +
+                          dirty_writeback_centisecs). 0 kills at once: a
+                          crash may then lose clicks the app acknowledged.
     --no-watch            Exit once EC2 accepted the termination.
     --json                Print the report as JSON on stdout; the human
                           lines go to stderr.
@@ -65,9 +79,12 @@ Options:
 
 AWS credentials and region settings come from the SDK's usual chain
 (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...); the region is the stack's.
-AWS_ENDPOINT_URL_EC2 overrides the EC2 endpoint. The credentials need
-ec2:DescribeInstances and ec2:TerminateInstances. Marathon must be reachable
-from this machine: the stack's operatorCidr must include its address.
+AWS_ENDPOINT_URL_EC2 and AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING override
+the endpoints. The credentials need ec2:DescribeInstances,
+ec2:DescribeVolumes, ec2:TerminateInstances,
+elasticloadbalancing:DescribeLoadBalancers and
+elasticloadbalancing:DescribeInstanceHealth. Marathon must be reachable from
+this machine: the stack's operatorCidr must include its address.
 
 Exit status: 0 the app recovered and no click was lost (or --dry-run,
 --no-watch), 1 otherwise, 2 bad usage.`
@@ -91,14 +108,17 @@ type deps struct {
 	pulumi func(ctx context.Context, args []string) ([]byte, error)
 	// connect returns the EC2 API for a region.
 	connect func(ctx context.Context, region string) (ec2ops.EC2API, error)
-	rng     interface{ Uint32() uint32 }
+	// connectELB returns the instance health of the ELB at appURL.
+	connectELB func(ctx context.Context, region, appURL string) (*mobycounter.LoadBalancer, error)
+	rng        interface{ Uint32() uint32 }
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], deps{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
-		pulumi: runPulumi, connect: ec2ops.Connect, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}))
+		pulumi: runPulumi, connect: ec2ops.Connect, connectELB: mobycounter.ConnectLoadBalancer,
+		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}))
 }
 
 // runPulumi runs the pulumi CLI and returns its stdout.
@@ -116,10 +136,11 @@ func runPulumi(ctx context.Context, args []string) ([]byte, error) {
 }
 
 type options struct {
-	stack, cwd, outputs             string
-	yes, dryRun, noWatch, jsonOut   bool
-	clicks                          int
-	timeout, interval, marathonWait time.Duration
+	stack, cwd, outputs                        string
+	yes, dryRun, noWatch, jsonOut              bool
+	clicks                                     int
+	mode                                       failover.Mode
+	timeout, interval, marathonWait, flushWait time.Duration
 }
 
 // errUsage marks a usage error (exit status 2).
@@ -129,7 +150,12 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet(program, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintf(stderr, usage+"\n", facts.FailoverWatchTimeout, defaultMarathonWait) }
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, usage+"\n", facts.PageCacheFlushWait, facts.FailoverWatchTimeout, defaultMarathonWait)
+	}
+	mode := string(failover.ModeCrash)
+	fs.StringVar(&mode, "mode", mode, "")
+	fs.DurationVar(&o.flushWait, "flush-wait", facts.PageCacheFlushWait, "")
 	fs.StringVar(&o.stack, "stack", "", "")
 	fs.StringVar(&o.cwd, "cwd", "", "")
 	fs.StringVar(&o.outputs, "outputs", "", "")
@@ -163,11 +189,18 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		return bad("--outputs - reads stdin, which the confirmation needs too: pass --yes, or the outputs as a file")
 	case o.clicks < 0:
 		return bad("--clicks %d is negative", o.clicks)
+	case o.flushWait < 0:
+		return bad("--flush-wait %s is negative", o.flushWait)
 	case o.timeout <= 0 || o.marathonWait <= 0:
 		return bad("--timeout %s and --marathon-wait %s must be positive", o.timeout, o.marathonWait)
 	case o.interval <= 0 || o.interval > failover.MaxInterval:
 		return bad("--interval %s must be positive and at most %s: the timeline is sampled at least once a second", o.interval, failover.MaxInterval)
 	}
+	m, err := failover.ParseMode(mode)
+	if err != nil {
+		return bad("--%v", err)
+	}
+	o.mode = m
 	return o, nil
 }
 
@@ -193,11 +226,12 @@ func run(ctx context.Context, args []string, d deps) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	budget, err := failover.NewBudget(outs.Failover)
+	budget, err := failover.NewBudget(outs.Failover, outs.VolumeDriver, o.mode)
 	if err != nil {
 		return fail("%v", err)
 	}
 	fmt.Fprint(human, budget.String())
+	fmt.Fprintf(human, "kill mode %s\n", o.mode.Describe())
 
 	m, err := marathon.New(outs.MarathonURL)
 	if err != nil {
@@ -217,31 +251,45 @@ func run(ctx context.Context, args []string, d deps) int {
 	describe(human, outs, target, inst)
 
 	if o.dryRun {
-		fmt.Fprintf(human, "dry run: would write %d clicks through %s, terminate instance %s and watch the recovery; nothing was terminated\n",
-			o.clicks, outs.AppURL, target.InstanceID)
+		fmt.Fprintf(human, "dry run: would write %d clicks through %s, wait %s for the page cache, terminate instance %s (%s) and watch the recovery; nothing was terminated\n",
+			o.clicks, outs.AppURL, o.flushWait, target.InstanceID, o.mode)
 		return 0
 	}
 	if !o.yes && !confirm(d.stdin, human, target.InstanceID) {
 		return fail("not confirmed: instance %s was not terminated", target.InstanceID)
 	}
 
+	var lb *mobycounter.LoadBalancer
+	if !o.noWatch {
+		// Before anything is written or killed: the watch cannot tell
+		// the replacement's answers without the ELB's instance health.
+		if lb, err = d.connectELB(ctx, outs.Region, outs.AppURL); err == nil {
+			_, err = lb.Health(ctx)
+		}
+		if err != nil {
+			return fail("%v; instance %s was not terminated", err, target.InstanceID)
+		}
+	}
 	app := mobycounter.New(outs.AppURL)
 	written, err := writeClicks(ctx, app, outs.AppURL, o.clicks, d.rng, human)
 	if err != nil {
 		return fail("%v; instance %s was not terminated", err, target.InstanceID)
 	}
-	killedAt, err := failover.Kill(ctx, e, outs, target)
+	if err := waitWriteback(ctx, human, d.stderr, len(written), o.flushWait, o.mode); err != nil {
+		return fail("%v; instance %s was not terminated", err, target.InstanceID)
+	}
+	killedAt, err := failover.Kill(ctx, e, outs, target, o.mode)
 	if err != nil {
 		return fail("%v", err)
 	}
-	fmt.Fprintf(human, "terminate requested for %s at %s\n", target.InstanceID, killedAt.UTC().Format(time.RFC3339))
+	fmt.Fprintf(human, "terminate (%s) requested for %s at %s\n", o.mode, target.InstanceID, killedAt.UTC().Format(time.RFC3339Nano))
 	if o.noWatch {
 		fmt.Fprintln(human, "not watching the recovery (--no-watch)")
 		return 0
 	}
 
-	r, err := failover.Watch(ctx, failover.WatchConfig{Outputs: outs, Target: target, KilledAt: killedAt, Written: written,
-		Marathon: m, EC2: e, App: app, Interval: o.interval, Deadline: o.timeout, Progress: human})
+	r, err := failover.Watch(ctx, failover.WatchConfig{Outputs: outs, Target: target, Mode: o.mode, KilledAt: killedAt, Written: written,
+		Marathon: m, EC2: e, App: app, ELB: lb, Interval: o.interval, Deadline: o.timeout, Progress: human})
 	if err != nil {
 		return fail("%v", err)
 	}

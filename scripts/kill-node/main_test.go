@@ -14,6 +14,7 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/failover/failovertest"
+	"github.com/marathon-ha/marathon-ha/internal/mobycounter"
 )
 
 type result struct {
@@ -43,7 +44,10 @@ func testDeps(c *failovertest.Cluster, stdin string) deps {
 			panic("pulumi must not run when --outputs is given")
 		},
 		connect: func(context.Context, string) (ec2ops.EC2API, error) { return c.EC2Server().Client(), nil },
-		rng:     rand.New(rand.NewPCG(1, 2)),
+		connectELB: func(context.Context, string, string) (*mobycounter.LoadBalancer, error) {
+			return c.LoadBalancer(), nil
+		},
+		rng: rand.New(rand.NewPCG(1, 2)),
 	}
 }
 
@@ -55,8 +59,9 @@ func runWith(t *testing.T, d deps, args ...string) result {
 	return result{code, stdout.String(), stderr.String()}
 }
 
-// fast are the options that make a watch take test time.
-var fast = []string{"--interval", "5ms", "--timeout", "10s", "--marathon-wait", "5s"}
+// fast are the options that make a watch take test time; the stand-in's
+// app writes through to its volume, so no flush wait is needed.
+var fast = []string{"--interval", "5ms", "--timeout", "10s", "--marathon-wait", "5s", "--flush-wait", "10ms"}
 
 func args(extra ...string) []string { return append(slices.Clone(fast), extra...) }
 
@@ -70,8 +75,10 @@ func TestNormalFailoverThroughTheSDKsEndpointVariable(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING", c.ELB().APIURL)
 	d := testDeps(c, "")
 	d.connect = ec2ops.Connect
+	d.connectELB = mobycounter.ConnectLoadBalancer
 	target := c.Agents()[0]
 	// Confirmed by typing the instance id.
 	d.stdin = strings.NewReader(target.InstanceID + "\n")
@@ -90,8 +97,13 @@ func TestNormalFailoverThroughTheSDKsEndpointVariable(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if calls := c.EC2Server().Calls("TerminateInstances"); len(calls) != 1 || calls[0].Params.Get("InstanceId.1") != target.InstanceID {
+	// The default mode is a crash.
+	if calls := c.EC2Server().Calls("TerminateInstances"); len(calls) != 1 || calls[0].Params.Get("InstanceId.1") != target.InstanceID ||
+		calls[0].Params.Get("SkipOsShutdown") != "true" {
 		t.Errorf("TerminateInstances calls %v", calls)
+	}
+	if !strings.Contains(r.stdout, "(rexray, crash):") || !strings.Contains(r.stdout, "kill mode crash") {
+		t.Errorf("stdout does not name the budget's driver and mode:\n%s", r.stdout)
 	}
 	clicks, err := c.App().Read(context.Background())
 	if err != nil || len(clicks) != 10 {
@@ -130,7 +142,7 @@ func TestClicksLostFail(t *testing.T) {
 
 func TestAppNeverComesBack(t *testing.T) {
 	c := failovertest.StartT(t, failovertest.Options{NeverRelaunch: true})
-	r := runWith(t, testDeps(c, ""), "--outputs", outputsFile(t, c), "--yes", "--interval", "5ms", "--timeout", "300ms")
+	r := runWith(t, testDeps(c, ""), "--outputs", outputsFile(t, c), "--yes", "--interval", "5ms", "--timeout", "300ms", "--flush-wait", "1ms")
 	if r.code != 1 || !strings.Contains(r.stderr, "deadline 300ms exceeded") || !strings.Contains(r.stdout, "NOT recovered") {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -263,6 +275,8 @@ func TestBadUsage(t *testing.T) {
 		{"cwd without stack", []string{"--outputs", "f", "--cwd", "d"}, "--cwd"},
 		{"stdin without yes", []string{"--outputs", "-"}, "--yes"},
 		{"negative clicks", []string{"--stack", "dev", "--clicks", "-1"}, "negative"},
+		{"negative flush wait", []string{"--stack", "dev", "--flush-wait", "-1s"}, "--flush-wait -1s is negative"},
+		{"unknown mode", []string{"--stack", "dev", "--mode", "reboot"}, "mode \"reboot\": want crash"},
 		{"slow sampling", []string{"--stack", "dev", "--interval", "2s"}, "at most 1s"},
 		{"zero timeout", []string{"--stack", "dev", "--timeout", "0s"}, "positive"},
 		{"unknown flag", []string{"--stack", "dev", "--force"}, "force"},

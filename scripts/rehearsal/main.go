@@ -1,7 +1,8 @@
 // Command rehearsal rehearses a failover on a fresh stack: up, wait for the
 // app, write clicks, let them reach the disk, kill the app's node, watch the
-// recovery, verify it, and always destroy and remove the stack. The logic
-// lives in internal/rehearsal; this file parses flags and wires it.
+// recovery, verify it, and always destroy the stack, sweep what its tags
+// still find, and remove it. The logic lives in internal/rehearsal; this
+// file parses flags and wires it.
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 
 	"github.com/marathon-ha/marathon-ha/internal/config"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
+	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/rehearsal"
 )
 
@@ -29,9 +31,15 @@ const usage = `Usage:
 
 Rehearse a failover on a new stack of the program in --project, then destroy
 and remove the stack, whatever happens (also on Ctrl-C and SIGTERM; a second
-signal only tells you how to finish by hand). The report goes to --report as
+signal only tells you how to finish by hand). Before the destroy the stack's
+state is exported: an operation an interrupted up left pending is reported,
+and what a pending create may have left in AWS (instances, the ELB) is swept
+by the stack's tags first. After the destroy, whatever the stack's tags still
+find (instances, volumes, the ELB) is swept; if anything is left, the run
+fails and the stack is kept for --destroy-run. The report goes to --report as
 JSON and is summarised on stdout; progress goes to stderr. Exit status 0 when
-the app came back within --rto-limit with no click lost and the stack is
+the app came back within the recovery budget of its volume driver and --mode
+plus --margin (or within --rto-limit) with no click lost and the stack is
 gone, 1 otherwise, 2 for bad usage.
 
 Options:
@@ -50,13 +58,22 @@ Options:
     --flush-wait D         Wait after the last click for the page cache to reach
                            the volume (default 35s: vm.dirty_expire_centisecs +
                            dirty_writeback_centisecs).
-    --rto-limit D          Fail when the recovery takes longer (default 45s, the goal).
+    --mode M               How the agent is killed: crash (default; TerminateInstances
+                           with SkipOsShutdown=true) or graceful (the API's default
+                           OS shutdown, as in the 2015 demo).
+    --margin D             How much the RTO may exceed the budget of the volume driver
+                           and --mode (default 10s: one ELB health-check interval, one
+                           agent ping timeout and one sample of the watch).
+    --rto-limit D          Judge the RTO against this limit instead of the budget plus
+                           --margin (default: not set).
+    --up-timeout D         Bound of pulumi up (default 35m: an instance's create, 10m,
+                           + deploy-app's wait, 20m, + 5m).
     --app-ready-timeout D  Wait for the app through the ELB after up (default 10m).
     --watch-deadline D     Give up on the recovery after (default 10m).
     --destroy-timeout D    Bound of the final destroy (default 45m).
     --report FILE          JSON report (default rehearsal-report.json).
-    --destroy-run DIR      Only destroy and remove the stack a run directory
-                           records (the CI safety net, or by hand).
+    --destroy-run DIR      Only tear down the stack a run directory records: export,
+                           sweep, destroy, sweep, remove (the CI safety net, or by hand).
 
 The stack's passphrase is $PULUMI_CONFIG_PASSPHRASE(_FILE) if set; otherwise
 one is generated and saved 0600 in the run directory, whose path is printed.`
@@ -111,6 +128,10 @@ type options struct {
 	region, cidr, backend, runsDir, project, driver, report, destroyRun string
 	agents, clicks                                                      int
 	flushWait, rtoLimit, appReady, watchDeadline, destroyTimeout        time.Duration
+	upTimeout                                                           time.Duration
+	mode                                                                string        // --mode
+	margin                                                              time.Duration // --margin
+	rtoLimitSet                                                         bool          // --rto-limit given
 }
 
 func firstOf(vs ...string) string {
@@ -136,7 +157,10 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	fs.IntVar(&o.agents, "agents", config.DefaultAgentCount, "")
 	fs.IntVar(&o.clicks, "clicks", rehearsal.DefaultClicks, "")
 	fs.DurationVar(&o.flushWait, "flush-wait", facts.PageCacheFlushWait, "")
-	fs.DurationVar(&o.rtoLimit, "rto-limit", rehearsal.DefaultRTOLimit, "")
+	fs.DurationVar(&o.rtoLimit, "rto-limit", 0, "")
+	fs.StringVar(&o.mode, "mode", string(failover.ModeCrash), "")
+	fs.DurationVar(&o.margin, "margin", rehearsal.DefaultBudgetMargin, "")
+	fs.DurationVar(&o.upTimeout, "up-timeout", rehearsal.DefaultUpTimeout, "")
 	fs.DurationVar(&o.appReady, "app-ready-timeout", rehearsal.DefaultAppReadyTimeout, "")
 	fs.DurationVar(&o.watchDeadline, "watch-deadline", rehearsal.DefaultWatchDeadline, "")
 	fs.DurationVar(&o.destroyTimeout, "destroy-timeout", rehearsal.DefaultDestroyTimeout, "")
@@ -152,6 +176,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 		errorf(stderr, "unexpected arguments %q; see --help", fs.Args())
 		return 2
 	}
+	fs.Visit(func(f *flag.Flag) { o.rtoLimitSet = o.rtoLimitSet || f.Name == "rto-limit" })
 	if o.destroyRun != "" {
 		return destroyRun(o, stdout, stderr, d)
 	}
@@ -195,7 +220,9 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	defer stop()
 	r := rehearsal.Run(ctx, rehearsal.Config{
 		Stack: stack, Clients: d.clients(stderr), Clicks: o.clicks, FlushWait: o.flushWait, RTOLimit: o.rtoLimit,
+		Mode: failover.Mode(o.mode), BudgetMargin: o.margin,
 		AppReadyTimeout: o.appReady, WatchDeadline: o.watchDeadline, DestroyTimeout: o.destroyTimeout, Progress: stderr,
+		UpTimeout: o.upTimeout, Region: o.region,
 	})
 	code := 0
 	if !r.Passed {
@@ -223,30 +250,38 @@ func (o options) check() string {
 		return fmt.Sprintf("--agents %d: want 2 to %d (failover needs a second agent)", o.agents, config.MaxAgentCount)
 	case o.clicks < 1:
 		return fmt.Sprintf("--clicks %d: write at least one", o.clicks)
-	case o.flushWait < 0 || o.rtoLimit <= 0 || o.appReady <= 0 || o.watchDeadline <= 0 || o.destroyTimeout <= 0:
+	case o.flushWait < 0 || (o.rtoLimitSet && o.rtoLimit <= 0) || o.margin <= 0 || o.appReady <= 0 || o.watchDeadline <= 0 || o.destroyTimeout <= 0 || o.upTimeout <= 0:
 		return "durations must be positive (--flush-wait may be 0)"
+	}
+	if _, err := failover.ParseMode(o.mode); err != nil {
+		return "--" + err.Error()
 	}
 	return ""
 }
 
-// destroyRun destroys and removes the stack a run directory records.
+// destroyRun tears down the stack a run directory records as a rehearsal
+// does at its end (rehearsal.Teardown): export, sweep, destroy, sweep,
+// remove. The region of the sweep is the state's, else the run's, else
+// --region.
 func destroyRun(o options, stdout, stderr io.Writer, d deps) int {
 	stack, err := d.openRun(o.destroyRun, stderr)
 	if err != nil {
 		return errorf(stderr, "%v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.destroyTimeout)
-	defer cancel()
-	fmt.Fprintf(stderr, "%s: destroying stack %s (backend %s)\n", program, stack.Name(), stack.Backend())
-	err = stack.Destroy(ctx)
-	if err == nil {
-		err = stack.Remove(ctx)
-	}
-	if err != nil {
-		errorf(stderr, "%v", err)
-		fmt.Fprintf(stderr, "finish by hand:\n    %s\n", strings.Join(stack.ManualCleanup(), "\n    "))
+	fmt.Fprintf(stderr, "%s: tearing down stack %s (backend %s)\n", program, stack.Name(), stack.Backend())
+	r := &rehearsal.Report{Stack: stack.Name(), Backend: stack.Backend()}
+	rehearsal.Teardown(context.Background(), rehearsal.TeardownConfig{Stack: stack, Sweep: d.clients(stderr).Sweep,
+		Region: o.region, DestroyTimeout: o.destroyTimeout, Progress: stderr}, r)
+	r.Leftovers.Summary(stdout)
+	if len(r.Problems) > 0 {
+		for _, p := range r.Problems {
+			errorf(stderr, "%s", p)
+		}
+		if len(r.ManualCleanup) > 0 {
+			fmt.Fprintf(stderr, "finish by hand:\n    %s\n", strings.Join(r.ManualCleanup, "\n    "))
+		}
 		return 1
 	}
-	fmt.Fprintf(stdout, "stack %s destroyed and removed\n", stack.Name())
+	fmt.Fprintf(stdout, "stack %s destroyed, swept and removed\n", stack.Name())
 	return 0
 }

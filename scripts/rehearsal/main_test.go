@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops/ec2test"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover/failovertest"
 	"github.com/marathon-ha/marathon-ha/internal/marathon"
@@ -81,18 +83,27 @@ func (s *stack) c() *failovertest.Cluster {
 }
 
 type harness struct {
-	st     *stack
-	sigs   chan os.Signal
-	opts   rehearsal.AutoOptions // what newStack was given
-	env    map[string]string
-	stdout bytes.Buffer
-	stderr failovertest.Progress
-	report string
+	st *stack
+	// sweepEC2 and sweepELB are the AWS the teardown sweeps; sweepRegion
+	// the region it asked for.
+	sweepEC2    *ec2test.Server
+	sweepELB    *ec2test.ELBServer
+	sweepRegion string
+	sigs        chan os.Signal
+	opts        rehearsal.AutoOptions // what newStack was given
+	env         map[string]string
+	stdout      bytes.Buffer
+	stderr      failovertest.Progress
+	report      string
 }
 
 func newHarness(t *testing.T, st *stack) *harness {
-	return &harness{st: st, sigs: make(chan os.Signal, 2), report: filepath.Join(t.TempDir(), "report.json"),
-		env: map[string]string{"AWS_REGION": "eu-west-1", "REHEARSAL_RUNS_DIR": t.TempDir()}}
+	h := &harness{st: st, sigs: make(chan os.Signal, 2), report: filepath.Join(t.TempDir(), "report.json"),
+		env:      map[string]string{"AWS_REGION": "eu-west-1", "REHEARSAL_RUNS_DIR": t.TempDir()},
+		sweepEC2: ec2test.NewServer(), sweepELB: ec2test.NewELBServer()}
+	t.Cleanup(h.sweepEC2.Close)
+	t.Cleanup(h.sweepELB.Close)
+	return h
 }
 
 func (h *harness) deps() deps {
@@ -114,6 +125,13 @@ func (h *harness) deps() deps {
 				Marathon: func(stackoutputs.Outputs) (*marathon.Client, error) { return h.st.c().Marathon(), nil },
 				EC2:      func(context.Context, stackoutputs.Outputs) (*ec2ops.Client, error) { return h.st.c().EC2(), nil },
 				App:      func(stackoutputs.Outputs) *mobycounter.Client { return h.st.c().App() },
+				ELB: func(context.Context, stackoutputs.Outputs) (*mobycounter.LoadBalancer, error) {
+					return h.st.c().LoadBalancer(), nil
+				},
+				Sweep: func(_ context.Context, region string) (*ec2ops.Sweeper, error) {
+					h.sweepRegion = region
+					return ec2ops.NewSweeper(h.sweepEC2.Client(), h.sweepELB.Client()), nil
+				},
 			}
 		},
 		detectCIDR: func(context.Context) (string, error) { return "198.51.100.23/32", nil },
@@ -188,6 +206,8 @@ func TestUsageErrors(t *testing.T) {
 		{nil, []string{"--agents", "1"}, "--agents 1"},
 		{nil, []string{"--clicks", "0"}, "--clicks 0"},
 		{nil, []string{"--rto-limit", "0s"}, "durations must be positive"},
+		{nil, []string{"--margin", "0s"}, "durations must be positive"},
+		{nil, []string{"--mode", "reboot"}, "--mode \"reboot\": want crash"},
 		{nil, []string{"extra"}, "unexpected arguments"},
 	} {
 		h := newHarness(t, &stack{})
@@ -208,8 +228,8 @@ func TestDestroyRun(t *testing.T) {
 	if code := h.run("--destroy-run", "/runs/rehearsal-test"); code != 0 || h.st.destroys != 1 || h.st.removes != 1 {
 		t.Fatalf("exit %d, destroys %d, removes %d\n%s", code, h.st.destroys, h.st.removes, h.stderr.String())
 	}
-	if !strings.Contains(h.stdout.String(), "stack rehearsal-test destroyed and removed") {
-		t.Errorf("stdout %q", h.stdout.String())
+	if !strings.Contains(h.stdout.String(), "stack rehearsal-test destroyed, swept and removed") || h.sweepRegion != "eu-west-1" {
+		t.Errorf("stdout %q, sweep region %q", h.stdout.String(), h.sweepRegion)
 	}
 
 	h = newHarness(t, &stack{destErr: errors.New("pulumi destroy of stack rehearsal-test: timeout")})
@@ -230,13 +250,41 @@ func TestDestroyRun(t *testing.T) {
 func TestUsageStatesTheDefaults(t *testing.T) {
 	for _, want := range []string{
 		"(default " + facts.PageCacheFlushWait.String(),
-		"(default " + rehearsal.DefaultRTOLimit.String(),
+		"(default " + rehearsal.DefaultBudgetMargin.String(),
 		"(default " + rehearsal.DefaultWatchDeadline.String()[:3],
 		"(default " + rehearsal.DefaultDestroyTimeout.String()[:3],
 		"(default " + rehearsal.DefaultAppReadyTimeout.String()[:3],
+		"(default " + rehearsal.DefaultUpTimeout.String()[:3],
 	} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("usage lacks %q", want)
 		}
+	}
+}
+
+// The safety net sweeps what the stack's tags still find after the destroy
+// and fails, keeping the stack, when something cannot be removed.
+func TestDestroyRunSweeps(t *testing.T) {
+	tags := map[string]string{facts.TagProject: facts.Project, facts.TagStack: "rehearsal-test", facts.TagRole: facts.RoleAgent}
+	h := newHarness(t, &stack{})
+	h.sweepEC2.AddInstance(ec2test.Instance{ID: "i-0leftover", Tags: tags})
+	if code := h.run("--destroy-run", "/runs/rehearsal-test"); code != 0 || h.st.removes != 1 {
+		t.Fatalf("exit %d, removes %d\n%s", code, h.st.removes, h.stderr.String())
+	}
+	if in, _ := h.sweepEC2.Instance("i-0leftover"); in.State != ec2test.StateTerminated {
+		t.Errorf("leftover is %s", in.State)
+	}
+	if !strings.Contains(h.stdout.String(), "sweep after the destroy") || !strings.Contains(h.stdout.String(), "1 instances terminated") {
+		t.Errorf("stdout does not summarise the sweep:\n%s", h.stdout.String())
+	}
+
+	h = newHarness(t, &stack{})
+	h.sweepEC2.AddInstance(ec2test.Instance{ID: "i-0leftover", Tags: tags})
+	h.sweepEC2.Fail("TerminateInstances", -1, http.StatusForbidden, "UnauthorizedOperation", "You are not authorized to perform this operation.")
+	if code := h.run("--destroy-run", "/runs/rehearsal-test"); code != 1 || h.st.removes != 0 {
+		t.Fatalf("exit %d, removes %d: a leftover must fail the safety net and keep the stack", code, h.st.removes)
+	}
+	if e := h.stderr.String(); !strings.Contains(e, "i-0leftover") || !strings.Contains(e, "finish by hand") {
+		t.Errorf("stderr does not name the leftover:\n%s", e)
 	}
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"io"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -14,12 +16,13 @@ import (
 const workflowPath = "../../.github/workflows/rehearsal.yml"
 
 type step struct {
-	Name string            `yaml:"name"`
-	ID   string            `yaml:"id"`
-	Uses string            `yaml:"uses"`
-	If   string            `yaml:"if"`
-	Run  string            `yaml:"run"`
-	With map[string]string `yaml:"with"`
+	Name           string            `yaml:"name"`
+	ID             string            `yaml:"id"`
+	Uses           string            `yaml:"uses"`
+	If             string            `yaml:"if"`
+	Run            string            `yaml:"run"`
+	With           map[string]string `yaml:"with"`
+	TimeoutMinutes int               `yaml:"timeout-minutes"`
 }
 
 type workflow struct {
@@ -41,8 +44,9 @@ type workflow struct {
 		CancelInProgress *bool  `yaml:"cancel-in-progress"`
 	} `yaml:"concurrency"`
 	Jobs map[string]struct {
-		Env   map[string]string `yaml:"env"`
-		Steps []step            `yaml:"steps"`
+		Env            map[string]string `yaml:"env"`
+		Steps          []step            `yaml:"steps"`
+		TimeoutMinutes int               `yaml:"timeout-minutes"`
 	} `yaml:"jobs"`
 }
 
@@ -66,8 +70,9 @@ func TestWorkflow(t *testing.T) {
 	w, raw := loadWorkflow(t)
 
 	in := w.On.WorkflowDispatch.Inputs
-	if in["region"].Default == "" || !slices.Equal(in["volume-driver"].Options, []string{"rexray", "flocker"}) || in["rto-limit"].Default != "45s" {
-		t.Errorf("workflow_dispatch inputs %+v, want region, volume-driver (rexray, flocker) and rto-limit (45s)", in)
+	if in["region"].Default == "" || !slices.Equal(in["volume-driver"].Options, []string{"rexray", "flocker"}) ||
+		!slices.Equal(in["kill-mode"].Options, []string{"crash", "graceful"}) || in["kill-mode"].Default != "crash" || in["rto-limit"].Default != "" {
+		t.Errorf("workflow_dispatch inputs %+v, want region, volume-driver (rexray, flocker), kill-mode (crash, graceful; crash) and rto-limit (empty: judged by the budget)", in)
 	}
 	if len(w.On.Schedule) != 1 || len(strings.Fields(w.On.Schedule[0].Cron)) != 5 || strings.Fields(w.On.Schedule[0].Cron)[4] == "*" {
 		t.Errorf("schedule %+v, want one weekly cron", w.On.Schedule)
@@ -133,5 +138,34 @@ func TestWorkflow(t *testing.T) {
 		if !strings.HasSuffix(p, "/run.json") && !strings.HasSuffix(p, "/state/") {
 			t.Errorf("state upload includes %q: only run.json and state/ are free of secrets", p)
 		}
+	}
+}
+
+// TestWorkflowFlagsExist: every flag the workflow passes to the rehearsal is
+// one the rehearsal parses, so renaming a flag cannot leave CI calling the
+// old name (flag's ContinueOnError would fail the run only on AWS).
+func TestWorkflowFlagsExist(t *testing.T) {
+	w, _ := loadWorkflow(t)
+	flagRE := regexp.MustCompile(`(?:^|\s|\+)--([a-z][a-z-]*)`)
+	seen := 0
+	for _, job := range w.Jobs {
+		for _, s := range job.Steps {
+			if !strings.Contains(s.Run, `"$RUNNER_TEMP/rehearsal"`) {
+				continue
+			}
+			for _, m := range flagRE.FindAllStringSubmatch(s.Run, -1) {
+				seen++
+				// Ask the rehearsal itself: an unknown flag fails parsing
+				// with "flag provided but not defined".
+				var stderr strings.Builder
+				run([]string{"--" + m[1] + "=x", "-h"}, io.Discard, &stderr, deps{getenv: func(string) string { return "" }})
+				if strings.Contains(stderr.String(), "flag provided but not defined") {
+					t.Errorf("step %q passes --%s, which the rehearsal does not define", s.Name, m[1])
+				}
+			}
+		}
+	}
+	if seen < 5 {
+		t.Fatalf("found only %d rehearsal flags in the workflow: is the step still there?", seen)
 	}
 }

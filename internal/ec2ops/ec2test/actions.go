@@ -209,15 +209,22 @@ func (s *Server) terminateInstances(form url.Values) (any, *apiError) {
 			return nil, badRequest("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", id)
 		}
 	}
+	skip, err := boolParam(form, "SkipOsShutdown")
+	if err != nil {
+		return nil, err
+	}
 	resp := terminateInstancesResponse{Xmlns: namespace, RequestID: s.requestID()}
 	for _, id := range ids {
 		it := s.findInstance(id)
 		prev := it.State
+		// A second call on a terminating instance changes nothing: the
+		// operation is idempotent (API reference, TerminateInstances).
 		if prev != StateShuttingDown && prev != StateTerminated {
 			it.State = StateShuttingDown
 			it.shutdownAt = s.now()
+			it.SkipOsShutdown = skip
 			if s.onTerminate != nil {
-				s.onTerminate(id)
+				s.onTerminate(id, skip)
 			}
 		}
 		resp.Instances = append(resp.Instances, xmlStateChange{

@@ -7,12 +7,18 @@
 //
 // It models the AWS behaviour the tools depend on: TerminateInstances moves
 // an instance from running to shutting-down and, after a delay, terminated;
-// once terminated, its non-root volumes detach (in-use, then available after
-// a second delay) and volumes with DeleteOnTermination are deleted (EC2 User
-// Guide, "Terminate Amazon EC2 instances": "volumes attached after instance
-// launch continue running"); DeleteVolume refuses an attached volume with
-// VolumeInUse. Time advances lazily: each request (or accessor) first applies
-// the transitions that are due, so tests see exactly AWS's sequence.
+// by default the OS is shut down first (WithOSShutdown), unless the call
+// sets SkipOsShutdown=true (EC2 User Guide, "Methods for terminating an
+// instance"); once terminated, its non-root volumes detach (in-use, then
+// available after a second delay) and volumes with DeleteOnTermination are
+// deleted (EC2 User Guide, "Terminate Amazon EC2 instances": "volumes
+// attached after instance launch continue running"); DeleteVolume refuses an
+// attached volume with VolumeInUse. AttachVolume and DetachVolume, which
+// the volume drivers call on the agents, are methods for a test harness
+// playing the driver. Every action refuses a parameter it does not know
+// (UnknownParameter), as EC2 does. Time advances lazily: each request (or
+// accessor) first applies the transitions that are due, so tests see
+// exactly AWS's sequence.
 package ec2test
 
 import (
@@ -73,6 +79,9 @@ type Instance struct {
 	ImageID          string
 	LaunchTime       time.Time // zero means when it was added
 	Tags             map[string]string
+	// SkipOsShutdown is how the TerminateInstances that ended the
+	// instance asked (output only).
+	SkipOsShutdown bool
 }
 
 // Volume is an EBS volume as seeded into the stand-in. A volume attached to
@@ -89,6 +98,9 @@ type Volume struct {
 	DeleteOnTermination bool
 	CreateTime          time.Time // zero means when it was added
 	Tags                map[string]string
+	// AttachState is the attachment's state while AttachedTo is set:
+	// attaching, attached, detaching or busy (output only).
+	AttachState string
 }
 
 // Request is one API call as the stand-in received it.
@@ -100,6 +112,8 @@ type Request struct {
 	// "" when the request is unsigned: whose credentials the call was made
 	// with, and for which region.
 	AccessKeyID, Region string
+	// At is when the stand-in received the call (its clock).
+	At time.Time
 }
 
 // Option configures a Server.
@@ -113,16 +127,40 @@ func WithShutdownDelay(d time.Duration) Option { return func(s *Server) { s.shut
 // in-use (attachment "detaching") before it is available (default 0).
 func WithDetachDelay(d time.Duration) Option { return func(s *Server) { s.detachDelay = d } }
 
+// WithOSShutdown sets how long a default TerminateInstances spends shutting
+// the OS down before the instance stops (default 0): the instance is
+// shutting-down for this long plus the shutdown delay. SkipOsShutdown=true
+// skips it ("Terminate with skip OS shutdown: bypasses the graceful OS
+// shutdown", EC2 User Guide, "Methods for terminating an instance").
+func WithOSShutdown(d time.Duration) Option { return func(s *Server) { s.osShutdown = d } }
+
+// WithAttachDelay sets how long an AttachVolume stays "attaching" before it
+// is "attached" (default 0).
+func WithAttachDelay(d time.Duration) Option { return func(s *Server) { s.attachDelay = d } }
+
 // WithPageSize makes Describe* answers hold at most n items and a nextToken,
 // as AWS does for large accounts (default 0: everything in one page).
 func WithPageSize(n int) Option { return func(s *Server) { s.pageSize = n } }
 
 // WithTerminateHook calls hook with the id of each instance that
-// TerminateInstances moves to shutting-down, before the call is answered,
-// so a test harness can stop what ran on it. The hook runs with the
-// stand-in's lock held: it must not call the Server's methods.
-func WithTerminateHook(hook func(instanceID string)) Option {
+// TerminateInstances moves to shutting-down, and whether the call skipped
+// the OS shutdown, before the call is answered, so a test harness can stop
+// what ran on it. The hook runs with the stand-in's lock held: it must not
+// call the Server's methods.
+func WithTerminateHook(hook func(instanceID string, skipOsShutdown bool)) Option {
 	return func(s *Server) { s.onTerminate = hook }
+}
+
+// WithLatency delays the answers to action by d after the call took
+// effect, as a slow API does: a test can tell when a call was sent from
+// when it returned.
+func WithLatency(action string, d time.Duration) Option {
+	return func(s *Server) {
+		if s.latency == nil {
+			s.latency = map[string]time.Duration{}
+		}
+		s.latency[action] = d
+	}
 }
 
 // WithClock replaces time.Now, so a test can step time by hand.
@@ -136,9 +174,12 @@ type Server struct {
 	srv           *httptest.Server
 	now           func() time.Time
 	shutdownDelay time.Duration
+	osShutdown    time.Duration
 	detachDelay   time.Duration
+	attachDelay   time.Duration
 	pageSize      int
-	onTerminate   func(string)
+	onTerminate   func(string, bool)
+	latency       map[string]time.Duration // set before serving, read only
 
 	mu        sync.Mutex
 	instances []*instance
@@ -153,10 +194,21 @@ type instance struct {
 	shutdownAt time.Time // when TerminateInstances was called
 }
 
+// stopsAt is when a shutting-down instance is terminated: after the OS
+// shutdown (unless skipped) and the shutdown delay.
+func (s *Server) stopsAt(it *instance) time.Time {
+	d := s.shutdownDelay
+	if !it.SkipOsShutdown {
+		d += s.osShutdown
+	}
+	return it.shutdownAt.Add(d)
+}
+
 type volume struct {
 	Volume
 	attachState string
-	detachAt    time.Time // zero until its instance terminates
+	detachAt    time.Time // zero until its instance terminates or a detach is asked for
+	attachAt    time.Time // when an attaching volume is attached
 }
 
 type fault struct {
@@ -281,6 +333,7 @@ func (s *Server) Volume(id string) (Volume, bool) {
 	if v := s.findVolume(id); v != nil {
 		out := v.Volume
 		out.Tags = maps.Clone(out.Tags)
+		out.AttachState = v.attachState
 		return out, true
 	}
 	return Volume{}, false
@@ -352,17 +405,19 @@ func (s *Server) takeFault(action string) *fault {
 func (s *Server) advance() {
 	now := s.now()
 	for _, it := range s.instances {
-		if it.State != StateShuttingDown || now.Before(it.shutdownAt.Add(s.shutdownDelay)) {
+		if it.State != StateShuttingDown || now.Before(s.stopsAt(it)) {
 			continue
 		}
 		it.State = StateTerminated
-		terminatedAt := it.shutdownAt.Add(s.shutdownDelay)
+		terminatedAt := s.stopsAt(it)
 		kept := s.volumes[:0]
 		for _, v := range s.volumes {
 			if v.AttachedTo == it.ID && v.DeleteOnTermination {
 				continue // deleted with its instance
 			}
-			if v.AttachedTo == it.ID && v.detachAt.IsZero() {
+			if v.AttachedTo == it.ID && (v.detachAt.IsZero() || v.attachState == "busy") {
+				// A busy detach (a plain DetachVolume while the OS still
+				// held the volume) completes once the instance stops.
 				v.detachAt = terminatedAt.Add(s.detachDelay)
 				v.attachState = "detaching"
 			}
@@ -373,6 +428,9 @@ func (s *Server) advance() {
 	for _, v := range s.volumes {
 		if v.AttachedTo == "" {
 			continue
+		}
+		if v.attachState == "attaching" && !now.Before(v.attachAt) {
+			v.attachState = "attached"
 		}
 		if it := s.findInstance(v.AttachedTo); it != nil && it.State == StateTerminated && v.detachAt.IsZero() {
 			v.detachAt = now.Add(s.detachDelay) // seeded attached to an already terminated instance
@@ -420,10 +478,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action := r.Form.Get("Action")
+	if d := s.latency[action]; d > 0 {
+		defer time.Sleep(d) // runs after the unlock below: the answer leaves when the handler returns
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key, region := credentialScope(r.Header.Get("Authorization"))
-	s.requests = append(s.requests, Request{Action: action, Params: maps.Clone(r.Form), AccessKeyID: key, Region: region})
+	s.requests = append(s.requests, Request{Action: action, Params: maps.Clone(r.Form), AccessKeyID: key, Region: region, At: s.now()})
 	s.reqSeq++
 
 	// The SDK signs every request (SigV4); an unsigned one means the client
@@ -434,6 +495,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if v := r.Form.Get("Version"); v != "2016-11-15" {
 		s.writeError(w, badRequest("InvalidParameterValue", "unsupported API version %q", v))
+		return
+	}
+	if err := checkParams(action, r.Form); err != nil {
+		s.writeError(w, err)
 		return
 	}
 	if f := s.takeFault(action); f != nil {

@@ -5,20 +5,33 @@
 // the agents as their EBS volume (mobycountertest), and a classic ELB with
 // health checks in front of the agent that runs the app.
 //
-// The stand-ins are glued as the real cluster is: when EC2 terminates an
-// agent's instance, its Mesos agent dies (Marathon's task becomes
-// unreachable after Options.DetectionDelay and is relaunched on another
-// agent, while Marathon lists the unreachable task beside its replacement
-// until its expunge job runs, by default 5 minutes after the cluster
-// started) and its app server crashes (buffered clicks are lost); when
-// Marathon's task runs on another agent, an app server starts there on the
-// same data directory and is registered with the ELB, whose health checks
-// bring it into service.
+// The stand-ins are glued as the real cluster is. The app's EBS volume is an
+// ec2test volume attached to the agent that runs the app, over a data
+// directory the agents share; every agent's instance is registered with the
+// ELB. When EC2 terminates an agent's instance:
+//   - with SkipOsShutdown (a crash), its Mesos agent dies at once
+//     (Marathon's task becomes unreachable after Options.DetectionDelay and
+//     is relaunched on another agent) and its app server crashes: buffered
+//     clicks are lost;
+//   - by default (graceful), the instance stays shutting-down for
+//     Options.OSShutdown while its app keeps serving; then the app flushes
+//     its buffered clicks and stops and the Mesos agent stops (detection
+//     starts there), and EC2 terminates the instance and detaches its
+//     volume cleanly.
+//
+// Marathon lists the unreachable task beside its replacement until its
+// expunge job runs (by default 5 minutes after the cluster started). When a
+// task of the app is staged or runs on another agent, the volume driver
+// there moves the volume as the real one does (Options.VolumeDriver):
+// REX-Ray with preempt force-detaches it from the old instance at once;
+// Flocker waits until the old instance no longer runs and detaches it
+// without force, which completes only when the instance has stopped. The
+// app server starts once Marathon runs the task and the volume is attached
+// there, and the ELB's health checks bring that instance into service.
 package failovertest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -36,6 +49,10 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
 
+// FlockerClusterUUID is the Flocker cluster id the stand-in's Flocker volume
+// is tagged with (facts.TagFlockerClusterID).
+const FlockerClusterUUID = "3f1c7c2e-7d2a-4c55-9a53-0f5c2b1d9e41"
+
 // The stack identity the cluster's instances are tagged with.
 const (
 	Stack     = "failover-test"
@@ -49,8 +66,12 @@ const (
 	DefaultStagingDuration = 20 * time.Millisecond
 	DefaultHealthInterval  = 5 * time.Millisecond
 	DefaultShutdownDelay   = 10 * time.Millisecond
+	DefaultOSShutdown      = 150 * time.Millisecond
 	DefaultStartTimeout    = 10 * time.Second
 )
+
+// VolumeID is the id of the app's EBS volume in the stand-in.
+const VolumeID = "vol-0a9e0000000000001"
 
 // harnessPoll is how often the harness looks at Marathon's model to start
 // the app where Mesos runs it.
@@ -65,6 +86,17 @@ type Options struct {
 	NeverRelaunch   bool          // no live agent takes the task: the app never comes back
 	UntaggedAgents  bool          // the agents' instances lack the stack's tags
 
+	// VolumeDriver moves the app's volume: facts.VolumeDriverRexRay
+	// (default) or facts.VolumeDriverFlocker; it is the stack output
+	// volumeDriver.
+	VolumeDriver string
+	// Writeback, when set, writes buffered clicks back to the volume the
+	// way the kernel does, so that a click is on disk at most Writeback
+	// after it was acknowledged (facts.PageCacheFlushWait on a node: the
+	// flusher wakes every 1/7 of it and writes data older than 6/7 of it,
+	// as 5 s and 30 s make 35 s). It implies Buffered.
+	Writeback time.Duration
+
 	// ExpungeInitialDelay and ExpungeInterval schedule Marathon's job that
 	// expunges unreachable tasks; zero is Marathon 1.4.9's default (5
 	// minutes after the cluster started, then every 30 s: see
@@ -75,8 +107,18 @@ type Options struct {
 	// HealthInterval is the ELB's health-check interval; the thresholds
 	// are the cluster's (facts.ELBHealthyThreshold, ELBUnhealthyThreshold).
 	HealthInterval time.Duration
-	// ShutdownDelay is how long a terminated instance stays shutting-down.
+	// ShutdownDelay is how long a terminated instance stays shutting-down
+	// once its OS is down (at once after a crash).
 	ShutdownDelay time.Duration
+	// OSShutdown is how long a graceful (default) termination shuts the OS
+	// down while the app keeps serving (default DefaultOSShutdown).
+	OSShutdown time.Duration
+	// AttachDelay and DetachDelay are how long EC2 takes to attach and
+	// detach the volume (default 0).
+	AttachDelay, DetachDelay time.Duration
+	// TerminateLatency delays EC2's answer to TerminateInstances after the
+	// termination took effect (default 0).
+	TerminateLatency time.Duration
 	// StartTimeout bounds Start's wait for the app to be served.
 	StartTimeout time.Duration
 }
@@ -96,6 +138,12 @@ func (o *Options) defaults() {
 	}
 	if o.ShutdownDelay <= 0 {
 		o.ShutdownDelay = DefaultShutdownDelay
+	}
+	if o.OSShutdown <= 0 {
+		o.OSShutdown = DefaultOSShutdown
+	}
+	if o.VolumeDriver == "" {
+		o.VolumeDriver = facts.VolumeDriverRexRay
 	}
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = DefaultStartTimeout
@@ -125,7 +173,9 @@ type Cluster struct {
 	registered map[string]bool                    // hosts known to Mesos
 	dead       map[string]bool                    // hosts whose instance was terminated
 	servers    map[string]*mobycountertest.Server // app servers by host
-	backend    string                             // host the ELB forwards to
+	backend    string                             // host the app last started on
+	driverLog  []string                           // what the volume driver did
+	timers     []*time.Timer                      // graceful shutdowns under way
 	harnessErr error
 
 	stop chan struct{}
@@ -144,10 +194,21 @@ func Start(opts Options) (*Cluster, error) {
 		servers: map[string]*mobycountertest.Server{}, stop: make(chan struct{})}
 	c.mt = marathontest.NewServer(marathontest.Options{DetectionDelay: opts.DetectionDelay, StagingDuration: opts.StagingDuration,
 		ExpungeInitialDelay: opts.ExpungeInitialDelay, ExpungeInterval: opts.ExpungeInterval})
-	c.ec2 = ec2test.NewServer(ec2test.WithShutdownDelay(opts.ShutdownDelay), ec2test.WithTerminateHook(c.onTerminate))
+	if opts.VolumeDriver != facts.VolumeDriverRexRay && opts.VolumeDriver != facts.VolumeDriverFlocker {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("failovertest: volume driver %q: want %s or %s", opts.VolumeDriver, facts.VolumeDriverRexRay, facts.VolumeDriverFlocker)
+	}
+	c.ec2 = ec2test.NewServer(ec2test.WithShutdownDelay(opts.ShutdownDelay), ec2test.WithOSShutdown(opts.OSShutdown),
+		ec2test.WithAttachDelay(opts.AttachDelay), ec2test.WithDetachDelay(opts.DetachDelay), ec2test.WithTerminateHook(c.onTerminate),
+		ec2test.WithLatency("TerminateInstances", opts.TerminateLatency))
 	c.elb = mobycountertest.NewELB(
+		mobycountertest.WithName(Stack+"-"+ClusterID),
 		mobycountertest.WithHealthCheck(opts.HealthInterval, facts.ELBHealthyThreshold, facts.ELBUnhealthyThreshold),
-		mobycountertest.WithHealthTimeout(200*time.Millisecond))
+		mobycountertest.WithHealthTimeout(200*time.Millisecond),
+		mobycountertest.WithEC2State(func(id string) (string, bool) {
+			in, ok := c.ec2.Instance(id)
+			return in.State, ok
+		}))
 	c.app = mobycounter.New(c.elb.URL, mobycounter.WithTimeout(time.Second))
 	if err := c.start(); err != nil {
 		c.Close()
@@ -168,6 +229,7 @@ func (c *Cluster) start() error {
 			tags[facts.TagRole] = facts.RoleAgent
 		}
 		c.ec2.AddInstance(ec2test.Instance{ID: a.InstanceID, PrivateIP: a.Host, Tags: tags})
+		c.elb.Register(a.InstanceID)
 		// Without a second live agent the task has nowhere to go: only the
 		// first agent's Mesos agent registers.
 		if i == 0 || !c.opts.NeverRelaunch {
@@ -182,8 +244,15 @@ func (c *Cluster) start() error {
 	}
 	c.marathon = mc
 	volume := "moby-counter-" + ClusterID
+	// The volume is attached where the app first runs, tagged as its
+	// driver tags it (facts.TagName; facts.TagFlockerClusterID).
+	volTags := map[string]string{facts.TagName: volume}
+	if c.opts.VolumeDriver == facts.VolumeDriverFlocker {
+		volTags = map[string]string{facts.TagName: "flocker-8d0b3b0e-5b1f-4a8e-9d3c-1f2e3d4c5b6a", facts.TagFlockerClusterID: FlockerClusterUUID}
+	}
+	c.ec2.AddVolume(ec2test.Volume{ID: VolumeID, SizeGiB: 16, AttachedTo: c.agents[0].InstanceID, Tags: volTags})
 	doc, err := manifest.Render(apps.MobyCounter, manifest.Params{AppID: facts.AppID, HostPort: facts.DefaultAppPort,
-		VolumeDriver: facts.DockerVolumeDriverName[facts.VolumeDriverRexRay], VolumeName: volume, Zone: ec2test.AvailabilityZone})
+		VolumeDriver: facts.DockerVolumeDriverName[c.opts.VolumeDriver], VolumeName: volume, Zone: ec2test.AvailabilityZone})
 	if err != nil {
 		return fmt.Errorf("rendering the app manifest: %w", err)
 	}
@@ -212,7 +281,7 @@ func (c *Cluster) start() error {
 		MarathonURL: c.mt.URL(), MesosURL: fmt.Sprintf("http://%s:%d", facts.MasterPrivateIP, facts.MesosMasterPort),
 		AppURL: c.elb.URL, MasterPublicIP: "127.0.0.1", MasterPrivateIP: facts.MasterPrivateIP,
 		AgentInstanceIDs: ids, AgentPrivateIPs: ips, Region: ec2test.Region, AvailabilityZone: ec2test.AvailabilityZone,
-		ClusterID: ClusterID, Stack: Stack, VolumeDriver: facts.VolumeDriverRexRay, VolumeName: volume,
+		ClusterID: ClusterID, Stack: Stack, VolumeDriver: c.opts.VolumeDriver, VolumeName: volume,
 		AppID: res.AppID, AppVersion: res.Version, AppTaskHost: res.TaskHost,
 		Failover: stackoutputs.FailoverSettings{
 			// Mesos's detection is timeout x misses; the test's delay is
@@ -245,62 +314,6 @@ func (c *Cluster) harness() {
 			return
 		case <-t.C:
 		}
-	}
-}
-
-// startRunningApp starts an app server on the agent whose task is
-// TASK_RUNNING, if it has none and is alive, and points the ELB at it.
-func (c *Cluster) startRunningApp() {
-	for _, t := range c.mt.Tasks(facts.AppID) {
-		if t.State != marathontest.TaskRunning {
-			continue
-		}
-		c.mu.Lock()
-		if c.dead[t.Host] || c.servers[t.Host] != nil {
-			c.mu.Unlock()
-			continue
-		}
-		var opts []mobycountertest.ServerOption
-		if c.opts.Buffered {
-			opts = append(opts, mobycountertest.WithBuffered())
-		}
-		srv, err := mobycountertest.NewServer(c.dataDir, opts...)
-		if err != nil {
-			c.harnessErr = errors.Join(c.harnessErr, fmt.Errorf("starting the app on %s: %w", t.Host, err))
-			c.mu.Unlock()
-			continue
-		}
-		c.servers[t.Host] = srv
-		c.backend = t.Host
-		if err := c.elb.SetBackend(srv.URL); err != nil {
-			c.harnessErr = errors.Join(c.harnessErr, err)
-		}
-		c.mu.Unlock()
-	}
-}
-
-// onTerminate runs when EC2 accepts the termination of an instance: its
-// Mesos agent stops and its app server crashes. It runs under ec2test's
-// lock and calls only the other stand-ins.
-func (c *Cluster) onTerminate(instanceID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	host := ""
-	for _, a := range c.agents {
-		if a.InstanceID == instanceID {
-			host = a.Host
-		}
-	}
-	if host == "" || c.dead[host] {
-		return
-	}
-	c.dead[host] = true
-	if c.registered[host] {
-		c.mt.KillAgent(host)
-	}
-	if srv := c.servers[host]; srv != nil {
-		srv.Close() // a crash: what is only in the page cache is lost
-		delete(c.servers, host)
 	}
 }
 
@@ -343,7 +356,21 @@ func (c *Cluster) ELB() *mobycountertest.ELB { return c.elb }
 // Agents lists the agents in order: the app first runs on Agents()[0].
 func (c *Cluster) Agents() []Agent { return append([]Agent(nil), c.agents...) }
 
-// TaskHost is the host whose app server the ELB forwards to now.
+// LoadBalancer returns a client of the ELB stand-in's API for the app's
+// address, as the tools make with mobycounter.ConnectLoadBalancer.
+func (c *Cluster) LoadBalancer() *mobycounter.LoadBalancer {
+	return mobycounter.NewLoadBalancer(c.elb.APIClient(), c.elb.URL)
+}
+
+// DriverActions lists what the volume driver did to the app's volume, in
+// order, e.g. "rexray: force-detach vol-... from i-...".
+func (c *Cluster) DriverActions() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.driverLog...)
+}
+
+// TaskHost is the host the app server last started on.
 func (c *Cluster) TaskHost() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -374,6 +401,9 @@ func (c *Cluster) Close() {
 	close(c.stop)
 	c.done.Wait()
 	c.mu.Lock()
+	for _, t := range c.timers {
+		t.Stop()
+	}
 	for h, s := range c.servers {
 		s.Close()
 		delete(c.servers, h)

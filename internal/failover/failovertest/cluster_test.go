@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops/ec2test"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
@@ -33,10 +34,17 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// terminate crashes the instance: TerminateInstances with SkipOsShutdown.
 func terminate(t *testing.T, c *failovertest.Cluster, id string) {
 	t.Helper()
-	if err := c.EC2().Terminate(context.Background(), failover.Scope(c.Outputs()), id); err != nil {
-		t.Fatal(err)
+	terminateWith(t, c, id, true)
+}
+
+func terminateWith(t *testing.T, c *failovertest.Cluster, id string, skipOSShutdown bool) {
+	t.Helper()
+	at, err := c.EC2().TerminateWith(context.Background(), failover.Scope(c.Outputs()), id, ec2ops.TerminateOptions{SkipOSShutdown: skipOSShutdown})
+	if err != nil || at.IsZero() {
+		t.Fatalf("terminating %s: requested at %v, %v", id, at, err)
 	}
 }
 
@@ -77,12 +85,15 @@ func TestOutputsAreAStacksOutputs(t *testing.T) {
 		o.Stack != failovertest.Stack || o.ClusterID != failovertest.ClusterID || o.AppID != facts.AppID || len(o.AgentInstanceIDs) != 2 {
 		t.Errorf("outputs %+v", o)
 	}
-	b, err := failover.NewBudget(o.Failover)
+	if o.VolumeDriver != facts.VolumeDriverRexRay {
+		t.Errorf("volume driver %q, want the default %s", o.VolumeDriver, facts.VolumeDriverRexRay)
+	}
+	b, err := failover.NewBudget(o.Failover, o.VolumeDriver, failover.ModeCrash)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Detection 90 ms (3 pings of 30 ms) and 2 health checks of 10 ms, plus the estimates.
-	want := 90*time.Millisecond + 20*time.Millisecond + facts.MarathonRelaunchEstimate + facts.VolumeMoveEstimate + facts.ContainerStartEstimate
+	want := 90*time.Millisecond + 20*time.Millisecond + facts.MarathonRelaunchEstimate + facts.RexRayVolumeMoveEstimate + facts.ContainerStartEstimate
 	if b.Total != want {
 		t.Errorf("budget %s, want %s", b.Total, want)
 	}

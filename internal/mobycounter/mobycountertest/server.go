@@ -1,6 +1,8 @@
 // Package mobycountertest holds stand-ins for the failover tests: a Moby
 // Counter server that behaves like binocarlos/moby-counter's localfile
-// server.js, and a classic ELB in front of it.
+// server.js, and a classic ELB in front of it, with its instances' health
+// checks and the Elastic Load Balancing API that reports them
+// (DescribeLoadBalancers, DescribeInstanceHealth).
 //
 // The server keeps its clicks in <dir>/file.json exactly as the app keeps
 // them in /data/file.json on its volume, so "moving the volume" is starting
@@ -8,7 +10,9 @@
 // to disk. With WithBuffered, writes stay in memory (the page cache) until
 // Sync, to model clicks acknowledged but not yet on disk: Close loses them,
 // as a crash does; Shutdown syncs first, as the OS shutdown that EC2's
-// default terminate performs does (domain notes, section 2.3).
+// default terminate performs does (domain notes, section 2.3). WithWriteback
+// adds the kernel's flusher: dirty data older than the expiry is written at
+// the flusher's next wake-up.
 package mobycountertest
 
 import (
@@ -22,6 +26,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/mobycounter"
 )
@@ -36,18 +41,31 @@ type ServerOption func(*Server)
 // WithBuffered keeps written clicks in memory until Sync or Shutdown.
 func WithBuffered() ServerOption { return func(s *Server) { s.buffered = true } }
 
+// WithWriteback writes buffered clicks back the way Linux does
+// (facts.DirtyExpire, facts.DirtyWriteback): a flusher wakes every
+// interval and writes the data out once the oldest unwritten click is
+// older than expire. It implies WithBuffered.
+func WithWriteback(expire, interval time.Duration) ServerOption {
+	return func(s *Server) { s.buffered, s.expire, s.wakeEvery = true, expire, interval }
+}
+
 // Server is a running Moby Counter stand-in.
 type Server struct {
 	// URL is the app's address, like http://<agent>:8500.
 	URL string
 
-	srv      *httptest.Server
-	path     string
-	buffered bool
+	srv       *httptest.Server
+	path      string
+	buffered  bool
+	expire    time.Duration
+	wakeEvery time.Duration
+	stop      chan struct{}
+	flusher   sync.WaitGroup
 
-	mu      sync.Mutex
-	pending []string // buffered state; nil when the file is current
-	closed  bool
+	mu         sync.Mutex
+	pending    []string  // buffered state; nil when the file is current
+	dirtySince time.Time // when pending stopped matching the file
+	closed     bool
 }
 
 // NewServer starts a server keeping its clicks in dir/file.json, creating
@@ -66,7 +84,31 @@ func NewServer(dir string, opts ...ServerOption) (*Server, error) {
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
+	s.stop = make(chan struct{})
+	if s.wakeEvery > 0 {
+		s.flusher.Add(1)
+		go s.writeback()
+	}
 	return s, nil
+}
+
+// writeback is the kernel's flusher thread.
+func (s *Server) writeback() {
+	defer s.flusher.Done()
+	t := time.NewTicker(s.wakeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		if s.pending != nil && time.Since(s.dirtySince) >= s.expire {
+			_ = s.syncLocked() // an error leaves the data dirty, as a failed writeback does
+		}
+		s.mu.Unlock()
+	}
 }
 
 // Path returns the data file's path.
@@ -93,8 +135,13 @@ func (s *Server) syncLocked() error {
 // Close stops the server at once; buffered clicks are lost, as in a crash.
 func (s *Server) Close() {
 	s.mu.Lock()
+	already := s.closed
 	s.pending, s.closed = nil, true
 	s.mu.Unlock()
+	if !already {
+		close(s.stop)
+	}
+	s.flusher.Wait()
 	s.srv.CloseClientConnections()
 	s.srv.Close()
 }
@@ -195,6 +242,9 @@ func (s *Server) append(click string) error {
 	}
 	data = append(data, click)
 	if s.buffered {
+		if s.pending == nil {
+			s.dirtySince = time.Now()
+		}
 		s.pending = data
 		return nil
 	}

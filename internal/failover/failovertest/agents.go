@@ -1,0 +1,183 @@
+package failovertest
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops/ec2test"
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+	"github.com/marathon-ha/marathon-ha/internal/marathon/marathontest"
+	"github.com/marathon-ha/marathon-ha/internal/mobycounter/mobycountertest"
+)
+
+// What runs on the agents: the volume driver, Docker starting the app, and
+// what a termination does to them.
+
+// startRunningApp plays the volume driver and Docker on the agents: for
+// the app's task staged or running on a live agent, the driver moves the
+// volume there; once the task runs and the volume is attached, an app
+// server starts there and listens on the instance's app port.
+func (c *Cluster) startRunningApp() {
+	// ec2test's terminate hook takes c.mu under ec2test's lock, so the
+	// stand-ins are asked without c.mu held.
+	for _, t := range c.mt.Tasks(facts.AppID) {
+		if t.State != marathontest.TaskRunning && t.State != marathontest.TaskStaging {
+			continue
+		}
+		inst := c.instanceOf(t.Host)
+		c.mu.Lock()
+		skip := inst == "" || c.dead[t.Host] || c.servers[t.Host] != nil
+		c.mu.Unlock()
+		if skip {
+			continue
+		}
+		if !c.moveVolume(inst) || t.State != marathontest.TaskRunning {
+			continue
+		}
+		c.startApp(t.Host, inst)
+	}
+}
+
+func (c *Cluster) instanceOf(host string) string {
+	for _, a := range c.agents {
+		if a.Host == host {
+			return a.InstanceID
+		}
+	}
+	return ""
+}
+
+// moveVolume does what the volume driver on inst does to bring the app's
+// volume there, and reports whether it is attached there now.
+func (c *Cluster) moveVolume(inst string) bool {
+	v, ok := c.ec2.Volume(VolumeID)
+	if !ok {
+		c.fail(fmt.Errorf("the app's volume %s is gone", VolumeID))
+		return false
+	}
+	switch {
+	case v.AttachedTo == inst:
+		return v.AttachState == "attached"
+	case v.AttachedTo == "":
+		c.logDriver("attach %s to %s", VolumeID, inst)
+		if err := c.ec2.AttachVolume(VolumeID, inst, ""); err != nil {
+			c.fail(fmt.Errorf("%s attaching %s to %s: %w", c.opts.VolumeDriver, VolumeID, inst, err))
+		}
+		return false
+	case v.AttachState == "detaching" || v.AttachState == "busy":
+		return false // on its way
+	case c.opts.VolumeDriver == facts.VolumeDriverRexRay:
+		// VolumeAttach with Force (REXRAY_PREEMPT): VolumeDetach Force=true
+		// first, whatever the other instance does (rexray/rexray v0.11.4
+		// libstorage/drivers/storage/ebs/storage/ebs_storage.go).
+		c.logDriver("force-detach %s from %s", VolumeID, v.AttachedTo)
+		if err := c.ec2.DetachVolume(VolumeID, true); err != nil {
+			c.fail(fmt.Errorf("rexray force-detaching %s: %w", VolumeID, err))
+		}
+		return false
+	}
+	// Flocker: a volume on a running node is ATTACHED_ELSEWHERE, which it
+	// only polls; on a node that is not running it is ATTACHED_TO_DEAD_NODE
+	// and detached without force (ClusterHQ/flocker 1.15.0
+	// flocker/node/agents/blockdevice.py, ebs.py list_live_nodes and
+	// detach_volume).
+	if other, ok := c.ec2.Instance(v.AttachedTo); ok && other.State == ec2test.StateRunning {
+		return false
+	}
+	c.logDriver("detach %s from dead node %s", VolumeID, v.AttachedTo)
+	if err := c.ec2.DetachVolume(VolumeID, false); err != nil {
+		c.fail(fmt.Errorf("flocker detaching %s: %w", VolumeID, err))
+	}
+	return false
+}
+
+// startApp starts the app server on host and tells the ELB it listens
+// on inst's app port.
+func (c *Cluster) startApp(host, inst string) {
+	var opts []mobycountertest.ServerOption
+	switch {
+	case c.opts.Writeback > 0:
+		opts = append(opts, mobycountertest.WithWriteback(c.opts.Writeback*6/7, c.opts.Writeback/7))
+	case c.opts.Buffered:
+		opts = append(opts, mobycountertest.WithBuffered())
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead[host] || c.servers[host] != nil {
+		return
+	}
+	srv, err := mobycountertest.NewServer(c.dataDir, opts...)
+	if err != nil {
+		c.harnessErr = errors.Join(c.harnessErr, fmt.Errorf("starting the app on %s: %w", host, err))
+		return
+	}
+	c.servers[host] = srv
+	c.backend = host
+	if err := c.elb.SetInstanceBackend(inst, srv.URL); err != nil {
+		c.harnessErr = errors.Join(c.harnessErr, err)
+	}
+}
+
+func (c *Cluster) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.harnessErr = errors.Join(c.harnessErr, err)
+}
+
+func (c *Cluster) logDriver(format string, a ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.driverLog = append(c.driverLog, c.opts.VolumeDriver+": "+fmt.Sprintf(format, a...))
+}
+
+// onTerminate runs when EC2 accepts the termination of an instance. A
+// crash (skipOsShutdown) stops its Mesos agent and crashes its app server
+// now; a graceful termination lets the app serve through the OS shutdown,
+// then flushes it and stops it and the Mesos agent. It runs under ec2test's
+// lock and calls only the other stand-ins.
+func (c *Cluster) onTerminate(instanceID string, skipOsShutdown bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	host := ""
+	for _, a := range c.agents {
+		if a.InstanceID == instanceID {
+			host = a.Host
+		}
+	}
+	if host == "" || c.dead[host] {
+		return
+	}
+	c.dead[host] = true
+	if skipOsShutdown {
+		c.stopLocked(host, instanceID, false)
+		return
+	}
+	c.timers = append(c.timers, time.AfterFunc(c.opts.OSShutdown, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.stopLocked(host, instanceID, true)
+	}))
+}
+
+// stopLocked stops what ran on host: the app server (flushed first when
+// clean, its buffered clicks lost otherwise), so nothing listens on the
+// instance's app port, and the Mesos agent.
+func (c *Cluster) stopLocked(host, instanceID string, clean bool) {
+	if srv := c.servers[host]; srv != nil {
+		if clean {
+			if err := srv.Shutdown(); err != nil {
+				c.harnessErr = errors.Join(c.harnessErr, fmt.Errorf("flushing the app on %s at its shutdown: %w", host, err))
+			}
+		} else {
+			srv.Close() // a crash: what is only in the page cache is lost
+		}
+		delete(c.servers, host)
+	}
+	if err := c.elb.SetInstanceBackend(instanceID, ""); err != nil {
+		c.harnessErr = errors.Join(c.harnessErr, err)
+	}
+	if c.registered[host] {
+		c.mt.KillAgent(host)
+	}
+}
