@@ -64,7 +64,7 @@ func TestMasterAddressIsReserved(t *testing.T) {
 					if !inst.DeleteBeforeReplace {
 						t.Errorf("%s holds the fixed %s but a replacement would launch before the old one is gone", inst.Name, ip)
 					}
-					if !strings.HasPrefix(inst.Parent, "marathon-ha:index:Master::") {
+					if !strings.HasPrefix(inst.Parent, "marathon-ha:index:Masters::") {
 						t.Errorf("%s asks for the reserved %s but is no master", inst.Name, ip)
 					}
 				}

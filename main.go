@@ -26,10 +26,14 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 	ctx.Export(out.MarathonURL, c.MarathonURL)
+	ctx.Export(out.MarathonURLs, c.MarathonURLs)
 	ctx.Export(out.MesosURL, c.MesosURL)
+	ctx.Export(out.MesosURLs, c.MesosURLs)
 	ctx.Export(out.AppURL, c.AppURL)
-	ctx.Export(out.MasterPublicIP, c.Master.PublicIP)
-	ctx.Export(out.MasterPrivateIP, c.Master.PrivateIP)
+	ctx.Export(out.MasterPublicIP, c.Masters.PublicIPs.Index(pulumi.Int(0)))
+	ctx.Export(out.MasterPublicIPs, c.Masters.PublicIPs)
+	ctx.Export(out.MasterPrivateIP, c.Masters.PrivateIPs.Index(pulumi.Int(0)))
+	ctx.Export(out.MasterPrivateIPs, c.Masters.PrivateIPs)
 	ctx.Export(out.AgentInstanceIDs, c.Agents.InstanceIDs)
 	ctx.Export(out.AgentPrivateIPs, c.Agents.PrivateIPs)
 	ctx.Export(out.Region, pulumi.String(cfg.Region))
@@ -42,6 +46,7 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export(out.AppVersion, c.App.AppVersion)
 	ctx.Export(out.AppTaskHost, c.App.TaskHost)
 	ctx.Export(out.SSHMaster, c.SSHMaster)
+	ctx.Export(out.SSHMasters, c.SSHMasters)
 	ctx.Export(out.SSHAgents, c.SSHAgents)
 	ctx.Export(out.Failover, pulumi.ToMap(out.NewFailoverSettings(cfg.AgentPingTimeout, cfg.MaxAgentPingTimeouts).Map()))
 	return nil

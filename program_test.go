@@ -74,7 +74,7 @@ func TestResourcesPerComponent(t *testing.T) {
 	}{
 		{"rexray, two agents", baseConfig(), map[string]int{
 			"marathon-ha:index:Cluster": 1, "marathon-ha:index:Network": 1, "marathon-ha:index:KeyPair": 1,
-			"marathon-ha:index:Master": 1, "marathon-ha:index:Agents": 1, "marathon-ha:index:LoadBalancer": 1,
+			"marathon-ha:index:Masters": 1, "marathon-ha:index:Agents": 1, "marathon-ha:index:LoadBalancer": 1,
 			"marathon-ha:index:AppDeployment": 1,
 			"aws:ec2/vpc:Vpc":                 1, "aws:ec2/internetGateway:InternetGateway": 1, "aws:ec2/subnet:Subnet": 1,
 			"aws:ec2/routeTable:RouteTable": 1, "aws:ec2/routeTableAssociation:RouteTableAssociation": 1,
@@ -88,7 +88,7 @@ func TestResourcesPerComponent(t *testing.T) {
 		}},
 		{"flocker, three agents", flockerConfig("agentCount", "3", "exposeFlockerApi", "true"), map[string]int{
 			"marathon-ha:index:Cluster": 1, "marathon-ha:index:Network": 1, "marathon-ha:index:KeyPair": 1,
-			"marathon-ha:index:FlockerPKI": 1, "marathon-ha:index:Master": 1, "marathon-ha:index:Agents": 1,
+			"marathon-ha:index:FlockerPKI": 1, "marathon-ha:index:Masters": 1, "marathon-ha:index:Agents": 1,
 			"marathon-ha:index:LoadBalancer": 1, "marathon-ha:index:AppDeployment": 1,
 			"aws:ec2/vpc:Vpc": 1, "aws:ec2/internetGateway:InternetGateway": 1, "aws:ec2/subnet:Subnet": 1,
 			"aws:ec2/routeTable:RouteTable": 1, "aws:ec2/routeTableAssociation:RouteTableAssociation": 1,
@@ -150,7 +150,7 @@ func TestEveryResourceHasAComponentParent(t *testing.T) {
 	for _, inst := range res.OfType(tInstance) {
 		want := "Agents"
 		if inst.String("privateIp") == facts.MasterPrivateIP {
-			want = "Master"
+			want = "Masters"
 		}
 		if !strings.HasPrefix(inst.Parent, "marathon-ha:index:"+want+"::") {
 			t.Errorf("instance %s is under %s, want %s", inst.Name, inst.Parent, want)
@@ -601,7 +601,7 @@ func TestAppDeploymentStep(t *testing.T) {
 	if !regexp.MustCompile(`^http://198\.51\.100\.\d+:8080$`).MatchString(fmt.Sprint(env["MARATHON_URL"])) {
 		t.Errorf("MARATHON_URL %v", env["MARATHON_URL"])
 	}
-	for _, dep := range []string{tInstance + "::marathon-ha-master", tInstance + "::marathon-ha-agents-1", tInstance + "::marathon-ha-agents-2"} {
+	for _, dep := range []string{tInstance + "::marathon-ha-masters-1", tInstance + "::marathon-ha-agents-1", tInstance + "::marathon-ha-agents-2"} {
 		if !slices.Contains(deploy.Dependencies, dep) {
 			t.Errorf("deploy does not wait for %s (deps %v)", dep, deploy.Dependencies)
 		}

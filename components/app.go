@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/pulumi/pulumi-command/sdk/go/command/local"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -11,9 +12,12 @@ import (
 
 // AppDeploymentArgs configures the app's deployment through Marathon.
 type AppDeploymentArgs struct {
-	MarathonURL pulumi.StringInput
-	AppID       string             // must match the manifest's id
-	Manifest    pulumi.StringInput // rendered Marathon app definition (internal/manifest)
+	// MarathonURLs are every master's Marathon: deploy-app fails over
+	// between them (internal/marathon), so the deploy and the delete at
+	// destroy work while any master with the leader's proxy answers.
+	MarathonURLs pulumi.StringArrayInput
+	AppID        string             // must match the manifest's id
+	Manifest     pulumi.StringInput // rendered Marathon app definition (internal/manifest)
 	// DependsOn are the nodes: the app is posted once they exist, and
 	// deleted before they are destroyed.
 	DependsOn []pulumi.Resource
@@ -57,11 +61,15 @@ func NewAppDeployment(ctx *pulumi.Context, name string, args *AppDeploymentArgs,
 	// (DELETE the same app id) after the new Create and remove the app just
 	// deployed (pulumi-command's replacement pitfall), so delete first.
 	cmd, err := local.NewCommand(ctx, name+"-deploy", &local.CommandArgs{
-		Create:      pulumi.String(deployAppCommand),
-		Update:      pulumi.String(deployAppCommand),
-		Delete:      pulumi.String(deleteAppCommand + "'" + args.AppID + "'"),
-		Stdin:       args.Manifest,
-		Environment: pulumi.StringMap{envMarathonURL: args.MarathonURL},
+		Create: pulumi.String(deployAppCommand),
+		Update: pulumi.String(deployAppCommand),
+		Delete: pulumi.String(deleteAppCommand + "'" + args.AppID + "'"),
+		Stdin:  args.Manifest,
+		// The comma-separated list deploy-app's --marathon takes; one
+		// master's is just its URL, as before masters were counted.
+		Environment: pulumi.StringMap{envMarathonURL: args.MarathonURLs.ToStringArrayOutput().ApplyT(func(urls []string) string {
+			return strings.Join(urls, ",")
+		}).(pulumi.StringOutput)},
 	}, pulumi.Parent(a), pulumi.DependsOn(args.DependsOn), pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, err

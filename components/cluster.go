@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -21,7 +22,7 @@ type ClusterArgs struct {
 }
 
 // Cluster is a whole marathon-ha cluster: network, key pair, Flocker PKI
-// (with the flocker driver), master, agents, load balancer and the app.
+// (with the flocker driver), masters, agents, load balancer and the app.
 type Cluster struct {
 	pulumi.ResourceState
 
@@ -34,10 +35,15 @@ type Cluster struct {
 	Network      *Network
 	KeyPair      *KeyPair
 	PKI          *FlockerPKI // nil unless the driver is flocker
-	Master       *Master
+	Masters      *Masters
 	Agents       *Agents
 	LoadBalancer *LoadBalancer
 	App          *AppDeployment
+	// MarathonURLs, MesosURLs and SSHMasters have one entry per master, in
+	// order; MarathonURL, MesosURL and SSHMaster are the first master's.
+	MarathonURLs pulumi.StringArrayOutput
+	MesosURLs    pulumi.StringArrayOutput
+	SSHMasters   pulumi.StringArrayOutput
 	MarathonURL  pulumi.StringOutput
 	MesosURL     pulumi.StringOutput
 	AppURL       pulumi.StringOutput
@@ -47,7 +53,10 @@ type Cluster struct {
 }
 
 // NewCluster builds the cluster. Data flows one way: config, then look-ups,
-// then the network, secrets, nodes, load balancer and app.
+// then the network, secrets, nodes, load balancer and app. The masters'
+// addresses are fixed (facts.MasterPrivateIPs), so the network reserves
+// them, the Flocker certificates and every node's user data name them, and
+// nothing waits for a master to exist.
 func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pulumi.ResourceOption) (*Cluster, error) {
 	cfg := args.Config
 	base := apps.MobyCounter
@@ -134,9 +143,10 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	namePrefix := func(role string) pulumi.StringInput { return prefix(NamePrefix, role) }
 
+	masterIPs := facts.MasterPrivateIPs(cfg.MasterCount)
 	c.Network, err = NewNetwork(ctx, name+"-network", &NetworkArgs{
 		Zone: c.Zone, OperatorCIDR: pulumi.String(cfg.OperatorCIDR), AppPort: cfg.AppPort,
-		ExposeFlockerAPI: cfg.ExposeFlockerAPI, NamePrefix: namePrefix, Tags: tags,
+		ExposeFlockerAPI: cfg.ExposeFlockerAPI, MasterIPs: masterIPs, NamePrefix: namePrefix, Tags: tags,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -174,7 +184,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		}
 		c.PKI, err = NewFlockerPKI(ctx, name+"-flocker-pki", &FlockerPKIArgs{
 			ClusterName: facts.Project + "-" + stack, ClusterUUID: cu.Result, NodeUUIDs: nodes,
-			ControlHost:  facts.MasterPrivateIP,
+			ControlHost:  masterIPs[facts.FlockerControlMaster-1],
 			MasterPrefix: c.ClusterID.ApplyT(func(id string) string { return SSMPrefix(id, facts.RoleMaster) }).(pulumi.StringOutput),
 			AgentsPrefix: c.ClusterID.ApplyT(func(id string) string { return SSMPrefix(id, "agents") }).(pulumi.StringOutput),
 			Tags:         tags,
@@ -204,12 +214,13 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		return NodeArgs{AMI: c.AMI, KeepAMI: ami.FromLookup, InstanceType: instanceType, SubnetID: c.Network.SubnetID, SecurityGroupID: sg,
 			KeyName: c.KeyPair.KeyName, RootVolumeGiB: cfg.RootVolumeGiB}
 	}
-	c.Master, err = NewMaster(ctx, name+"-master", &MasterArgs{
+	c.Masters, err = NewMasters(ctx, name+"-masters", &MastersArgs{
 		Node:      node(cfg.MasterInstanceType, c.Network.MasterSG),
 		Boot:      masterBoot(cfg, zone),
 		ClusterID: c.ClusterID, Zone: c.Zone, NeedsProfile: flocker, Policy: policy(facts.RoleMaster),
 		NamePrefix: namePrefix, RolePrefix: prefix(RoleNamePrefix, facts.RoleMaster),
-		DependsOn: append([]pulumi.Resource{c.Network.MasterAddress}, masterSecrets...), Tags: tags,
+		Reservations: c.Network.MasterAddresses, Secrets: masterSecrets,
+		FormerName: name + "-master", Tags: tags,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -221,7 +232,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		ClusterID: c.ClusterID, Zone: c.Zone, FlockerClusterUUID: flockerUUID, VolumeName: c.VolumeName,
 		Account: caller.AccountId, Profile: cfg.Profile,
 		Policy: policy("agents"), NamePrefix: namePrefix("agents"), RolePrefix: prefix(RoleNamePrefix, "agents"),
-		DependsOn: append([]pulumi.Resource{c.Network.MasterAddress}, agentSecrets...), Tags: tags,
+		DependsOn: append(c.Network.Reservations(), agentSecrets...), Tags: tags,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -229,19 +240,30 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.LoadBalancer, err = NewLoadBalancer(ctx, name+"-elb", &LoadBalancerArgs{
 		Name:     c.ClusterID.ApplyT(func(id string) string { return ELBName(stack, id) }).(pulumi.StringOutput),
 		SubnetID: c.Network.SubnetID, SecurityGroupID: c.Network.ELBSG, AppPort: cfg.AppPort,
-		Agents: c.Agents.Instances, DependsOn: []pulumi.Resource{c.Network.MasterAddress}, Tags: tags,
+		Agents: c.Agents.Instances, DependsOn: c.Network.Reservations(), Tags: tags,
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
 
-	c.MarathonURL = pulumi.Sprintf("http://%s:%d", c.Master.PublicIP, facts.MarathonPort)
-	c.MesosURL = pulumi.Sprintf("http://%s:%d", c.Master.PublicIP, facts.MesosMasterPort)
+	perMaster := func(format string) pulumi.StringArrayOutput {
+		return c.Masters.PublicIPs.ApplyT(func(ips []string) []string {
+			out := make([]string, len(ips))
+			for i, ip := range ips {
+				out[i] = fmt.Sprintf(format, ip)
+			}
+			return out
+		}).(pulumi.StringArrayOutput)
+	}
+	c.MarathonURLs = perMaster(fmt.Sprintf("http://%%s:%d", facts.MarathonPort))
+	c.MesosURLs = perMaster(fmt.Sprintf("http://%%s:%d", facts.MesosMasterPort))
+	c.SSHMasters = perMaster("ssh " + facts.SSHUser + "@%s")
+	c.MarathonURL, c.MesosURL, c.SSHMaster = c.MarathonURLs.Index(pulumi.Int(0)), c.MesosURLs.Index(pulumi.Int(0)), c.SSHMasters.Index(pulumi.Int(0))
 	c.AppURL = pulumi.Sprintf("http://%s", c.LoadBalancer.DNSName)
-	nodes := append([]pulumi.Resource{c.Master.Instance}, instancesOf(c.Agents)...)
+	nodes := append(instancesOf(c.Masters.Instances), instancesOf(c.Agents.Instances)...)
 	c.App, err = NewAppDeployment(ctx, name+"-app", &AppDeploymentArgs{
-		MarathonURL: c.MarathonURL,
-		AppID:       facts.AppID,
+		MarathonURLs: c.MarathonURLs,
+		AppID:        facts.AppID,
 		Manifest: pulumi.All(c.Zone, c.VolumeName).ApplyT(func(v []any) (string, error) {
 			return renderManifest(v[0].(string), v[1].(string))
 		}).(pulumi.StringOutput),
@@ -251,7 +273,6 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		return nil, err
 	}
 
-	c.SSHMaster = pulumi.Sprintf("ssh %s@%s", facts.SSHUser, c.Master.PublicIP)
 	c.SSHAgents = c.Agents.PublicIPs.ApplyT(func(ips []string) []string {
 		out := make([]string, len(ips))
 		for i, ip := range ips {
@@ -261,16 +282,16 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}).(pulumi.StringArrayOutput)
 
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"clusterId": c.ClusterID, "marathonUrl": c.MarathonURL, "mesosUrl": c.MesosURL, "appUrl": c.AppURL,
+		"clusterId": c.ClusterID, "marathonUrl": c.MarathonURL, "mesosUrl": c.MesosURL, "marathonUrls": c.MarathonURLs, "appUrl": c.AppURL,
 	}); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func instancesOf(a *Agents) []pulumi.Resource {
-	out := make([]pulumi.Resource, len(a.Instances))
-	for i, inst := range a.Instances {
+func instancesOf(instances []*ec2.Instance) []pulumi.Resource {
+	out := make([]pulumi.Resource, len(instances))
+	for i, inst := range instances {
 		out[i] = inst
 	}
 	return out

@@ -1,5 +1,5 @@
 // Package components holds the Pulumi ComponentResources of a marathon-ha
-// cluster: Network, KeyPair, FlockerPKI, Master, Agents, LoadBalancer and
+// cluster: Network, KeyPair, FlockerPKI, Masters, Agents, LoadBalancer and
 // AppDeployment, tied together by Cluster.
 package components
 

@@ -15,8 +15,12 @@ type NetworkArgs struct {
 	OperatorCIDR     pulumi.StringInput // who may reach SSH and the UIs
 	AppPort          int                // the agents' host port behind the ELB
 	ExposeFlockerAPI bool               // open 4523 to the operator too
-	NamePrefix       func(role string) pulumi.StringInput
-	Tags             Tags
+	// MasterIPs are the masters' fixed addresses (facts.MasterPrivateIPs):
+	// each is reserved, and with more than one the masters may talk to each
+	// other on the ports their ensemble needs.
+	MasterIPs  []string
+	NamePrefix func(role string) pulumi.StringInput
+	Tags       Tags
 }
 
 // Network is a VPC of the cluster's own with one public subnet and the
@@ -29,9 +33,10 @@ type Network struct {
 	MasterSG pulumi.IDOutput
 	AgentSG  pulumi.IDOutput
 	ELBSG    pulumi.IDOutput
-	// MasterAddress reserves facts.MasterPrivateIP in the subnet. Whatever
-	// EC2 gives an address to (agents, the ELB) must depend on it.
-	MasterAddress *ec2.SubnetCidrReservation
+	// MasterAddresses reserve the masters' addresses in the subnet, one
+	// per master in MasterIPs' order. Whatever EC2 gives an address to
+	// (agents, the ELB) must depend on them all (Reservations).
+	MasterAddresses []*ec2.SubnetCidrReservation
 	// Rules are the security group rules by logical name, for tests and
 	// for resources that must wait for them.
 	Rules []*ec2.SecurityGroupRule
@@ -88,18 +93,27 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	// The master's fixed address, out of the range EC2 assigns from
-	// (facts.MasterAddressReservation). Reservations in a VPC may not
+	// Each master's fixed address, out of the range EC2 assigns from
+	// (facts.MasterAddressReservation; one /32 each:
+	// facts.MasterAddressReservationOf). Reservations in a VPC may not
 	// overlap, so a replacement must delete the old one first. The resource
 	// takes no tags (terraform-provider-aws aws_ec2_subnet_cidr_reservation).
-	masterAddress, err := ec2.NewSubnetCidrReservation(ctx, name+"-master-address", &ec2.SubnetCidrReservationArgs{
-		SubnetId:        subnet.ID(),
-		CidrBlock:       pulumi.String(facts.MasterAddressReservation),
-		ReservationType: pulumi.String("explicit"),
-		Description:     pulumi.String("marathon-ha master private address " + facts.MasterPrivateIP),
-	}, parent, pulumi.DeleteBeforeReplace(true))
-	if err != nil {
-		return nil, err
+	// The first keeps the name a one-master stack's reservation has.
+	for i, ip := range args.MasterIPs {
+		resName := name + "-master-address"
+		if i > 0 {
+			resName = fmt.Sprintf("%s-%d", resName, i+1)
+		}
+		r, err := ec2.NewSubnetCidrReservation(ctx, resName, &ec2.SubnetCidrReservationArgs{
+			SubnetId:        subnet.ID(),
+			CidrBlock:       pulumi.String(facts.MasterAddressReservationOf(ip)),
+			ReservationType: pulumi.String("explicit"),
+			Description:     pulumi.String("marathon-ha master private address " + ip),
+		}, parent, pulumi.DeleteBeforeReplace(true))
+		if err != nil {
+			return nil, err
+		}
+		n.MasterAddresses = append(n.MasterAddresses, r)
 	}
 	rt, err := ec2.NewRouteTable(ctx, name+"-public-rt", &ec2.RouteTableArgs{
 		VpcId: vpc.ID(),
@@ -161,6 +175,21 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		{"elb-http", elb.ID(), false, facts.ELBListenerPort, facts.ELBListenerPort, "tcp", world, pulumi.IDOutput{}, "the app is public: the ELB listener is open to the world"},
 		{"elb-to-agents", elb.ID(), true, args.AppPort, args.AppPort, "tcp", nil, agents.ID(), "the ELB reaches only the app port of the agents"},
 	}
+	if len(args.MasterIPs) > 1 {
+		// Several masters talk to each other: the master group is its own
+		// source, so only masters are let in.
+		between := func(rname string, port int, reason string) rule {
+			return rule{rname, master.ID(), false, port, port, "tcp", nil, master.ID(), reason}
+		}
+		rules = append(rules,
+			between("masters-zk-peer", facts.ZooKeeperPeerPort, "ZooKeeper followers connect to the ensemble leader (zookeeperAdmin.md server.x)"),
+			between("masters-zk-election", facts.ZooKeeperElectionPort, "ZooKeeper servers elect the ensemble leader (zookeeperAdmin.md server.x)"),
+			between("masters-zk-client", facts.ZooKeeperClientPort, "Mesos masters and Marathons use every ZooKeeper of the ensemble"),
+			between("masters-mesos", facts.MesosMasterPort, "the replicated log replicas on each Mesos master; Marathon registers with the leading Mesos master"),
+			between("masters-marathon", facts.MarathonPort, "a Marathon that is not the leader proxies every request to the leader (LeaderProxyFilter)"),
+			between("masters-marathon-libprocess", facts.MarathonLibprocessPort, "the leading Mesos master calls back the scheduler driver of the leading Marathon (LIBPROCESS_PORT)"),
+		)
+	}
 	if args.ExposeFlockerAPI {
 		rules = append(rules, rule{"master-flocker-api", master.ID(), false, facts.FlockerControlAPIPort, facts.FlockerControlAPIPort, "tcp", op, pulumi.IDOutput{}, "operator to the Flocker control API (exposeFlockerApi)"})
 	}
@@ -185,7 +214,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		n.Rules = append(n.Rules, res)
 	}
 
-	n.VpcID, n.SubnetID, n.MasterAddress = vpc.ID(), subnet.ID(), masterAddress
+	n.VpcID, n.SubnetID = vpc.ID(), subnet.ID()
 	n.MasterSG, n.AgentSG, n.ELBSG = master.ID(), agents.ID(), elb.ID()
 	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{
 		"vpcId": n.VpcID, "subnetId": n.SubnetID,
@@ -194,4 +223,14 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		return nil, err
 	}
 	return n, nil
+}
+
+// Reservations are the masters' address reservations as resources to wait
+// for.
+func (n *Network) Reservations() []pulumi.Resource {
+	out := make([]pulumi.Resource, len(n.MasterAddresses))
+	for i, r := range n.MasterAddresses {
+		out[i] = r
+	}
+	return out
 }

@@ -53,6 +53,10 @@ type imageConfig struct {
 	// refused as a setting that does nothing.
 	Env       []string `json:"env"`
 	EnvPrefix string   `json:"envPrefix"`
+	// EnvDefaults are the image's ENV values (its Dockerfile), which a
+	// run's -e overrides; an entrypoint the fake runs (entrypoints) reads
+	// them.
+	EnvDefaults map[string]string `json:"envDefaults"`
 	// DockerCLI is the docker client inside the image, if it has one.
 	DockerCLI *struct {
 		Path   string `json:"path"`
@@ -434,6 +438,14 @@ func (st *fakeState) run(args []string, release dockerRelease) error {
 			}
 		}
 	}
+	// An entrypoint that writes configuration before the program starts
+	// is run as the image would (fakeentrypoint_test.go), and what it wrote
+	// is checked as the program would read it.
+	if e, ok := entrypoints[r.image]; ok && len(argv) > 0 && argv[0] == e.path {
+		if err := e.run(r, img); err != nil {
+			return &exitError{1, fmt.Sprintf("%s (%s): %v (%s)", argv[0], r.image, err, e.source)}
+		}
+	}
 	return nil
 }
 
@@ -564,6 +576,45 @@ func flagValue(argv []string, name string) (string, bool) {
 }
 
 var runRules = []runRule{
+	{
+		// With --zk the registry is a replicated log whose quorum must be
+		// given: "Need to specify --quorum for replicated log based registry
+		// when using ZooKeeper" (EXIT_FAILURE); the URL must start zk://.
+		program: "mesos-master",
+		source:  "apache/mesos 1.4.1 src/master/main.cpp:366-377; include/mesos/zookeeper/url.hpp URL::parse",
+		check: func(r dockerRun, argv []string, _ map[string]imageConfig, _ dockerRelease) error {
+			zk, ok := flagValue(argv, "zk")
+			if !ok {
+				return nil
+			}
+			if !strings.HasPrefix(strings.TrimSpace(zk), "zk://") {
+				return fmt.Errorf("--zk=%s: Error parsing ZooKeeper URL: Expecting 'zk://' at the beginning of the URL", zk)
+			}
+			q, ok := flagValue(argv, "quorum")
+			if !ok {
+				return errors.New("Need to specify --quorum for replicated log based registry when using ZooKeeper")
+			}
+			if n, err := strconv.Atoi(q); err != nil || n < 1 {
+				return fmt.Errorf("--quorum=%s: not a positive number of replicas", q)
+			}
+			return nil
+		},
+	},
+	{
+		// Marathon's --zk must match ZKUrlPattern (Scallop's validate refuses
+		// the option otherwise), and --master is required.
+		program: "start",
+		source:  "mesosphere/marathon v1.4.9 src/main/scala/mesosphere/marathon/ZookeeperConf.scala:30-35,92-97; MarathonConf.scala:40-44",
+		check: func(r dockerRun, argv []string, _ map[string]imageConfig, _ dockerRelease) error {
+			if !slices.ContainsFunc(argv, func(a string) bool { return a == "--master" || strings.HasPrefix(a, "--master=") }) {
+				return errors.New("Required option 'master' not found")
+			}
+			if zk, ok := flagValue(argv, "zk"); ok && !marathonZKURL.MatchString(zk) {
+				return fmt.Errorf("Validation failure for 'zk' option parameters: %s (want zk://host1:port1,host2:port2,.../path)", zk)
+			}
+			return nil
+		},
+	},
 	{
 		program: "mesos-slave",
 		source:  "apache/mesos 1.4.1 src/docker/docker.cpp Docker::Image::create; moby/moby v26.1.4 api/server/router/image/image_routes.go",

@@ -1,6 +1,10 @@
 package userdata
 
-import "time"
+import (
+	"time"
+
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+)
 
 // SecretFile is a file whose content is an SSM Parameter Store SecureString,
 // fetched at boot with the instance role (never in user data).
@@ -10,15 +14,36 @@ type SecretFile struct {
 	Mode      string // octal file mode, e.g. "0600"
 }
 
-// MasterInput is everything the master's user data depends on.
+// MasterInput is everything a master's user data depends on.
 type MasterInput struct {
-	ClusterID            string        // e.g. "mha-1a2b3c4d"
+	ClusterID string // e.g. "mha-1a2b3c4d"
+	// Index is this master's number, from 1: its ZooKeeper server id
+	// (myid) and its place in Masters.
+	Index int
+	// Masters are the private IPv4 addresses of every master, in order
+	// (facts.MasterPrivateIPs): len is one of facts.MasterCounts. With one,
+	// ZooKeeper runs standalone and the node reaches it at its own address,
+	// as before masters were counted; with more, they are the ZooKeeper
+	// ensemble and the Mesos masters' quorum. With the flocker driver the
+	// master facts.FlockerControlMaster runs the Flocker control service.
+	Masters              []string
 	Region, Zone         string        // e.g. "us-east-1", "us-east-1a"
 	VolumeDriver         string        // facts.VolumeDriverFlocker or facts.VolumeDriverRexRay
 	AgentPingTimeout     time.Duration // Mesos master --agent_ping_timeout
 	MaxAgentPingTimeouts int           // Mesos master --max_agent_ping_timeouts
 	Images               MasterImages
-	FlockerFiles         []SecretFile // flocker only: cluster.crt, control-service.crt/.key
+	// FlockerFiles are, on the master that runs the Flocker control
+	// service, cluster.crt and control-service.crt/.key; on the others none.
+	FlockerFiles []SecretFile
+}
+
+// Ensemble reports whether the masters form a ZooKeeper ensemble.
+func (in MasterInput) Ensemble() bool { return len(in.Masters) > 1 }
+
+// RunsFlockerControl reports whether this master runs the Flocker control
+// service: with the flocker driver, facts.FlockerControlMaster does.
+func (in MasterInput) RunsFlockerControl() bool {
+	return in.VolumeDriver == facts.VolumeDriverFlocker && in.Index == facts.FlockerControlMaster
 }
 
 // MasterImages are the container images the master runs.
@@ -26,10 +51,14 @@ type MasterImages struct{ ZooKeeper, MesosMaster, Marathon, FlockerControl strin
 
 // AgentInput is everything an agent's user data depends on.
 type AgentInput struct {
-	ClusterID                    string
-	Region, Zone                 string
-	Index                        int    // 1-based agent number
-	MasterPrivateIP              string // ZooKeeper/Mesos/Flocker control address (private IP, as the demo did)
+	ClusterID    string
+	Region, Zone string
+	Index        int // 1-based agent number
+	// Masters are the masters' private IPv4 addresses, as in MasterInput:
+	// the agent finds the leading Mesos master through all their ZooKeepers,
+	// and reaches the Flocker control service on the first (the demo used
+	// private addresses too).
+	Masters                      []string
 	VolumeDriver                 string
 	AppImage                     string // pre-pulled so a failover does not wait for a pull
 	PortRangeStart, PortRangeEnd int    // Mesos agent ports resource; must contain the app port

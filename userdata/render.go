@@ -75,8 +75,19 @@ func RenderMaster(in MasterInput) ([]byte, error) {
 	if err := in.validate(); err != nil {
 		return nil, fmt.Errorf("rendering master user data: %w", err)
 	}
-	n := newNode(facts.RoleMaster, "master", in.ClusterID, in.Region, in.Zone, in.VolumeDriver, in.FlockerFiles)
+	// A one-master cluster's node keeps the name it had before masters
+	// were counted: its user data, and so the instance, stay as they were.
+	name := "master"
+	if in.Ensemble() {
+		name = "master-" + strconv.Itoa(in.Index)
+	}
+	n := newNode(facts.RoleMaster, name, in.ClusterID, in.Region, in.Zone, in.VolumeDriver, in.FlockerFiles)
 	n.Master = in
+	// Only the master that runs the control service runs anything of
+	// Flocker's; the others are masters as with REX-Ray.
+	n.Flocker = in.RunsFlockerControl()
+	n.Masters = in.Masters
+	n.Quorum = facts.MasterQuorum(len(in.Masters))
 	n.AgentPingTimeout = mesosDuration(in.AgentPingTimeout)
 	n.Pulls = []string{in.Images.ZooKeeper, in.Images.MesosMaster, in.Images.Marathon}
 	n.Services = []service{
@@ -103,7 +114,8 @@ func RenderAgent(in AgentInput) ([]byte, error) {
 	}
 	n := newNode(facts.RoleAgent, "agent-"+strconv.Itoa(in.Index), in.ClusterID, in.Region, in.Zone, in.VolumeDriver, in.FlockerFiles)
 	n.Agent = in
-	n.ZooKeeperMesos = fmt.Sprintf("zk://%s:%d/mesos", in.MasterPrivateIP, facts.ZooKeeperClientPort)
+	n.Masters = in.Masters
+	n.ZooKeeperMesos = zooKeeperURL(in.Masters, "mesos")
 	n.PortResource = fmt.Sprintf("ports:[%d-%d]", in.PortRangeStart, in.PortRangeEnd)
 	n.ZoneAttribute = facts.AgentZoneAttribute + ":" + in.Zone
 	n.ExecutorRegistrationTimeout = mesosDuration(facts.ExecutorRegistrationTimeout)
@@ -139,6 +151,11 @@ type node struct {
 
 	Master MasterInput
 	Agent  AgentInput
+
+	// Masters are the masters' private addresses (MasterInput.Masters,
+	// AgentInput.Masters); Quorum is the Mesos masters' --quorum.
+	Masters []string
+	Quorum  int
 
 	Packages, HeldPackages []string
 	Secrets                []SecretFile
@@ -210,15 +227,62 @@ func (*node) RexRayAlias() string         { return facts.DockerVolumeDriverName[
 func (*node) ReadyDelaySeconds() int      { return int(readyDelay / time.Second) }
 func (*node) ReadyAttempts() int          { return int(facts.BootReadyTimeout / readyDelay) }
 
+// Ensemble reports whether the masters form a ZooKeeper ensemble (more
+// than one master).
+func (n *node) Ensemble() bool { return len(n.Masters) > 1 }
+
+// ZooKeeperURL is the ZooKeeper URL of a znode path ("mesos", "marathon")
+// as a shell word, for the masters' --zk and --master flags. A one-master
+// cluster's ZooKeeper is the node's own, reached at the private address
+// the boot read ("${PRIVATE_IP}", as before masters were counted); an
+// ensemble's is every master's fixed address, in the format Mesos and
+// Marathon read: zk://host1:port1,host2:port2,.../path (apache/mesos 1.4.1
+// docs/high-availability.md; mesosphere/marathon v1.4.9
+// src/main/scala/mesosphere/marathon/ZookeeperConf.scala ZKUrlPattern).
+func (n *node) ZooKeeperURL(path string) string {
+	if !n.Ensemble() {
+		return fmt.Sprintf(`"zk://${PRIVATE_IP}:%d/%s"`, facts.ZooKeeperClientPort, path)
+	}
+	return shellQuote(zooKeeperURL(n.Masters, path))
+}
+
+// ZooKeeperServers is the value of ZOO_SERVERS, the ensemble: one
+// server.N=host:peerPort:electionPort per master, N its Index, separated by
+// spaces. The image's entrypoint writes each word as a line of zoo.cfg
+// ("for server in $ZOO_SERVERS; do echo "$server" >> "$CONFIG"",
+// 31z4/zookeeper-docker 3.4.14/docker-entrypoint.sh@95e63be), and
+// ZooKeeper reads server.x=[hostname]:nnnnn[:nnnnn] (apache/zookeeper
+// release-3.4.14 zookeeperAdmin.md). Every server has the same list,
+// itself included, as the admin guide asks.
+func (n *node) ZooKeeperServers() string {
+	servers := make([]string, len(n.Masters))
+	for i, ip := range n.Masters {
+		servers[i] = fmt.Sprintf("server.%d=%s:%d:%d", i+1, ip, facts.ZooKeeperPeerPort, facts.ZooKeeperElectionPort)
+	}
+	return strings.Join(servers, " ")
+}
+
+// zooKeeperURL is zk://host1:2181,host2:2181,.../path over the masters.
+func zooKeeperURL(masters []string, path string) string {
+	hosts := make([]string, len(masters))
+	for i, ip := range masters {
+		hosts[i] = fmt.Sprintf("%s:%d", ip, facts.ZooKeeperClientPort)
+	}
+	return "zk://" + strings.Join(hosts, ",") + "/" + path
+}
+
 // Ports are the ports the templates use, all from facts.
 func (*node) Ports() map[string]int {
 	return map[string]int{
-		"ZooKeeper":    facts.ZooKeeperClientPort,
-		"MesosMaster":  facts.MesosMasterPort,
-		"MesosAgent":   facts.MesosAgentPort,
-		"Marathon":     facts.MarathonPort,
-		"FlockerAPI":   facts.FlockerControlAPIPort,
-		"FlockerAgent": facts.FlockerControlAgentPort,
+		"ZooKeeper":          facts.ZooKeeperClientPort,
+		"ZooKeeperPeer":      facts.ZooKeeperPeerPort,
+		"ZooKeeperElection":  facts.ZooKeeperElectionPort,
+		"MarathonLibprocess": facts.MarathonLibprocessPort,
+		"MesosMaster":        facts.MesosMasterPort,
+		"MesosAgent":         facts.MesosAgentPort,
+		"Marathon":           facts.MarathonPort,
+		"FlockerAPI":         facts.FlockerControlAPIPort,
+		"FlockerAgent":       facts.FlockerControlAgentPort,
 	}
 }
 
@@ -294,7 +358,7 @@ func flockerAgentConfig(in AgentInput) (string, error) {
 		Dataset        dataset        `yaml:"dataset"`
 	}{
 		Version:        1,
-		ControlService: controlService{Hostname: in.MasterPrivateIP, Port: facts.FlockerControlAgentPort},
+		ControlService: controlService{Hostname: in.Masters[facts.FlockerControlMaster-1], Port: facts.FlockerControlAgentPort},
 		Dataset:        dataset{Backend: "aws", Region: in.Region, Zone: in.Zone},
 	}
 	out, err := yaml.Marshal(cfg)

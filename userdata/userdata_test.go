@@ -29,6 +29,11 @@ const (
 	testMasterIP  = "10.0.1.10"
 )
 
+// testMasterIPs are five masters' addresses, consecutive from testMasterIP
+// as facts.MasterPrivateIPs makes them; a cluster of n masters uses the
+// first n.
+var testMasterIPs = []string{testMasterIP, "10.0.1.11", "10.0.1.12", "10.0.1.13", "10.0.1.14"}
+
 // secretFiles lists the SSM parameters of one role, as the components name them.
 func secretFiles(role string, names ...string) []SecretFile {
 	var files []SecretFile
@@ -49,6 +54,8 @@ func secretFiles(role string, names ...string) []SecretFile {
 func masterInput(driver string) MasterInput {
 	in := MasterInput{
 		ClusterID:            testClusterID,
+		Index:                1,
+		Masters:              []string{testMasterIP},
 		Region:               "us-east-1",
 		Zone:                 "us-east-1a",
 		VolumeDriver:         driver,
@@ -69,16 +76,16 @@ func masterInput(driver string) MasterInput {
 
 func agentInput(driver string) AgentInput {
 	in := AgentInput{
-		ClusterID:       testClusterID,
-		Region:          "us-east-1",
-		Zone:            "us-east-1a",
-		Index:           1,
-		MasterPrivateIP: testMasterIP,
-		VolumeDriver:    driver,
-		AppImage:        facts.AppImage,
-		PortRangeStart:  facts.AgentPortRangeStart,
-		PortRangeEnd:    facts.AgentPortRangeEnd,
-		AppPort:         facts.DefaultAppPort,
+		ClusterID:      testClusterID,
+		Region:         "us-east-1",
+		Zone:           "us-east-1a",
+		Index:          1,
+		Masters:        []string{testMasterIP},
+		VolumeDriver:   driver,
+		AppImage:       facts.AppImage,
+		PortRangeStart: facts.AgentPortRangeStart,
+		PortRangeEnd:   facts.AgentPortRangeEnd,
+		AppPort:        facts.DefaultAppPort,
 		Images: AgentImages{
 			MesosAgent:          facts.MesosAgentImage,
 			MesosExecutor:       facts.MesosExecutorImage,
@@ -90,6 +97,24 @@ func agentInput(driver string) AgentInput {
 	if driver == facts.VolumeDriverFlocker {
 		in.FlockerFiles = secretFiles("agent-1", agentFlockerFiles...)
 	}
+	return in
+}
+
+// haMasterInput is master index of a cluster of n masters (testMasterIPs);
+// only the master that runs the Flocker control service gets its files.
+func haMasterInput(driver string, n, index int) MasterInput {
+	in := masterInput(driver)
+	in.Masters, in.Index = testMasterIPs[:n], index
+	if !in.RunsFlockerControl() {
+		in.FlockerFiles = nil
+	}
+	return in
+}
+
+// haAgentInput is agent 1 of a cluster of n masters.
+func haAgentInput(driver string, n int) AgentInput {
+	in := agentInput(driver)
+	in.Masters = testMasterIPs[:n]
 	return in
 }
 
@@ -106,7 +131,12 @@ func variants() []variant {
 			variant{"master-" + d, func() ([]byte, error) { return RenderMaster(masterInput(d)) }},
 			variant{"agent-" + d, func() ([]byte, error) { return RenderAgent(agentInput(d)) }})
 	}
-	return vs
+	// Three masters: the first runs Flocker's control service, the second
+	// does not; an agent finds them all.
+	return append(vs,
+		variant{"ha-master-1-flocker", func() ([]byte, error) { return RenderMaster(haMasterInput(facts.VolumeDriverFlocker, 3, 1)) }},
+		variant{"ha-master-2-flocker", func() ([]byte, error) { return RenderMaster(haMasterInput(facts.VolumeDriverFlocker, 3, 2)) }},
+		variant{"ha-agent-flocker", func() ([]byte, error) { return RenderAgent(haAgentInput(facts.VolumeDriverFlocker, 3)) }})
 }
 
 func mustRender(t *testing.T, v variant) []byte {

@@ -36,6 +36,12 @@ func (in MasterInput) validate() error {
 	if err := validateCommon(in.ClusterID, in.Region, in.Zone, in.VolumeDriver); err != nil {
 		return err
 	}
+	if err := validateMasters(in.Masters); err != nil {
+		return err
+	}
+	if in.Index < 1 || in.Index > len(in.Masters) {
+		return fmt.Errorf("invalid Index %d: masters are numbered from 1 to len(Masters) = %d", in.Index, len(in.Masters))
+	}
 	if in.AgentPingTimeout <= 0 || in.AgentPingTimeout%time.Millisecond != 0 {
 		return fmt.Errorf("invalid AgentPingTimeout %v: want a positive whole number of milliseconds (Mesos default 15s, the demo 5s)", in.AgentPingTimeout)
 	}
@@ -51,11 +57,17 @@ func (in MasterInput) validate() error {
 		{"Images.MesosMaster", in.Images.MesosMaster},
 		{"Images.Marathon", in.Images.Marathon},
 	}
-	if in.VolumeDriver == facts.VolumeDriverFlocker {
+	if in.RunsFlockerControl() {
 		images = append(images, namedValue{"Images.FlockerControl", in.Images.FlockerControl})
 	}
 	if err := validateImages(images); err != nil {
 		return err
+	}
+	if in.VolumeDriver == facts.VolumeDriverFlocker && !in.RunsFlockerControl() {
+		if len(in.FlockerFiles) > 0 {
+			return fmt.Errorf("invalid FlockerFiles: %d files given to master %d, which does not run the Flocker control service (master %d does)", len(in.FlockerFiles), in.Index, facts.FlockerControlMaster)
+		}
+		return nil
 	}
 	return validateFlockerFiles(in.VolumeDriver, in.FlockerFiles, masterFlockerFiles)
 }
@@ -68,9 +80,8 @@ func (in AgentInput) validate() error {
 	if in.Index < 1 {
 		return fmt.Errorf("invalid Index %d: agents are numbered from 1", in.Index)
 	}
-	ip, err := netip.ParseAddr(in.MasterPrivateIP)
-	if err != nil || !ip.Is4() || ip.IsLoopback() || ip.IsUnspecified() {
-		return fmt.Errorf("invalid MasterPrivateIP %q: want the master's private IPv4 address, e.g. 10.0.1.10 (agents reach ZooKeeper, Mesos and Flocker there)", in.MasterPrivateIP)
+	if err := validateMasters(in.Masters); err != nil {
+		return err
 	}
 	if in.PortRangeStart < 1 || in.PortRangeEnd > 65535 || in.PortRangeStart > in.PortRangeEnd {
 		return fmt.Errorf("invalid PortRangeStart-PortRangeEnd %d-%d: want 1 <= start <= end <= 65535, e.g. %d-%d",
@@ -104,6 +115,28 @@ func (in AgentInput) validate() error {
 const maxParameterLen = 1011
 
 type namedValue struct{ name, value string }
+
+// validateMasters wants as many masters as a cluster may have
+// (facts.MasterCounts), each a distinct private IPv4 address: every node
+// reaches ZooKeeper, Mesos and Flocker there, and an address lands in
+// scripts and zoo.cfg unquoted by ZooKeeper.
+func validateMasters(masters []string) error {
+	if !slices.Contains(facts.MasterCounts, len(masters)) {
+		return fmt.Errorf("invalid Masters %q: want %v addresses (facts.MasterCounts), not %d", masters, facts.MasterCounts, len(masters))
+	}
+	seen := map[string]bool{}
+	for i, m := range masters {
+		ip, err := netip.ParseAddr(m)
+		if err != nil || !ip.Is4() || ip.IsLoopback() || ip.IsUnspecified() || ip.String() != m {
+			return fmt.Errorf("invalid Masters[%d] %q: want a master's private IPv4 address, e.g. 10.0.1.10 (nodes reach ZooKeeper, Mesos and Flocker there)", i, m)
+		}
+		if seen[m] {
+			return fmt.Errorf("invalid Masters[%d] %q: listed twice", i, m)
+		}
+		seen[m] = true
+	}
+	return nil
+}
 
 func validateCommon(clusterID, region, zone, driver string) error {
 	if !clusterIDPattern.MatchString(clusterID) {

@@ -43,6 +43,17 @@ func TestRenderMasterRejects(t *testing.T) {
 		{"mode not octal", facts.VolumeDriverFlocker, func(in *MasterInput) { in.FlockerFiles[0].Mode = "0699" }, "FlockerFiles[0].Mode \"0699\": want an octal file mode"},
 		{"mode symbolic", facts.VolumeDriverFlocker, func(in *MasterInput) { in.FlockerFiles[0].Mode = "rw-------" }, "FlockerFiles[0].Mode"},
 		{"world-readable key", facts.VolumeDriverFlocker, func(in *MasterInput) { in.FlockerFiles[2].Mode = "0644" }, "private key /etc/flocker/control-service.key"},
+		{"no masters", facts.VolumeDriverRexRay, func(in *MasterInput) { in.Masters = nil }, "invalid Masters []"},
+		{"four masters", facts.VolumeDriverRexRay, func(in *MasterInput) { in.Masters = append(testMasterIPs[:3:3], "10.0.1.13") }, "not 4"},
+		{"index zero", facts.VolumeDriverRexRay, func(in *MasterInput) { in.Index = 0 }, "Index 0: masters are numbered from 1 to len(Masters) = 1"},
+		{"index past the masters", facts.VolumeDriverRexRay, func(in *MasterInput) { in.Index, in.Masters = 4, testMasterIPs[:3] }, "Index 4"},
+		{"master ip v6", facts.VolumeDriverRexRay, func(in *MasterInput) { in.Masters = []string{"fd00::1"} }, "Masters[0]"},
+		{"flocker files on a master without the control service", facts.VolumeDriverFlocker, func(in *MasterInput) {
+			in.Index, in.Masters = 2, testMasterIPs[:3]
+		}, "3 files given to master 2, which does not run the Flocker control service (master 1 does)"},
+		{"flocker control master without its image", facts.VolumeDriverFlocker, func(in *MasterInput) {
+			in.Masters, in.Images.FlockerControl = testMasterIPs[:3], ""
+		}, "Images.FlockerControl"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,11 +78,16 @@ func TestRenderAgentRejects(t *testing.T) {
 		want   string
 	}{
 		{"index zero", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Index = 0 }, "Index 0"},
-		{"master ip missing", facts.VolumeDriverRexRay, func(in *AgentInput) { in.MasterPrivateIP = "" }, "MasterPrivateIP"},
-		{"master ip does not parse", facts.VolumeDriverRexRay, func(in *AgentInput) { in.MasterPrivateIP = "10.0.1" }, "MasterPrivateIP \"10.0.1\""},
-		{"master ip is a name", facts.VolumeDriverRexRay, func(in *AgentInput) { in.MasterPrivateIP = "master.local" }, "MasterPrivateIP"},
-		{"master ip loopback", facts.VolumeDriverRexRay, func(in *AgentInput) { in.MasterPrivateIP = "127.0.0.1" }, "MasterPrivateIP"},
-		{"master ip v6", facts.VolumeDriverRexRay, func(in *AgentInput) { in.MasterPrivateIP = "fd00::1" }, "MasterPrivateIP"},
+		{"no master", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Masters = nil }, "Masters []: want [1 3 5] addresses"},
+		{"two masters", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Masters = testMasterIPs[:2] }, "not 2"},
+		{"master ip missing", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Masters = []string{""} }, "Masters[0] \"\""},
+		{"master ip does not parse", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Masters = []string{"10.0.1"} }, "Masters[0] \"10.0.1\""},
+		{"master ip is a name", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Masters = []string{"master.local"} }, "Masters[0]"},
+		{"master ip loopback", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Masters = []string{"127.0.0.1"} }, "Masters[0]"},
+		{"master ip v6", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Masters = []string{"fd00::1"} }, "Masters[0]"},
+		{"master ip not canonical", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Masters = []string{"10.0.1.010"} }, "Masters[0]"},
+		{"third master bad", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Masters = []string{testMasterIP, "10.0.1.11", "10.0.1.x"} }, "Masters[2] \"10.0.1.x\""},
+		{"master twice", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Masters = []string{testMasterIP, "10.0.1.11", testMasterIP} }, "Masters[2] \"10.0.1.10\": listed twice"},
 		{"port range inverted", facts.VolumeDriverRexRay, func(in *AgentInput) { in.PortRangeStart, in.PortRangeEnd = 9000, 7000 }, "PortRangeStart-PortRangeEnd 9000-7000"},
 		{"port range too high", facts.VolumeDriverRexRay, func(in *AgentInput) { in.PortRangeEnd = 70000 }, "PortRangeStart-PortRangeEnd"},
 		{"port range zero", facts.VolumeDriverRexRay, func(in *AgentInput) { in.PortRangeStart = 0 }, "PortRangeStart-PortRangeEnd"},

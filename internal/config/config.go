@@ -31,6 +31,7 @@ type Config struct {
 	Region               string
 	Profile              string // aws:profile, "" when unset (the provider then uses its default chain)
 	AvailabilityZone     string // empty: the region's first available zone
+	MasterCount          int    // one of facts.MasterCounts
 	AgentCount           int
 	MasterInstanceType   string
 	AgentInstanceType    string
@@ -66,6 +67,7 @@ func Parse(get Getter) (Config, error) {
 		Region:               p.str(KeyRegion),
 		Profile:              p.str(KeyProfile),
 		AvailabilityZone:     p.str(KeyAvailabilityZone),
+		MasterCount:          p.integer(KeyMasterCount),
 		AgentCount:           p.integer(KeyAgentCount),
 		MasterInstanceType:   p.str(KeyMasterInstanceType),
 		AgentInstanceType:    p.str(KeyAgentInstanceType),
@@ -184,6 +186,9 @@ func (c Config) validate() []error {
 		add(bad(KeyRegion, c.Region, "is not an AWS region name such as us-east-1"))
 	case c.AvailabilityZone != "" && !strings.HasPrefix(c.AvailabilityZone, c.Region) || c.AvailabilityZone != "" && len(c.AvailabilityZone) != len(c.Region)+1:
 		add(bad(KeyAvailabilityZone, c.AvailabilityZone, "is not a zone of region %s (e.g. %sa); unset it to use the first available zone", c.Region, c.Region))
+	}
+	if !slices.Contains(facts.MasterCounts, c.MasterCount) {
+		add(bad(KeyMasterCount, strconv.Itoa(c.MasterCount), "must be %s: ZooKeeper and the Mesos masters' replicated log need a majority of the masters, so an even count survives no more failures than the odd count below it", masterCounts()))
 	}
 	if c.AgentCount < 2 || c.AgentCount > MaxAgentCount {
 		add(bad(KeyAgentCount, strconv.Itoa(c.AgentCount), "must be from 2 to %d: failover needs a second agent to move the app to", MaxAgentCount))

@@ -43,7 +43,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatalf("Parse(valid) = %v", err)
 	}
 	want := Config{
-		Region: "us-east-1", AgentCount: 2, MasterInstanceType: "m4.large", AgentInstanceType: "m4.large",
+		Region: "us-east-1", MasterCount: 1, AgentCount: 2, MasterInstanceType: "m4.large", AgentInstanceType: "m4.large",
 		PublicKey: testKey, OperatorCIDR: "203.0.113.7/32", AMIOwner: facts.AMIOwnerCanonical,
 		AMINameFilter: facts.AMINameFilter, RootVolumeGiB: 30, VolumeDriver: facts.VolumeDriverRexRay,
 		AppPort: 8500, AgentPingTimeout: facts.AgentPingTimeout, MaxAgentPingTimeouts: facts.MaxAgentPingTimeouts,
@@ -68,7 +68,7 @@ func TestParseAcceptsOverrides(t *testing.T) {
 	}
 	c, err := Parse(FromMap(with(
 		"publicKey", "<unset>", "keyName", "my-key",
-		"availabilityZone", "us-east-1c", "agentCount", "3", "volumeDriver", "flocker",
+		"availabilityZone", "us-east-1c", "masterCount", "3", "agentCount", "3", "volumeDriver", "flocker",
 		"agentInstanceType", "c4.xlarge", "exposeFlockerApi", "true", "amiId", "ami-0123456789abcdef0",
 		"appPort", "7500", "appManifest", manifest, "agentPingTimeoutSeconds", "3", "maxAgentPingTimeouts", "4",
 		"marathonImage", "mesosphere/marathon@sha256:"+strings.Repeat("a", 64),
@@ -76,7 +76,7 @@ func TestParseAcceptsOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse = %v", err)
 	}
-	if c.KeyName != "my-key" || c.AvailabilityZone != "us-east-1c" || c.AgentCount != 3 || c.VolumeDriver != "flocker" ||
+	if c.KeyName != "my-key" || c.AvailabilityZone != "us-east-1c" || c.MasterCount != 3 || c.AgentCount != 3 || c.VolumeDriver != "flocker" ||
 		!c.ExposeFlockerAPI || c.AMIID != "ami-0123456789abcdef0" || c.AppPort != 7500 || c.AppManifestPath != manifest ||
 		c.AgentPingTimeout != 3*time.Second || c.MaxAgentPingTimeouts != 4 || !strings.HasPrefix(c.Images.Marathon, "mesosphere/marathon@sha256:") {
 		t.Errorf("overrides not applied: %+v", c)
@@ -94,6 +94,12 @@ func TestParseRejects(t *testing.T) {
 		{"region malformed", with("aws:region", "US East"), `aws:region = "US East": is not an AWS region name`},
 		{"zone of another region", with("availabilityZone", "us-west-2a"), `marathon-ha:availabilityZone = "us-west-2a": is not a zone of region us-east-1`},
 		{"agent count not a number", with("agentCount", "two"), `marathon-ha:agentCount = "two": must be a whole number`},
+		{"no master", with("masterCount", "0"), `marathon-ha:masterCount = "0": must be 1, 3 or 5: ZooKeeper and the Mesos masters' replicated log need a majority`},
+		{"two masters", with("masterCount", "2"), `marathon-ha:masterCount = "2": must be 1, 3 or 5`},
+		{"four masters", with("masterCount", "4"), `marathon-ha:masterCount = "4": must be 1, 3 or 5: ZooKeeper and the Mesos masters' replicated log need a majority of the masters, so an even count survives no more failures than the odd count below it`},
+		{"seven masters", with("masterCount", "7"), `marathon-ha:masterCount = "7": must be 1, 3 or 5`},
+		{"negative masters", with("masterCount", "-3"), `marathon-ha:masterCount = "-3": must be 1, 3 or 5`},
+		{"master count not a number", with("masterCount", "three"), `marathon-ha:masterCount = "three": must be a whole number`},
 		{"one agent", with("agentCount", "1"), `marathon-ha:agentCount = "1": must be from 2 to 10: failover needs a second agent`},
 		{"too many agents", with("agentCount", "11"), `marathon-ha:agentCount = "11": must be from 2 to 10`},
 		{"instance type malformed", with("masterInstanceType", "large"), `marathon-ha:masterInstanceType = "large": is not an EC2 instance type`},
@@ -137,6 +143,20 @@ func TestParseRejects(t *testing.T) {
 				t.Errorf("error %v wraps no *config.Error", err)
 			}
 		})
+	}
+}
+
+// Every count the config accepts is one the rest of the program is built
+// for: 1, 3 and 5 parse, each as itself.
+func TestParseMasterCounts(t *testing.T) {
+	for _, n := range facts.MasterCounts {
+		c, err := Parse(FromMap(with("masterCount", strconv.Itoa(n))))
+		if err != nil || c.MasterCount != n {
+			t.Errorf("masterCount %d: %+v, %v", n, c.MasterCount, err)
+		}
+	}
+	if !slices.Equal(facts.MasterCounts, []int{1, 3, 5}) {
+		t.Errorf("facts.MasterCounts = %v; the key's description and README say 1, 3 or 5", facts.MasterCounts)
 	}
 }
 

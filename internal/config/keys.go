@@ -2,6 +2,7 @@ package config
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
@@ -51,6 +52,7 @@ func (k Key) DeclaresDefault() bool { return k.Presence != Required }
 // Config key names, without the "marathon-ha:" namespace.
 const (
 	KeyAvailabilityZone     = "availabilityZone"
+	KeyMasterCount          = "masterCount"
 	KeyAgentCount           = "agentCount"
 	KeyMasterInstanceType   = "masterInstanceType"
 	KeyAgentInstanceType    = "agentInstanceType"
@@ -88,7 +90,10 @@ const (
 
 // Defaults that are not facts of their own.
 const (
-	DefaultAgentCount = 2
+	// DefaultMasterCount is the 2015 demo's single master: the cheapest
+	// cluster, and one whose master is a single point of failure.
+	DefaultMasterCount = 1
+	DefaultAgentCount  = 2
 	// MaxAgentCount keeps a demo from becoming a bill: 10 m4.large agents
 	// already cost about 1 USD an hour.
 	MaxAgentCount = 10
@@ -108,8 +113,9 @@ const (
 // meaning.
 var Keys = []Key{
 	{KeyAvailabilityZone, "string", Optional, "", "Zone for every node (EBS volumes attach only in their own zone). Default: the first Availability Zone (never a Local Zone) offering both instance types, chosen on the first `pulumi up` and kept in the stack's state; changing this key moves the cluster."},
+	{KeyMasterCount, "integer", Defaulted, strconv.Itoa(DefaultMasterCount), "Number of masters, each running ZooKeeper, a Mesos master and Marathon: " + masterCounts() + ". Three survive the loss of any one master, five of any two; one is the demo's cost. Choose it when creating the stack: changing it replaces every master with an empty ZooKeeper."},
 	{KeyAgentCount, "integer", Defaulted, strconv.Itoa(DefaultAgentCount), "Number of Mesos agents, 2 to " + strconv.Itoa(MaxAgentCount) + ": failover needs somewhere to go."},
-	{KeyMasterInstanceType, "string", Defaulted, DefaultInstanceType, "EC2 instance type of the master."},
+	{KeyMasterInstanceType, "string", Defaulted, DefaultInstanceType, "EC2 instance type of the masters."},
 	{KeyAgentInstanceType, "string", Defaulted, DefaultInstanceType, "EC2 instance type of the agents. With volumeDriver flocker it must be a Xen type (t2, m4, c4, r4, ...): Flocker cannot use NVMe devices."},
 	{KeyKeyName, "string", OneOfKeyPair, "", "Name of an existing EC2 key pair in the region. Set exactly one of keyName and publicKey."},
 	{KeyPublicKey, "string", OneOfKeyPair, "", "OpenSSH public key (ssh-rsa or ssh-ed25519) to import as a new key pair. Set exactly one of keyName and publicKey."},
@@ -144,4 +150,13 @@ func defaultOf(name string) string {
 		}
 	}
 	panic("config: no key " + name)
+}
+
+// masterCounts lists facts.MasterCounts in words: "1, 3 or 5".
+func masterCounts() string {
+	var words []string
+	for _, n := range facts.MasterCounts {
+		words = append(words, strconv.Itoa(n))
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }

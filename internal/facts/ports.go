@@ -8,6 +8,15 @@ const (
 	// ZooKeeperClientPort is ZooKeeper's client port (zookeeper.apache.org,
 	// "ZooKeeper Getting Started Guide": clientPort=2181).
 	ZooKeeperClientPort = 2181
+	// ZooKeeperPeerPort and ZooKeeperElectionPort are the two ports of each
+	// server.N line of an ensemble: "The first followers use to connect to
+	// the leader, and the second is for leader election"
+	// (apache/zookeeper release-3.4.14
+	// zookeeper-docs/src/main/resources/markdown/zookeeperAdmin.md,
+	// "server.x=[hostname]:nnnnn[:nnnnn]"; its example ensemble uses
+	// 2888:3888). Only the masters talk on them.
+	ZooKeeperPeerPort     = 2888
+	ZooKeeperElectionPort = 3888
 	// MesosMasterPort serves the Mesos master API and UI (apache/mesos
 	// docs/configuration/master.md: --port, default 5050).
 	MesosMasterPort = 5050
@@ -18,6 +27,21 @@ const (
 	// MarathonPort serves Marathon's REST API and UI (mesosphere/marathon
 	// docs/docs/command-line-flags.md: --http_port, default 8080).
 	MarathonPort = 8080
+	// MarathonLibprocessPort is where Marathon's Mesos scheduler driver
+	// (libmesos 1.1.0 in the Marathon image, bin/start: see
+	// userdata/testdata/images.json) listens when the cluster has several
+	// masters. The leading Mesos master sends the framework its messages by
+	// connecting to the address the driver advertises (Master::addFramework
+	// links to the scheduler's pid: apache/mesos 1.4.1
+	// src/master/master.cpp:8066-8068), and the leading Mesos master and the leading
+	// Marathon may sit on different masters. libprocess picks a random port
+	// unless LIBPROCESS_PORT sets one (apache/mesos 1.1.0
+	// 3rdparty/libprocess/src/process.cpp:913-921; docs/configuration.md,
+	// "LIBPROCESS_PORT: Sets the port for communication to and from
+	// libprocess"), so it is fixed here for the masters' security group to
+	// open. The number is ours: free on a master, and outside the agents'
+	// task ports (AgentPortRangeStart-AgentPortRangeEnd).
+	MarathonLibprocessPort = 9090
 	// FlockerControlAPIPort is the Flocker control service's REST API, used by
 	// the Docker plugin on every agent (ClusterHQ/flocker
 	// docs/installation/setup-aws.rst: "ports 4523-4524").
@@ -44,5 +68,5 @@ const (
 
 // ReservedPorts are the ports the cluster's own services use on a node; the
 // app port must not be one of them.
-var ReservedPorts = []int{SSHPort, ZooKeeperClientPort, MesosMasterPort, MesosAgentPort,
-	MarathonPort, FlockerControlAPIPort, FlockerControlAgentPort}
+var ReservedPorts = []int{SSHPort, ZooKeeperClientPort, ZooKeeperPeerPort, ZooKeeperElectionPort, MesosMasterPort, MesosAgentPort,
+	MarathonPort, MarathonLibprocessPort, FlockerControlAPIPort, FlockerControlAgentPort}

@@ -47,7 +47,7 @@ func (c *Client) Apply(ctx context.Context, manifest []byte) (Result, error) {
 	}
 	if current != nil && subset(desired, current) {
 		res.Version, _ = current["version"].(string)
-		fmt.Fprintf(c.progress, "app %s in Marathon at %s already has this definition (version %s): no deployment\n", id, c.base, res.Version)
+		fmt.Fprintf(c.progress, "app %s in Marathon at %s already has this definition (version %s): no deployment\n", id, c.URL(), res.Version)
 	} else {
 		if res.DeploymentID, res.Version, err = c.put(ctx, id, manifest); err != nil {
 			return res, err
@@ -102,8 +102,8 @@ func hasHealthChecks(app map[string]any) bool {
 // fields it does not know and make every comparison differ.
 func (c *Client) rawApp(ctx context.Context, id string) (map[string]any, error) {
 	var app map[string]any
-	err := c.retry(ctx, "GET "+c.base+"/v2/apps"+id, func() error {
-		body, err := c.do(ctx, http.MethodGet, "/v2/apps"+id, nil)
+	err := c.retry(ctx, "GET "+c.target("/v2/apps"+id), func() error {
+		body, u, err := c.do(ctx, http.MethodGet, "/v2/apps"+id, nil)
 		if err != nil {
 			return err
 		}
@@ -113,7 +113,7 @@ func (c *Client) rawApp(ctx context.Context, id string) (map[string]any, error) 
 			App map[string]any `json:"app"`
 		}
 		if err := dec.Decode(&wrapper); err != nil || wrapper.App == nil {
-			return fmt.Errorf("GET %s/v2/apps%s: the answer is not an app: %.200s", c.base, id, body)
+			return fmt.Errorf("GET %s: the answer is not an app: %.200s", u, body)
 		}
 		app = wrapper.App
 		return nil
@@ -127,8 +127,8 @@ func (c *Client) rawApp(ctx context.Context, id string) (map[string]any, error) 
 // put sends the manifest as it is to PUT /v2/apps/{id}, without force: a
 // deployment in progress is waited out, not overridden.
 func (c *Client) put(ctx context.Context, id string, manifest []byte) (deploymentID, version string, err error) {
-	err = c.retry(ctx, "PUT "+c.base+"/v2/apps"+id, func() error {
-		body, err := c.do(ctx, http.MethodPut, "/v2/apps"+id, manifest)
+	err = c.retry(ctx, "PUT "+c.target("/v2/apps"+id), func() error {
+		body, _, err := c.do(ctx, http.MethodPut, "/v2/apps"+id, manifest)
 		if err != nil {
 			return err
 		}
@@ -150,9 +150,9 @@ func (c *Client) put(ctx context.Context, id string, manifest []byte) (deploymen
 // /v2/deployments or, when id is empty, until no deployment affects the
 // app.
 func (c *Client) waitDeployments(ctx context.Context, appID, id string) error {
-	what := fmt.Sprintf("waiting for the deployments of app %s (GET %s/v2/deployments)", appID, c.base)
+	what := fmt.Sprintf("waiting for the deployments of app %s (GET %s)", appID, c.target("/v2/deployments"))
 	if id != "" {
-		what = fmt.Sprintf("waiting for deployment %s of app %s (GET %s/v2/deployments)", id, appID, c.base)
+		what = fmt.Sprintf("waiting for deployment %s of app %s (GET %s)", id, appID, c.target("/v2/deployments"))
 	}
 	err := c.poll(ctx, what, func() (bool, string, error) {
 		var deps []*gomarathon.Deployment
@@ -193,7 +193,7 @@ func describeDeployment(d *gomarathon.Deployment) string {
 // whose every check is alive.
 func (c *Client) waitTask(ctx context.Context, appID string, healthChecked bool) (Task, error) {
 	var found Task
-	what := fmt.Sprintf("waiting for a running task of app %s (GET %s/v2/apps%s/tasks)", appID, c.base, appID)
+	what := fmt.Sprintf("waiting for a running task of app %s (GET %s)", appID, c.target("/v2/apps"+appID+"/tasks"))
 	err := c.poll(ctx, what, func() (bool, string, error) {
 		tasks, err := c.tasks(appID)
 		if err != nil {

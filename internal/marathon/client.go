@@ -24,7 +24,11 @@
 //     unreachableStrategy): the manifest is PUT and read as raw JSON with
 //     net/http, so no field is lost;
 //   - it has no context.Context: its calls are bounded by the HTTP timeout
-//     and the caller's context is checked between attempts.
+//     and the caller's context is checked between attempts;
+//   - its list of URLs fails over by marking members down, with the same
+//     goroutine per member: a Client takes a list of every master's
+//     Marathon and moves between them itself (endpoints.go), in the
+//     transport go-marathon's requests pass through.
 package marathon
 
 import (
@@ -62,12 +66,13 @@ const (
 	DefaultBackoffMax = 15 * time.Second
 )
 
-// Client talks to one Marathon. Its methods may be called from several
-// goroutines; its go-marathon calls are made one at a time, through one
-// go-marathon client for the Client's life: a tool makes one Client for
-// its process.
+// Client talks to the Marathons of a cluster, one at a time: the one it
+// asks until it fails, then the next (endpoints.go). Its methods may be
+// called from several goroutines; its go-marathon calls are made one at a
+// time, through one go-marathon client for the Client's life: a tool makes
+// one Client for its process.
 type Client struct {
-	base       string
+	ends       *endpoints
 	timeout    time.Duration
 	progress   io.Writer
 	pollEvery  time.Duration
@@ -106,15 +111,17 @@ type Info struct {
 	FrameworkID string `json:"frameworkId"`
 }
 
-// New returns a Client for the Marathon at rawURL (e.g.
-// "http://10.42.1.10:8080"). It does not contact Marathon.
-func New(rawURL string, opts ...Option) (*Client, error) {
-	base, err := baseURL(rawURL)
+// New returns a Client for the Marathons at rawURLs, a comma-separated list
+// of every master's Marathon as go-marathon writes one (e.g.
+// "http://10.42.1.10:8080,http://10.42.1.11:8080"), or one URL. It asks the
+// first first, and does not contact Marathon.
+func New(rawURLs string, opts ...Option) (*Client, error) {
+	urls, err := parseEndpoints(rawURLs)
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{
-		base:       base,
+		ends:       &endpoints{urls: urls},
 		timeout:    DefaultHTTPTimeout,
 		progress:   io.Discard,
 		pollEvery:  DefaultPollInterval,
@@ -125,24 +132,28 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 		o(c)
 	}
 	if c.timeout <= 0 || c.pollEvery <= 0 || c.backoffMin <= 0 || c.backoffMax < c.backoffMin {
-		return nil, fmt.Errorf("marathon client for %s: timeout, poll interval and backoff must be positive, and the backoff's max at least its min", base)
+		return nil, fmt.Errorf("marathon client for %s: timeout, poll interval and backoff must be positive, and the backoff's max at least its min", c.ends)
 	}
+	c.ends.progress = c.progress
 	c.http = &http.Client{Timeout: c.timeout}
-	c.rec = &libTransport{base: http.DefaultTransport, timeout: c.timeout}
+	c.rec = &libTransport{base: http.DefaultTransport, timeout: c.timeout, libURL: urls[0], ends: c.ends}
 	cfg := gomarathon.NewDefaultConfig()
-	cfg.URL = c.base
+	cfg.URL = urls[0]
 	// The transport bounds each request: an http.Client timeout would
 	// surface as a transport error, which go-marathon marks down.
 	cfg.HTTPClient = &http.Client{Transport: c.rec}
 	cfg.PollingWaitTime = c.pollEvery
 	if c.lib, err = gomarathon.NewClient(cfg); err != nil {
-		return nil, fmt.Errorf("marathon client for %s: %w", c.base, err)
+		return nil, fmt.Errorf("marathon client for %s: %w", c.ends, err)
 	}
 	return c, nil
 }
 
-// URL is the Marathon base URL the client talks to.
-func (c *Client) URL() string { return c.base }
+// URL is the Marathon base URL the client asks now.
+func (c *Client) URL() string { return c.ends.current() }
+
+// URLs are every Marathon base URL the client may ask, in order.
+func (c *Client) URLs() []string { return append([]string(nil), c.ends.urls...) }
 
 // baseURL checks a Marathon URL and drops a trailing slash.
 func baseURL(raw string) (string, error) {
@@ -158,14 +169,14 @@ func baseURL(raw string) (string, error) {
 // and 5xx with backoff and a progress line per attempt, until ctx ends.
 func (c *Client) WaitReady(ctx context.Context) (Info, error) {
 	var info Info
-	what := "waiting for Marathon at " + c.base
+	what := "waiting for Marathon at " + c.ends.String()
 	err := c.retry(ctx, what, func() error {
-		body, err := c.do(ctx, http.MethodGet, "/v2/info", nil)
+		body, u, err := c.do(ctx, http.MethodGet, "/v2/info", nil)
 		if err != nil {
 			return err
 		}
 		if err := json.Unmarshal(body, &info); err != nil || info.Version == "" {
-			return fmt.Errorf("GET %s/v2/info: the answer is not Marathon's info (is something else listening there?): %.200s", c.base, body)
+			return fmt.Errorf("GET %s: the answer is not Marathon's info (is something else listening there?): %.200s", u, body)
 		}
 		return nil
 	})
@@ -175,20 +186,31 @@ func (c *Client) WaitReady(ctx context.Context) (Info, error) {
 		}
 		return Info{}, err
 	}
-	fmt.Fprintf(c.progress, "Marathon %s at %s is ready (leader %s)\n", info.Version, c.base, info.Leader)
+	fmt.Fprintf(c.progress, "Marathon %s at %s is ready (leader %s)\n", info.Version, c.URL(), info.Leader)
 	return info, nil
 }
 
-// do makes one plain net/http call. A non-2xx answer is an *APIError.
-func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]byte, error) {
-	u := c.base + path
+// do makes one plain net/http call to the current endpoint and returns
+// the answer and the URL it asked. A non-2xx answer is an *APIError; no
+// answer or a 5xx moves the client to the next endpoint.
+func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]byte, string, error) {
+	b, u, err := c.exchange(ctx, method, path, body)
+	var e *APIError
+	if errors.As(err, &e) && rotates(e.Status) {
+		c.ends.failed(strings.TrimSuffix(u, path), e.reason())
+	}
+	return b, u, err
+}
+
+func (c *Client) exchange(ctx context.Context, method, path string, body []byte) ([]byte, string, error) {
+	u := c.ends.current() + path
 	var r io.Reader
 	if body != nil {
 		r = strings.NewReader(string(body))
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, r)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, u, err)
+		return nil, u, fmt.Errorf("%s %s: %w", method, u, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -196,17 +218,17 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, &APIError{Method: method, URL: u, Message: describeTransport(err, c.timeout), Err: err}
+		return nil, u, &APIError{Method: method, URL: u, Message: describeTransport(err, c.timeout), Err: err}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return nil, &APIError{Method: method, URL: u, Message: "reading the answer: " + describeTransport(err, c.timeout), Err: err}
+		return nil, u, &APIError{Method: method, URL: u, Message: "reading the answer: " + describeTransport(err, c.timeout), Err: err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return b, &APIError{Method: method, URL: u, Status: resp.StatusCode, Message: messageOf(b)}
+		return b, u, &APIError{Method: method, URL: u, Status: resp.StatusCode, Message: messageOf(b)}
 	}
-	return b, nil
+	return b, u, nil
 }
 
 // libCall runs one go-marathon call and turns its error into an *APIError
@@ -222,7 +244,7 @@ func (c *Client) libCall(what string, fn func(gomarathon.Marathon) error) error 
 	}
 	ex := c.rec.take()
 	method, u, _ := strings.Cut(what, " ")
-	u = c.base + u
+	u = c.URL() + u
 	if ex != nil {
 		method, u = ex.method, ex.url
 	}

@@ -18,14 +18,14 @@ func (c *Client) Delete(ctx context.Context, appID string) error {
 		return fmt.Errorf("deleting an app: %w", err)
 	}
 	var dep *gomarathon.DeploymentID
-	err = c.retry(ctx, "DELETE "+c.base+"/v2/apps"+id, func() error {
+	err = c.retry(ctx, "DELETE "+c.target("/v2/apps"+id), func() error {
 		return c.libCall("DELETE /v2/apps"+id+"?force=true", func(m gomarathon.Marathon) (err error) {
 			dep, err = m.DeleteApplication(id, true)
 			return err
 		})
 	})
 	if IsNotFound(err) {
-		fmt.Fprintf(c.progress, "app %s is not in Marathon at %s: nothing to delete\n", id, c.base)
+		fmt.Fprintf(c.progress, "app %s is not in Marathon at %s: nothing to delete\n", id, c.URL())
 		return nil
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -152,9 +153,15 @@ const hiddenFailureStatus = 499
 // (cluster.go healthCheckNode, every 5 s, never stopped) saw Marathon
 // again. Requests to /ping, which only that goroutine makes, pass through
 // unrecorded.
+//
+// go-marathon is configured with libURL, the first endpoint; the transport
+// sends each request to the endpoint the Client asks now instead, and a
+// hidden failure moves the Client to the next (endpoints.go).
 type libTransport struct {
 	base    http.RoundTripper
 	timeout time.Duration
+	libURL  string
+	ends    *endpoints
 	mu      sync.Mutex
 	last    *exchange
 }
@@ -165,8 +172,19 @@ func (t *libTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
 	defer cancel()
-	resp, err := t.base.RoundTrip(req.WithContext(ctx))
-	ex := &exchange{method: req.Method, url: req.URL.String(), err: err}
+	out := req.WithContext(ctx)
+	endpoint := t.libURL
+	if rest, ok := strings.CutPrefix(req.URL.String(), t.libURL); ok && t.ends != nil {
+		endpoint = t.ends.current()
+		u, err := url.Parse(endpoint + rest)
+		if err != nil {
+			return nil, err
+		}
+		out = out.Clone(ctx)
+		out.URL, out.Host = u, u.Host
+	}
+	resp, err := t.base.RoundTrip(out)
+	ex := &exchange{method: req.Method, url: out.URL.String(), err: err}
 	if err == nil {
 		ex.status = resp.StatusCode
 		ex.body, ex.err = io.ReadAll(io.LimitReader(resp.Body, 16<<20))
@@ -176,6 +194,13 @@ func (t *libTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.last = ex
 	t.mu.Unlock()
 	if ex.err != nil || ex.status >= 500 {
+		if t.ends != nil {
+			why := (&APIError{Status: ex.status, Message: messageOf(ex.body)}).reason()
+			if ex.err != nil {
+				why = describeTransport(ex.err, t.timeout)
+			}
+			t.ends.failed(endpoint, why)
+		}
 		return &http.Response{Status: fmt.Sprintf("%d hidden failure", hiddenFailureStatus), StatusCode: hiddenFailureStatus,
 			Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{},
 			Body: io.NopCloser(bytes.NewReader(nil)), Request: req}, nil

@@ -11,13 +11,15 @@ type Request struct {
 	Body        []byte
 }
 
-// ApplyRequest returns the PUT that Apply makes for a manifest against the
-// Marathon at baseURL, without contacting it.
+// ApplyRequest returns the PUT that Apply makes first for a manifest
+// against the Marathons at rawURL (one URL or a comma-separated list, as
+// New takes: the first is asked first), without contacting them.
 func ApplyRequest(rawURL string, doc []byte) (Request, error) {
-	base, err := baseURL(rawURL)
+	urls, err := parseEndpoints(rawURL)
 	if err != nil {
 		return Request{}, err
 	}
+	base := urls[0]
 	_, id, err := decodeManifest(doc)
 	if err != nil {
 		return Request{}, err
@@ -25,13 +27,14 @@ func ApplyRequest(rawURL string, doc []byte) (Request, error) {
 	return Request{Method: http.MethodPut, URL: base + "/v2/apps" + id, Body: doc}, nil
 }
 
-// DeleteRequest returns the DELETE that Delete makes, without contacting
-// Marathon.
+// DeleteRequest returns the DELETE that Delete makes first, without
+// contacting Marathon.
 func DeleteRequest(rawURL, appID string) (Request, error) {
-	base, err := baseURL(rawURL)
+	urls, err := parseEndpoints(rawURL)
 	if err != nil {
 		return Request{}, err
 	}
+	base := urls[0]
 	id, err := normalizeID(appID)
 	if err != nil {
 		return Request{}, fmt.Errorf("deleting an app: %w", err)

@@ -35,7 +35,7 @@ func (c *Client) AppTasks(ctx context.Context, appID string) ([]Task, error) {
 		return nil, fmt.Errorf("listing tasks: %w", err)
 	}
 	var tasks []Task
-	err = c.retry(ctx, "GET "+c.base+"/v2/apps"+id+"/tasks", func() (err error) {
+	err = c.retry(ctx, "GET "+c.target("/v2/apps"+id+"/tasks"), func() (err error) {
 		tasks, err = c.tasks(id)
 		return err
 	})

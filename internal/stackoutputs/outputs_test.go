@@ -64,3 +64,40 @@ func TestFailoverSettingsMapRoundTrip(t *testing.T) {
 		t.Errorf("round trip gave %+v, want %+v", o.Failover, want)
 	}
 }
+
+// A stack made before masters were counted exports only the singular
+// master outputs: they are its one master, so every tool sees lists.
+func TestDecodeFillsEveryMasterFromAnOldStack(t *testing.T) {
+	old := strings.Replace(stackOutputJSON, `"marathonUrl": "http://198.51.100.7:8080",`,
+		`"marathonUrl": "http://198.51.100.7:8080", "mesosUrl": "http://198.51.100.7:5050", "masterPublicIp": "198.51.100.7",
+  "masterPrivateIp": "10.42.1.10", "sshMaster": "ssh ubuntu@198.51.100.7",`, 1)
+	o, err := stackoutputs.Decode(strings.NewReader(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string][]string{"marathonUrls": o.MarathonURLs, "mesosUrls": o.MesosURLs,
+		"masterPublicIps": o.MasterPublicIPs, "masterPrivateIps": o.MasterPrivateIPs, "sshMasters": o.SSHMasters} {
+		if len(got) != 1 {
+			t.Errorf("%s = %v, want the one master", name, got)
+		}
+	}
+	if o.MarathonURLs[0] != o.MarathonURL || o.MasterPrivateIPs[0] != "10.42.1.10" || o.SSHMasters[0] != o.SSHMaster {
+		t.Errorf("decoded %+v", o)
+	}
+}
+
+// A stack of three masters lists them all; the singular outputs stay the
+// first's.
+func TestDecodeEveryMaster(t *testing.T) {
+	three := strings.Replace(stackOutputJSON, `"marathonUrl": "http://198.51.100.7:8080",`,
+		`"marathonUrl": "http://198.51.100.7:8080",
+  "marathonUrls": ["http://198.51.100.7:8080", "http://198.51.100.8:8080", "http://198.51.100.9:8080"],
+  "masterPrivateIps": ["10.42.1.10", "10.42.1.11", "10.42.1.12"],`, 1)
+	o, err := stackoutputs.Decode(strings.NewReader(three))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.MarathonURLs) != 3 || o.MarathonURLs[2] != "http://198.51.100.9:8080" || len(o.MasterPrivateIPs) != 3 || o.MarathonURL != o.MarathonURLs[0] {
+		t.Errorf("decoded %+v", o)
+	}
+}

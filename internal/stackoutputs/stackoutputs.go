@@ -16,13 +16,20 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
 
-// Output keys.
+// Output keys. The singular master outputs (marathonUrl, mesosUrl,
+// masterPublicIp, masterPrivateIp, sshMaster) are the first master's, as
+// they were when a cluster had one; the plural ones list every master in
+// order.
 const (
 	MarathonURL      = "marathonUrl"
+	MarathonURLs     = "marathonUrls"
 	MesosURL         = "mesosUrl"
+	MesosURLs        = "mesosUrls"
 	AppURL           = "appUrl"
 	MasterPublicIP   = "masterPublicIp"
+	MasterPublicIPs  = "masterPublicIps"
 	MasterPrivateIP  = "masterPrivateIp"
+	MasterPrivateIPs = "masterPrivateIps"
 	AgentInstanceIDs = "agentInstanceIds"
 	AgentPrivateIPs  = "agentPrivateIps"
 	Region           = "region"
@@ -35,6 +42,7 @@ const (
 	AppVersion       = "appVersion"
 	AppTaskHost      = "appTaskHost"
 	SSHMaster        = "sshMaster"
+	SSHMasters       = "sshMasters"
 	SSHAgents        = "sshAgents"
 	Failover         = "failoverSettings"
 )
@@ -83,11 +91,19 @@ func seconds(s float64) time.Duration {
 
 // Outputs is the typed view of a stack's outputs.
 type Outputs struct {
-	MarathonURL      string           `json:"marathonUrl"`
+	MarathonURL string `json:"marathonUrl"`
+	// MarathonURLs are every master's Marathon, first master first; a
+	// tool fails over between them (internal/marathon). Stacks made before
+	// masters were counted lack the output: Decode fills it with
+	// MarathonURL, and so for the other plural master outputs.
+	MarathonURLs     []string         `json:"marathonUrls"`
 	MesosURL         string           `json:"mesosUrl"`
+	MesosURLs        []string         `json:"mesosUrls"`
 	AppURL           string           `json:"appUrl"`
 	MasterPublicIP   string           `json:"masterPublicIp"`
+	MasterPublicIPs  []string         `json:"masterPublicIps"`
 	MasterPrivateIP  string           `json:"masterPrivateIp"`
+	MasterPrivateIPs []string         `json:"masterPrivateIps"`
 	AgentInstanceIDs []string         `json:"agentInstanceIds"`
 	AgentPrivateIPs  []string         `json:"agentPrivateIps"`
 	Region           string           `json:"region"`
@@ -100,6 +116,7 @@ type Outputs struct {
 	AppVersion       string           `json:"appVersion"`
 	AppTaskHost      string           `json:"appTaskHost"`
 	SSHMaster        string           `json:"sshMaster"`
+	SSHMasters       []string         `json:"sshMasters"`
 	SSHAgents        []string         `json:"sshAgents"`
 	Failover         FailoverSettings `json:"failoverSettings"`
 }
@@ -128,6 +145,17 @@ func FromMap(m map[string]any) (Outputs, error) {
 	var o Outputs
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return Outputs{}, fmt.Errorf("decoding stack outputs: %w", err)
+	}
+	// A stack of one master from before masters were counted exports only
+	// the singular outputs; they are its one master.
+	for _, f := range []struct {
+		list *[]string
+		one  string
+	}{{&o.MarathonURLs, o.MarathonURL}, {&o.MesosURLs, o.MesosURL}, {&o.MasterPublicIPs, o.MasterPublicIP},
+		{&o.MasterPrivateIPs, o.MasterPrivateIP}, {&o.SSHMasters, o.SSHMaster}} {
+		if len(*f.list) == 0 && f.one != "" {
+			*f.list = []string{f.one}
+		}
 	}
 	return o, nil
 }

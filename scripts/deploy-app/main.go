@@ -22,7 +22,7 @@ import (
 )
 
 const usage = `Usage:
-    deploy-app [--marathon URL] [--manifest FILE] [--timeout D] [--dry-run]
+    deploy-app [--marathon URLS] [--manifest FILE] [--timeout D] [--dry-run]
     deploy-app --delete [--app-id ID | --manifest FILE] [--skip-if-unreachable] [--timeout D] [--dry-run]
 
 Deploy: wait until Marathon answers, PUT the app definition (create or
@@ -32,18 +32,24 @@ healthy task, then print one JSON object on stdout:
 
 Delete: DELETE the app (a missing app is fine) and wait for the deployment.
 
+Every master runs a Marathon, and any of them answers for the leader. With
+several URLs the first is asked first; one that does not answer, or answers
+5xx (no leader during an election), sends the next request to the next.
+
 Options:
-    --marathon URL          Marathon's base URL (default $MARATHON_URL).
+    --marathon URLS         Every master's Marathon base URL, comma-separated
+                            (default $MARATHON_URL), e.g.
+                            http://<master1>:8080,http://<master2>:8080.
     --manifest FILE         App definition JSON; "-" reads stdin (default "-").
     --app-id ID             With --delete, the app to delete instead of the
                             manifest's id.
     --delete                Delete the app instead of deploying it.
-    --dry-run               Print the request that would be made and exit,
-                            without contacting Marathon.
+    --dry-run               Print the request that would be made first and
+                            exit, without contacting Marathon.
     --timeout D             Overall deadline (default 20m0s: Marathon's API
                             appears only once the master has booted).
-    --skip-if-unreachable   With --delete: if Marathon never answers within
-                            the timeout, warn and exit 0 (the master is gone).
+    --skip-if-unreachable   With --delete: if no Marathon answers within the
+                            timeout, warn and exit 0 (the masters are gone).
     --poll-interval D       How often to poll deployments and tasks, and the
                             first wait between retries (default 2s).
     --http-timeout D        Deadline of each request (default 10s).
@@ -93,7 +99,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return errorf(stderr, "unexpected arguments %q; see --help", fs.Args())
 	}
 	if o.marathonURL == "" {
-		return errorf(stderr, "no Marathon URL: pass --marathon http://<master>:%d or set MARATHON_URL", facts.MarathonPort)
+		return errorf(stderr, "no Marathon URL: pass --marathon http://<master>:%d (every master's, comma-separated) or set MARATHON_URL", facts.MarathonPort)
 	}
 	if o.skipUnreachable && !o.del {
 		return errorf(stderr, "--skip-if-unreachable only applies with --delete")
@@ -176,7 +182,7 @@ func runDelete(ctx context.Context, o options, stdin io.Reader, stdout, stderr i
 	}
 	if _, err := c.WaitReady(ctx); err != nil {
 		if o.skipUnreachable && ctx.Err() != nil {
-			fmt.Fprintf(stderr, "%s: warning: not deleting %s: Marathon never answered within %s (--skip-if-unreachable): %v\n", program, id, o.timeout, err)
+			fmt.Fprintf(stderr, "%s: warning: not deleting %s: no Marathon answered within %s (--skip-if-unreachable): %v\n", program, id, o.timeout, err)
 			return printJSON(stdout, stderr, deleted{AppID: id, Skipped: true})
 		}
 		return errorf(stderr, "%v", err)

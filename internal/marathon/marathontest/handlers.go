@@ -28,15 +28,12 @@ func (r *recorder) WriteHeader(status int) {
 	r.ResponseWriter.WriteHeader(status)
 }
 
+// serve is the handler of the Server's own instance; FailNext and
+// DelayNext faults apply to it alone.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	defer func() {
-		s.mu.Lock()
-		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
-			Accept: r.Header.Get("Accept"), Body: body, Status: rec.status})
-		s.mu.Unlock()
-	}()
+	defer s.record(r, body, rec, s.addr)
 
 	s.mu.Lock()
 	f := s.takeFault(r.Method, r.URL.Path)
@@ -49,17 +46,52 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if f != nil && f.status != 0 {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.advance()
+		s.writeFault(rec, r.URL.Path, f.status)
+		return
+	}
+	s.handle(rec, r, body, nil)
+}
 
+// record logs a request an instance (at addr) received.
+func (s *Server) record(r *http.Request, body []byte, rec *recorder, addr string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+		Accept: r.Header.Get("Accept"), Body: body, Status: rec.status, Addr: addr,
+		Via: r.Header.Get(headerVia)})
+}
+
+// handle answers a request to instance self (nil: the Server's own) as
+// Marathon 1.4.9's LeaderProxyFilter does before any resource sees it
+// (mesosphere/marathon v1.4.9 src/main/scala/mesosphere/marathon/api/
+// LeaderProxyFilter.scala doFilter, mapped to "/*" by
+// MarathonRestModule.scala): the leader serves it and names itself in
+// X-Marathon-Leader; without a leader the answer is 503 "Could not
+// determine the current leader" (after up to 10 x 250 ms of waiting for
+// consistent leadership, which the stand-in skips); any other instance
+// forwards it to the leader (proxy).
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte, self *Member) {
+	s.mu.Lock()
 	s.advance()
 	switch {
-	case f != nil && f.status != 0:
-		s.writeFault(rec, r.URL.Path, f.status)
 	case !s.leader:
-		writeNoLeader(rec, r.URL.Path)
+		s.mu.Unlock()
+		writeNoLeader(w, r.URL.Path)
+	case s.leaderMember == self:
+		defer s.mu.Unlock()
+		w.Header().Set(headerLeader, "http://"+s.leaderAddr())
+		s.route(w, r, body)
 	default:
-		s.route(rec, r, body)
+		leader, selfAddr := s.leaderAddr(), s.addr
+		if self != nil {
+			selfAddr = self.addr
+		}
+		s.mu.Unlock()
+		s.proxy(w, r, body, selfAddr, leader)
 	}
 }
 
@@ -70,6 +102,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.ping(w, r)
 	case path == "/v2/info" && r.Method == http.MethodGet:
 		s.info(w)
+	case path == "/v2/leader":
+		s.leaderResource(w, r)
 	case path == "/v2/deployments" && r.Method == http.MethodGet:
 		s.listDeployments(w)
 	case path == "/v2/apps" && r.Method == http.MethodGet:
@@ -101,7 +135,7 @@ func (s *Server) info(w http.ResponseWriter) {
 		"name":        "marathon",
 		"version":     marathonVersion(),
 		"elected":     true,
-		"leader":      s.addr,
+		"leader":      s.leaderAddr(),
 		"frameworkId": "4f2d8e1a-0000-4000-8000-000000000001-0000",
 		"http_config": map[string]any{"http_port": 8080, "https_port": 8443},
 		"marathon_config": map[string]any{
@@ -321,11 +355,17 @@ func writeLocked(w http.ResponseWriter, locks []*deployment) {
 // writeNoLeader answers as Jetty's sendError does for LeaderProxyFilter: an
 // HTML page, not JSON.
 func writeNoLeader(w http.ResponseWriter, path string) {
+	writeSendError(w, http.StatusServiceUnavailable, path, msgNoLeader)
+}
+
+// writeSendError is Jetty's error page for response.sendError(status, msg),
+// which LeaderProxyFilter and the request forwarder use.
+func writeSendError(w http.ResponseWriter, status int, path, msg string) {
 	w.Header().Set("Content-Type", "text/html;charset=ISO-8859-1")
-	w.WriteHeader(http.StatusServiceUnavailable)
+	w.WriteHeader(status)
 	fmt.Fprintf(w, "<html>\n<head>\n<meta http-equiv=\"Content-Type\" content=\"text/html;charset=ISO-8859-1\"/>\n"+
-		"<title>Error 503 %s</title>\n</head>\n<body><h2>HTTP ERROR 503</h2>\n<p>Problem accessing %s. Reason:\n<pre>    %s</pre></p>\n</body>\n</html>\n",
-		msgNoLeader, path, msgNoLeader)
+		"<title>Error %d %s</title>\n</head>\n<body><h2>HTTP ERROR %d</h2>\n<p>Problem accessing %s. Reason:\n<pre>    %s</pre></p>\n</body>\n</html>\n",
+		status, msg, status, path, msg)
 }
 
 func writeMessage(w http.ResponseWriter, status int, msg string) {

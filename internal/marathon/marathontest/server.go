@@ -3,7 +3,10 @@
 // Marathon. It behaves like Marathon where clients depend on it: PUT
 // /v2/apps/{id} creates or updates (with 1.4's patch semantics) and starts a
 // deployment that takes time; an app is locked (409) while a deployment
-// affects it; every path answers 503 while there is no leader; /ping answers
+// affects it; every path answers 503 while there is no leader, and an
+// instance that does not lead (AddMember, Elect: the Marathons of the other
+// masters) forwards every request to the leader, with the leader proxy's
+// headers and failures (members.go); /v2/leader names the leader; /ping answers
 // 200 "pong" to JSON and text clients alike (1.4.6 and later); the address
 // refuses connections until Start. It models Mesos agents so failover can be
 // rehearsed: a killed agent's tasks become TASK_UNREACHABLE after a detection
@@ -61,6 +64,12 @@ type Options struct {
 	// once it is past a non-zero inactiveAfterSeconds.
 	ReconciliationInitialDelay, ReconciliationInterval time.Duration
 
+	// LeaderProxyConnectionTimeout and LeaderProxyReadTimeout bound a
+	// non-leading instance's forwarding to the leader
+	// (--leader_proxy_connection_timeout, --leader_proxy_read_timeout);
+	// zero means Marathon 1.4.9's defaults.
+	LeaderProxyConnectionTimeout, LeaderProxyReadTimeout time.Duration
+
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -73,6 +82,12 @@ type Request struct {
 	Accept   string
 	Body     []byte
 	Status   int // 0 when the client gave up before the answer
+	// Addr is the address of the instance that received it: the Server's
+	// own (URL) or a Member's.
+	Addr string
+	// Via is the X-Marathon-Via header a forwarding instance set ("1.1
+	// <its address>"): non-empty on a request another instance proxied.
+	Via string
 }
 
 // Server is the stand-in. Its methods are safe for concurrent use.
@@ -94,6 +109,11 @@ type Server struct {
 	// electedAt is when the current leader was elected, zero while there
 	// is none: Marathon's periodic jobs run only on a leader.
 	electedAt time.Time
+	// members are the cluster's other Marathon instances (AddMember);
+	// leaderMember is the one that leads while leader is true, nil when
+	// the Server's own instance does.
+	members      []*Member
+	leaderMember *Member
 }
 
 // NewServer starts a stand-in with one leader and no agents.
@@ -144,7 +164,7 @@ func (s *Server) Start() {
 	s.hs = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve)}}
 	s.hs.Start()
 	s.advance()
-	if s.leader {
+	if s.leader && s.leaderMember == nil {
 		s.electedAt = s.opts.Now()
 	}
 }
@@ -157,23 +177,35 @@ func (s *Server) Stop() {
 	s.advance()
 	hs := s.hs
 	s.hs = nil
-	s.electedAt = time.Time{}
+	if s.leaderMember == nil {
+		s.electedAt = time.Time{}
+	}
 	s.mu.Unlock()
 	if hs != nil {
 		hs.Close()
 	}
 }
 
-// Close stops serving; later connections are refused.
-func (s *Server) Close() { s.Stop() }
+// Close stops serving, its own instance and every member's; later
+// connections are refused.
+func (s *Server) Close() {
+	s.Stop()
+	s.mu.Lock()
+	members := append([]*Member(nil), s.members...)
+	s.mu.Unlock()
+	for _, m := range members {
+		m.Stop()
+	}
+}
 
 // URL is the stand-in's base URL, known before Start.
 func (s *Server) URL() string { return "http://" + s.addr }
 
-// SetLeader elects (true) or loses (false) the leader. Without one, every
-// path answers 503, as Marathon's LeaderProxyFilter does.
-// Each election restarts the periodic jobs' timers (they start when
-// elected: LeadershipModule.startWhenLeader,
+// SetLeader elects (true) or loses (false) the leader: the instance that
+// led last (the Server's own unless Elect chose a member). Without one,
+// every path of every instance answers 503, as Marathon's
+// LeaderProxyFilter does. Each election restarts the periodic jobs'
+// timers (they start when elected: LeadershipModule.startWhenLeader,
 // MarathonSchedulerService.startLeadership).
 func (s *Server) SetLeader(elected bool) {
 	s.mu.Lock()
@@ -182,7 +214,7 @@ func (s *Server) SetLeader(elected bool) {
 	switch {
 	case !elected:
 		s.electedAt = time.Time{}
-	case !s.leader && s.hs != nil:
+	case !s.leader && s.leaderServing():
 		s.electedAt = s.opts.Now()
 	}
 	s.leader = elected
