@@ -19,8 +19,21 @@ import (
 
 // Scope is a stack's identity, read from its outputs (stackoutputs.Stack
 // and stackoutputs.ClusterID). Only instances tagged with both, and with
-// the agent role, are in scope.
-type Scope struct{ Stack, ClusterID string }
+// the role (facts.TagRole), are in scope.
+type Scope struct {
+	Stack, ClusterID string
+	// Role is the instances' role tag: facts.RoleAgent when empty, or
+	// facts.RoleMaster to act on the stack's masters.
+	Role string
+}
+
+// role is the role tag instances in scope carry.
+func (s Scope) role() string {
+	if s.Role == "" {
+		return facts.RoleAgent
+	}
+	return s.Role
+}
 
 func (s Scope) validate() error {
 	var missing []string
@@ -51,7 +64,7 @@ func (s Scope) problems(tags map[string]string) []string {
 	}
 	check(facts.TagStack, s.Stack)
 	check(facts.TagClusterID, s.ClusterID)
-	check(facts.TagRole, facts.RoleAgent)
+	check(facts.TagRole, s.role())
 	return out
 }
 
@@ -70,8 +83,16 @@ type ScopeError struct {
 }
 
 func (e *ScopeError) Error() string {
-	return fmt.Sprintf("refusing instance %s: it is not an agent of stack %q, cluster %q: %s; marathon-ha acts only on instances it tagged, so check that the stack outputs and the region are the right ones",
-		e.InstanceID, e.Scope.Stack, e.Scope.ClusterID, strings.Join(e.Problems, ", "))
+	return fmt.Sprintf("refusing instance %s: it is not %s %s of stack %q, cluster %q: %s; marathon-ha acts only on instances it tagged, so check that the stack outputs and the region are the right ones",
+		e.InstanceID, article(e.Scope.role()), e.Scope.role(), e.Scope.Stack, e.Scope.ClusterID, strings.Join(e.Problems, ", "))
+}
+
+// article is the indefinite article of a role name.
+func article(role string) string {
+	if strings.HasPrefix(role, "a") {
+		return "an"
+	}
+	return "a"
 }
 
 // Is makes errors.Is(err, ErrNotInScope) true.
@@ -120,7 +141,8 @@ func (c *Client) describeInstances(ctx context.Context, in *ec2.DescribeInstance
 }
 
 // FindByPrivateIP returns the pending or running instance with the private
-// address ip, provided it is an agent of the stack in s. An instance found
+// address ip, provided it is an instance of the stack in s with its role
+// (an agent unless s.Role says master). An instance found
 // at that address without the stack's tags is refused with a *ScopeError
 // (errors.Is ErrNotInScope). Private addresses can repeat across VPCs, so
 // every live instance at the address is considered and exactly one must be
@@ -158,8 +180,8 @@ func (c *Client) FindByPrivateIP(ctx context.Context, s Scope, ip string) (Insta
 		for k, i := range in {
 			ids[k] = i.ID
 		}
-		return Instance{}, fmt.Errorf("%s: %d agents of stack %q carry that address (%s); refusing to guess which one: terminate by instance id instead",
-			doing, len(in), s.Stack, strings.Join(ids, ", "))
+		return Instance{}, fmt.Errorf("%s: %d %ss of stack %q carry that address (%s); refusing to guess which one: terminate by instance id instead",
+			doing, len(in), s.role(), s.Stack, strings.Join(ids, ", "))
 	case len(refusals) > 0:
 		return Instance{}, fmt.Errorf("%s: %w", doing, errors.Join(refusals...))
 	}

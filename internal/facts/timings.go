@@ -128,3 +128,34 @@ const (
 // docs/docs/command-line-flags.md) to start. Ten minutes covers both and
 // still ends a failover that will never recover with a report.
 const FailoverWatchTimeout = 10 * time.Minute
+
+// Estimates of a master failover (the leading master lost), used by the
+// master budget (failover.NewMasterBudget). The ZooKeeper session timeout
+// above decides the first step; these are the steps no setting of ours
+// decides.
+const (
+	// MesosLeaderElectionEstimate: once ZooKeeper expires the lost
+	// master's session its ephemeral znode is deleted, and the contender
+	// with the next sequence number learns it leads (ZooKeeper recipe
+	// "Leader Election"; apache/mesos 1.4.1 src/master/contender/
+	// zookeeper.cpp, src/zookeeper/group.cpp). The new leader then recovers
+	// the registry from the replicated log, which needs a quorum of
+	// replicas (--registry_fetch_timeout default 1mins bounds it,
+	// docs/configuration.md). We allow 5 s.
+	MesosLeaderElectionEstimate = 5 * time.Second
+	// MarathonLeaderElectionEstimate: Marathon 1.4.9 elects through
+	// Curator's LeaderLatch on the same ensemble
+	// (mesosphere/marathon v1.4.9 src/main/scala/mesosphere/marathon/core/
+	// election/impl/CuratorElectionService.scala); the new leader loads its
+	// state from ZooKeeper and registers with the leading Mesos master
+	// (MarathonSchedulerService.startLeadership), answering 503 meanwhile.
+	// We allow 10 s from the session expiry.
+	MarathonLeaderElectionEstimate = 10 * time.Second
+	// AgentReregistrationEstimate: the agents' master detector sees the
+	// new leader in ZooKeeper and each agent re-registers after a random
+	// delay within --registration_backoff_factor (default 1secs,
+	// apache/mesos 1.4.1 docs/configuration.md), doubling on retries; the
+	// new master marks agents that do not come back within
+	// --agent_reregister_timeout (default 10mins) unreachable. We allow 5 s.
+	AgentReregistrationEstimate = 5 * time.Second
+)

@@ -20,11 +20,17 @@ type Step struct {
 	Seconds  float64       `json:"seconds"`
 	// Basis says where the duration comes from: a stack setting or an estimate.
 	Basis string `json:"basis"`
+	// Alongside marks a step that runs beside the ones before it: it is
+	// shown but not added to the total.
+	Alongside bool `json:"alongside,omitempty"`
 }
 
 // Budget is the time a recovery should take with one volume driver and one
 // kill mode: the sum of its steps, which happen one after the other.
 type Budget struct {
+	// Target is what was killed: "" or TargetAppAgent for the app's agent,
+	// TargetLeadingMaster for a master (NewMasterBudget).
+	Target  string        `json:"target,omitempty"`
 	Driver  string        `json:"driver"`
 	Mode    Mode          `json:"mode"`
 	Steps   []Step        `json:"steps"`
@@ -140,8 +146,16 @@ func DefaultSettings() stackoutputs.FailoverSettings {
 // String prints the budget as the tools show it, one step a line.
 func (b Budget) String() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "recovery budget %s (%s, %s):\n", b.Total, b.Driver, b.Mode)
+	if b.Target == TargetLeadingMaster {
+		fmt.Fprintf(&sb, "master failover budget %s (%s):\n", b.Total, b.Mode)
+	} else {
+		fmt.Fprintf(&sb, "recovery budget %s (%s, %s):\n", b.Total, b.Driver, b.Mode)
+	}
 	for _, s := range b.Steps {
+		if s.Alongside {
+			fmt.Fprintf(&sb, "  %6s  %s, alongside (%s)\n", s.Duration, s.Name, s.Basis)
+			continue
+		}
 		fmt.Fprintf(&sb, "  %6s  %s (%s)\n", s.Duration, s.Name, s.Basis)
 	}
 	return sb.String()

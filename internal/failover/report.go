@@ -24,12 +24,22 @@ const (
 	EventAppServed        = "ELB serves the app again"                  // a ping answered by the new agent, the only one in service
 	EventClicksReadBack   = "clicks read back"                          // every click read through the ELB from the new agent
 	EventDeadlineExceeded = "deadline exceeded"                         // the watch gave up
+
+	// A master's loss (WatchMaster).
+	EventMarathonLeaderless  = "Marathon has no leader"                      // /v2/leader fails or names the lost master, which no longer answers
+	EventZooKeeperSession    = "ZooKeeper expires the lost master's session" // implied by the first new leader; expected at the session timeout
+	EventMesosLeader         = "Mesos elects a new leader"                   // a Mesos master other than the lost one leads
+	EventMarathonLeader      = "Marathon elects a new leader"                // /v2/leader names a master other than the lost one
+	EventAgentsReregistered  = "agents re-register with the new leader"      // every agent active in the new Mesos leader's state
+	EventTaskKept            = "the app's task kept running"                 // the new Marathon leader lists the same task running on the same agent
+	EventAppServedThroughout = "the app answered throughout"                 // every ping through the ELB since the kill answered
 )
 
 // The sources of the events: one lane each in a drawing of the timeline,
 // in this order.
 const (
 	SourceEC2      = "ec2"      // the killed instance's state
+	SourceMasters  = "masters"  // leader elections: ZooKeeper, Mesos, Marathon
 	SourceMesos    = "mesos"    // the master's view of the agent, as Marathon reports it
 	SourceMarathon = "marathon" // the app's tasks
 	SourceVolume   = "volume"   // the app's EBS volume attachment
@@ -39,7 +49,7 @@ const (
 )
 
 // Sources lists the sources in lane order.
-var Sources = []string{SourceEC2, SourceMesos, SourceMarathon, SourceVolume, SourceELB, SourceApp, SourceClicks}
+var Sources = []string{SourceEC2, SourceMasters, SourceMesos, SourceMarathon, SourceVolume, SourceELB, SourceApp, SourceClicks}
 
 // eventSource is the source of each event.
 var eventSource = map[string]string{
@@ -48,7 +58,10 @@ var eventSource = map[string]string{
 	EventVolumeDetached: SourceVolume, EventVolumeAttached: SourceVolume,
 	EventOldOutOfService: SourceELB, EventNewInService: SourceELB,
 	EventOldAnswers: SourceApp, EventAppDown: SourceApp, EventAppServed: SourceApp, EventDeadlineExceeded: SourceApp,
-	EventClicksReadBack: SourceClicks,
+	EventClicksReadBack:     SourceClicks,
+	EventMarathonLeaderless: SourceMasters, EventZooKeeperSession: SourceMasters, EventMesosLeader: SourceMasters,
+	EventMarathonLeader: SourceMasters, EventAgentsReregistered: SourceMesos, EventTaskKept: SourceMarathon,
+	EventAppServedThroughout: SourceApp,
 }
 
 // SourceOf returns the source (lane) of an event name.
@@ -140,8 +153,10 @@ func (r Report) Problems(limit time.Duration) []string {
 
 // WriteTimeline prints the timeline, one event a line, as Watch's progress
 // does: the time since the kill, the event and its detail.
-func (r Report) WriteTimeline(w io.Writer) error {
-	for _, e := range r.Timeline {
+func (r Report) WriteTimeline(w io.Writer) error { return writeTimeline(w, r.Timeline) }
+
+func writeTimeline(w io.Writer, timeline []Event) error {
+	for _, e := range timeline {
 		line := fmt.Sprintf("%s  %s", stamp(time.Duration(e.SinceKillSeconds*float64(time.Second))), e.Name)
 		if e.Detail != "" {
 			line += ": " + e.Detail

@@ -119,7 +119,9 @@ func (c WatchConfig) normalize() (WatchConfig, Budget, error) {
 // rank orders the events of a timeline that share a moment.
 var rank = map[string]int{EventKill: 0, EventShuttingDown: 1, EventOldAnswers: 2, EventAppDown: 3, EventInstanceDown: 4,
 	EventOldOutOfService: 5, EventVolumeDetached: 6, EventAgentLost: 7, EventTaskStaged: 8, EventVolumeAttached: 9,
-	EventTaskRunning: 10, EventNewInService: 11, EventAppServed: 12, EventClicksReadBack: 13, EventDeadlineExceeded: 14}
+	EventTaskRunning: 10, EventNewInService: 11, EventAppServed: 12, EventClicksReadBack: 13, EventDeadlineExceeded: 14,
+	EventMarathonLeaderless: 5, EventZooKeeperSession: 6, EventMesosLeader: 7, EventMarathonLeader: 8, EventAgentsReregistered: 9,
+	EventTaskKept: 10, EventAppServedThroughout: 12}
 
 type watcher struct {
 	cfg    WatchConfig

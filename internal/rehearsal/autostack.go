@@ -34,6 +34,10 @@ type AutoOptions struct {
 	OperatorCIDR string
 	VolumeDriver string
 	AgentCount   int
+	// MasterCount, when above 1, is set as the stack's masterCount (the
+	// leading-master drill sets DrillMasterCount); otherwise the program's
+	// default of one master.
+	MasterCount int
 	// Getenv reads the environment (default os.Getenv): the passphrase
 	// variables and PULUMI_HOME.
 	Getenv func(string) string
@@ -155,6 +159,7 @@ func NewAutoStack(o AutoOptions) (*AutoStack, error) {
 	}
 	s := newAutoStack(info, o.Progress, o.Grace)
 	s.config = StackConfig(o.Region, o.OperatorCIDR, o.VolumeDriver, o.AgentCount, keys.AuthorizedKey)
+	SetMasterCount(s.config, o.MasterCount)
 	return s, nil
 }
 
@@ -205,6 +210,15 @@ func StackConfig(region, operatorCIDR, volumeDriver string, agentCount int, publ
 		key(config.KeyVolumeDriver): {Value: volumeDriver},
 		key(config.KeyAgentCount):   {Value: strconv.Itoa(agentCount)},
 		key(config.KeyPublicKey):    {Value: publicKey},
+	}
+}
+
+// SetMasterCount sets the stack config's masterCount when n is above 1
+// (the leading-master drill); otherwise the program's default of one
+// master stands.
+func SetMasterCount(cm auto.ConfigMap, n int) {
+	if n > 1 {
+		cm[facts.Project+":"+config.KeyMasterCount] = auto.ConfigValue{Value: strconv.Itoa(n)}
 	}
 }
 

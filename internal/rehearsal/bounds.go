@@ -46,6 +46,9 @@ func (c Config) Bounds() (rehearse, teardown time.Duration) {
 	c.fillDurations()
 	rehearse = c.UpTimeout + DefaultGrace + c.AppReadyTimeout + shortStepsAllowance + c.FlushWait +
 		c.TargetTimeout + c.WatchDeadline
+	if HasMasterDrill(c.Drills) {
+		rehearse += c.TargetTimeout + c.WatchDeadline
+	}
 	return rehearse, c.teardownConfig().Bound()
 }
 

@@ -13,6 +13,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
@@ -71,6 +72,9 @@ type Clients struct {
 	ELB func(ctx context.Context, o stackoutputs.Outputs) (*mobycounter.LoadBalancer, error)
 	// Sweep makes the sweeper the teardown removes leftovers with.
 	Sweep Sweepers
+	// Mesos reads the Mesos masters' state in the leading-master drill
+	// (nil: failover.NewMesosProbe of the stack output mesosUrls).
+	Mesos func(o stackoutputs.Outputs) failover.MesosProbe
 }
 
 // DefaultClients are the real clients: Marathon at the marathonUrl output,
@@ -79,7 +83,12 @@ type Clients struct {
 func DefaultClients(progress io.Writer) Clients {
 	return Clients{
 		Marathon: func(o stackoutputs.Outputs) (*marathon.Client, error) {
-			return marathon.New(o.MarathonURL, marathon.WithProgress(progress))
+			// Every master's Marathon: the client fails over between them.
+			urls := o.MarathonURL
+			if len(o.MarathonURLs) > 0 {
+				urls = strings.Join(o.MarathonURLs, ",")
+			}
+			return marathon.New(urls, marathon.WithProgress(progress))
 		},
 		EC2: func(ctx context.Context, o stackoutputs.Outputs) (*ec2ops.Client, error) {
 			api, err := ec2ops.Connect(ctx, o.Region)
@@ -112,6 +121,14 @@ type Config struct {
 	// DefaultBudgetMargin).
 	Mode         failover.Mode
 	BudgetMargin time.Duration
+	// Drills are what the rehearsal kills, in order (ParseDrills):
+	// DrillLeadingMaster and/or DrillAppAgent (default: the app's agent
+	// alone). The leading-master drill needs a stack of masterCount
+	// DrillMasterCount or more, and is judged against the master budget
+	// plus BudgetMargin. SessionTimeout is the ZooKeeper session timeout
+	// the watch expects (default facts.ZooKeeperSessionTimeout).
+	Drills         []string
+	SessionTimeout time.Duration
 
 	Clicks          int
 	FlushWait       time.Duration // wait after the last click; 0 waits none (tests)
@@ -207,7 +224,7 @@ func Run(ctx context.Context, cfg Config) *Report {
 	if err := cfg.defaults(); err != nil {
 		return &Report{Problems: []string{err.Error()}}
 	}
-	r := &Report{Stack: cfg.Stack.Name(), Backend: cfg.Stack.Backend(), StartedAt: cfg.Now().UTC(),
+	r := &Report{Stack: cfg.Stack.Name(), Backend: cfg.Stack.Backend(), StartedAt: cfg.Now().UTC(), Drills: cfg.Drills,
 		Mode: cfg.Mode, RTOLimitSeconds: cfg.RTOLimit.Seconds(), ClicksWritten: []string{}, Problems: []string{}}
 	fmt.Fprintf(cfg.Progress, "rehearsal: stack %s, backend %s\n", r.Stack, r.Backend)
 
@@ -298,6 +315,14 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 	e, err := cfg.Clients.EC2(ctx, outs)
 	if err != nil {
 		return err
+	}
+	if HasMasterDrill(cfg.Drills) {
+		if err := masterDrill(ctx, cfg, r, outs, m, e, app); err != nil {
+			return err
+		}
+	}
+	if !hasAgentDrill(cfg.Drills) {
+		return nil
 	}
 	lb, err := cfg.Clients.ELB(ctx, outs)
 	if err != nil {

@@ -48,6 +48,11 @@ type Report struct {
 	Target           *failover.Target `json:"target,omitempty"` // the agent the rehearsal killed
 	KilledAt         string           `json:"killedAt,omitempty"`
 
+	// Drills are what the rehearsal killed, in order; MasterDrill is the
+	// leading-master drill's report.
+	Drills      []string     `json:"drills,omitempty"`
+	MasterDrill *MasterDrill `json:"masterDrill,omitempty"`
+
 	// Mode is how the agent was killed (crash or graceful).
 	Mode failover.Mode `json:"mode"`
 	// Failover is the watch's report: timeline, RTO, budget, lost clicks.
@@ -100,6 +105,21 @@ func (r *Report) Summary(w io.Writer) {
 			line += "  FAILED: " + firstLine(s.Error)
 		}
 		fmt.Fprintln(w, line)
+	}
+	if d := r.MasterDrill; d != nil {
+		fmt.Fprintf(w, "  %s drill:\n", DrillLeadingMaster)
+		if d.Target != nil {
+			fmt.Fprintf(w, "    killed master %d, %s (%s), Marathon leader %s\n", d.Target.Index, d.Target.InstanceID, d.Target.PrivateIP, d.Target.Leader)
+		}
+		if f := d.Failover; f != nil {
+			for _, l := range strings.Split(strings.TrimSpace(f.Summary()), "\n") {
+				fmt.Fprintf(w, "    %s\n", l)
+			}
+			fmt.Fprintf(w, "    limit %.1fs: master budget %.1fs plus margin\n", d.LimitSeconds, f.Budget.Seconds)
+		}
+		if r.Target != nil || r.Failover != nil {
+			fmt.Fprintf(w, "  %s drill:\n", DrillAppAgent)
+		}
 	}
 	if r.Target != nil {
 		fmt.Fprintf(w, "  killed %s (%s) running %s\n", r.Target.InstanceID, r.Target.PrivateIP, r.Target.TaskID)

@@ -55,6 +55,14 @@ Options:
     --outputs FILE|-      Read the outputs JSON from FILE or stdin instead.
     --yes                 Do not ask for confirmation.
     --dry-run             Show what would be terminated, then stop (exit 0).
+    --target T            What to kill: app-agent (default), the agent that
+                          runs the app; leading-master, the master whose
+                          Marathon leads (/v2/leader); or "master N" (1-based,
+                          masterPrivateIps order). A master is refused when
+                          the stack has one (masterCount 1), and is killed as
+                          a crash; the watch then shows the ZooKeeper session
+                          loss, the Mesos and Marathon elections, the agents
+                          re-registering and the app answering throughout.
     --mode M              crash (default): TerminateInstances with
                           SkipOsShutdown=true, the machine stops at once and
                           unflushed writes are lost; graceful: the API's
@@ -70,6 +78,8 @@ Options:
     --no-watch            Exit once EC2 accepted the termination.
     --json                Print the report as JSON on stdout; the human
                           lines go to stderr.
+    --svg FILE            Also draw the report as an SVG timeline in FILE
+                          (scripts/failover-svg draws a saved --json one).
     --timeout D           Give up watching this long after the kill
                           (default %s).
     --interval D          Sampling period of the watch (default and
@@ -140,7 +150,9 @@ type options struct {
 	yes, dryRun, noWatch, jsonOut              bool
 	clicks                                     int
 	mode                                       failover.Mode
+	svgFile                                    string // --svg
 	timeout, interval, marathonWait, flushWait time.Duration
+	target                                     failover.KillTarget
 }
 
 // errUsage marks a usage error (exit status 2).
@@ -155,6 +167,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	mode := string(failover.ModeCrash)
 	fs.StringVar(&mode, "mode", mode, "")
+	target := failover.TargetAppAgent
+	fs.StringVar(&target, "target", target, "")
 	fs.DurationVar(&o.flushWait, "flush-wait", facts.PageCacheFlushWait, "")
 	fs.StringVar(&o.stack, "stack", "", "")
 	fs.StringVar(&o.cwd, "cwd", "", "")
@@ -163,6 +177,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
 	fs.BoolVar(&o.noWatch, "no-watch", false, "")
 	fs.BoolVar(&o.jsonOut, "json", false, "")
+	fs.StringVar(&o.svgFile, "svg", "", "")
 	fs.IntVar(&o.clicks, "clicks", defaultClicks, "")
 	fs.DurationVar(&o.timeout, "timeout", facts.FailoverWatchTimeout, "")
 	fs.DurationVar(&o.interval, "interval", failover.MaxInterval, "")
@@ -187,6 +202,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		return bad("--cwd is the Pulumi project directory for --stack")
 	case o.outputs == "-" && !o.yes && !o.dryRun:
 		return bad("--outputs - reads stdin, which the confirmation needs too: pass --yes, or the outputs as a file")
+	case o.svgFile != "" && o.noWatch:
+		return bad("--svg draws the watch's report, which --no-watch skips")
 	case o.clicks < 0:
 		return bad("--clicks %d is negative", o.clicks)
 	case o.flushWait < 0:
@@ -201,6 +218,14 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		return bad("--%v", err)
 	}
 	o.mode = m
+	if o.target, err = failover.ParseKillTarget(target); err != nil {
+		return bad("--%v", err)
+	}
+	if o.target.IsMaster() {
+		if err := failover.MasterMode(o.mode); err != nil {
+			return bad("--target %s: %v", o.target, err)
+		}
+	}
 	return o, nil
 }
 
@@ -226,6 +251,9 @@ func run(ctx context.Context, args []string, d deps) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	if o.target.IsMaster() {
+		return runMaster(ctx, o, d, outs, human, fail)
+	}
 	budget, err := failover.NewBudget(outs.Failover, outs.VolumeDriver, o.mode)
 	if err != nil {
 		return fail("%v", err)
@@ -233,7 +261,7 @@ func run(ctx context.Context, args []string, d deps) int {
 	fmt.Fprint(human, budget.String())
 	fmt.Fprintf(human, "kill mode %s\n", o.mode.Describe())
 
-	m, err := marathon.New(outs.MarathonURL)
+	m, err := marathon.New(marathonURLs(outs))
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -301,6 +329,12 @@ func run(ctx context.Context, args []string, d deps) int {
 			return fail("writing the JSON report: %v", err)
 		}
 	}
+	if o.svgFile != "" {
+		if err := failover.WriteSVGFile(o.svgFile, r, failover.SVGOptions{}); err != nil {
+			return fail("%v", err)
+		}
+		fmt.Fprintf(human, "timeline drawn in %s\n", o.svgFile)
+	}
 	if p := r.Problems(0); len(p) > 0 {
 		return fail("the failover failed: %s", strings.Join(p, "; "))
 	}
@@ -309,36 +343,7 @@ func run(ctx context.Context, args []string, d deps) int {
 
 // loadOutputs reads the stack outputs from pulumi or from --outputs.
 func loadOutputs(ctx context.Context, o options, d deps) (stackoutputs.Outputs, error) {
-	if o.outputs != "" {
-		var r io.Reader = d.stdin
-		name := "stdin"
-		if o.outputs != "-" {
-			f, err := os.Open(o.outputs)
-			if err != nil {
-				return stackoutputs.Outputs{}, fmt.Errorf("reading the stack outputs: %w", err)
-			}
-			defer f.Close()
-			r, name = f, o.outputs
-		}
-		outs, err := stackoutputs.Decode(r)
-		if err != nil {
-			return outs, fmt.Errorf("stack outputs from %s: %w", name, err)
-		}
-		return outs, nil
-	}
-	args := []string{"stack", "output", "--json", "--show-secrets", "--stack", o.stack}
-	if o.cwd != "" {
-		args = append(args, "--cwd", o.cwd)
-	}
-	raw, err := d.pulumi(ctx, args)
-	if err != nil {
-		return stackoutputs.Outputs{}, err
-	}
-	outs, err := stackoutputs.Decode(bytes.NewReader(raw))
-	if err != nil {
-		return outs, fmt.Errorf("outputs of stack %s: %w", o.stack, err)
-	}
-	return outs, nil
+	return stackoutputs.Source{File: o.outputs, Stdin: d.stdin, Stack: o.stack, Cwd: o.cwd, Pulumi: d.pulumi}.Load(ctx)
 }
 
 // describe prints what will be terminated.

@@ -61,6 +61,14 @@ Options:
     --mode M               How the agent is killed: crash (default; TerminateInstances
                            with SkipOsShutdown=true) or graceful (the API's default
                            OS shutdown, as in the 2015 demo).
+    --drills LIST          What to kill, comma-separated: app-agent (default) and/or
+                           leading-master. leading-master runs first and sets the
+                           stack's masterCount to 3; it kills the master whose
+                           Marathon leads, watches the ZooKeeper session expire, the
+                           Mesos and Marathon elections and the agents re-register,
+                           and fails if the app stops answering. Each drill has its
+                           own report section and is judged against its own budget
+                           (the master budget plus --margin for leading-master).
     --margin D             How much the RTO may exceed the budget of the volume driver
                            and --mode (default 10s: one ELB health-check interval, one
                            agent ping timeout and one sample of the watch).
@@ -71,7 +79,8 @@ Options:
     --app-ready-timeout D  Wait for the app through the ELB after up (default 10m).
     --watch-deadline D     Give up on the recovery after (default 10m).
     --destroy-timeout D    Bound of the final destroy (default 45m).
-    --report FILE          JSON report (default rehearsal-report.json).
+    --report FILE          JSON report (default rehearsal-report.json); the failover's
+                           timeline is drawn next to it as SVG (FILE without .json, + .svg).
     --destroy-run DIR      Only tear down the stack a run directory records: export,
                            sweep, destroy, sweep, remove (the CI safety net, or by hand).
 
@@ -132,6 +141,7 @@ type options struct {
 	mode                                                                string        // --mode
 	margin                                                              time.Duration // --margin
 	rtoLimitSet                                                         bool          // --rto-limit given
+	drills                                                              string        // --drills
 }
 
 func firstOf(vs ...string) string {
@@ -159,6 +169,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	fs.DurationVar(&o.flushWait, "flush-wait", facts.PageCacheFlushWait, "")
 	fs.DurationVar(&o.rtoLimit, "rto-limit", 0, "")
 	fs.StringVar(&o.mode, "mode", string(failover.ModeCrash), "")
+	fs.StringVar(&o.drills, "drills", rehearsal.DrillAppAgent, "")
 	fs.DurationVar(&o.margin, "margin", rehearsal.DefaultBudgetMargin, "")
 	fs.DurationVar(&o.upTimeout, "up-timeout", rehearsal.DefaultUpTimeout, "")
 	fs.DurationVar(&o.appReady, "app-ready-timeout", rehearsal.DefaultAppReadyTimeout, "")
@@ -202,7 +213,12 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 		o.cidr = cidr
 	}
 
-	stack, err := d.newStack(rehearsal.AutoOptions{ProjectDir: o.project, RunsDir: o.runsDir, Backend: o.backend,
+	drills, _ := rehearsal.ParseDrills(o.drills) // checked by o.check
+	masterCount := 0
+	if rehearsal.HasMasterDrill(drills) {
+		masterCount = rehearsal.DrillMasterCount
+	}
+	stack, err := d.newStack(rehearsal.AutoOptions{MasterCount: masterCount, ProjectDir: o.project, RunsDir: o.runsDir, Backend: o.backend,
 		Region: o.region, OperatorCIDR: o.cidr, VolumeDriver: o.driver, AgentCount: o.agents, Getenv: d.getenv, Progress: stderr})
 	if err != nil {
 		return errorf(stderr, "preparing the run: %v", err)
@@ -220,7 +236,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	defer stop()
 	r := rehearsal.Run(ctx, rehearsal.Config{
 		Stack: stack, Clients: d.clients(stderr), Clicks: o.clicks, FlushWait: o.flushWait, RTOLimit: o.rtoLimit,
-		Mode: failover.Mode(o.mode), BudgetMargin: o.margin,
+		Mode: failover.Mode(o.mode), BudgetMargin: o.margin, Drills: drills,
 		AppReadyTimeout: o.appReady, WatchDeadline: o.watchDeadline, DestroyTimeout: o.destroyTimeout, Progress: stderr,
 		UpTimeout: o.upTimeout, Region: o.region,
 	})
@@ -234,8 +250,25 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	}
 	r.Summary(stdout)
 	fmt.Fprintf(stdout, "report: %s\n", o.report)
+	if r.Failover != nil { // none when the rehearsal stopped before the kill
+		p := svgPath(o.report)
+		if err := failover.WriteSVGFile(p, *r.Failover, failover.SVGOptions{LimitSeconds: r.RTOLimitSeconds, LimitFrom: r.RTOLimitFrom}); err != nil {
+			return errorf(stderr, "%v", err)
+		}
+		fmt.Fprintf(stdout, "timeline: %s\n", p)
+	}
+	if d := r.MasterDrill; d != nil && d.Failover != nil { // the leading-master drill's own drawing
+		p := strings.TrimSuffix(svgPath(o.report), ".svg") + "-masters.svg"
+		if err := failover.WriteSVGFile(p, d.Failover.AsReport(), failover.SVGOptions{LimitSeconds: d.LimitSeconds, LimitFrom: "master budget plus margin"}); err != nil {
+			return errorf(stderr, "%v", err)
+		}
+		fmt.Fprintf(stdout, "masters timeline: %s\n", p)
+	}
 	return code
 }
+
+// svgPath is where the failover's drawing goes: next to the JSON report.
+func svgPath(report string) string { return strings.TrimSuffix(report, ".json") + ".svg" }
 
 // check validates the options of a rehearsal; it returns the problem.
 func (o options) check() string {
@@ -255,6 +288,9 @@ func (o options) check() string {
 	}
 	if _, err := failover.ParseMode(o.mode); err != nil {
 		return "--" + err.Error()
+	}
+	if _, err := rehearsal.ParseDrills(o.drills); err != nil {
+		return "--drills: " + err.Error()
 	}
 	return ""
 }

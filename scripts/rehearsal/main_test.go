@@ -29,6 +29,7 @@ type stack struct {
 	blockUp  bool
 	upStarts chan struct{}
 	destErr  error
+	masters  int // the stand-in's masters (default 1)
 
 	mu                sync.Mutex
 	cluster           *failovertest.Cluster
@@ -48,7 +49,7 @@ func (s *stack) Up(ctx context.Context) (stackoutputs.Outputs, error) {
 		<-ctx.Done()
 		return stackoutputs.Outputs{}, ctx.Err()
 	}
-	c, err := failovertest.Start(failovertest.Options{})
+	c, err := failovertest.Start(failovertest.Options{Masters: s.masters})
 	if err != nil {
 		return stackoutputs.Outputs{}, err
 	}

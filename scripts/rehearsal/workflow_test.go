@@ -128,6 +128,14 @@ func TestWorkflow(t *testing.T) {
 	if report < 0 || steps[report].If != "always()" || !strings.Contains(steps[rehearse].Run, "rehearsal-report.json") {
 		t.Errorf("the report the rehearsal writes is not uploaded with if: always(): %+v", steps)
 	}
+	// The drawing the rehearsal writes next to its report, before the
+	// safety net, whatever happened.
+	svg := stepIndex(steps, func(s step) bool {
+		return strings.HasPrefix(s.Uses, "actions/upload-artifact@v4") && s.With["path"] == "${{ runner.temp }}/"+svgPath("rehearsal-report.json")
+	})
+	if svg < rehearse || svg > safety || steps[svg].If != "always()" || steps[svg].With["name"] == steps[max(report, 0)].With["name"] {
+		t.Errorf("the failover's SVG (%s) is not uploaded as its own artifact with if: always() between the rehearsal and the safety net: %+v", svgPath("rehearsal-report.json"), steps)
+	}
 	state := stepIndex(steps, func(s step) bool {
 		return strings.HasPrefix(s.Uses, "actions/upload-artifact@v4") && strings.Contains(s.With["path"], "state/")
 	})

@@ -139,6 +139,18 @@ func (c *Cluster) logDriver(format string, a ...any) {
 func (c *Cluster) onTerminate(instanceID string, skipOsShutdown bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if m := c.masterOf(instanceID); m != nil {
+		if skipOsShutdown {
+			c.loseMasterLocked(m)
+			return
+		}
+		c.timers = append(c.timers, time.AfterFunc(c.opts.OSShutdown, func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.loseMasterLocked(m)
+		}))
+		return
+	}
 	host := ""
 	for _, a := range c.agents {
 		if a.InstanceID == instanceID {

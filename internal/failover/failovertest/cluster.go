@@ -34,6 +34,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,6 +86,15 @@ type Options struct {
 	Buffered        bool          // app writes stay in page cache until Sync: a crash loses them
 	NeverRelaunch   bool          // no live agent takes the task: the app never comes back
 	UntaggedAgents  bool          // the agents' instances lack the stack's tags
+
+	// Masters is the number of masters (default 1): see masters.go.
+	Masters         int
+	UntaggedMasters bool // the masters' instances lack the stack's tags
+	// SessionTimeout is the ZooKeeper session timeout after which a lost
+	// leader is replaced (default DefaultSessionTimeout), Reregistration
+	// how long the agents then take to re-register with a new Mesos leader
+	// (default DefaultReregistration).
+	SessionTimeout, Reregistration time.Duration
 
 	// VolumeDriver moves the app's volume: facts.VolumeDriverRexRay
 	// (default) or facts.VolumeDriverFlocker; it is the stack output
@@ -148,6 +158,15 @@ func (o *Options) defaults() {
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = DefaultStartTimeout
 	}
+	if o.Masters <= 0 {
+		o.Masters = 1
+	}
+	if o.SessionTimeout <= 0 {
+		o.SessionTimeout = DefaultSessionTimeout
+	}
+	if o.Reregistration <= 0 {
+		o.Reregistration = DefaultReregistration
+	}
 }
 
 // Agent is one agent of the cluster: its EC2 instance and Mesos host.
@@ -162,6 +181,7 @@ type Cluster struct {
 	opts     Options
 	dataDir  string
 	agents   []Agent
+	masters  []*master
 	mt       *marathontest.Server
 	ec2      *ec2test.Server
 	elb      *mobycountertest.ELB
@@ -169,14 +189,16 @@ type Cluster struct {
 	app      *mobycounter.Client
 	outputs  stackoutputs.Outputs
 
-	mu         sync.Mutex
-	registered map[string]bool                    // hosts known to Mesos
-	dead       map[string]bool                    // hosts whose instance was terminated
-	servers    map[string]*mobycountertest.Server // app servers by host
-	backend    string                             // host the app last started on
-	driverLog  []string                           // what the volume driver did
-	timers     []*time.Timer                      // graceful shutdowns under way
-	harnessErr error
+	mu          sync.Mutex
+	registered  map[string]bool                    // hosts known to Mesos
+	active      map[string]bool                    // hosts registered with the current Mesos leader
+	mesosLeader int                                // index of the leading Mesos master, -1 while none
+	dead        map[string]bool                    // hosts whose instance was terminated
+	servers     map[string]*mobycountertest.Server // app servers by host
+	backend     string                             // host the app last started on
+	driverLog   []string                           // what the volume driver did
+	timers      []*time.Timer                      // graceful shutdowns under way
+	harnessErr  error
 
 	stop chan struct{}
 	done sync.WaitGroup
@@ -190,7 +212,7 @@ func Start(opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the shared data directory: %w", err)
 	}
-	c := &Cluster{opts: opts, dataDir: dir, registered: map[string]bool{}, dead: map[string]bool{},
+	c := &Cluster{opts: opts, dataDir: dir, registered: map[string]bool{}, active: map[string]bool{}, dead: map[string]bool{},
 		servers: map[string]*mobycountertest.Server{}, stop: make(chan struct{})}
 	c.mt = marathontest.NewServer(marathontest.Options{DetectionDelay: opts.DetectionDelay, StagingDuration: opts.StagingDuration,
 		ExpungeInitialDelay: opts.ExpungeInitialDelay, ExpungeInterval: opts.ExpungeInterval})
@@ -237,7 +259,13 @@ func (c *Cluster) start() error {
 			c.registered[a.Host] = true
 		}
 	}
-	mc, err := marathon.New(c.mt.URL(), marathon.WithPollInterval(5*time.Millisecond),
+	c.startMasters()
+	urls := make([]string, len(c.masters))
+	mesosURLs := make([]string, len(c.masters))
+	for i, m := range c.masters {
+		urls[i], mesosURLs[i] = m.MarathonURL, m.MesosURL
+	}
+	mc, err := marathon.New(strings.Join(urls, ","), marathon.WithPollInterval(5*time.Millisecond),
 		marathon.WithBackoff(5*time.Millisecond, 20*time.Millisecond), marathon.WithHTTPTimeout(2*time.Second))
 	if err != nil {
 		return err
@@ -278,8 +306,9 @@ func (c *Cluster) start() error {
 		ids[i], ips[i] = a.InstanceID, a.Host
 	}
 	c.outputs = stackoutputs.Outputs{
-		MarathonURL: c.mt.URL(), MesosURL: fmt.Sprintf("http://%s:%d", facts.MasterPrivateIP, facts.MesosMasterPort),
+		MarathonURL: urls[0], MarathonURLs: urls, MesosURL: mesosURLs[0], MesosURLs: mesosURLs,
 		AppURL: c.elb.URL, MasterPublicIP: "127.0.0.1", MasterPrivateIP: facts.MasterPrivateIP,
+		MasterPublicIPs: publicIPs(len(urls)), MasterPrivateIPs: facts.MasterPrivateIPs(len(urls)),
 		AgentInstanceIDs: ids, AgentPrivateIPs: ips, Region: ec2test.Region, AvailabilityZone: ec2test.AvailabilityZone,
 		ClusterID: ClusterID, Stack: Stack, VolumeDriver: c.opts.VolumeDriver, VolumeName: volume,
 		AppID: res.AppID, AppVersion: res.Version, AppTaskHost: res.TaskHost,
@@ -323,7 +352,20 @@ func (c *Cluster) Outputs() stackoutputs.Outputs {
 	o := c.outputs
 	o.AgentInstanceIDs = append([]string(nil), o.AgentInstanceIDs...)
 	o.AgentPrivateIPs = append([]string(nil), o.AgentPrivateIPs...)
+	for _, l := range []*[]string{&o.MarathonURLs, &o.MesosURLs, &o.MasterPublicIPs, &o.MasterPrivateIPs} {
+		*l = append([]string(nil), (*l)...)
+	}
 	return o
+}
+
+// publicIPs are the masters' public addresses in the stand-in: this
+// machine's, where every stand-in listens.
+func publicIPs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = "127.0.0.1"
+	}
+	return out
 }
 
 // EC2Endpoint is the EC2 stand-in's URL, for AWS_ENDPOINT_URL_EC2 or an
@@ -411,6 +453,9 @@ func (c *Cluster) Close() {
 	c.mu.Unlock()
 	c.elb.Close()
 	c.mt.Close()
+	for _, m := range c.masters {
+		m.mesos.Close()
+	}
 	c.ec2.Close()
 	os.RemoveAll(c.dataDir)
 }

@@ -1,0 +1,92 @@
+// Command failover-svg draws a saved failover report as an SVG timeline:
+// kill-node's --json output or the rehearsal's JSON report (--report).
+// The drawing is internal/failover's WriteSVG; this file reads and writes.
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/marathon-ha/marathon-ha/internal/failover"
+)
+
+const usage = `Usage:
+    failover-svg [-o FILE.svg] [REPORT.json|-]
+
+Reads a saved failover report, either kind: the JSON kill-node --json
+prints, or the rehearsal's report (--report FILE); reads stdin when REPORT
+is "-" or absent. Writes an SVG timeline: one lane per source (EC2, Mesos,
+Marathon, EBS volume, ELB, app answers, clicks), each event a mark at its
+time since the terminate request, the measured RTO as a bar beside the
+recovery budget's steps (and the rehearsal's RTO limit), and a caption.
+
+Options:
+    -o FILE     Write the SVG to FILE instead of stdout.
+
+Example:
+    kill-node --stack dev --yes --json > failover.json
+    failover-svg -o failover.svg failover.json`
+
+const program = "failover-svg"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// errorf prints a message prefixed with the program name and returns the
+// failure exit status.
+func errorf(stderr io.Writer, format string, args ...any) int {
+	fmt.Fprintf(stderr, program+": "+format+"\n", args...)
+	return 1
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(program, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errorf reports parse errors; Usage prints -h
+	fs.Usage = func() { fmt.Fprintln(stderr, usage) }
+	out := fs.String("o", "", "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return errorf(stderr, "%v (run %s -h for the options)", err, program)
+	}
+	if fs.NArg() > 1 {
+		return errorf(stderr, "one report at a time, got %d (run %s -h for the options)", fs.NArg(), program)
+	}
+	in, name := stdin, "stdin"
+	if p := fs.Arg(0); p != "" && p != "-" {
+		f, err := os.Open(p)
+		if err != nil {
+			return errorf(stderr, "%v", err)
+		}
+		defer f.Close()
+		in, name = f, p
+	}
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return errorf(stderr, "reading %s: %v", name, err)
+	}
+	r, o, err := failover.DecodeAnyReport(data)
+	if err != nil {
+		return errorf(stderr, "%s: %v", name, err)
+	}
+	if *out != "" {
+		if err := failover.WriteSVGFile(*out, r, o); err != nil {
+			return errorf(stderr, "%v", err)
+		}
+		return 0
+	}
+	var b bytes.Buffer
+	if err := failover.WriteSVG(&b, r, o); err != nil {
+		return errorf(stderr, "%v", err)
+	}
+	if _, err := stdout.Write(b.Bytes()); err != nil {
+		return errorf(stderr, "writing the SVG: %v", err)
+	}
+	return 0
+}
