@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-command/sdk/go/command/local"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -21,6 +22,39 @@ type AppDeploymentArgs struct {
 	// DependsOn are the nodes: the app is posted once they exist, and
 	// deleted before they are destroyed.
 	DependsOn []pulumi.Resource
+	// BootInstances, Region and Profile let deploy-app show each node's
+	// boot step from its serial console while it waits (EC2
+	// GetConsoleOutput): NODE=INSTANCE-ID,... as BootInstances formats it,
+	// the region and the stack's aws:profile. Without BootInstances the
+	// deploy works as before and says it cannot see the consoles.
+	BootInstances pulumi.StringInput
+	Region        string
+	Profile       string
+}
+
+// BootInstances is deploy-app's --instances: each node's name as its boot
+// prints it on the console (userdata: "master" alone, else "master-<i>";
+// "agent-<i>", both from 1) and its instance id.
+func BootInstances(masters, agents []*ec2.Instance) pulumi.StringOutput {
+	var names []string
+	var ids []any
+	for i, m := range masters {
+		name := fmt.Sprintf("master-%d", i+1)
+		if len(masters) == 1 {
+			name = "master"
+		}
+		names, ids = append(names, name), append(ids, m.ID())
+	}
+	for i, a := range agents {
+		names, ids = append(names, fmt.Sprintf("agent-%d", i+1)), append(ids, a.ID())
+	}
+	return pulumi.All(ids...).ApplyT(func(v []any) string {
+		out := make([]string, len(v))
+		for i, id := range v {
+			out[i] = names[i] + "=" + string(id.(pulumi.ID))
+		}
+		return strings.Join(out, ",")
+	}).(pulumi.StringOutput)
 }
 
 // AppDeployment posts the app to Marathon on create and on manifest change,
@@ -67,9 +101,7 @@ func NewAppDeployment(ctx *pulumi.Context, name string, args *AppDeploymentArgs,
 		Stdin:  args.Manifest,
 		// The comma-separated list deploy-app's --marathon takes; one
 		// master's is just its URL, as before masters were counted.
-		Environment: pulumi.StringMap{envMarathonURL: args.MarathonURLs.ToStringArrayOutput().ApplyT(func(urls []string) string {
-			return strings.Join(urls, ",")
-		}).(pulumi.StringOutput)},
+		Environment: deployEnv(args),
 	}, pulumi.Parent(a), pulumi.DependsOn(args.DependsOn), pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, err
@@ -87,6 +119,22 @@ func NewAppDeployment(ctx *pulumi.Context, name string, args *AppDeploymentArgs,
 		return nil, err
 	}
 	return a, nil
+}
+
+// deployEnv is deploy-app's environment: the Marathon URLs and, when
+// given, what the boot watch needs (scripts/deploy-app/boot.go).
+func deployEnv(args *AppDeploymentArgs) pulumi.StringMap {
+	env := pulumi.StringMap{envMarathonURL: args.MarathonURLs.ToStringArrayOutput().ApplyT(func(urls []string) string {
+		return strings.Join(urls, ",")
+	}).(pulumi.StringOutput)}
+	if args.BootInstances != nil {
+		env["MHA_BOOT_INSTANCES"] = args.BootInstances
+		env["MHA_AWS_REGION"] = pulumi.String(args.Region)
+		if args.Profile != "" {
+			env["MHA_AWS_PROFILE"] = pulumi.String(args.Profile)
+		}
+	}
+	return env
 }
 
 // parseDeployResult reads deploy-app's stdout; empty (nothing run yet) is

@@ -267,7 +267,9 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		Manifest: pulumi.All(c.Zone, c.VolumeName).ApplyT(func(v []any) (string, error) {
 			return renderManifest(v[0].(string), v[1].(string))
 		}).(pulumi.StringOutput),
-		DependsOn: nodes,
+		DependsOn:     nodes,
+		BootInstances: BootInstances(c.Masters.Instances, c.Agents.Instances),
+		Region:        cfg.Region, Profile: cfg.Profile,
 	}, parent)
 	if err != nil {
 		return nil, err

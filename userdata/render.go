@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/marathon-ha/marathon-ha/internal/bootlog"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
 
@@ -173,6 +174,16 @@ type node struct {
 // service is one container run by a systemd unit of the same name.
 type service struct{ Name, Image string }
 
+// ServiceNames are the node's services, space-separated, for the
+// start-services line on the console.
+func (n *node) ServiceNames() string {
+	names := make([]string, len(n.Services))
+	for i, s := range n.Services {
+		names[i] = s.Name
+	}
+	return strings.Join(names, " ")
+}
+
 // RunScript is the script the unit's ExecStart runs.
 func (s service) RunScript() string { return runDir + "/run-" + s.Name }
 
@@ -207,6 +218,7 @@ func (*node) BlockMetadataScript() string { return blockMetadata }
 func (*node) MetadataAddress() string     { return facts.InstanceMetadataAddress }
 func (*node) ReadyMarker() string         { return facts.ReadyMarkerPath }
 func (*node) FailedPrefix() string        { return facts.BootFailedPrefix }
+func (*node) BootLogFormat() string       { return bootlog.ShellFormat }
 func (*node) Schema1Env() string          { return facts.DockerSchema1Env }
 func (*node) DockerAptKeyURL() string     { return facts.DockerAptKeyURL }
 func (*node) DockerAptKeyPath() string    { return facts.DockerAptKeyPath }

@@ -54,9 +54,41 @@ Options:
                             first wait between retries (default 2s).
     --http-timeout D        Deadline of each request (default 10s).
 
+Boot progress (deploy): while it waits, deploy-app reads every node's serial
+console through EC2 GetConsoleOutput and prints its current boot step and
+elapsed time; a boot that FAILED ends the deploy at once with the failed
+step and the console's last lines.
+    --instances LIST        NODE=INSTANCE-ID,... (default $MHA_BOOT_INSTANCES),
+                            e.g. master=i-0abc,agent-1=i-0def. Without it no
+                            boot progress is shown.
+    --region R              The instances' region (default $MHA_AWS_REGION,
+                            else $AWS_REGION).
+    --aws-profile P         AWS profile for the EC2 calls (default
+                            $MHA_AWS_PROFILE; empty: the SDK's default chain).
+    --console-interval D    How often each console is read (default 20s).
+    --console-lines N       Console lines shown for a failed boot (default 20).
+
 Progress goes to stderr.`
 
 const program = "deploy-app"
+
+// The environment the Pulumi program gives deploy-app for the boot watch
+// (components/app.go).
+const (
+	envInstances = "MHA_BOOT_INSTANCES"
+	envRegion    = "MHA_AWS_REGION"
+	envProfile   = "MHA_AWS_PROFILE"
+)
+
+// firstEnv is the first of the variables that is set.
+func firstEnv(names ...string) string {
+	for _, n := range names {
+		if v := os.Getenv(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -73,6 +105,11 @@ type options struct {
 	marathonURL, manifestPath, appID string
 	del, dryRun, skipUnreachable     bool
 	timeout, poll, httpTimeout       time.Duration
+
+	// The boot watch (boot.go).
+	instances, region, awsProfile string
+	consoleInterval               time.Duration
+	consoleLines                  int
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -89,6 +126,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.timeout, "timeout", facts.AppDeployTimeout, "")
 	fs.DurationVar(&o.poll, "poll-interval", marathon.DefaultPollInterval, "")
 	fs.DurationVar(&o.httpTimeout, "http-timeout", marathon.DefaultHTTPTimeout, "")
+	fs.StringVar(&o.instances, "instances", os.Getenv(envInstances), "")
+	fs.StringVar(&o.region, "region", firstEnv(envRegion, "AWS_REGION"), "")
+	fs.StringVar(&o.awsProfile, "aws-profile", os.Getenv(envProfile), "")
+	fs.DurationVar(&o.consoleInterval, "console-interval", defaultConsoleInterval, "")
+	fs.IntVar(&o.consoleLines, "console-lines", defaultConsoleLines, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -117,6 +159,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func runApply(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Writer) int {
+	stderr = &lockedWriter{w: stderr}
 	doc, err := readManifest(o.manifestPath, stdin)
 	if err != nil {
 		return errorf(stderr, "%v", err)
@@ -136,11 +179,19 @@ func runApply(ctx context.Context, o options, stdin io.Reader, stdout, stderr io
 	if err != nil {
 		return errorf(stderr, "%v", err)
 	}
+	ctx, stopWatch := watchBoot(ctx, o, stderr)
+	defer stopWatch()
 	if _, err := c.WaitReady(ctx); err != nil {
+		if bf := bootError(ctx); bf != nil {
+			return errorf(stderr, "%v", bf)
+		}
 		return errorf(stderr, "%v", err)
 	}
 	res, err := c.Apply(ctx, doc)
 	if err != nil {
+		if bf := bootError(ctx); bf != nil {
+			return errorf(stderr, "deploying %s: %v", res.AppID, bf)
+		}
 		return errorf(stderr, "deploying %s: %v", res.AppID, err)
 	}
 	return printJSON(stdout, stderr, struct {

@@ -1,9 +1,10 @@
 // Package ec2test is an in-process stand-in for the few EC2 Query-API
 // actions marathon-ha's tools call: DescribeInstances, TerminateInstances,
-// DescribeVolumes and DeleteVolume. It speaks the wire protocol (form-encoded
-// POST, XML answers in the 2016-11-15 namespace, AWS-shaped error documents),
-// so tests drive it with the real aws-sdk-go-v2 ec2 client and exercise the
-// SDK's serializers, deserializers and retries.
+// DescribeVolumes, DeleteVolume and GetConsoleOutput (console.go). It
+// speaks the wire protocol (form-encoded POST, XML answers in the 2016-11-15
+// namespace, AWS-shaped error documents), so tests drive it with the real
+// aws-sdk-go-v2 ec2 client and exercise the SDK's serializers,
+// deserializers and retries.
 //
 // It models the AWS behaviour the tools depend on: TerminateInstances moves
 // an instance from running to shutting-down and, after a delay, terminated;
@@ -187,6 +188,7 @@ type Server struct {
 	requests  []Request
 	faults    map[string][]fault
 	reqSeq    int
+	consoles  map[string]*console // console.go
 }
 
 type instance struct {
@@ -524,6 +526,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body, err = s.describeVolumes(r.Form)
 	case "DeleteVolume":
 		body, err = s.deleteVolume(r.Form)
+	case "GetConsoleOutput":
+		body, err = s.getConsoleOutput(r.Form)
 	default:
 		err = badRequest("InvalidAction", "The action %s is not valid for this web service.", action)
 	}

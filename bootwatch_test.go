@@ -1,0 +1,39 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"testing"
+)
+
+// TestDeployWatchesTheBoot: deploy-app gets every node's instance id, named
+// as its boot names itself on the console, and the region, so it can show
+// the boot's progress while it waits for Marathon.
+func TestDeployWatchesTheBoot(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cfg  map[string]string
+		want string
+	}{
+		{"one master", baseConfig(), `^master=i-\S+,agent-1=i-\S+,agent-2=i-\S+$`},
+		{"three masters", baseConfig("masterCount", "3"), `^master-1=i-\S+,master-2=i-\S+,master-3=i-\S+,agent-1=i-\S+,agent-2=i-\S+$`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := run(t, "dev", tt.cfg)
+			deploy, ok := res.Named(tCommand, "marathon-ha-app-deploy")
+			if !ok {
+				t.Fatal("no deploy command")
+			}
+			env, _ := deploy.Input("environment").(map[string]any)
+			if got := fmt.Sprint(env["MHA_BOOT_INSTANCES"]); !regexp.MustCompile(tt.want).MatchString(got) {
+				t.Errorf("MHA_BOOT_INSTANCES %q, want %s", got, tt.want)
+			}
+			if env["MHA_AWS_REGION"] != "us-east-1" {
+				t.Errorf("MHA_AWS_REGION %v", env["MHA_AWS_REGION"])
+			}
+			if _, ok := env["MHA_AWS_PROFILE"]; ok {
+				t.Errorf("MHA_AWS_PROFILE %v set without aws:profile", env["MHA_AWS_PROFILE"])
+			}
+		})
+	}
+}

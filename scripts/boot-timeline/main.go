@@ -1,0 +1,276 @@
+// Command boot-timeline prints every node's boot timeline, read from the
+// nodes' serial consoles through EC2 GetConsoleOutput: when each boot step
+// (packages, Docker, each image pull, the services, readiness) started and
+// ended, in seconds since the node's boot began.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/marathon-ha/marathon-ha/internal/bootlog"
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
+	"github.com/marathon-ha/marathon-ha/internal/facts"
+	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
+)
+
+const usage = `Usage:
+    boot-timeline --stack NAME [--cwd DIR] [--aws-profile P] [--json]
+    boot-timeline --outputs FILE|- [--aws-profile P] [--json]
+    boot-timeline --console FILE... [--json]
+
+Prints each node's boot timeline: every step its boot script announced on
+the serial console ("marathon-ha boot <node> <step> start|done|FAILED
+<elapsed>s [detail]"), when it started and ended in seconds since that
+node's boot began, how long it took, and the boot's state (booted, FAILED
+at a step, or still running).
+
+The nodes are the cluster's live instances (tag marathon-ha:cluster-id from
+the stack outputs, ` + "`pulumi stack output --json --show-secrets --stack NAME`" + `);
+their consoles are read with EC2 GetConsoleOutput, latest output where the
+instance type allows it (Nitro), else EC2's buffered copy, which lags.
+
+Options:
+    --stack NAME      Pulumi stack whose outputs name the cluster.
+    --cwd DIR         Pulumi project directory (pulumi --cwd).
+    --outputs FILE    Read the stack outputs from a file ("-": stdin) instead.
+    --console FILE    Read saved console output instead of EC2 (repeat the
+                      flag or list files after it), e.g. from
+                      aws ec2 get-console-output --latest --output text.
+    --aws-profile P   AWS profile for the EC2 calls (default: the SDK's chain).
+    --json            Print the timelines as one JSON array.
+    --timeout D       Overall deadline (default 2m0s).`
+
+const program = "boot-timeline"
+
+func main() {
+	os.Exit(run(os.Args[1:], deps{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, pulumi: runPulumi, connect: connect}))
+}
+
+// deps are what run reaches outside the process, replaced in tests.
+type deps struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	pulumi         func(ctx context.Context, args []string) ([]byte, error)
+	connect        func(ctx context.Context, region, profile string) (ec2ops.EC2API, ec2ops.ConsoleAPI, error)
+}
+
+func connect(ctx context.Context, region, profile string) (ec2ops.EC2API, ec2ops.ConsoleAPI, error) {
+	api, _, err := ec2ops.ConnectAs(ctx, region, profile)
+	if err != nil {
+		return nil, nil, err
+	}
+	consoles, err := ec2ops.ConnectConsoles(ctx, region, profile)
+	return api, consoles, err
+}
+
+// runPulumi runs the pulumi CLI and returns its stdout (as kill-node does).
+func runPulumi(ctx context.Context, args []string) ([]byte, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "pulumi", args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return nil, fmt.Errorf("running pulumi %s: the pulumi CLI is not on PATH: install it, or pass --outputs FILE", strings.Join(args, " "))
+		}
+		return nil, fmt.Errorf("running pulumi %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
+}
+
+type options struct {
+	stack, cwd, outputs, profile string
+	consoles                     []string
+	jsonOut                      bool
+	timeout                      time.Duration
+}
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
+// node is one node's timeline as printed.
+type node struct {
+	InstanceID string `json:"instanceId,omitempty"`
+	Role       string `json:"role,omitempty"`
+	Source     string `json:"source,omitempty"` // a --console file
+	// Console says what EC2 gave: "latest", "buffered" or "empty".
+	Console string `json:"console,omitempty"`
+	bootlog.Timeline
+}
+
+func run(args []string, d deps) int {
+	var o options
+	var consoles stringList
+	fs := flag.NewFlagSet(program, flag.ContinueOnError)
+	fs.SetOutput(d.stderr)
+	fs.Usage = func() { fmt.Fprintln(d.stderr, usage) }
+	fs.StringVar(&o.stack, "stack", "", "")
+	fs.StringVar(&o.cwd, "cwd", "", "")
+	fs.StringVar(&o.outputs, "outputs", "", "")
+	fs.StringVar(&o.profile, "aws-profile", "", "")
+	fs.Var(&consoles, "console", "")
+	fs.BoolVar(&o.jsonOut, "json", false, "")
+	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	o.consoles = consoles
+	if len(o.consoles) > 0 {
+		o.consoles = append(o.consoles, fs.Args()...)
+	} else if fs.NArg() > 0 {
+		return errorf(d.stderr, "unexpected arguments %q; see --help", fs.Args())
+	}
+	sources := 0
+	for _, set := range []bool{o.stack != "", o.outputs != "", len(o.consoles) > 0} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return errorf(d.stderr, "say where the timelines come from, once: --stack NAME, --outputs FILE|- or --console FILE...")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+
+	var nodes []node
+	var err error
+	if len(o.consoles) > 0 {
+		nodes, err = fromFiles(o.consoles)
+	} else {
+		nodes, err = fromStack(ctx, o, d)
+	}
+	if err != nil {
+		return errorf(d.stderr, "%v", err)
+	}
+	if o.jsonOut {
+		b, err := json.MarshalIndent(nodes, "", "  ")
+		if err != nil {
+			return errorf(d.stderr, "encoding the timelines: %v", err)
+		}
+		fmt.Fprintf(d.stdout, "%s\n", b)
+		return 0
+	}
+	for i, n := range nodes {
+		if i > 0 {
+			fmt.Fprintln(d.stdout)
+		}
+		if err := write(d.stdout, n); err != nil {
+			return errorf(d.stderr, "%v", err)
+		}
+	}
+	return 0
+}
+
+func errorf(stderr io.Writer, format string, v ...any) int {
+	fmt.Fprintf(stderr, program+": "+format+"\n", v...)
+	return 1
+}
+
+// fromFiles reads saved console output, one or more nodes per file.
+func fromFiles(paths []string) ([]node, error) {
+	var out []node
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("reading console output: %w", err)
+		}
+		tls := bootlog.Timelines(string(b))
+		if len(tls) == 0 {
+			out = append(out, node{Source: p, Timeline: bootlog.Timeline{Node: p, State: bootlog.Unknown}})
+		}
+		for _, tl := range tls {
+			out = append(out, node{Source: p, Timeline: tl})
+		}
+	}
+	return out, nil
+}
+
+// fromStack reads the consoles of the stack's live instances.
+func fromStack(ctx context.Context, o options, d deps) ([]node, error) {
+	outs, err := loadOutputs(ctx, o, d)
+	if err != nil {
+		return nil, err
+	}
+	api, consoles, err := d.connect(ctx, outs.Region, o.profile)
+	if err != nil {
+		return nil, err
+	}
+	insts, err := ec2ops.New(api).ClusterInstances(ctx, outs.ClusterID)
+	if err != nil {
+		return nil, err
+	}
+	if len(insts) == 0 {
+		return nil, fmt.Errorf("cluster %s (stack %s) has no live instance in %s", outs.ClusterID, outs.Stack, outs.Region)
+	}
+	reader := ec2ops.NewConsoleReader(consoles, 0)
+	var out []node
+	for _, in := range insts {
+		c, err := reader.Read(ctx, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		n := node{InstanceID: in.ID, Role: in.Role, Console: "latest"}
+		if c.Buffered {
+			n.Console = "buffered"
+		}
+		if c.Text == "" {
+			n.Console = "empty"
+		}
+		tls := bootlog.Timelines(c.Text)
+		switch {
+		case len(tls) == 0:
+			n.Timeline = bootlog.Timeline{Node: in.Tags["Name"], State: bootlog.Unknown}
+		default:
+			n.Timeline = tls[0] // one node per console
+		}
+		out = append(out, n)
+	}
+	// Masters first, then by node name.
+	sort.Slice(out, func(i, j int) bool {
+		mi, mj := out[i].Role == facts.RoleMaster, out[j].Role == facts.RoleMaster
+		if mi != mj {
+			return mi
+		}
+		return out[i].Node < out[j].Node
+	})
+	return out, nil
+}
+
+// loadOutputs reads the stack outputs from pulumi or from --outputs.
+func loadOutputs(ctx context.Context, o options, d deps) (stackoutputs.Outputs, error) {
+	return stackoutputs.Source{File: o.outputs, Stdin: d.stdin, Stack: o.stack, Cwd: o.cwd, Pulumi: d.pulumi}.Load(ctx)
+}
+
+// write prints one node's timeline with where it came from.
+func write(w io.Writer, n node) error {
+	switch {
+	case n.InstanceID != "":
+		fmt.Fprintf(w, "# %s %s (console: %s)\n", n.Role, n.InstanceID, n.Console)
+	case n.Source != "":
+		fmt.Fprintf(w, "# %s\n", n.Source)
+	}
+	if n.Console == "empty" {
+		_, err := fmt.Fprintf(w, "%s: console not available yet (EC2 has no output for it so far)\n", n.Node)
+		return err
+	}
+	return n.Timeline.Write(w)
+}

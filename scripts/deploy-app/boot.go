@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/marathon-ha/marathon-ha/internal/bootlog"
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
+)
+
+// Defaults of the boot watch.
+const (
+	// defaultConsoleInterval is how often each node's console is read:
+	// one GetConsoleOutput per node per round keeps a five-node cluster
+	// at a quarter of a call per second, far below EC2's API throttling.
+	defaultConsoleInterval = 20 * time.Second
+	// defaultConsoleLines is how much of a failed node's console is shown.
+	defaultConsoleLines = 20
+	// consoleCallTimeout bounds one GetConsoleOutput (with the SDK's
+	// retries): a progress line must not hold up the next round.
+	consoleCallTimeout = 15 * time.Second
+)
+
+// bootNode is one node whose console is watched.
+type bootNode struct{ name, id string }
+
+// parseInstances reads "master=i-0abc,agent-1=i-0def".
+func parseInstances(s string) ([]bootNode, error) {
+	var out []bootNode
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		name, id, ok := strings.Cut(f, "=")
+		if !ok || name == "" || !strings.HasPrefix(id, "i-") {
+			return nil, fmt.Errorf("--instances: %q is not NODE=INSTANCE-ID such as master=i-0123456789abcdef0", f)
+		}
+		out = append(out, bootNode{name, id})
+	}
+	return out, nil
+}
+
+// bootFailed is the cause a watch cancels the deployment with.
+type bootFailed struct {
+	node, id string
+	step     bootlog.Step
+	last     []string
+}
+
+func (e *bootFailed) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the boot of %s (%s) FAILED at step %s after %ds: %s\n", e.node, e.id, e.step.Name, e.step.End, e.step.Detail)
+	fmt.Fprintf(&b, "last %d console lines of %s (aws ec2 get-console-output --instance-id %s --latest --output text):\n", len(e.last), e.node, e.id)
+	for _, l := range e.last {
+		b.WriteString("    " + l + "\n")
+	}
+	b.WriteString("Marathon will not come up on this cluster as it is: fix the cause and run `pulumi up` again (a failed node is replaced when its user data changes, or with `pulumi up --replace URN`)")
+	return b.String()
+}
+
+// bootWatch shows each node's boot step while deploy-app waits, and
+// cancels the wait when a boot fails.
+type bootWatch struct {
+	reader   *ec2ops.ConsoleReader
+	nodes    []bootNode
+	interval time.Duration
+	lines    int
+	progress io.Writer
+}
+
+// run reads every node's console each interval until ctx ends or every
+// node has booted; a FAILED boot cancels with a *bootFailed.
+func (w *bootWatch) run(ctx context.Context, cancel context.CancelCauseFunc) {
+	last := map[string]string{}
+	done := map[string]bool{}
+	for {
+		for _, n := range w.nodes {
+			if done[n.name] || ctx.Err() != nil {
+				continue
+			}
+			msg, tl, c := w.look(ctx, n)
+			if ctx.Err() != nil {
+				return
+			}
+			if tl.State == bootlog.Failed {
+				fmt.Fprintf(w.progress, "boot %s: %s\n", n.name, msg)
+				cancel(&bootFailed{node: n.name, id: n.id, step: *tl.Failed, last: bootlog.LastLines(c.Text, w.lines)})
+				return
+			}
+			if msg != last[n.name] {
+				fmt.Fprintf(w.progress, "boot %s: %s\n", n.name, msg)
+				last[n.name] = msg
+			}
+			done[n.name] = tl.State == bootlog.Done
+		}
+		if len(done) == len(w.nodes) && allTrue(done) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(w.interval):
+		}
+	}
+}
+
+func allTrue(m map[string]bool) bool {
+	for _, v := range m {
+		if !v {
+			return false
+		}
+	}
+	return true
+}
+
+// look reads one node's console and says where its boot is.
+func (w *bootWatch) look(ctx context.Context, n bootNode) (string, bootlog.Timeline, ec2ops.Console) {
+	c, err := w.reader.Read(ctx, n.id)
+	if err != nil {
+		return fmt.Sprintf("cannot read the console of %s: %v", n.id, err), bootlog.Timeline{State: bootlog.Unknown}, c
+	}
+	note := ""
+	if c.Buffered {
+		note = " (EC2 gives this instance type's console only as buffered around state changes, so it lags)"
+	}
+	if c.Text == "" {
+		return "console of " + n.id + " not available yet (EC2 has no output for it so far)" + note, bootlog.Timeline{State: bootlog.Unknown}, c
+	}
+	tl := nodeTimeline(n.name, c.Text)
+	if tl.State == bootlog.Unknown {
+		return "console of " + n.id + " shows no boot step yet (cloud-init has not reached the boot script)" + note, tl, c
+	}
+	return tl.Summary() + note, tl, c
+}
+
+// nodeTimeline is the timeline on one instance's console: the node's own,
+// or the only node's there if it names itself otherwise.
+func nodeTimeline(name, text string) bootlog.Timeline {
+	tls := bootlog.Timelines(text)
+	for _, tl := range tls {
+		if tl.Node == name {
+			return tl
+		}
+	}
+	if len(tls) == 1 {
+		return tls[0]
+	}
+	return bootlog.Timeline{Node: name, State: bootlog.Unknown}
+}
+
+// watchBoot starts the watch when there are nodes to watch and says so
+// plainly when there are not; stop ends it and waits for it.
+func watchBoot(ctx context.Context, o options, progress io.Writer) (context.Context, func()) {
+	nodes, err := parseInstances(o.instances)
+	if err == nil && len(nodes) == 0 {
+		err = errors.New("no instance ids (--instances or MHA_BOOT_INSTANCES)")
+	}
+	var api ec2ops.ConsoleAPI
+	if err == nil {
+		api, err = ec2ops.ConnectConsoles(ctx, o.region, o.awsProfile)
+	}
+	if err != nil {
+		fmt.Fprintf(progress, "%s: cannot see the nodes' consoles, so no boot progress is shown: %v\n", program, err)
+		return ctx, func() {}
+	}
+	w := &bootWatch{reader: ec2ops.NewConsoleReader(api, consoleCallTimeout), nodes: nodes,
+		interval: o.consoleInterval, lines: o.consoleLines, progress: progress}
+	wctx, cancel := context.WithCancelCause(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.run(wctx, cancel)
+	}()
+	return wctx, func() {
+		cancel(nil)
+		wg.Wait()
+	}
+}
+
+// bootError returns the failed boot that ended ctx, if one did.
+func bootError(ctx context.Context) error {
+	var bf *bootFailed
+	if errors.As(context.Cause(ctx), &bf) {
+		return bf
+	}
+	return nil
+}
+
+// lockedWriter lets the boot watch and the Marathon client share stderr.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
