@@ -16,9 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 )
 
@@ -90,17 +87,7 @@ func (s *ELBServer) Close() { s.srv.Close() }
 // Client returns an aws-sdk-go-v2 ELB client pointed at the stand-in, with
 // the same fake credentials and instant retries as Server.Client.
 func (s *ELBServer) Client(optFns ...func(*elb.Options)) *elb.Client {
-	cfg := aws.Config{
-		Region:      Region,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = 3
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-				o.RateLimiter = ratelimit.None
-			})
-		},
-	}
+	cfg := clientConfig()
 	base := func(o *elb.Options) { o.BaseEndpoint = aws.String(s.URL) }
 	return elb.NewFromConfig(cfg, append([]func(*elb.Options){base}, optFns...)...)
 }

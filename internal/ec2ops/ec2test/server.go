@@ -237,7 +237,17 @@ func (s *Server) Close() { s.srv.Close() }
 // static fake credentials and a retryer that retries without backoff, so
 // injected throttling is retried at test speed. optFns may override anything.
 func (s *Server) Client(optFns ...func(*ec2.Options)) *ec2.Client {
-	cfg := aws.Config{
+	cfg := clientConfig()
+	base := func(o *ec2.Options) { o.BaseEndpoint = aws.String(s.URL) }
+	return ec2.NewFromConfig(cfg, append([]func(*ec2.Options){base}, optFns...)...)
+}
+
+// clientConfig is the SDK configuration of the stand-ins' clients: fake
+// static credentials (signed requests, as the stand-ins require) and a
+// retryer that retries without backoff, so injected throttling is retried
+// at test speed.
+func clientConfig() aws.Config {
+	return aws.Config{
 		Region:      Region,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		Retryer: func() aws.Retryer {
@@ -248,8 +258,6 @@ func (s *Server) Client(optFns ...func(*ec2.Options)) *ec2.Client {
 			})
 		},
 	}
-	base := func(o *ec2.Options) { o.BaseEndpoint = aws.String(s.URL) }
-	return ec2.NewFromConfig(cfg, append([]func(*ec2.Options){base}, optFns...)...)
 }
 
 // AddInstance seeds an instance, filling defaults.
@@ -278,6 +286,18 @@ func (s *Server) AddInstance(in Instance) {
 		it.shutdownAt = now
 	}
 	s.instances = append(s.instances, it)
+}
+
+// SetLaunchTime sets an instance's launch time, as EC2 reports it in
+// DescribeInstances (launchTime), for tests that place a boot in time.
+func (s *Server) SetLaunchTime(id string, t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, it := range s.instances {
+		if it.ID == id {
+			it.LaunchTime = t
+		}
+	}
 }
 
 // AddVolume seeds a volume, filling defaults.
