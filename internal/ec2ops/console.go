@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/marathon-ha/marathon-ha/internal/bootlog"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
 
@@ -136,4 +138,86 @@ func (c *Client) ClusterInstances(ctx context.Context, clusterID string) ([]Inst
 		tagFilter(facts.TagClusterID, clusterID),
 		{Name: aws.String("instance-state-name"), Values: liveStates},
 	}}, "listing the instances of cluster "+clusterID)
+}
+
+// What NodeBoot.Console says EC2 gave.
+const (
+	ConsoleLatest     = "latest"     // the console as it is now (Latest=true)
+	ConsoleBuffered   = "buffered"   // EC2's buffered copy, which lags
+	ConsoleEmpty      = "empty"      // EC2 has no output for it yet
+	ConsoleUnreadable = "unreadable" // the read failed: see NodeBoot.Error
+)
+
+// NodeBoot is one cluster instance's boot as its console tells it: the
+// steps its boot script announced (bootlog), when EC2 launched it, and
+// what EC2 gave of its console.
+type NodeBoot struct {
+	InstanceID string `json:"instanceId,omitempty"`
+	Role       string `json:"role,omitempty"`
+	// LaunchTime is EC2's DescribeInstances launchTime.
+	LaunchTime time.Time `json:"launchTime,omitzero"`
+	Console    string    `json:"console,omitempty"`
+	// Error is why the console could not be read (Console unreadable).
+	Error string `json:"consoleError,omitempty"`
+	bootlog.Timeline
+}
+
+// ClusterBoots reads the console of every live instance of cluster
+// clusterID through reader and returns each one's boot timeline, masters
+// first, then by node name. A console that cannot be read is not an error
+// of the whole: that node's Console is ConsoleUnreadable and Error says
+// why. An error means the instances could not be listed.
+func (c *Client) ClusterBoots(ctx context.Context, clusterID string, reader *ConsoleReader) ([]NodeBoot, error) {
+	insts, err := c.ClusterInstances(ctx, clusterID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]NodeBoot, 0, len(insts))
+	for _, in := range insts {
+		n := NodeBoot{InstanceID: in.ID, Role: in.Role, LaunchTime: in.LaunchTime, Console: ConsoleLatest}
+		con, err := reader.Read(ctx, in.ID)
+		switch {
+		case err != nil:
+			n.Console, n.Error = ConsoleUnreadable, err.Error()
+		case con.Text == "":
+			n.Console = ConsoleEmpty
+		case con.Buffered:
+			n.Console = ConsoleBuffered
+		}
+		tls := bootlog.Timelines(con.Text)
+		if len(tls) == 0 {
+			n.Timeline = bootlog.Timeline{Node: in.Tags[facts.TagName], State: bootlog.Unknown}
+		} else {
+			n.Timeline = tls[0] // one node per console
+		}
+		out = append(out, n)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		mi, mj := out[i].Role == facts.RoleMaster, out[j].Role == facts.RoleMaster
+		if mi != mj {
+			return mi
+		}
+		return out[i].Node < out[j].Node
+	})
+	return out, nil
+}
+
+// OSStartSeconds is how long the node had been up when its boot script
+// started: the uptime=<seconds> the boot step's start line carries
+// (userdata's lib.sh), or -1 when the console does not say.
+func (n NodeBoot) OSStartSeconds() int {
+	for _, s := range n.Steps {
+		if s.Name != bootlog.Boot {
+			continue
+		}
+		for _, f := range strings.Fields(s.Detail) {
+			if v, ok := strings.CutPrefix(f, "uptime="); ok {
+				var secs int
+				if _, err := fmt.Sscanf(strings.TrimSuffix(v, "s"), "%d", &secs); err == nil && secs >= 0 {
+					return secs
+				}
+			}
+		}
+	}
+	return -1
 }

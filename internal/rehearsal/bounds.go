@@ -22,8 +22,9 @@ const (
 	// deploy-app waits for Marathon and the app (facts.AppDeployTimeout).
 	DefaultUpTimeout = instanceCreateTimeout + facts.AppDeployTimeout + upOverhead
 	// shortStepsAllowance covers the steps without a bound of their own:
-	// writing and reading the clicks (a few HTTP calls through the ELB) and
-	// the kill (one TerminateInstances).
+	// writing and reading the clicks (a few HTTP calls through the ELB),
+	// the kill (one TerminateInstances) and the reading of the boot
+	// timeline (DefaultBootTimelineTimeout, one minute, at most).
 	shortStepsAllowance = 5 * time.Minute
 
 	// DefaultInspectTimeout bounds `pulumi stack export` before the

@@ -75,6 +75,9 @@ type Clients struct {
 	// Mesos reads the Mesos masters' state in the leading-master drill
 	// (nil: failover.NewMesosProbe of the stack output mesosUrls).
 	Mesos func(o stackoutputs.Outputs) failover.MesosProbe
+	// Consoles reads the nodes' serial consoles for the report's boot
+	// timeline (nil: the report says the boot was not read).
+	Consoles func(ctx context.Context, o stackoutputs.Outputs) (ec2ops.ConsoleAPI, error)
 }
 
 // DefaultClients are the real clients: Marathon at the marathonUrl output,
@@ -105,6 +108,9 @@ func DefaultClients(progress io.Writer) Clients {
 		},
 		Sweep: func(ctx context.Context, region string) (*ec2ops.Sweeper, error) {
 			return ec2ops.ConnectSweeper(ctx, region)
+		},
+		Consoles: func(ctx context.Context, o stackoutputs.Outputs) (ec2ops.ConsoleAPI, error) {
+			return ec2ops.ConnectConsoles(ctx, o.Region, "")
 		},
 	}
 }
@@ -140,6 +146,9 @@ type Config struct {
 	TargetTimeout   time.Duration
 	DestroyTimeout  time.Duration
 	UpTimeout       time.Duration // bound of pulumi up (default DefaultUpTimeout)
+	// BootTimelineTimeout bounds the reading of the nodes' consoles for the
+	// report's boot timeline (default DefaultBootTimelineTimeout).
+	BootTimelineTimeout time.Duration
 	// SweepWait and SweepPoll tune the teardown's sweeps (defaults
 	// ec2ops.DefaultSweepWait and ec2ops.DefaultCleanupPoll).
 	SweepWait time.Duration
@@ -203,6 +212,7 @@ func (c *Config) fillDurations() {
 		{&c.WatchDeadline, DefaultWatchDeadline}, {&c.TargetTimeout, DefaultTargetTimeout},
 		{&c.DestroyTimeout, DefaultDestroyTimeout}, {&c.UpTimeout, DefaultUpTimeout},
 		{&c.SweepWait, ec2ops.DefaultSweepWait}, {&c.SweepPoll, ec2ops.DefaultCleanupPoll},
+		{&c.BootTimelineTimeout, DefaultBootTimelineTimeout},
 	} {
 		if *d.v <= 0 {
 			*d.v = d.def
@@ -275,7 +285,16 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 	r.AppURL = outs.AppURL
 	app := cfg.Clients.App(outs)
 
-	if err := timed(cfg, r, StepAppReady, func() error { return waitApp(ctx, cfg, app, outs.AppURL) }); err != nil {
+	// The boot timeline is read whether or not the app serves: a boot that
+	// failed is what a failed wait needs explained.
+	upStart := r.Steps[len(r.Steps)-1].StartedAt
+	err := timed(cfg, r, StepAppReady, func() error { return waitApp(ctx, cfg, app, outs.AppURL) })
+	var servedAt time.Time
+	if err == nil {
+		servedAt = cfg.Now()
+	}
+	readBootTimeline(ctx, cfg, r, outs, upStart, servedAt)
+	if err != nil {
 		return err
 	}
 

@@ -42,6 +42,10 @@ type Report struct {
 
 	Steps []StepTiming `json:"steps"`
 
+	// Boot is the way from up to the app serving: every node's boot
+	// timeline and the total split into create, boot and deployment.
+	Boot *BootTimeline `json:"boot,omitempty"`
+
 	AppURL           string           `json:"appUrl,omitempty"`
 	ClicksWritten    []string         `json:"clicksWritten"`
 	FlushWaitSeconds float64          `json:"flushWaitSeconds"`
@@ -106,6 +110,7 @@ func (r *Report) Summary(w io.Writer) {
 		}
 		fmt.Fprintln(w, line)
 	}
+	r.Boot.Summary(w)
 	if d := r.MasterDrill; d != nil {
 		fmt.Fprintf(w, "  %s drill:\n", DrillLeadingMaster)
 		if d.Target != nil {

@@ -15,14 +15,12 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/bootlog"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
-	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
 
@@ -102,14 +100,11 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
-// node is one node's timeline as printed.
+// node is one node's timeline as printed: a cluster instance's
+// (ec2ops.ClusterBoots) or a --console file's.
 type node struct {
-	InstanceID string `json:"instanceId,omitempty"`
-	Role       string `json:"role,omitempty"`
-	Source     string `json:"source,omitempty"` // a --console file
-	// Console says what EC2 gave: "latest", "buffered" or "empty".
-	Console string `json:"console,omitempty"`
-	bootlog.Timeline
+	Source string `json:"source,omitempty"` // a --console file
+	ec2ops.NodeBoot
 }
 
 func run(args []string, d deps) int {
@@ -195,10 +190,10 @@ func fromFiles(paths []string) ([]node, error) {
 		}
 		tls := bootlog.Timelines(string(b))
 		if len(tls) == 0 {
-			out = append(out, node{Source: p, Timeline: bootlog.Timeline{Node: p, State: bootlog.Unknown}})
+			out = append(out, node{Source: p, NodeBoot: ec2ops.NodeBoot{Timeline: bootlog.Timeline{Node: p, State: bootlog.Unknown}}})
 		}
 		for _, tl := range tls {
-			out = append(out, node{Source: p, Timeline: tl})
+			out = append(out, node{Source: p, NodeBoot: ec2ops.NodeBoot{Timeline: tl}})
 		}
 	}
 	return out, nil
@@ -214,44 +209,20 @@ func fromStack(ctx context.Context, o options, d deps) ([]node, error) {
 	if err != nil {
 		return nil, err
 	}
-	insts, err := ec2ops.New(api).ClusterInstances(ctx, outs.ClusterID)
+	boots, err := ec2ops.New(api).ClusterBoots(ctx, outs.ClusterID, ec2ops.NewConsoleReader(consoles, 0))
 	if err != nil {
 		return nil, err
 	}
-	if len(insts) == 0 {
+	if len(boots) == 0 {
 		return nil, fmt.Errorf("cluster %s (stack %s) has no live instance in %s", outs.ClusterID, outs.Stack, outs.Region)
 	}
-	reader := ec2ops.NewConsoleReader(consoles, 0)
-	var out []node
-	for _, in := range insts {
-		c, err := reader.Read(ctx, in.ID)
-		if err != nil {
-			return nil, err
+	out := make([]node, 0, len(boots))
+	for _, b := range boots {
+		if b.Error != "" {
+			return nil, errors.New(b.Error)
 		}
-		n := node{InstanceID: in.ID, Role: in.Role, Console: "latest"}
-		if c.Buffered {
-			n.Console = "buffered"
-		}
-		if c.Text == "" {
-			n.Console = "empty"
-		}
-		tls := bootlog.Timelines(c.Text)
-		switch {
-		case len(tls) == 0:
-			n.Timeline = bootlog.Timeline{Node: in.Tags["Name"], State: bootlog.Unknown}
-		default:
-			n.Timeline = tls[0] // one node per console
-		}
-		out = append(out, n)
+		out = append(out, node{NodeBoot: b})
 	}
-	// Masters first, then by node name.
-	sort.Slice(out, func(i, j int) bool {
-		mi, mj := out[i].Role == facts.RoleMaster, out[j].Role == facts.RoleMaster
-		if mi != mj {
-			return mi
-		}
-		return out[i].Node < out[j].Node
-	})
 	return out, nil
 }
 
@@ -268,7 +239,7 @@ func write(w io.Writer, n node) error {
 	case n.Source != "":
 		fmt.Fprintf(w, "# %s\n", n.Source)
 	}
-	if n.Console == "empty" {
+	if n.Console == ec2ops.ConsoleEmpty {
 		_, err := fmt.Fprintf(w, "%s: console not available yet (EC2 has no output for it so far)\n", n.Node)
 		return err
 	}
