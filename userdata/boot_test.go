@@ -2,6 +2,7 @@ package userdata
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -302,6 +304,11 @@ func TestBootAgent(t *testing.T) {
 				if plugin >= 0 {
 					t.Errorf("flocker agent installs a managed plugin: %v", r.calls[plugin])
 				}
+				// The agent starts after Flocker's plugin, which serves
+				// the app's volume.
+				if p := r.find("docker", "run", "--rm", "--name", "flocker-docker-plugin"); p < 0 || p > startAgent {
+					t.Errorf("flocker-docker-plugin does not start before the agent; calls:\n%s", r.callList())
+				}
 				hasArgs(t, "flocker-dataset-agent", r.dockerRun(t, "flocker-dataset-agent"), in.Images.FlockerDatasetAgent,
 					"--privileged", "/etc/flocker:/etc/flocker", "/dev:/dev")
 				hasArgs(t, "flocker-docker-plugin", r.dockerRun(t, "flocker-docker-plugin"), in.Images.FlockerDockerPlugin,
@@ -403,15 +410,37 @@ func (r bootRun) checkCommon(t *testing.T, secrets []SecretFile, region string) 
 		}
 	}
 
-	// Images are all pulled before the first service starts.
-	start := r.find("systemctl", "enable", "--now")
-	if start < 0 {
-		t.Fatalf("no service started; calls:\n%s", r.callList())
-	}
+	// Each service's container runs after the pull of its image (the
+	// image a docker run names is one the boot pulled, and pulled first).
+	pulled := map[string]int{}
 	for i, c := range r.calls {
-		if len(c) > 1 && c[0] == "docker" && c[1] == "pull" && i > start {
-			t.Errorf("%v after the services started", c)
+		if len(c) == 3 && c[0] == "docker" && c[1] == "pull" {
+			if _, ok := pulled[c[2]]; !ok {
+				pulled[c[2]] = i
+			}
 		}
+	}
+	runs := 0
+	for i, c := range r.calls {
+		if len(c) < 2 || c[0] != "docker" || c[1] != "run" {
+			continue
+		}
+		runs++
+		found := false
+		for _, a := range c[2:] {
+			if p, ok := pulled[a]; ok {
+				found = true
+				if p > i {
+					t.Errorf("%v runs before the pull of %s; calls:\n%s", c, a, r.callList())
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%v runs an image the boot did not pull; calls:\n%s", c, r.callList())
+		}
+	}
+	if runs == 0 {
+		t.Fatalf("no service started; calls:\n%s", r.callList())
 	}
 
 	// Readiness: the marker, and the READY line.
@@ -449,6 +478,11 @@ func TestBootFailure(t *testing.T) {
 		{"no metadata service", "curl -fsS --max-time 5 -X PUT", "node-address", "'mha_read_private_ip' failed 2 times"},
 		{"SSM denied", "aws ssm get-parameter", "fetch-certificates", "/marathon-ha/mha-1a2b3c4d/master/cluster.crt"},
 		{"image gone", "docker pull " + facts.MarathonImage, "pull-images", "'docker pull " + facts.MarathonImage + "' failed 2 times"},
+		// The pulls run at once: all of them failing still print one
+		// FAILED line, which names every image.
+		{"Docker Hub down", "docker pull ", "pull-images", "'docker pull " + facts.ZooKeeperImage + "' failed 2 times; 'docker pull " + facts.MesosMasterImage + "' failed 2 times"},
+		// A service started right after its pull fails the same step.
+		{"Marathon's unit refused", "systemctl enable --now marathon.service", "pull-images", "'systemctl enable --now marathon.service' exited 3"},
 		{"services never answer", "curl -fsS --max-time 3", "wait-ready", "not ready: Mesos master /health on 5050"},
 	}
 	doc, err := RenderMaster(masterInput(facts.VolumeDriverFlocker))
@@ -554,5 +588,54 @@ func TestBlockMetadataForContainers(t *testing.T) {
 				t.Error("a failing iptables insert did not fail the script")
 			}
 		})
+	}
+}
+
+// TestBootPullsOverlap: the boot pulls a node's images at once. Each fake
+// pull takes pullTime and logs its interval; every interval holds one
+// common instant, so no pull waited for another (one after the other they
+// would take len(pulls)*pullTime).
+func TestBootPullsOverlap(t *testing.T) {
+	const pullTime = 300 * time.Millisecond
+	in := masterInput(facts.VolumeDriverFlocker)
+	doc, err := RenderMaster(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, cc := installNode(t, doc)
+	if out, err := runScript(t, root, cc.RunCmd[0][0], testMasterIP, "", "FAKE_PULL_TIME="+pullTime.String()); err != nil {
+		t.Fatalf("boot: %v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "var/lib/fake-docker/pulls.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var images []string
+	var lastStart, firstEnd int64
+	for _, l := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var image string
+		var start, end int64
+		if _, err := fmt.Sscanf(l, "%s %d %d", &image, &start, &end); err != nil {
+			t.Fatalf("pulls.log line %q: %v", l, err)
+		}
+		if end-start < int64(pullTime) {
+			t.Errorf("pull of %s took %v, want at least %v", image, time.Duration(end-start), pullTime)
+		}
+		images = append(images, image)
+		if lastStart == 0 || start > lastStart {
+			lastStart = start
+		}
+		if firstEnd == 0 || end < firstEnd {
+			firstEnd = end
+		}
+	}
+	want := []string{in.Images.ZooKeeper, in.Images.MesosMaster, in.Images.Marathon, in.Images.FlockerControl}
+	slices.Sort(images)
+	slices.Sort(want)
+	if !slices.Equal(images, want) {
+		t.Fatalf("pulled %v, want %v", images, want)
+	}
+	if lastStart >= firstEnd {
+		t.Errorf("the pulls do not overlap: the last started %v after the first ended\n%s", time.Duration(lastStart-firstEnd), raw)
 	}
 }

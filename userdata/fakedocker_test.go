@@ -13,7 +13,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // The boot tests run the rendered scripts against fakes. docker is the fake
@@ -200,6 +202,48 @@ func (s *fakeState) save() error {
 	return os.WriteFile(statePath(), raw, 0o644)
 }
 
+// lockState takes the fake daemon's lock, so docker commands run at once
+// (the boot's parallel pulls) read and write the state one at a time.
+func lockState() (func(), error) {
+	path := statePath() + ".lock"
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// pullsLog holds one line per pull, "image start-ns end-ns", the intervals
+// TestBootPullsOverlap compares.
+func pullsLog() string {
+	return filepath.Join(os.Getenv("MHA_ROOT"), "var/lib/fake-docker/pulls.log")
+}
+
+func logPull(args []string, start time.Time) {
+	if len(args) != 1 {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(pullsLog()), 0o755); err != nil {
+		return
+	}
+	f, err := os.OpenFile(pullsLog(), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%s %d %d\n", args[0], start.UnixNano(), time.Now().UnixNano())
+}
+
 // recordCall appends the call to the log the tests read, in the shell
 // fakes' format: program and arguments separated by tabs.
 func recordCall(args []string) {
@@ -246,12 +290,25 @@ func dockerCommand(args []string) error {
 	if err != nil {
 		return &exitError{127, err.Error()}
 	}
-	st, err := loadState()
+	if len(args) == 0 {
+		return errors.New("docker: no command")
+	}
+	if args[0] == "pull" {
+		// A pull takes time, outside the lock, as a real daemon downloads
+		// several images at once; its interval is logged for the tests.
+		defer logPull(args[1:], time.Now())
+		if d, err := time.ParseDuration(os.Getenv("FAKE_PULL_TIME")); err == nil {
+			time.Sleep(d)
+		}
+	}
+	unlock, err := lockState()
 	if err != nil {
 		return err
 	}
-	if len(args) == 0 {
-		return errors.New("docker: no command")
+	defer unlock()
+	st, err := loadState()
+	if err != nil {
+		return err
 	}
 	switch args[0] {
 	case "pull":

@@ -137,7 +137,11 @@ func RenderAgent(in AgentInput) ([]byte, error) {
 		n.RexRayPlugin = in.Images.RexRayPlugin
 	}
 	n.Pulls = append(n.Pulls, in.Images.MesosAgent, in.Images.MesosExecutor, in.AppImage)
-	n.Services = append(n.Services, service{Name: "mesos-agent", Image: in.Images.MesosAgent})
+	// The agent starts last, once every image and the volume driver are
+	// in place: a task it launches needs the executor's image, the app's
+	// and the driver of its volume (Docker refuses a volume whose driver is
+	// not there).
+	n.Services = append(n.Services, service{Name: "mesos-agent", Image: in.Images.MesosAgent, AfterAll: true})
 	out, err := n.render(extra)
 	if err != nil {
 		return nil, fmt.Errorf("rendering agent user data of %s: %w", in.ClusterID, err)
@@ -160,7 +164,7 @@ type node struct {
 
 	Packages, HeldPackages []string
 	Secrets                []SecretFile
-	Pulls                  []string // images pulled before any service starts
+	Pulls                  []string // images pulled at once (PullArgs)
 	Services               []service
 	RexRayPlugin           string
 
@@ -171,15 +175,55 @@ type node struct {
 	Files []file // filled by render
 }
 
-// service is one container run by a systemd unit of the same name.
-type service struct{ Name, Image string }
+// service is one container run by a systemd unit of the same name. A
+// service starts as soon as its own image is pulled, unless AfterAll: then
+// it starts in the start-services step, after every pull and the volume
+// plugin.
+type service struct {
+	Name, Image string
+	AfterAll    bool
+}
 
-// ServiceNames are the node's services, space-separated, for the
+// PullArgs are mha_pull_all's arguments: each image of Pulls, followed by
+// "=service" when a service needs that image alone and starts right after
+// its pull. Mesos master and Marathon may start before ZooKeeper answers:
+// each unit restarts its container whenever it exits (Restart=always,
+// RestartSec=5, unit.service.tmpl), and wait-ready checks all of them, so
+// no order among them is needed. Nor did the one `systemctl enable --now`
+// of all units order them before: the units are Type=simple (no Type=,
+// ExecStart= set), which systemd considers started as soon as the process
+// is forked (systemd.service(5), Type=simple), not when it answers.
+func (n *node) PullArgs() []string {
+	args := make([]string, len(n.Pulls))
+	for i, image := range n.Pulls {
+		args[i] = image
+		for _, s := range n.Services {
+			if s.Image == image && !s.AfterAll {
+				args[i] += "=" + s.Name
+				break
+			}
+		}
+	}
+	return args
+}
+
+// LateServices are the services started after every pull, in order.
+func (n *node) LateServices() []service {
+	var late []service
+	for _, s := range n.Services {
+		if s.AfterAll {
+			late = append(late, s)
+		}
+	}
+	return late
+}
+
+// LateServiceNames are LateServices' names, space-separated, for the
 // start-services line on the console.
-func (n *node) ServiceNames() string {
-	names := make([]string, len(n.Services))
-	for i, s := range n.Services {
-		names[i] = s.Name
+func (n *node) LateServiceNames() string {
+	var names []string
+	for _, s := range n.LateServices() {
+		names = append(names, s.Name)
 	}
 	return strings.Join(names, " ")
 }
