@@ -38,7 +38,7 @@ type ELBServer struct {
 	mu       sync.Mutex
 	lbs      []LoadBalancer
 	requests []Request
-	faults   map[string][]fault
+	faults   faultQueue
 	reqSeq   int
 }
 
@@ -75,7 +75,7 @@ const (
 
 // NewELBServer starts a stand-in; Close stops it.
 func NewELBServer() *ELBServer {
-	s := &ELBServer{now: time.Now, faults: map[string][]fault{}}
+	s := &ELBServer{now: time.Now, faults: faultQueue{}}
 	s.srv = httptest.NewServer(s)
 	s.URL = s.srv.URL
 	return s
@@ -138,24 +138,10 @@ func (s *ELBServer) Calls(action string) []Request {
 func (s *ELBServer) Fail(action string, n, status int, code, message string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults[action] = append(s.faults[action], fault{remaining: n, status: status, code: code, msg: message})
+	s.faults.add(action, fault{remaining: n, status: status, code: code, msg: message})
 }
 
-func (s *ELBServer) takeFault(action string) *fault {
-	q := s.faults[action]
-	for len(q) > 0 && q[0].remaining == 0 {
-		q = q[1:]
-	}
-	s.faults[action] = q
-	if len(q) == 0 {
-		return nil
-	}
-	f := q[0]
-	if q[0].remaining > 0 {
-		q[0].remaining--
-	}
-	return &f
-}
+func (s *ELBServer) takeFault(action string) *fault { return s.faults.take(action) }
 
 func (s *ELBServer) find(name string) int {
 	return slices.IndexFunc(s.lbs, func(lb LoadBalancer) bool { return lb.Name == name })

@@ -186,7 +186,7 @@ type Server struct {
 	instances []*instance
 	volumes   []*volume
 	requests  []Request
-	faults    map[string][]fault
+	faults    faultQueue
 	reqSeq    int
 	consoles  map[string]*console // console.go
 }
@@ -219,9 +219,33 @@ type fault struct {
 	code, msg string
 }
 
+// faultQueue holds the faults injected per action, in the order given; a
+// fault with remaining < 0 never runs out.
+type faultQueue map[string][]fault
+
+func (q faultQueue) add(action string, f fault) { q[action] = append(q[action], f) }
+
+// take returns the fault the next call of action meets, if any, and uses
+// it up once.
+func (q faultQueue) take(action string) *fault {
+	list := q[action]
+	for len(list) > 0 && list[0].remaining == 0 {
+		list = list[1:]
+	}
+	q[action] = list
+	if len(list) == 0 {
+		return nil
+	}
+	f := list[0]
+	if list[0].remaining > 0 {
+		list[0].remaining--
+	}
+	return &f
+}
+
 // NewServer starts a stand-in; Close stops it.
 func NewServer(opts ...Option) *Server {
-	s := &Server{now: time.Now, faults: map[string][]fault{}}
+	s := &Server{now: time.Now, faults: faultQueue{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -404,24 +428,10 @@ func (s *Server) Calls(action string) []Request {
 func (s *Server) Fail(action string, n, status int, code, message string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults[action] = append(s.faults[action], fault{remaining: n, status: status, code: code, msg: message})
+	s.faults.add(action, fault{remaining: n, status: status, code: code, msg: message})
 }
 
-func (s *Server) takeFault(action string) *fault {
-	q := s.faults[action]
-	for len(q) > 0 && q[0].remaining == 0 {
-		q = q[1:]
-	}
-	s.faults[action] = q
-	if len(q) == 0 {
-		return nil
-	}
-	f := q[0]
-	if q[0].remaining > 0 {
-		q[0].remaining--
-	}
-	return &f
-}
+func (s *Server) takeFault(action string) *fault { return s.faults.take(action) }
 
 // advance applies the state transitions that are due at the current time.
 func (s *Server) advance() {
