@@ -3,9 +3,12 @@ package stackoutputs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"strings"
 )
 
 // Source is where an operator tool reads a stack's outputs: a file saved
@@ -16,8 +19,24 @@ type Source struct {
 	Stdin io.Reader
 	Stack string
 	Cwd   string // the project directory for pulumi, if not the current one
-	// Pulumi runs the pulumi CLI with args and returns its standard output.
+	// Pulumi runs the pulumi CLI with args and returns its standard output;
+	// nil means RunPulumi.
 	Pulumi func(ctx context.Context, args []string) ([]byte, error)
+}
+
+// RunPulumi runs the pulumi CLI on PATH and returns its standard output; an
+// error carries its standard error, or says how to do without the CLI.
+func RunPulumi(ctx context.Context, args []string) ([]byte, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "pulumi", args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return nil, fmt.Errorf("running pulumi %s: the pulumi CLI is not on PATH: install it, or pass --outputs FILE", strings.Join(args, " "))
+		}
+		return nil, fmt.Errorf("running pulumi %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
 }
 
 // Load reads and decodes the outputs, naming where they came from in any
@@ -43,7 +62,11 @@ func (s Source) Load(ctx context.Context) (Outputs, error) {
 	if s.Cwd != "" {
 		args = append(args, "--cwd", s.Cwd)
 	}
-	raw, err := s.Pulumi(ctx, args)
+	pulumi := s.Pulumi
+	if pulumi == nil {
+		pulumi = RunPulumi
+	}
+	raw, err := pulumi(ctx, args)
 	if err != nil {
 		return Outputs{}, err
 	}

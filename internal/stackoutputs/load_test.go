@@ -48,3 +48,26 @@ func TestSourceLoad(t *testing.T) {
 		t.Errorf("pulumi failing: %v", err)
 	}
 }
+
+// RunPulumi runs the CLI found on PATH: a stand-in script here.
+func TestRunPulumiRunsTheCLI(t *testing.T) {
+	dir := t.TempDir()
+	script := "#!/bin/sh\nif [ \"$*\" = \"stack output --json --show-secrets --stack dev\" ]; then echo '{\"ok\":1}'; else echo \"bad args: $*\" >&2; exit 3; fi\n"
+	if err := os.WriteFile(filepath.Join(dir, "pulumi"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	out, err := stackoutputs.RunPulumi(context.Background(), []string{"stack", "output", "--json", "--show-secrets", "--stack", "dev"})
+	if err != nil || strings.TrimSpace(string(out)) != `{"ok":1}` {
+		t.Errorf("out %q, err %v", out, err)
+	}
+	_, err = stackoutputs.RunPulumi(context.Background(), []string{"stack", "output", "--stack", "nope"})
+	if err == nil || !strings.Contains(err.Error(), "bad args") {
+		t.Errorf("a failing pulumi: err = %v, want its stderr", err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	_, err = stackoutputs.RunPulumi(context.Background(), []string{"stack", "output"})
+	if err == nil || !strings.Contains(err.Error(), "not on PATH") || !strings.Contains(err.Error(), "--outputs") {
+		t.Errorf("no pulumi: err = %v", err)
+	}
+}

@@ -5,7 +5,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -54,7 +52,7 @@ Options:
 const program = "boot-timeline"
 
 func main() {
-	os.Exit(run(os.Args[1:], deps{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, pulumi: runPulumi, connect: connect}))
+	os.Exit(run(os.Args[1:], deps{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, pulumi: stackoutputs.RunPulumi, connect: connect}))
 }
 
 // deps are what run reaches outside the process, replaced in tests.
@@ -72,20 +70,6 @@ func connect(ctx context.Context, region, profile string) (ec2ops.EC2API, ec2ops
 	}
 	consoles, err := ec2ops.ConnectConsoles(ctx, region, profile)
 	return api, consoles, err
-}
-
-// runPulumi runs the pulumi CLI and returns its stdout (as kill-node does).
-func runPulumi(ctx context.Context, args []string) ([]byte, error) {
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "pulumi", args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			return nil, fmt.Errorf("running pulumi %s: the pulumi CLI is not on PATH: install it, or pass --outputs FILE", strings.Join(args, " "))
-		}
-		return nil, fmt.Errorf("running pulumi %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return stdout.Bytes(), nil
 }
 
 type options struct {

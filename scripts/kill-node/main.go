@@ -9,7 +9,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,7 +17,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"os/signal"
 	"sort"
 	"strings"
@@ -127,22 +125,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], deps{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
-		pulumi: runPulumi, connect: ec2ops.Connect, connectELB: mobycounter.ConnectLoadBalancer,
+		pulumi: stackoutputs.RunPulumi, connect: ec2ops.Connect, connectELB: mobycounter.ConnectLoadBalancer,
 		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}))
-}
-
-// runPulumi runs the pulumi CLI and returns its stdout.
-func runPulumi(ctx context.Context, args []string) ([]byte, error) {
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "pulumi", args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			return nil, fmt.Errorf("running pulumi %s: the pulumi CLI is not on PATH: install it, or pass --outputs FILE", strings.Join(args, " "))
-		}
-		return nil, fmt.Errorf("running pulumi %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return stdout.Bytes(), nil
 }
 
 type options struct {
