@@ -80,6 +80,9 @@ type Client struct {
 	backoffMax time.Duration
 	http       *http.Client
 
+	// onSleep, if set, is told of every wait of sleep (tests).
+	onSleep func(time.Duration)
+
 	mu  sync.Mutex // makes rec describe the current call
 	lib gomarathon.Marathon
 	rec *libTransport
@@ -164,30 +167,77 @@ func baseURL(raw string) (string, error) {
 	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
-// WaitReady waits until Marathon answers GET /v2/info with 200, which it
-// does only once it has a leader, retrying refused connections, timeouts
-// and 5xx with backoff and a progress line per attempt, until ctx ends.
+// WaitReadyQuietAttempts is how many attempts in a row WaitReady makes
+// with the same answer before it says so again: 15 x the default 2 s poll,
+// a line every 30 s while a master boots.
+const WaitReadyQuietAttempts = 15
+
+// WaitReady waits until a Marathon answers GET /v2/info with 200, which it
+// does only once it has a leader (a leaderless one answers 503), until ctx
+// ends. It asks every poll interval, not with a growing backoff: the app is
+// posted as soon as Marathon has a leader, and one GET every two seconds is
+// nothing to a booting master. It writes a progress line when an
+// endpoint's answer changes, and every WaitReadyQuietAttempts attempts
+// otherwise.
 func (c *Client) WaitReady(ctx context.Context) (Info, error) {
-	var info Info
+	start := time.Now()
 	what := "waiting for Marathon at " + c.ends.String()
-	err := c.retry(ctx, what, func() error {
-		body, u, err := c.do(ctx, http.MethodGet, "/v2/info", nil)
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(body, &info); err != nil || info.Version == "" {
-			return fmt.Errorf("GET %s: the answer is not Marathon's info (is something else listening there?): %.200s", u, body)
-		}
-		return nil
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return Info{}, fmt.Errorf("%w; check that the master is running and that port %d is open to this machine", err, facts.MarathonPort)
-		}
-		return Info{}, err
+	said := map[string]string{} // endpoint -> the answer last reported
+	// last is the last answer that was Marathon's or the network's, kept
+	// so that giving up says what Marathon answered, also when the
+	// deadline cut the final attempt short.
+	var last error
+	gaveUp := func(attempts int, err error) error {
+		return fmt.Errorf("%s: gave up after %s and %d attempts: %w; last: %w; check that the master is running and that port %d is open to this machine",
+			what, round(time.Since(start)), attempts, err, last, facts.MarathonPort)
 	}
-	fmt.Fprintf(c.progress, "Marathon %s at %s is ready (leader %s)\n", info.Version, c.URL(), info.Leader)
-	return info, nil
+	for attempt := 1; ; attempt++ {
+		body, u, err := c.do(ctx, http.MethodGet, "/v2/info", nil)
+		if err == nil {
+			var info Info
+			if json.Unmarshal(body, &info) != nil || info.Version == "" {
+				return Info{}, fmt.Errorf("GET %s: the answer is not Marathon's info (is something else listening there?): %.200s", u, body)
+			}
+			fmt.Fprintf(c.progress, "Marathon %s at %s is ready (leader %s)\n", info.Version, c.URL(), info.Leader)
+			return info, nil
+		}
+		if !Retryable(err) {
+			return Info{}, fmt.Errorf("%s: %w", what, err)
+		}
+		if ctx.Err() != nil {
+			if last == nil {
+				last = err
+			}
+			return Info{}, gaveUp(attempt, ctx.Err())
+		}
+		last = err
+		ep, r := strings.TrimSuffix(u, "/v2/info"), reason(err)
+		if said[ep] != r || attempt%WaitReadyQuietAttempts == 0 {
+			said[ep] = r
+			if len(c.ends.urls) > 1 {
+				r = ep + ": " + r
+			}
+			fmt.Fprintf(c.progress, "%s: %s (attempt %d, %s elapsed; asking every %s)\n", what, r, attempt, round(time.Since(start)), c.pollEvery)
+		}
+		if err := c.sleep(ctx, c.pollEvery); err != nil {
+			return Info{}, gaveUp(attempt, err)
+		}
+	}
+}
+
+// sleep waits d or until ctx ends, and returns ctx's error then.
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.onSleep != nil {
+		c.onSleep(d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // do makes one plain net/http call to the current endpoint and returns

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -104,7 +105,7 @@ func TestWaitReadyDownThenUp(t *testing.T) {
 	p := &progress{}
 	var once sync.Once
 	p.onLine = func(n int, _ string) {
-		if n == 3 {
+		if n == 2 {
 			once.Do(s.Start)
 		}
 	}
@@ -115,9 +116,55 @@ func TestWaitReadyDownThenUp(t *testing.T) {
 	if info.Version != "1.4.9" {
 		t.Errorf("Info.Version = %q, want 1.4.9", info.Version)
 	}
-	want := "waiting for Marathon at " + s.URL() + ": connection refused (attempt 3,"
-	if !strings.Contains(p.String(), want) {
-		t.Errorf("progress lacks %q:\n%s", want, p)
+	// The first refusal is said at once, the same refusal again only every
+	// WaitReadyQuietAttempts attempts: one line per attempt would flood
+	// pulumi up's output while a master boots.
+	for _, want := range []string{
+		"waiting for Marathon at " + s.URL() + ": connection refused (attempt 1,",
+		fmt.Sprintf("waiting for Marathon at %s: connection refused (attempt %d,", s.URL(), marathon.WaitReadyQuietAttempts),
+	} {
+		if !strings.Contains(p.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, p)
+		}
+	}
+	if n := strings.Count(p.String(), "connection refused"); n != 2 {
+		t.Errorf("%d lines about the refused connection, want 2 (attempts 1 and %d):\n%s", n, marathon.WaitReadyQuietAttempts, p)
+	}
+}
+
+// TestWaitReadyAsksEveryPollInterval: while Marathon has no leader,
+// WaitReady asks again after one poll interval every time, never after a
+// growing backoff, so the app is posted within a poll interval of the
+// election (issue 13: the app posted as soon as Marathon has a leader).
+func TestWaitReadyAsksEveryPollInterval(t *testing.T) {
+	s := marathontest.NewServer(fast)
+	defer s.Close()
+	s.SetLeader(false)
+	c, err := marathon.New(s.URL(), marathon.WithPollInterval(3*time.Millisecond),
+		marathon.WithBackoff(time.Millisecond, time.Hour), marathon.WithProgress(&progress{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waits []time.Duration
+	marathon.OnSleep(c, func(d time.Duration) {
+		waits = append(waits, d)
+		if len(waits) == 20 {
+			s.SetLeader(true)
+		}
+	})
+	if _, err := c.WaitReady(ctxTimeout(t, 5*time.Second)); err != nil {
+		t.Fatalf("WaitReady: %v", err)
+	}
+	if len(waits) != 20 {
+		t.Errorf("%d waits, want 20: one per leaderless answer, none after the leader's", len(waits))
+	}
+	for i, d := range waits {
+		if d != 3*time.Millisecond {
+			t.Errorf("wait %d was %s, want the poll interval 3ms", i+1, d)
+		}
+	}
+	if got := s.Count("GET", "/v2/info"); got != 21 {
+		t.Errorf("%d GET /v2/info, want 21 (20 leaderless, then the answer)", got)
 	}
 }
 

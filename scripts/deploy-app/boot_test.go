@@ -9,6 +9,7 @@ import (
 
 	"github.com/marathon-ha/marathon-ha/internal/bootlog"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops/ec2test"
+	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/marathon/marathontest"
 )
 
@@ -219,5 +220,50 @@ func TestDeployWithoutInstances(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "cannot see the nodes' consoles") {
 		t.Errorf("stderr does not say the consoles cannot be seen:\n%s", r.stderr)
+	}
+}
+
+// TestDeployPostsOnceMarathonHasALeader: the app is posted as soon as
+// Marathon has a leader, while the agents still boot (no agent has
+// registered with Mesos yet); Marathon holds the deployment until an agent
+// offers, and the deploy then ends with the task.
+func TestDeployPostsOnceMarathonHasALeader(t *testing.T) {
+	ec2, instances := consoleEnv(t)
+	m := marathontest.NewServer(fast)
+	defer m.Close()
+	m.SetLeader(false)
+	path, _ := renderedFile(t)
+	put := "/v2/apps" + facts.AppID
+
+	ec2.AppendConsole(masterID, lines("master", step("boot", "start", 0), step("wait-ready", "start", 95)))
+	ec2.AppendConsole(agentID, lines("agent-1", step("boot", "start", 0), step("pull-images", "start", 50)))
+	var putBeforeAgent bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		waitCalls(t, ec2, 4)
+		if n := m.Count("PUT", put); n != 0 {
+			t.Errorf("%d PUTs before Marathon had a leader", n)
+		}
+		m.SetLeader(true)
+		deadline := time.Now().Add(10 * time.Second)
+		for m.Count("PUT", put) == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		putBeforeAgent = m.Count("PUT", put) == 1
+		ec2.AppendConsole(agentID, lines("agent-1", step("pull-images", "done", 120), step("boot", "done", 150)))
+		m.AddAgent("10.0.1.20")
+	}()
+	r := runCmd(t, "", append([]string{"--marathon", m.URL(), "--manifest", path, "--timeout", "20s", "--instances", instances}, watchFlags...)...)
+	wg.Wait()
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+	if !putBeforeAgent {
+		t.Errorf("the app was not posted while the agent booted: deploy-app waits for more than Marathon's leader\nstderr:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stdout, `"taskHost":"10.0.1.20"`) {
+		t.Errorf("stdout = %q, want the task on the agent that registered after the post", r.stdout)
 	}
 }
