@@ -47,6 +47,36 @@ curl)
   done ;;
 gpg) printf 'pub:-:4096:1:8D81803C0EBFCD88:1487788586:::-:::scESA::::::23::0:\nfpr:::::::::%s:\n' "$FAKE_GPG_FPR" ;;
 aws) printf 'fake value of %s\n' "$*" ;;
+apt-get)
+  # install records each name=version in dpkg's status file, which
+  # dpkg-query (below) and the fake docker (installedDocker) read.
+  if [ "${*: -1}" != update ]; then
+    for a in "$@"; do
+      case $a in -*|install|*Timeout*) ;; *=*)
+        mkdir -p "$MHA_ROOT/var/lib/dpkg"
+        printf 'Package: %s\nStatus: install ok installed\nVersion: %s\n\n' "${a%%=*}" "${a#*=}" >>"$MHA_ROOT/var/lib/dpkg/status" ;;
+      esac
+    done
+  fi ;;
+dpkg-query)
+  # The one form the boot uses, dpkg-query -W -f=FORMAT NAME (dpkg-query(1)):
+  # FORMAT's fields and \t escape, from dpkg's status file (its stanzas of
+  # Package, Status and Version; the last stanza of a package wins, as a
+  # later install replaces the entry); a package never seen exits 1.
+  if [ $# -ne 3 ] || [ "$1" != -W ] || [ "$2" != '-f=${Status}\t${Version}' ]; then
+    echo "fake dpkg-query: no model of: $*" >&2; exit 2
+  fi
+  rec=$(awk -v want="$3" 'BEGIN { RS = ""; FS = "\n" }
+    { p = ""; st = ""; v = ""
+      for (i = 1; i <= NF; i++) {
+        if ($i ~ /^Package: /) p = substr($i, 10)
+        if ($i ~ /^Status: /) st = substr($i, 9)
+        if ($i ~ /^Version: /) v = substr($i, 10)
+      }
+      if (p == want) { out = st "\t" v; found = 1 } }
+    END { if (!found) exit 1; printf "%s", out }' "$MHA_ROOT/var/lib/dpkg/status" 2>/dev/null) || {
+    echo "dpkg-query: no packages found matching $3" >&2; exit 1; }
+  printf '%s' "$rec" ;;
 nc) case " $* " in *" -z "*) ;; *) cat >/dev/null; printf imok ;; esac ;;
 systemctl)
   if [ "${1:-}" = enable ] && [ "${2:-}" = --now ]; then
@@ -63,7 +93,7 @@ exit 0
 // fakes are the programs the boot and readiness scripts may call that must
 // not touch the machine running the tests. docker is not among them: it is
 // this test binary (fakedocker_test.go).
-var fakes = []string{"apt-get", "apt-mark", "aws", "curl", "gpg", "iptables", "logger", "nc", "sleep", "systemctl"}
+var fakes = []string{"apt-get", "apt-mark", "aws", "curl", "dpkg-query", "gpg", "iptables", "logger", "nc", "sleep", "systemctl"}
 
 // bootRun is one boot of a rendered node in a scratch root.
 type bootRun struct {
@@ -638,4 +668,135 @@ func TestBootPullsOverlap(t *testing.T) {
 	if lastStart >= firstEnd {
 		t.Errorf("the pulls do not overlap: the last started %v after the first ended\n%s", time.Duration(lastStart-firstEnd), raw)
 	}
+}
+
+// TestBootOnAPreparedAMI: the boot does only what the AMI lacks. An AMI
+// that has every package at its pinned version and every image needs no
+// apt step, no Docker repository and no download: the services start and
+// the node is ready all the same. One that has Docker but not awscli (a
+// Flocker node) fetches awscli alone, without Docker's repository; one
+// whose Docker is another version gets the pinned one.
+func TestBootOnAPreparedAMI(t *testing.T) {
+	for _, driver := range facts.VolumeDrivers {
+		doc, err := RenderAgent(agentInput(driver))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := newNode(facts.RoleAgent, "agent-1", "", "", "", driver, agentInput(driver).FlockerFiles)
+		every := append(slices.Clone(n.DockerPins), n.ArchivePins...)
+		images := agentImages(t, doc)
+
+		t.Run(driver+"/everything", func(t *testing.T) {
+			t.Parallel()
+			r := boot(t, doc, "10.42.1.21", "", func(root string) {
+				prepareAMI(t, root, every, images)
+				if driver == facts.VolumeDriverFlocker {
+					listenPluginSocket(t, root)
+				}
+			})
+			r.mustSucceed(t)
+			for _, c := range [][]string{{"apt-get"}, {"curl", "-fsSL"}, {"docker", "pull"}} {
+				if i := r.find(c...); i >= 0 {
+					t.Errorf("%v called on an AMI that has everything; calls:\n%s", r.calls[i], r.callList())
+				}
+			}
+			if r.find("apt-mark", "hold") < 0 {
+				t.Errorf("the AMI's packages are not held; calls:\n%s", r.callList())
+			}
+			for _, image := range images {
+				if !strings.Contains(r.out, "pull:"+image+" done ") || !strings.Contains(r.out, " present") {
+					t.Errorf("the console does not say %s was present:\n%s", image, r.out)
+				}
+			}
+			if !strings.Contains(r.out, "no apt step") {
+				t.Errorf("the boot does not say it skipped apt:\n%s", r.out)
+			}
+		})
+
+		t.Run(driver+"/docker-only", func(t *testing.T) {
+			t.Parallel()
+			r := boot(t, doc, "10.42.1.21", "", func(root string) {
+				prepareAMI(t, root, n.DockerPins, nil)
+				if driver == facts.VolumeDriverFlocker {
+					listenPluginSocket(t, root)
+				}
+			})
+			r.mustSucceed(t)
+			install := r.find("apt-get", "-o", "DPkg::Lock::Timeout=300", "install")
+			if len(n.ArchivePins) == 0 {
+				if install >= 0 || r.find("apt-get") >= 0 {
+					t.Errorf("apt called with every package present; calls:\n%s", r.callList())
+				}
+			} else if install < 0 || !slices.Equal(r.calls[install][len(r.calls[install])-len(n.ArchivePins):], n.ArchivePins) ||
+				slices.ContainsFunc(r.calls[install], func(a string) bool { return strings.HasPrefix(a, "docker-ce") }) {
+				t.Errorf("want an install of %v alone; calls:\n%s", n.ArchivePins, r.callList())
+			}
+			if r.find("curl", "-fsSL") >= 0 || r.find("gpg") >= 0 {
+				t.Errorf("Docker's repository set up though Docker is installed; calls:\n%s", r.callList())
+			}
+			if r.find("docker", "pull") < 0 {
+				t.Errorf("no image pulled on an AMI without images; calls:\n%s", r.callList())
+			}
+		})
+
+		t.Run(driver+"/other-docker", func(t *testing.T) {
+			t.Parallel()
+			r := boot(t, doc, "10.42.1.21", "", func(root string) {
+				prepareAMI(t, root, []string{"docker-ce=5:24.0.7-1~ubuntu.20.04~focal"}, nil)
+				if driver == facts.VolumeDriverFlocker {
+					listenPluginSocket(t, root)
+				}
+			})
+			r.mustSucceed(t)
+			install := r.find("apt-get", "-o", "DPkg::Lock::Timeout=300", "install")
+			if install < 0 {
+				t.Fatalf("Docker 24 not replaced by the pinned one; calls:\n%s", r.callList())
+			}
+			hasArgs(t, "apt-get install", r.calls[install], n.DockerPins...)
+		})
+	}
+}
+
+// prepareAMI makes the scratch root an AMI with the pins installed (dpkg's
+// status file) and the images held by Docker (the fake daemon's state).
+func prepareAMI(t *testing.T, root string, pins, images []string) {
+	t.Helper()
+	write := func(path, content string) {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, path), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(dpkgStatusPath, dpkgStatus(pins...))
+	if images != nil {
+		write("var/lib/fake-docker/state.json", fmt.Sprintf(`{"pulled": [%s]}`, quoteAll(images)))
+	}
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// agentImages are the images the agent's boot pulls (mha_pull_all's
+// arguments without their services).
+func agentImages(t *testing.T, doc []byte) []string {
+	t.Helper()
+	boot := parse(t, doc).file(t, bootScript)
+	i := strings.Index(boot, "\nmha_pull_all ")
+	if i < 0 {
+		t.Fatalf("no mha_pull_all in the boot script:\n%s", boot)
+	}
+	line, _, _ := strings.Cut(boot[i+1:], "\n")
+	var images []string
+	for _, a := range strings.Fields(line)[1:] {
+		image, _, _ := strings.Cut(strings.Trim(a, "'"), "=")
+		images = append(images, image)
+	}
+	return images
 }

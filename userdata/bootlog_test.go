@@ -73,7 +73,7 @@ func TestBootConsoleTimeline(t *testing.T) {
 				if tl.State != bootlog.Done {
 					t.Errorf("boot state %q, want done:\n%s", tl.State, console)
 				}
-				want := []string{bootlog.Boot, "install-packages", "docker", "node-address"}
+				want := []string{bootlog.Boot, "install-packages", "apt", "docker", "node-address"}
 				if hasSecrets(driver) {
 					want = append(want, "fetch-certificates")
 				}
@@ -122,7 +122,7 @@ func hasSecrets(driver string) bool { return driver == facts.VolumeDriverFlocker
 // timeline, with the reason, and so is the image pull that failed.
 func TestBootFailureTimeline(t *testing.T) {
 	tests := []struct{ name, fail, step, part, reason string }{
-		{"apt mirror down", "apt-get -o DPkg::Lock::Timeout=300 update", "install-packages", "", "failed 2 times"},
+		{"apt mirror down", "apt-get -o DPkg::Lock::Timeout=300 update", "install-packages", "apt", "failed 2 times"},
 		{"image gone", "docker pull " + facts.MarathonImage, "pull-images", "pull:" + facts.MarathonImage, "failed 2 times"},
 		{"services never answer", "curl -fsS --max-time 3", "wait-ready", "", "not ready"},
 	}

@@ -26,8 +26,7 @@ type fakeNode struct {
 func newFakeNode(t *testing.T, dockerPackage string, schema1Env bool) *fakeNode {
 	t.Helper()
 	n := &fakeNode{t: t, root: t.TempDir()}
-	install := strings.Join([]string{"apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", dockerPackage}, "\t") + "\n"
-	n.write("calls.log", install)
+	n.write(dpkgStatusPath, dpkgStatus(dockerPackage))
 	if schema1Env {
 		n.write("etc/systemd/system/docker.service.d/marathon-ha.conf", "[Service]\nEnvironment="+facts.DockerSchema1Env+"=1\n")
 	}

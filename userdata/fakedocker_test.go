@@ -135,29 +135,56 @@ var dockerReleases = map[string]dockerRelease{
 // ("5:26.1.4-1~ubuntu.20.04~focal").
 var dockerPackageVersion = regexp.MustCompile(`^(?:docker\.io|docker-ce)=(?:[0-9]+:)?([0-9]+\.[0-9]+)\.[0-9]+`)
 
-// installedDocker finds the Docker release the boot installed, from the
-// calls the fakes recorded so far.
+// dpkgStatusPath is dpkg's database of installed packages, under the
+// node's root; the fake apt-get and dpkg-query (boot_test.go) and
+// installedDocker share it.
+const dpkgStatusPath = "var/lib/dpkg/status"
+
+// dpkgStatus is dpkg's status file with each name=version pin installed.
+func dpkgStatus(pins ...string) string {
+	var b strings.Builder
+	for _, p := range pins {
+		name, version, _ := strings.Cut(p, "=")
+		fmt.Fprintf(&b, "Package: %s\nStatus: install ok installed\nVersion: %s\n\n", name, version)
+	}
+	return b.String()
+}
+
+// installedDocker finds the Docker release installed on the node, from
+// dpkg's status file: the fake apt-get install writes it, and a test of an
+// AMI that has Docker writes it before the boot. The last entry of a
+// package is the installed one.
 func installedDocker() (string, dockerRelease, error) {
-	raw, err := os.ReadFile(os.Getenv("MHA_CALLS"))
+	raw, err := os.ReadFile(filepath.Join(os.Getenv("MHA_ROOT"), dpkgStatusPath))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", dockerRelease{}, err
 	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		args := strings.Split(line, "\t")
-		if len(args) < 2 || args[0] != "apt-get" || !slices.Contains(args, "install") {
-			continue
-		}
-		for _, a := range args {
-			if m := dockerPackageVersion.FindStringSubmatch(a); m != nil {
-				rel, ok := dockerReleases[m[1]]
-				if !ok {
-					return "", dockerRelease{}, fmt.Errorf("fake docker: Docker %s is not in dockerReleases; add its API version and schema-1 behaviour from moby/moby docs/api/version-history.md and docker/cli docs/deprecated.md", m[1])
-				}
-				return m[1], rel, nil
+	var version string
+	for _, stanza := range strings.Split(string(raw), "\n\n") {
+		var pkg, status, v string
+		for _, l := range strings.Split(stanza, "\n") {
+			k, val, _ := strings.Cut(l, ": ")
+			switch k {
+			case "Package":
+				pkg = val
+			case "Status":
+				status = val
+			case "Version":
+				v = val
 			}
 		}
+		if m := dockerPackageVersion.FindStringSubmatch(pkg + "=" + v); m != nil && status == "install ok installed" {
+			version = m[1]
+		}
 	}
-	return "", dockerRelease{}, errors.New("docker: command not found (the boot has not installed Docker yet)")
+	if version == "" {
+		return "", dockerRelease{}, errors.New("docker: command not found (the boot has not installed Docker yet)")
+	}
+	rel, ok := dockerReleases[version]
+	if !ok {
+		return "", dockerRelease{}, fmt.Errorf("fake docker: Docker %s is not in dockerReleases; add its API version and schema-1 behaviour from moby/moby docs/api/version-history.md and docker/cli docs/deprecated.md", version)
+	}
+	return version, rel, nil
 }
 
 // fakeState is what the fake daemon remembers between calls.
@@ -317,6 +344,8 @@ func dockerCommand(args []string) error {
 		err = st.run(args[1:], release)
 	case "plugin":
 		err = st.plugin(args[1:])
+	case "image":
+		return st.image(args[1:])
 	case "rm", "stop", "inspect", "ps", "version", "info":
 		return nil
 	default:
@@ -326,6 +355,20 @@ func dockerCommand(args []string) error {
 		return err
 	}
 	return st.save()
+}
+
+// image models `docker image inspect IMAGE`, the one image command the
+// boot uses: exit 1 with "Error: No such image: IMAGE" for an image the
+// daemon does not hold (moby/moby client/errors.go, docker/cli
+// cli/command/image/inspect.go at v26.1.4).
+func (st *fakeState) image(args []string) error {
+	if len(args) != 2 || args[0] != "inspect" {
+		return fmt.Errorf("fake docker: no model of `docker image %s`; add one before a script uses it", strings.Join(args, " "))
+	}
+	if !slices.Contains(st.Pulled, args[1]) {
+		return &exitError{1, "Error: No such image: " + args[1]}
+	}
+	return nil
 }
 
 func (st *fakeState) pull(args []string, version string, release dockerRelease) error {

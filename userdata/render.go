@@ -162,11 +162,13 @@ type node struct {
 	Masters []string
 	Quorum  int
 
-	Packages, HeldPackages []string
-	Secrets                []SecretFile
-	Pulls                  []string // images pulled at once (PullArgs)
-	Services               []service
-	RexRayPlugin           string
+	// DockerPins come from Docker's apt repository, ArchivePins from
+	// Ubuntu's; the boot installs those the AMI lacks, then holds them all.
+	DockerPins, ArchivePins, HeldPackages []string
+	Secrets                               []SecretFile
+	Pulls                                 []string // images pulled at once (PullArgs)
+	Services                              []service
+	RexRayPlugin                          string
 
 	// Mesos flag values.
 	AgentPingTimeout, ExecutorRegistrationTimeout string
@@ -242,11 +244,11 @@ func newNode(role, name, clusterID, region, zone, driver string, secrets []Secre
 		Secrets: secrets,
 	}
 	for _, p := range facts.DockerPackages {
-		n.Packages = append(n.Packages, p.Pin())
+		n.DockerPins = append(n.DockerPins, p.Pin())
 		n.HeldPackages = append(n.HeldPackages, p.Name)
 	}
 	if len(secrets) > 0 {
-		n.Packages = append(n.Packages, facts.AWSCLIPackage+"="+facts.AWSCLIPackageVersion)
+		n.ArchivePins = append(n.ArchivePins, facts.AWSCLIPackage+"="+facts.AWSCLIPackageVersion)
 		n.HeldPackages = append(n.HeldPackages, facts.AWSCLIPackage)
 	}
 	return n
