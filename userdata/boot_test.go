@@ -369,7 +369,9 @@ func (r bootRun) checkCommon(t *testing.T, secrets []SecretFile, region string) 
 		t.Fatalf("no apt-get install; calls:\n%s", r.callList())
 	}
 	hasArgs(t, "apt-get install", r.calls[install], "docker-ce=5:26.1.4-1~ubuntu.20.04~focal",
-		"docker-ce-cli=5:26.1.4-1~ubuntu.20.04~focal", "containerd.io=1.6.33-1")
+		"docker-ce-cli=5:26.1.4-1~ubuntu.20.04~focal", "containerd.io=1.6.33-1",
+		// dockerd unpacks layers with unpigz if present, far faster than Go's gzip.
+		"pigz=2.4-1")
 	if hold := r.find("apt-mark", "hold"); hold < install {
 		t.Errorf("Docker's packages are not held after the install; calls:\n%s", r.callList())
 	} else {

@@ -247,6 +247,7 @@ func newNode(role, name, clusterID, region, zone, driver string, secrets []Secre
 		n.DockerPins = append(n.DockerPins, p.Pin())
 		n.HeldPackages = append(n.HeldPackages, p.Name)
 	}
+	n.ArchivePins = append(n.ArchivePins, facts.PigzPackage+"="+facts.PigzPackageVersion)
 	if len(secrets) > 0 {
 		n.ArchivePins = append(n.ArchivePins, facts.AWSCLIPackage+"="+facts.AWSCLIPackageVersion)
 		n.HeldPackages = append(n.HeldPackages, facts.AWSCLIPackage)

@@ -56,6 +56,18 @@ const (
 	AWSCLIPackage        = "awscli"
 	AWSCLIPackageVersion = "1.18.69-1ubuntu1"
 
+	// PigzPackage and PigzPackageVersion are pigz from Ubuntu 20.04's
+	// archive (universe; 2.4-1 is focal's only version). dockerd
+	// decompresses image layers with unpigz when it is on PATH and with
+	// Go's compress/gzip otherwise (moby/moby pkg/archive/archive.go at
+	// v26.1.4, gzDecompress); docker-ce only Recommends pigz
+	// (docker/docker-ce-packaging deb/common/control), which
+	// --no-install-recommends leaves out. A layer is extracted only after
+	// its parent (moby/moby distribution/xfer/download.go), so extraction
+	// is on the pull's critical path.
+	PigzPackage        = "pigz"
+	PigzPackageVersion = "2.4-1"
+
 	// FlockerCertDir holds the Flocker certificates and agent.yml; Flocker
 	// reads them there and wants the directory 0700 and keys 0600
 	// (ClusterHQ/flocker docs/installation/configuring-authentication.rst).
