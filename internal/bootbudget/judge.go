@@ -1,0 +1,154 @@
+package bootbudget
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/marathon-ha/marathon-ha/internal/bootlog"
+)
+
+// Measured is one path from `pulumi up` to the app serving, as the
+// rehearsal measured it: the phases (internal/rehearsal BootTimeline's
+// split) and every node's boot steps from its console.
+type Measured struct {
+	Create, Boot, Deploy, Total time.Duration
+	Nodes                       []NodeSteps
+}
+
+// NodeSteps is one node's measured boot.
+type NodeSteps struct {
+	Node, Role string
+	// OSSeconds is the uptime at the start of the boot script, -1 when the
+	// console did not say.
+	OSSeconds int
+	Steps     []bootlog.Step
+}
+
+// PhaseCheck is one phase, measured against its budget.
+type PhaseCheck struct {
+	Phase           string  `json:"phase"`
+	MeasuredSeconds float64 `json:"measuredSeconds"`
+	BudgetSeconds   float64 `json:"budgetSeconds"`
+}
+
+// Overrun is a node's step that took longer than its budget.
+type Overrun struct {
+	Node            string  `json:"node"`
+	Step            string  `json:"step"`
+	MeasuredSeconds float64 `json:"measuredSeconds"`
+	BudgetSeconds   float64 `json:"budgetSeconds"`
+}
+
+// Verdict is a measured path judged against the budget and a limit (the
+// goal unless overridden).
+type Verdict struct {
+	Driver        string       `json:"driver"`
+	GoalSeconds   float64      `json:"goalSeconds"`
+	LimitSeconds  float64      `json:"limitSeconds"`
+	BudgetSeconds float64      `json:"budgetSeconds"`
+	TotalSeconds  float64      `json:"totalSeconds"`
+	Within        bool         `json:"withinLimit"`
+	Phases        []PhaseCheck `json:"phases"`
+	// Overruns are the steps over their budget, the largest excess first:
+	// where to look when the total is over.
+	Overruns []Overrun `json:"overruns,omitempty"`
+}
+
+// Judge holds m against the budget and limit (the goal if limit <= 0).
+func (b Budget) Judge(m Measured, limit time.Duration) Verdict {
+	if limit <= 0 {
+		limit = Goal
+	}
+	v := Verdict{Driver: b.Driver, GoalSeconds: Goal.Seconds(), LimitSeconds: limit.Seconds(), BudgetSeconds: b.TotalSeconds,
+		TotalSeconds: m.Total.Seconds(), Within: m.Total <= limit,
+		Phases: []PhaseCheck{
+			{PhaseCreate, m.Create.Seconds(), b.CreateSeconds},
+			{PhaseBoot, m.Boot.Seconds(), b.BootSeconds},
+			{PhaseDeploy, m.Deploy.Seconds(), b.DeploySeconds},
+		}}
+	for _, n := range m.Nodes {
+		for _, s := range b.Steps {
+			if s.Phase != PhaseBoot || s.Role != n.Role {
+				continue
+			}
+			took := measuredStep(n, s.Name)
+			if took > s.Seconds {
+				v.Overruns = append(v.Overruns, Overrun{Node: n.Node, Step: s.Name, MeasuredSeconds: took, BudgetSeconds: s.Seconds})
+			}
+		}
+	}
+	sort.SliceStable(v.Overruns, func(i, j int) bool {
+		return v.Overruns[i].MeasuredSeconds-v.Overruns[i].BudgetSeconds > v.Overruns[j].MeasuredSeconds-v.Overruns[j].BudgetSeconds
+	})
+	return v
+}
+
+// measuredStep is how long a node's step took, or -1 if the console does
+// not say (not run, not ended, or scrolled out).
+func measuredStep(n NodeSteps, name string) float64 {
+	if name == StepOS {
+		return float64(n.OSSeconds)
+	}
+	for _, s := range n.Steps {
+		if s.Name == name && s.End >= 0 {
+			return float64(s.Seconds())
+		}
+	}
+	return -1
+}
+
+// Problem is the verdict as a rehearsal problem, or "" when the path was
+// within its limit.
+func (v Verdict) Problem() string {
+	if v.Within {
+		return ""
+	}
+	p := fmt.Sprintf("up to serving took %s, over the limit of %s (the goal is %s, the %s budget %s)",
+		secs(v.TotalSeconds), secs(v.LimitSeconds), secs(v.GoalSeconds), v.Driver, secs(v.BudgetSeconds))
+	var over []string
+	for _, ph := range v.Phases {
+		if ph.MeasuredSeconds > ph.BudgetSeconds {
+			over = append(over, fmt.Sprintf("%s %s (budget %s)", ph.Phase, secs(ph.MeasuredSeconds), secs(ph.BudgetSeconds)))
+		}
+	}
+	if len(over) > 0 {
+		p += "; over budget: " + strings.Join(over, ", ")
+	}
+	if len(v.Overruns) > 0 {
+		p += "; slowest steps: " + v.overrunList(3)
+	}
+	return p
+}
+
+// overrunList names the first n overruns.
+func (v Verdict) overrunList(n int) string {
+	var out []string
+	for _, o := range v.Overruns[:min(n, len(v.Overruns))] {
+		out = append(out, fmt.Sprintf("%s %s %s (budget %s)", o.Node, o.Step, secs(o.MeasuredSeconds), secs(o.BudgetSeconds)))
+	}
+	return strings.Join(out, ", ")
+}
+
+// Summary is the verdict in a few lines for the rehearsal's report.
+func (v Verdict) Summary() string {
+	var sb strings.Builder
+	state := "within"
+	if !v.Within {
+		state = "OVER"
+	}
+	fmt.Fprintf(&sb, "up to serving %s: %s the limit %s (goal %s); %s budget %s:", secs(v.TotalSeconds), state, secs(v.LimitSeconds), secs(v.GoalSeconds), v.Driver, secs(v.BudgetSeconds))
+	for _, ph := range v.Phases {
+		fmt.Fprintf(&sb, " %s %s/%s", ph.Phase, secs(ph.MeasuredSeconds), secs(ph.BudgetSeconds))
+	}
+	sb.WriteString("\n")
+	if len(v.Overruns) > 0 {
+		fmt.Fprintf(&sb, "steps over their budget: %s\n", v.overrunList(len(v.Overruns)))
+	}
+	return sb.String()
+}
+
+func secs(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Second).String()
+}
