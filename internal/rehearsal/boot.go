@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
 	"github.com/marathon-ha/marathon-ha/internal/bootlog"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
@@ -50,6 +51,11 @@ type BootTimeline struct {
 
 	Nodes []ec2ops.NodeBoot `json:"nodes"`
 	Notes []string          `json:"notes,omitempty"`
+
+	// Budget is the split and each node's steps held against the stack's
+	// up-to-serving budget and Config.ServingLimit (internal/bootbudget);
+	// nil when the app never served or the budget is unknown.
+	Budget *bootbudget.Verdict `json:"budget,omitempty"`
 }
 
 // readBootTimeline fills r.Boot: the nodes' timelines and the split of
@@ -63,6 +69,29 @@ func readBootTimeline(ctx context.Context, cfg Config, r *Report, outs stackoutp
 	r.Boot = b
 	b.Nodes, b.Notes = readBoots(ctx, cfg, outs)
 	b.split()
+	if b.ServingAt.IsZero() {
+		return
+	}
+	budget, err := bootbudget.New(outs.VolumeDriver)
+	if err != nil {
+		b.Notes = append(b.Notes, "the up-to-serving time is not judged: "+err.Error())
+		return
+	}
+	v := budget.Judge(b.measured(), cfg.ServingLimit)
+	b.Budget = &v
+	if p := v.Problem(); p != "" {
+		r.Problems = append(r.Problems, p)
+	}
+}
+
+// measured is the split and the nodes' steps, as the budget judges them.
+func (b *BootTimeline) measured() bootbudget.Measured {
+	sec := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+	m := bootbudget.Measured{Create: sec(b.CreateSeconds), Boot: sec(b.BootSeconds), Deploy: sec(b.DeploySeconds), Total: sec(b.TotalSeconds)}
+	for _, n := range b.Nodes {
+		m.Nodes = append(m.Nodes, bootbudget.NodeSteps{Node: nodeName(n), Role: n.Role, OSSeconds: n.OSStartSeconds(), Steps: n.Steps})
+	}
+	return m
 }
 
 // readBoots reads every node's console, or says why it could not.
@@ -176,6 +205,11 @@ func (b *BootTimeline) Summary(w io.Writer) {
 			fmt.Fprintf(w, " (last: %s)", b.LastBooted)
 		}
 		fmt.Fprintf(w, ", app deployment %.1fs\n", b.DeploySeconds)
+	}
+	if b.Budget != nil {
+		for _, l := range strings.Split(strings.TrimRight(b.Budget.Summary(), "\n"), "\n") {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
 	}
 	for _, n := range b.Nodes {
 		fmt.Fprintf(w, "  boot of %s %s (console: %s", n.Role, n.InstanceID, n.Console)

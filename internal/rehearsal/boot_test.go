@@ -77,9 +77,12 @@ var (
 // watch also read the wall clock) runs on the wall clock at test speed.
 type bootClock struct{ offset atomic.Int64 }
 
-func newBootClock() *bootClock {
+func newBootClock() *bootClock { return newBootClockUp(8 * time.Minute) }
+
+// newBootClockUp is a bootClock whose up stands for one of d.
+func newBootClockUp(d time.Duration) *bootClock {
 	c := &bootClock{}
-	c.offset.Store(int64(-8 * time.Minute))
+	c.offset.Store(int64(-d))
 	return c
 }
 
@@ -132,6 +135,9 @@ func (f failingConsoles) GetConsoleOutput(ctx context.Context, in *ec2.GetConsol
 func bootConfig(f *fakeStack, clock *bootClock, progress *failovertest.Progress, ids *sync.Map, fail string) rehearsal.Config {
 	cfg := testConfig(f, progress)
 	cfg.Now = clock.now
+	// An 8-minute up is over the goal: the split is tested here, the
+	// judgement in TestReportJudgesUpToServing.
+	cfg.ServingLimit = 10 * time.Minute
 	cfg.Clients.Consoles = func(context.Context, stackoutputs.Outputs) (ec2ops.ConsoleAPI, error) {
 		return failingConsoles{ConsoleAPI: f.c().EC2Server().Client(), ids: ids, fail: fail}, nil
 	}
@@ -270,4 +276,59 @@ func TestReportWithoutConsoleClientSaysSo(t *testing.T) {
 	if r.Boot == nil || len(r.Boot.Notes) == 0 || !strings.Contains(r.Boot.Notes[0], "no console client") {
 		t.Errorf("boot timeline %+v, want a note that the boot was not read", r.Boot)
 	}
+}
+
+// TestReportJudgesUpToServing: the rehearsal holds up-to-serving against
+// the 6-minute goal and the stack's budget. Over it, the run fails and
+// says which phases and node steps were over their budget; within it, the
+// report still shows the comparison.
+func TestReportJudgesUpToServing(t *testing.T) {
+	t.Run("over", func(t *testing.T) {
+		clock, ids := newBootClock(), &sync.Map{}
+		f := bootStack(t, clock, ids)
+		var progress failovertest.Progress
+		cfg := bootConfig(f, clock, &progress, ids, "")
+		cfg.ServingLimit = 0 // the default: the goal
+		r := rehearsal.Run(context.Background(), cfg)
+		if r.Passed || len(r.Problems) != 1 {
+			t.Fatalf("passed %v, problems %q; want one about the 8-minute path", r.Passed, r.Problems)
+		}
+		// The master's wait-ready took 40 s of a 30 s budget, the agents'
+		// 20 s of 10 s; the deploy 190 s of 34 s.
+		for _, want := range []string{"up to serving took 8m0s, over the limit of 6m0s (the goal is 6m0s, the rexray budget 4m40s)",
+			"deploy 3m10s (budget 34s)", "slowest steps: master wait-ready 40s (budget 30s)"} {
+			if !strings.Contains(r.Problems[0], want) {
+				t.Errorf("problem %q lacks %q", r.Problems[0], want)
+			}
+		}
+		v := r.Boot.Budget
+		if v == nil || v.Within || v.LimitSeconds != 360 || len(v.Overruns) == 0 {
+			t.Fatalf("verdict %+v", v)
+		}
+		var sum bytes.Buffer
+		r.Summary(&sum)
+		if !strings.Contains(sum.String(), "up to serving 8m0s: OVER the limit 6m0s") {
+			t.Errorf("summary:\n%s", sum.String())
+		}
+		raw, _ := json.Marshal(r)
+		if !strings.Contains(string(raw), `"budget":{"driver":"rexray"`) || !strings.Contains(string(raw), `"overruns":[`) {
+			t.Errorf("the report's JSON lacks the verdict: %s", raw)
+		}
+	})
+	t.Run("within", func(t *testing.T) {
+		clock, ids := newBootClockUp(5*time.Minute+30*time.Second), &sync.Map{}
+		f := bootStack(t, clock, ids)
+		var progress failovertest.Progress
+		cfg := bootConfig(f, clock, &progress, ids, "")
+		cfg.ServingLimit = 0
+		r := rehearsal.Run(context.Background(), cfg)
+		if !r.Passed {
+			t.Fatalf("a 5m30s path failed: %q", r.Problems)
+		}
+		var sum bytes.Buffer
+		r.Summary(&sum)
+		if !strings.Contains(sum.String(), "up to serving 5m30s: within the limit 6m0s") {
+			t.Errorf("summary:\n%s", sum.String())
+		}
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
@@ -146,6 +147,10 @@ type Config struct {
 	TargetTimeout   time.Duration
 	DestroyTimeout  time.Duration
 	UpTimeout       time.Duration // bound of pulumi up (default DefaultUpTimeout)
+	// ServingLimit is the longest the path from the start of `pulumi up`
+	// to the app serving may take (default bootbudget.Goal, 6 minutes); a
+	// run over it fails, naming the steps over their budget.
+	ServingLimit time.Duration
 	// BootTimelineTimeout bounds the reading of the nodes' consoles for the
 	// report's boot timeline (default DefaultBootTimelineTimeout).
 	BootTimelineTimeout time.Duration
@@ -212,7 +217,7 @@ func (c *Config) fillDurations() {
 		{&c.WatchDeadline, DefaultWatchDeadline}, {&c.TargetTimeout, DefaultTargetTimeout},
 		{&c.DestroyTimeout, DefaultDestroyTimeout}, {&c.UpTimeout, DefaultUpTimeout},
 		{&c.SweepWait, ec2ops.DefaultSweepWait}, {&c.SweepPoll, ec2ops.DefaultCleanupPoll},
-		{&c.BootTimelineTimeout, DefaultBootTimelineTimeout},
+		{&c.BootTimelineTimeout, DefaultBootTimelineTimeout}, {&c.ServingLimit, bootbudget.Goal},
 	} {
 		if *d.v <= 0 {
 			*d.v = d.def

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
 	"github.com/marathon-ha/marathon-ha/internal/config"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
@@ -38,9 +39,10 @@ by the stack's tags first. After the destroy, whatever the stack's tags still
 find (instances, volumes, the ELB) is swept; if anything is left, the run
 fails and the stack is kept for --destroy-run. The report goes to --report as
 JSON and is summarised on stdout; progress goes to stderr. Exit status 0 when
-the app came back within the recovery budget of its volume driver and --mode
-plus --margin (or within --rto-limit) with no click lost and the stack is
-gone, 1 otherwise, 2 for bad usage.
+the app served within --serving-limit of the start of up, came back within
+the recovery budget of its volume driver and --mode plus --margin (or within
+--rto-limit) with no click lost, and the stack is gone; 1 otherwise, 2 for
+bad usage.
 
 Options:
     --region R             AWS region (default $AWS_REGION, else $AWS_DEFAULT_REGION).
@@ -74,6 +76,9 @@ Options:
                            agent ping timeout and one sample of the watch).
     --rto-limit D          Judge the RTO against this limit instead of the budget plus
                            --margin (default: not set).
+    --serving-limit D      The longest the app may take to serve through the ELB from
+                           the start of up (default 6m0s, the goal); the report holds
+                           each phase and node step against the stack's boot budget.
     --up-timeout D         Bound of pulumi up (default 35m: an instance's create, 10m,
                            + deploy-app's wait, 20m, + 5m).
     --app-ready-timeout D  Wait for the app through the ELB after up (default 10m).
@@ -140,6 +145,7 @@ type options struct {
 	upTimeout                                                           time.Duration
 	mode                                                                string        // --mode
 	margin                                                              time.Duration // --margin
+	servingLimit                                                        time.Duration // --serving-limit
 	rtoLimitSet                                                         bool          // --rto-limit given
 	drills                                                              string        // --drills
 }
@@ -172,6 +178,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	fs.StringVar(&o.drills, "drills", rehearsal.DrillAppAgent, "")
 	fs.DurationVar(&o.margin, "margin", rehearsal.DefaultBudgetMargin, "")
 	fs.DurationVar(&o.upTimeout, "up-timeout", rehearsal.DefaultUpTimeout, "")
+	fs.DurationVar(&o.servingLimit, "serving-limit", bootbudget.Goal, "")
 	fs.DurationVar(&o.appReady, "app-ready-timeout", rehearsal.DefaultAppReadyTimeout, "")
 	fs.DurationVar(&o.watchDeadline, "watch-deadline", rehearsal.DefaultWatchDeadline, "")
 	fs.DurationVar(&o.destroyTimeout, "destroy-timeout", rehearsal.DefaultDestroyTimeout, "")
@@ -238,7 +245,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 		Stack: stack, Clients: d.clients(stderr), Clicks: o.clicks, FlushWait: o.flushWait, RTOLimit: o.rtoLimit,
 		Mode: failover.Mode(o.mode), BudgetMargin: o.margin, Drills: drills,
 		AppReadyTimeout: o.appReady, WatchDeadline: o.watchDeadline, DestroyTimeout: o.destroyTimeout, Progress: stderr,
-		UpTimeout: o.upTimeout, Region: o.region,
+		UpTimeout: o.upTimeout, ServingLimit: o.servingLimit, Region: o.region,
 	})
 	code := 0
 	if !r.Passed {
@@ -283,7 +290,7 @@ func (o options) check() string {
 		return fmt.Sprintf("--agents %d: want 2 to %d (failover needs a second agent)", o.agents, config.MaxAgentCount)
 	case o.clicks < 1:
 		return fmt.Sprintf("--clicks %d: write at least one", o.clicks)
-	case o.flushWait < 0 || (o.rtoLimitSet && o.rtoLimit <= 0) || o.margin <= 0 || o.appReady <= 0 || o.watchDeadline <= 0 || o.destroyTimeout <= 0 || o.upTimeout <= 0:
+	case o.flushWait < 0 || (o.rtoLimitSet && o.rtoLimit <= 0) || o.margin <= 0 || o.appReady <= 0 || o.watchDeadline <= 0 || o.destroyTimeout <= 0 || o.upTimeout <= 0 || o.servingLimit <= 0:
 		return "durations must be positive (--flush-wait may be 0)"
 	}
 	if _, err := failover.ParseMode(o.mode); err != nil {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops/ec2test"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
@@ -208,6 +209,7 @@ func TestUsageErrors(t *testing.T) {
 		{nil, []string{"--clicks", "0"}, "--clicks 0"},
 		{nil, []string{"--rto-limit", "0s"}, "durations must be positive"},
 		{nil, []string{"--margin", "0s"}, "durations must be positive"},
+		{nil, []string{"--serving-limit", "0s"}, "durations must be positive"},
 		{nil, []string{"--mode", "reboot"}, "--mode \"reboot\": want crash"},
 		{nil, []string{"extra"}, "unexpected arguments"},
 	} {
@@ -256,6 +258,7 @@ func TestUsageStatesTheDefaults(t *testing.T) {
 		"(default " + rehearsal.DefaultDestroyTimeout.String()[:3],
 		"(default " + rehearsal.DefaultAppReadyTimeout.String()[:3],
 		"(default " + rehearsal.DefaultUpTimeout.String()[:3],
+		"(default " + bootbudget.Goal.String(),
 	} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("usage lacks %q", want)
