@@ -17,15 +17,17 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
 	"github.com/marathon-ha/marathon-ha/internal/bootlog"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
+	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
 
 const usage = `Usage:
     boot-timeline --stack NAME [--cwd DIR] [--aws-profile P] [--json]
     boot-timeline --outputs FILE|- [--aws-profile P] [--json]
-    boot-timeline --console FILE... [--json]
+    boot-timeline --console FILE... [--volume-driver D] [--json]
 
 Prints each node's boot timeline: every step its boot script announced on
 the serial console ("marathon-ha boot <node> <step> start|done|FAILED
@@ -38,6 +40,10 @@ the stack outputs, ` + "`pulumi stack output --json --show-secrets --stack NAME`
 their consoles are read with EC2 GetConsoleOutput, latest output where the
 instance type allows it (Nitro), else EC2's buffered copy, which lags.
 
+Under each node's steps, a "budget" line holds each step of its role against
+the up-to-serving budget of the stack's volume driver (internal/bootbudget):
+"took of budget", "over" where it took longer.
+
 Options:
     --stack NAME      Pulumi stack whose outputs name the cluster.
     --cwd DIR         Pulumi project directory (pulumi --cwd).
@@ -46,6 +52,9 @@ Options:
                       flag or list files after it), e.g. from
                       aws ec2 get-console-output --latest --output text.
     --aws-profile P   AWS profile for the EC2 calls (default: the SDK's chain).
+    --volume-driver D The budget to hold the steps against: rexray or flocker
+                      (default: the stack output volumeDriver; with --console,
+                      none).
     --json            Print the timelines as one JSON array.
     --timeout D       Overall deadline (default 2m0s).`
 
@@ -73,10 +82,10 @@ func connect(ctx context.Context, region, profile string) (ec2ops.EC2API, ec2ops
 }
 
 type options struct {
-	stack, cwd, outputs, profile string
-	consoles                     []string
-	jsonOut                      bool
-	timeout                      time.Duration
+	stack, cwd, outputs, profile, driver string
+	consoles                             []string
+	jsonOut                              bool
+	timeout                              time.Duration
 }
 
 type stringList []string
@@ -89,6 +98,18 @@ func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 type node struct {
 	Source string `json:"source,omitempty"` // a --console file
 	ec2ops.NodeBoot
+	// Budget is each step of the node's role against its budget; empty
+	// when the volume driver is not known.
+	Budget []stepBudget `json:"budget,omitempty"`
+}
+
+// stepBudget is one step's time against its budget.
+type stepBudget struct {
+	Step          string  `json:"step"`
+	BudgetSeconds float64 `json:"budgetSeconds"`
+	// TookSeconds is -1 while the step has not ended (or not run).
+	TookSeconds float64 `json:"tookSeconds"`
+	Over        bool    `json:"over,omitempty"`
 }
 
 func run(args []string, d deps) int {
@@ -102,6 +123,7 @@ func run(args []string, d deps) int {
 	fs.StringVar(&o.outputs, "outputs", "", "")
 	fs.StringVar(&o.profile, "aws-profile", "", "")
 	fs.Var(&consoles, "console", "")
+	fs.StringVar(&o.driver, "volume-driver", "", "")
 	fs.BoolVar(&o.jsonOut, "json", false, "")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "")
 	if err := fs.Parse(args); err != nil {
@@ -110,10 +132,22 @@ func run(args []string, d deps) int {
 		}
 		return 2
 	}
+	// --console FILE... takes the files after it; flags may follow them
+	// (the flag package stops at the first argument that is not one).
+	for rest := fs.Args(); len(consoles) > 0 && len(rest) > 0; rest = fs.Args() {
+		if !strings.HasPrefix(rest[0], "-") {
+			consoles = append(consoles, rest[0])
+			if err := fs.Parse(rest[1:]); err != nil {
+				return 2
+			}
+			continue
+		}
+		if err := fs.Parse(rest); err != nil {
+			return 2
+		}
+	}
 	o.consoles = consoles
-	if len(o.consoles) > 0 {
-		o.consoles = append(o.consoles, fs.Args()...)
-	} else if fs.NArg() > 0 {
+	if len(o.consoles) == 0 && fs.NArg() > 0 {
 		return errorf(d.stderr, "unexpected arguments %q; see --help", fs.Args())
 	}
 	sources := 0
@@ -132,13 +166,27 @@ func run(args []string, d deps) int {
 
 	var nodes []node
 	var err error
+	driver := o.driver
 	if len(o.consoles) > 0 {
 		nodes, err = fromFiles(o.consoles)
 	} else {
-		nodes, err = fromStack(ctx, o, d)
+		var stackDriver string
+		nodes, stackDriver, err = fromStack(ctx, o, d)
+		if driver == "" {
+			driver = stackDriver
+		}
 	}
 	if err != nil {
 		return errorf(d.stderr, "%v", err)
+	}
+	if driver != "" {
+		b, err := bootbudget.New(driver)
+		if err != nil {
+			return errorf(d.stderr, "--volume-driver: %v", err)
+		}
+		for i := range nodes {
+			nodes[i].Budget = budgetOf(b, nodes[i].NodeBoot)
+		}
 	}
 	if o.jsonOut {
 		b, err := json.MarshalIndent(nodes, "", "  ")
@@ -183,31 +231,66 @@ func fromFiles(paths []string) ([]node, error) {
 	return out, nil
 }
 
-// fromStack reads the consoles of the stack's live instances.
-func fromStack(ctx context.Context, o options, d deps) ([]node, error) {
+// fromStack reads the consoles of the stack's live instances, and says
+// the stack's volume driver.
+func fromStack(ctx context.Context, o options, d deps) ([]node, string, error) {
 	outs, err := loadOutputs(ctx, o, d)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	api, consoles, err := d.connect(ctx, outs.Region, o.profile)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	boots, err := ec2ops.New(api).ClusterBoots(ctx, outs.ClusterID, ec2ops.NewConsoleReader(consoles, 0))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(boots) == 0 {
-		return nil, fmt.Errorf("cluster %s (stack %s) has no live instance in %s", outs.ClusterID, outs.Stack, outs.Region)
+		return nil, "", fmt.Errorf("cluster %s (stack %s) has no live instance in %s", outs.ClusterID, outs.Stack, outs.Region)
 	}
 	out := make([]node, 0, len(boots))
 	for _, b := range boots {
 		if b.Error != "" {
-			return nil, errors.New(b.Error)
+			return nil, "", errors.New(b.Error)
 		}
 		out = append(out, node{NodeBoot: b})
 	}
-	return out, nil
+	return out, outs.VolumeDriver, nil
+}
+
+// budgetOf holds each boot step of the node's role against b. A node read
+// from a file has no role: its name says it ("master", "master-<i>",
+// "agent-<i>", as components.BootInstances names them).
+func budgetOf(b bootbudget.Budget, n ec2ops.NodeBoot) []stepBudget {
+	role := n.Role
+	if role == "" {
+		switch {
+		case n.Node == facts.RoleMaster || strings.HasPrefix(n.Node, facts.RoleMaster+"-"):
+			role = facts.RoleMaster
+		case strings.HasPrefix(n.Node, facts.RoleAgent+"-"):
+			role = facts.RoleAgent
+		default:
+			return nil
+		}
+	}
+	var out []stepBudget
+	for _, s := range b.Steps {
+		if s.Phase != bootbudget.PhaseBoot || s.Role != role {
+			continue
+		}
+		took := -1.0
+		if s.Name == bootbudget.StepOS {
+			took = float64(n.OSStartSeconds())
+		}
+		for _, st := range n.Steps {
+			if st.Name == s.Name && st.End >= 0 {
+				took = float64(st.Seconds())
+			}
+		}
+		out = append(out, stepBudget{Step: s.Name, BudgetSeconds: s.Seconds, TookSeconds: took, Over: took > s.Seconds})
+	}
+	return out
 }
 
 // loadOutputs reads the stack outputs from pulumi or from --outputs.
@@ -227,5 +310,21 @@ func write(w io.Writer, n node) error {
 		_, err := fmt.Fprintf(w, "%s: console not available yet (EC2 has no output for it so far)\n", n.Node)
 		return err
 	}
-	return n.Timeline.Write(w)
+	if err := n.Timeline.Write(w); err != nil || len(n.Budget) == 0 {
+		return err
+	}
+	parts := make([]string, len(n.Budget))
+	for i, s := range n.Budget {
+		budget := time.Duration(s.BudgetSeconds * float64(time.Second))
+		switch {
+		case s.TookSeconds < 0:
+			parts[i] = fmt.Sprintf("%s - of %s", s.Step, budget)
+		case s.Over:
+			parts[i] = fmt.Sprintf("%s %s of %s over", s.Step, time.Duration(s.TookSeconds*float64(time.Second)), budget)
+		default:
+			parts[i] = fmt.Sprintf("%s %s of %s", s.Step, time.Duration(s.TookSeconds*float64(time.Second)), budget)
+		}
+	}
+	_, err := fmt.Fprintf(w, "  budget: %s\n", strings.Join(parts, ", "))
+	return err
 }

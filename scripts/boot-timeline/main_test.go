@@ -159,3 +159,55 @@ func TestTimelineUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineAgainstTheBudget: each node's steps are held against the
+// budget of its role (from its name, for a console file) and the volume
+// driver: --volume-driver, which may follow the files, or the stack's.
+func TestTimelineAgainstTheBudget(t *testing.T) {
+	var out, errOut bytes.Buffer
+	d := deps{stdout: &out, stderr: &errOut}
+	if code := run([]string{"--console", "testdata/agent-1-failed.console", "--volume-driver", "rexray"}, d); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	want := "  budget: os 21s of 45s, install-packages 51s of 35s over, node-address 0s of 1s, pull-images 1m52s of 40s over, " +
+		"install-volume-plugin - of 15s, start-services - of 2s, wait-ready - of 10s\n"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("stdout lacks %q:\n%s", want, out.String())
+	}
+
+	// From a stack: its volumeDriver output chooses the budget, and the
+	// JSON carries it.
+	_, sd, sout, serr, _ := standIn(t)
+	outputs := strings.Replace(outputsJSON, `"region"`, `"volumeDriver": "flocker", "region"`, 1)
+	if code := run([]string{"--outputs", "-", "--json"}, deps{stdin: strings.NewReader(outputs), stdout: sd.stdout, stderr: sd.stderr, connect: sd.connect}); code != 0 {
+		t.Fatalf("exit %d: %s", code, serr)
+	}
+	var nodes []struct {
+		Role   string       `json:"role"`
+		Budget []stepBudget `json:"budget"`
+	}
+	if err := json.Unmarshal(sout.Bytes(), &nodes); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		var steps []string
+		for _, s := range n.Budget {
+			steps = append(steps, s.Step)
+		}
+		// Flocker's nodes fetch their certificates; the master has no
+		// start-services step.
+		wantSteps := "os install-packages node-address fetch-certificates pull-images wait-ready"
+		if n.Role == facts.RoleAgent {
+			wantSteps = "os install-packages node-address fetch-certificates pull-images start-services wait-ready"
+		}
+		if got := strings.Join(steps, " "); got != wantSteps {
+			t.Errorf("%s budget steps %q, want %q", n.Role, got, wantSteps)
+		}
+	}
+
+	out.Reset()
+	errOut.Reset()
+	if code := run([]string{"--volume-driver", "ceph", "--console", "testdata/agent-1-failed.console"}, d); code != 1 || !strings.Contains(errOut.String(), `volume driver "ceph"`) {
+		t.Errorf("exit %d, stderr %q; want a refusal of the driver", code, errOut.String())
+	}
+}
