@@ -18,6 +18,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"gopkg.in/yaml.v3"
 
+	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
 	"github.com/marathon-ha/marathon-ha/internal/config"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
@@ -222,6 +223,35 @@ func TestREADMERecoveryBudget(t *testing.T) {
 		sb.WriteString("\n")
 	}
 	checkREADMESection(t, "budget", sb.String()+"\n```\n"+steps.String()+"```\n")
+}
+
+// TestREADMEBootBudget keeps the README's up-to-serving budget the one
+// internal/bootbudget computes.
+func TestREADMEBootBudget(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString("| volume driver | create | boot (slowest role) | app deployment | total | goal |\n|---|---|---|---|---|---|\n")
+	var details []string
+	for _, d := range []string{facts.VolumeDriverRexRay, facts.VolumeDriverFlocker} {
+		b, err := bootbudget.New(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&sb, "| %s | %s | %s (%s) | %s | **%s** | %s |\n", d, b.Create, b.Boot, b.Slowest, b.Deploy, b.Total, bootbudget.Goal)
+		var tb strings.Builder
+		tb.WriteString("| phase | step | time | basis |\n|---|---|---|---|\n")
+		for _, s := range b.Steps {
+			name := s.Name
+			if s.Role != "" {
+				name = s.Role + " `" + s.Name + "`"
+			}
+			fmt.Fprintf(&tb, "| %s | %s | %s | %s |\n", s.Phase, name, s.Duration, s.Basis)
+		}
+		details = append(details, tb.String())
+	}
+	sb.WriteString("\nThe default's (REX-Ray) steps; masters and agents boot side by side, so the boot phase is the slower role's sum:\n\n")
+	sb.WriteString(details[0])
+	sb.WriteString("\n<details><summary>Flocker's steps</summary>\n\n" + details[1] + "\n</details>\n")
+	checkREADMESection(t, "boot-budget", sb.String())
 }
 
 func TestDevStackIsValid(t *testing.T) {

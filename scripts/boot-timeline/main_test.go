@@ -128,7 +128,7 @@ func TestTimelineJSON(t *testing.T) {
 		byID[n.InstanceID] = i
 	}
 	m, a1, a2 := nodes[byID["i-0aaa"]], nodes[byID["i-0bbb"]], nodes[byID["i-0ccc"]]
-	if m.Node != "master" || m.State != bootlog.Done || len(m.Steps) != 12 {
+	if m.Node != "master" || m.State != bootlog.Done || len(m.Steps) != 13 {
 		t.Errorf("master %+v", m)
 	}
 	if a1.State != bootlog.Failed || a1.Failed == nil || a1.Failed.Name != "pull-images" || a1.Failed.End != 163 || a1.Elapsed != 163 {
