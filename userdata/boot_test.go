@@ -110,6 +110,13 @@ type bootRun struct {
 func installNode(t *testing.T, doc []byte) (string, cloudConfig) {
 	t.Helper()
 	root := t.TempDir()
+	return root, installInto(t, root, doc)
+}
+
+// installInto writes the user data's files under root, which may hold a
+// node already (an image prepared there).
+func installInto(t *testing.T, root string, doc []byte) cloudConfig {
+	t.Helper()
 	cc := parse(t, doc)
 	for _, f := range cc.WriteFiles {
 		mode := parseMode(t, f.Permissions)
@@ -124,7 +131,7 @@ func installNode(t *testing.T, doc []byte) (string, cloudConfig) {
 	if err := os.MkdirAll(filepath.Join(root, "dev"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return root, cc
+	return cc
 }
 
 func parseMode(t *testing.T, octal string) os.FileMode {
@@ -801,4 +808,92 @@ func agentImages(t *testing.T, doc []byte) []string {
 		images = append(images, image)
 	}
 	return images
+}
+
+// TestBootFromAPreparedImage: the image preparation (RenderImage) run on a
+// stand-in of Canonical's AMI installs the pinned packages and pulls every
+// image, starts nothing and configures nothing of a node, and leaves the
+// marker power_state waits for. A master and an agent then booted from that
+// image fetch no package and pull no image, and are ready.
+func TestBootFromAPreparedImage(t *testing.T) {
+	for _, driver := range facts.VolumeDrivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			in := imageInput(driver)
+			doc, err := RenderImage(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := t.TempDir()
+			cc := installInto(t, root, doc)
+			out, err := runScript(t, root, cc.RunCmd[0][0], "", "")
+			image := bootRun{root: root, out: out, err: err, calls: readCalls(t, root), doc: cc}
+			image.mustSucceed(t)
+			install := image.find("apt-get", "-o", "DPkg::Lock::Timeout=300", "install")
+			if install < 0 {
+				t.Fatalf("no apt-get install; calls:\n%s", image.callList())
+			}
+			n := newNode("image", "image", "", "", "", driver, nil)
+			pins := append(slices.Clone(n.DockerPins), n.ArchivePins...)
+			if driver == facts.VolumeDriverFlocker {
+				pins = append(pins, facts.AWSCLIPackage+"="+facts.AWSCLIPackageVersion)
+			}
+			hasArgs(t, "apt-get install", image.calls[install], pins...)
+			for _, im := range in.Images {
+				if image.find("docker", "pull", im) < 0 {
+					t.Errorf("%s not pulled into the image; calls:\n%s", im, image.callList())
+				}
+			}
+			for _, c := range [][]string{{"systemctl", "enable", "--now"}, {"docker", "run"}, {"docker", "plugin"}, {"curl", "-fsS"}, {"aws"}} {
+				if i := image.find(c...); i >= 0 {
+					t.Errorf("the image preparation ran %v: nothing of a node belongs in the image", image.calls[i])
+				}
+			}
+			if _, err := os.Stat(filepath.Join(root, imageDoneFile)); err != nil {
+				t.Errorf("no marker for power_state: %v", err)
+			}
+			if !strings.Contains(out, "image for the "+driver+" driver prepared") {
+				t.Errorf("output lacks the prepared line:\n%s", out)
+			}
+
+			// A new instance: /run is empty again, the calls are the boot's.
+			if err := os.RemoveAll(filepath.Join(root, "run")); err != nil {
+				t.Fatal(err)
+			}
+			for _, node := range []struct {
+				name, ip string
+				render   func() ([]byte, error)
+			}{
+				{"master", testMasterIP, func() ([]byte, error) { return RenderMaster(masterInput(driver)) }},
+				{"agent", "10.42.1.21", func() ([]byte, error) { return RenderAgent(agentInput(driver)) }},
+			} {
+				doc, err := node.render()
+				if err != nil {
+					t.Fatal(err)
+				}
+				nodeRoot := t.TempDir()
+				if err := os.CopyFS(nodeRoot, os.DirFS(root)); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Remove(filepath.Join(nodeRoot, "calls.log")); err != nil {
+					t.Fatal(err)
+				}
+				cc := installInto(t, nodeRoot, doc)
+				if driver == facts.VolumeDriverFlocker && node.name == "agent" {
+					listenPluginSocket(t, nodeRoot)
+				}
+				out, err := runScript(t, nodeRoot, cc.RunCmd[0][0], node.ip, "")
+				r := bootRun{root: nodeRoot, out: out, err: err, calls: readCalls(t, nodeRoot), doc: cc, fakeIP: node.ip}
+				r.mustSucceed(t)
+				for _, c := range [][]string{{"apt-get"}, {"docker", "pull"}, {"curl", "-fsSL"}} {
+					if i := r.find(c...); i >= 0 {
+						t.Errorf("%s booted from the image ran %v; calls:\n%s", node.name, r.calls[i], r.callList())
+					}
+				}
+				if !strings.Contains(out, "READY") {
+					t.Errorf("%s not ready:\n%s", node.name, out)
+				}
+			}
+		})
+	}
 }

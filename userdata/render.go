@@ -5,7 +5,9 @@ import (
 	"compress/gzip"
 	"embed"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -54,6 +56,12 @@ const (
 	unitDir    = "/etc/systemd/system"
 	nodeEnv    = "/etc/marathon-ha/node.env"
 	dockerDrop = "/etc/systemd/system/docker.service.d/marathon-ha.conf"
+	// imageScript prepares an image (RenderImage); imageDone is the marker it
+	// leaves when done, which cloud-init's power_state waits for. /run is a
+	// tmpfs: the marker is not in the image.
+	imageScript   = "/usr/local/sbin/marathon-ha-prepare-image"
+	imageDoneDir  = "/run/marathon-ha"
+	imageDoneFile = imageDoneDir + "/image-prepared"
 	// blockMetadata is run by Docker's unit after every start (dockerDrop).
 	blockMetadata = "/usr/local/sbin/marathon-ha-block-metadata"
 	// flockerPluginSocket is where Flocker's plugin listens and Docker looks
@@ -90,14 +98,13 @@ func RenderMaster(in MasterInput) ([]byte, error) {
 	n.Masters = in.Masters
 	n.Quorum = facts.MasterQuorum(len(in.Masters))
 	n.AgentPingTimeout = mesosDuration(in.AgentPingTimeout)
-	n.Pulls = []string{in.Images.ZooKeeper, in.Images.MesosMaster, in.Images.Marathon}
+	n.Pulls = masterPulls(in.Images, n.Flocker)
 	n.Services = []service{
 		{Name: "zookeeper", Image: in.Images.ZooKeeper},
 		{Name: "mesos-master", Image: in.Images.MesosMaster},
 		{Name: "marathon", Image: in.Images.Marathon},
 	}
 	if n.Flocker {
-		n.Pulls = append(n.Pulls, in.Images.FlockerControl)
 		n.Services = append(n.Services, service{Name: "flocker-control", Image: in.Images.FlockerControl})
 	}
 	out, err := n.render(nil)
@@ -121,8 +128,8 @@ func RenderAgent(in AgentInput) ([]byte, error) {
 	n.ZoneAttribute = facts.AgentZoneAttribute + ":" + in.Zone
 	n.ExecutorRegistrationTimeout = mesosDuration(facts.ExecutorRegistrationTimeout)
 	var extra []file
+	n.Pulls = agentPulls(in.VolumeDriver, in.Images, in.AppImage)
 	if n.Flocker {
-		n.Pulls = []string{in.Images.FlockerDatasetAgent, in.Images.FlockerDockerPlugin}
 		n.Services = []service{
 			{Name: "flocker-dataset-agent", Image: in.Images.FlockerDatasetAgent},
 			{Name: "flocker-docker-plugin", Image: in.Images.FlockerDockerPlugin},
@@ -136,7 +143,6 @@ func RenderAgent(in AgentInput) ([]byte, error) {
 	if n.RexRay {
 		n.RexRayPlugin = in.Images.RexRayPlugin
 	}
-	n.Pulls = append(n.Pulls, in.Images.MesosAgent, in.Images.MesosExecutor, in.AppImage)
 	// The agent starts last, once every image and the volume driver are
 	// in place: a task it launches needs the executor's image, the app's
 	// and the driver of its volume (Docker refuses a volume whose driver is
@@ -258,6 +264,9 @@ func newNode(role, name, clusterID, region, zone, driver string, secrets []Secre
 // Values the templates read; methods keep them next to their source.
 
 func (*node) BootScript() string          { return bootScript }
+func (*node) ImageScript() string         { return imageScript }
+func (*node) ImageDoneDir() string        { return imageDoneDir }
+func (*node) ImageDoneMarker() string     { return imageDoneFile }
 func (*node) LibScript() string           { return libScript }
 func (*node) NodeEnv() string             { return nodeEnv }
 func (*node) ReadyCheck() string          { return facts.ReadyCheckCommand }
@@ -343,6 +352,103 @@ func (*node) Ports() map[string]int {
 		"FlockerAPI":         facts.FlockerControlAPIPort,
 		"FlockerAgent":       facts.FlockerControlAgentPort,
 	}
+}
+
+// masterPulls are the images a master pulls at boot, in order.
+func masterPulls(images MasterImages, flockerControl bool) []string {
+	pulls := []string{images.ZooKeeper, images.MesosMaster, images.Marathon}
+	if flockerControl {
+		pulls = append(pulls, images.FlockerControl)
+	}
+	return pulls
+}
+
+// agentPulls are the images an agent of driver pulls at boot, in order.
+func agentPulls(driver string, images AgentImages, appImage string) []string {
+	var pulls []string
+	if driver == facts.VolumeDriverFlocker {
+		pulls = []string{images.FlockerDatasetAgent, images.FlockerDockerPlugin}
+	}
+	return append(pulls, images.MesosAgent, images.MesosExecutor, appImage)
+}
+
+// NodeImages are every image the nodes of driver pull at boot: the
+// masters' (with Flocker, the control service's too) and the agents', each
+// once. An image prepared with them (RenderImage) spares every node its
+// pulls.
+func NodeImages(driver string, master MasterImages, agent AgentImages, appImage string) []string {
+	var out []string
+	for _, image := range append(masterPulls(master, driver == facts.VolumeDriverFlocker), agentPulls(driver, agent, appImage)...) {
+		if !slices.Contains(out, image) {
+			out = append(out, image)
+		}
+	}
+	return out
+}
+
+// ImageInput is what the user data of an image-preparing instance depends
+// on (RenderImage).
+type ImageInput struct {
+	VolumeDriver string // facts.VolumeDriverFlocker or facts.VolumeDriverRexRay
+	// Images are every container image a node of the driver pulls at boot,
+	// masters' and agents' alike.
+	Images []string
+}
+
+// RenderImage returns the #cloud-config user data that makes an instance
+// of Canonical's Ubuntu 20.04 AMI into an image for the nodes of in's
+// volume driver: the boot's install-packages step (so the same pins,
+// including awscli for Flocker's certificates), every image pulled, then a
+// power-off. A node booted from the image finds it all present and skips
+// those steps; nothing of a node (address, certificates, services, the
+// REX-Ray plugin, whose settings name a region) is in it.
+func RenderImage(in ImageInput) ([]byte, error) {
+	if !slices.Contains(facts.VolumeDrivers, in.VolumeDriver) {
+		return nil, fmt.Errorf("rendering image user data: invalid VolumeDriver %q: want one of %s", in.VolumeDriver, strings.Join(facts.VolumeDrivers, ", "))
+	}
+	if len(in.Images) == 0 {
+		return nil, errors.New("rendering image user data: no Images: an image without them saves only the packages")
+	}
+	named := make([]namedValue, len(in.Images))
+	for i, image := range in.Images {
+		named[i] = namedValue{fmt.Sprintf("Images[%d]", i), image}
+	}
+	if err := validateImages(named); err != nil {
+		return nil, fmt.Errorf("rendering image user data: %w", err)
+	}
+	n := newNode("image", "image", "", "", "", in.VolumeDriver, nil)
+	if in.VolumeDriver == facts.VolumeDriverFlocker {
+		// Flocker's nodes read their certificates with the AWS CLI.
+		n.ArchivePins = append(n.ArchivePins, facts.AWSCLIPackage+"="+facts.AWSCLIPackageVersion)
+		n.HeldPackages = append(n.HeldPackages, facts.AWSCLIPackage)
+	}
+	for _, image := range in.Images {
+		if !slices.Contains(n.Pulls, image) {
+			n.Pulls = append(n.Pulls, image)
+		}
+	}
+	var err error
+	n.Files = nil
+	for _, p := range []struct{ path, perm, tmpl string }{
+		{dockerDrop, "0644", "docker-dropin.conf.tmpl"},
+		{blockMetadata, "0755", "block-metadata.sh.tmpl"},
+		{libScript, "0644", "lib.sh.tmpl"},
+		{imageScript, "0755", "image.sh.tmpl"},
+	} {
+		var content string
+		if content, err = execute(p.tmpl, n); err != nil {
+			return nil, fmt.Errorf("rendering image user data: %w", err)
+		}
+		n.Files = append(n.Files, file{Path: p.path, Perm: p.perm, Content: content})
+	}
+	doc, err := execute("image-cloud-config.yaml.tmpl", n)
+	if err != nil {
+		return nil, fmt.Errorf("rendering image user data: %w", err)
+	}
+	if _, err := EncodeForEC2([]byte(doc)); err != nil {
+		return nil, fmt.Errorf("rendering image user data: %w", err)
+	}
+	return []byte(doc), nil
 }
 
 // render assembles the files and the cloud-config document around them.

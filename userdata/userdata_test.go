@@ -129,7 +129,8 @@ func variants() []variant {
 	for _, d := range facts.VolumeDrivers {
 		vs = append(vs,
 			variant{"master-" + d, func() ([]byte, error) { return RenderMaster(masterInput(d)) }},
-			variant{"agent-" + d, func() ([]byte, error) { return RenderAgent(agentInput(d)) }})
+			variant{"agent-" + d, func() ([]byte, error) { return RenderAgent(agentInput(d)) }},
+			variant{"image-" + d, func() ([]byte, error) { return RenderImage(imageInput(d)) }})
 	}
 	// Three masters: the first runs Flocker's control service, the second
 	// does not; an agent finds them all.
@@ -137,6 +138,12 @@ func variants() []variant {
 		variant{"ha-master-1-flocker", func() ([]byte, error) { return RenderMaster(haMasterInput(facts.VolumeDriverFlocker, 3, 1)) }},
 		variant{"ha-master-2-flocker", func() ([]byte, error) { return RenderMaster(haMasterInput(facts.VolumeDriverFlocker, 3, 2)) }},
 		variant{"ha-agent-flocker", func() ([]byte, error) { return RenderAgent(haAgentInput(facts.VolumeDriverFlocker, 3)) }})
+}
+
+// imageInput prepares an image with every image the test nodes of driver pull.
+func imageInput(driver string) ImageInput {
+	m, a := masterInput(driver), agentInput(driver)
+	return ImageInput{VolumeDriver: driver, Images: NodeImages(driver, m.Images, a.Images, a.AppImage)}
 }
 
 func mustRender(t *testing.T, v variant) []byte {
@@ -158,6 +165,8 @@ type cloudConfig struct {
 	} `yaml:"write_files"`
 	RunCmd       [][]string `yaml:"runcmd"`
 	FinalMessage string     `yaml:"final_message"`
+	// PowerState is the image preparation's power-off (RenderImage).
+	PowerState map[string]any `yaml:"power_state"`
 }
 
 func parse(t *testing.T, doc []byte) cloudConfig {
@@ -437,7 +446,10 @@ func TestShellcheck(t *testing.T) {
 			t.Fatal(err)
 		}
 		scripts = append(scripts, path)
-		if len(scripts) < 5 {
+		// A node has at least the boot, its library, the readiness check,
+		// Docker's metadata block and runcmd; an image-preparing instance
+		// has no readiness check.
+		if min := 5 - strings.Count(v.name, "image-"); len(scripts) < min {
 			t.Fatalf("%s: found only %d scripts to check", v.name, len(scripts))
 		}
 		out, err := exec.Command(shellcheck, append([]string{"--shell=bash", "--severity=style"}, scripts...)...).CombinedOutput()
@@ -470,7 +482,13 @@ func TestWriteFilesAreWellFormed(t *testing.T) {
 		if len(cc.RunCmd) != 1 || len(cc.RunCmd[0]) != 1 || !paths[cc.RunCmd[0][0]] {
 			t.Errorf("%s: runcmd %v should run exactly the boot script it writes", v.name, cc.RunCmd)
 		}
-		if !strings.Contains(cc.FinalMessage, "$UPTIME") || !strings.Contains(cc.FinalMessage, "READY") {
+		// A node's final message points at its READY line, an image's at
+		// its "prepared" one.
+		done := "READY"
+		if strings.HasPrefix(v.name, "image-") {
+			done = "prepared"
+		}
+		if !strings.Contains(cc.FinalMessage, "$UPTIME") || !strings.Contains(cc.FinalMessage, done) {
 			t.Errorf("%s: final_message %q", v.name, cc.FinalMessage)
 		}
 	}
