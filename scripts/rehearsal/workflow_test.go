@@ -71,8 +71,9 @@ func TestWorkflow(t *testing.T) {
 
 	in := w.On.WorkflowDispatch.Inputs
 	if in["region"].Default == "" || !slices.Equal(in["volume-driver"].Options, []string{"rexray", "flocker"}) ||
-		!slices.Equal(in["kill-mode"].Options, []string{"crash", "graceful"}) || in["kill-mode"].Default != "crash" || in["rto-limit"].Default != "" {
-		t.Errorf("workflow_dispatch inputs %+v, want region, volume-driver (rexray, flocker), kill-mode (crash, graceful; crash) and rto-limit (empty: judged by the budget)", in)
+		!slices.Equal(in["kill-mode"].Options, []string{"crash", "graceful"}) || in["kill-mode"].Default != "crash" || in["rto-limit"].Default != "" ||
+		in["serving-limit"].Default != "" || !strings.Contains(raw, `${SERVING_LIMIT:+--serving-limit "$SERVING_LIMIT"}`) {
+		t.Errorf("workflow_dispatch inputs %+v, want region, volume-driver (rexray, flocker), kill-mode (crash, graceful; crash), rto-limit (empty: judged by the budget) and serving-limit (empty: the goal, passed only when set)", in)
 	}
 	if len(w.On.Schedule) != 1 || len(strings.Fields(w.On.Schedule[0].Cron)) != 5 || strings.Fields(w.On.Schedule[0].Cron)[4] == "*" {
 		t.Errorf("schedule %+v, want one weekly cron", w.On.Schedule)
