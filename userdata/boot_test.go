@@ -33,6 +33,21 @@ if [ -n "${FAKE_FAIL:-}" ] && [[ "$name $*" == "$FAKE_FAIL"* ]]; then
   echo "fake $name: failing on purpose" >&2
   exit 3
 fi
+# dpkg_entry NAME prints "Status<TAB>Version" of a package from dpkg's
+# status file (its stanzas of Package, Status and Version; the last stanza
+# of a package wins, as a later install or hold replaces the entry), and
+# fails for a package never seen.
+dpkg_entry() {
+  awk -v want="$1" 'BEGIN { RS = ""; FS = "\n" }
+    { p = ""; st = ""; v = ""
+      for (i = 1; i <= NF; i++) {
+        if ($i ~ /^Package: /) p = substr($i, 10)
+        if ($i ~ /^Status: /) st = substr($i, 9)
+        if ($i ~ /^Version: /) v = substr($i, 10)
+      }
+      if (p == want) { out = st "\t" v; found = 1 } }
+    END { if (!found) exit 1; printf "%s", out }' "$MHA_ROOT/var/lib/dpkg/status" 2>/dev/null
+}
 case $name in
 curl)
   case "$*" in
@@ -49,8 +64,20 @@ gpg) printf 'pub:-:4096:1:8D81803C0EBFCD88:1487788586:::-:::scESA::::::23::0:\nf
 aws) printf 'fake value of %s\n' "$*" ;;
 apt-get)
   # install records each name=version in dpkg's status file, which
-  # dpkg-query (below) and the fake docker (installedDocker) read.
+  # dpkg-query (below) and the fake docker (installedDocker) read. Like apt,
+  # it refuses to change a held package's version unless told it may
+  # (apt-get(8), --allow-change-held-packages): with -y, apt exits 100.
   if [ "${*: -1}" != update ]; then
+    allow_held=false
+    for a in "$@"; do [ "$a" != --allow-change-held-packages ] || allow_held=true; done
+    for a in "$@"; do
+      case $a in -*|install|*Timeout*) ;; *=*)
+        if cur=$(dpkg_entry "${a%%=*}") && [[ $cur == "hold ok installed"$'\t'* ]] && [ "${cur#*$'\t'}" != "${a#*=}" ] && ! $allow_held; then
+          echo "E: Held packages were changed and -y was used without --allow-change-held-packages." >&2
+          exit 100
+        fi ;;
+      esac
+    done
     for a in "$@"; do
       case $a in -*|install|*Timeout*) ;; *=*)
         mkdir -p "$MHA_ROOT/var/lib/dpkg"
@@ -58,24 +85,22 @@ apt-get)
       esac
     done
   fi ;;
+apt-mark)
+  # hold sets each installed package's selection to hold, which dpkg's
+  # status then shows as "hold ok installed" (dpkg-query(1), Status).
+  if [ "${1:-}" = hold ]; then
+    for p in "${@:2}"; do
+      cur=$(dpkg_entry "$p") || { echo "E: Unable to locate package $p" >&2; exit 100; }
+      printf 'Package: %s\nStatus: hold ok installed\nVersion: %s\n\n' "$p" "${cur#*$'\t'}" >>"$MHA_ROOT/var/lib/dpkg/status"
+    done
+  fi ;;
 dpkg-query)
   # The one form the boot uses, dpkg-query -W -f=FORMAT NAME (dpkg-query(1)):
-  # FORMAT's fields and \t escape, from dpkg's status file (its stanzas of
-  # Package, Status and Version; the last stanza of a package wins, as a
-  # later install replaces the entry); a package never seen exits 1.
+  # FORMAT's fields and \t escape; a package never seen exits 1.
   if [ $# -ne 3 ] || [ "$1" != -W ] || [ "$2" != '-f=${Status}\t${Version}' ]; then
     echo "fake dpkg-query: no model of: $*" >&2; exit 2
   fi
-  rec=$(awk -v want="$3" 'BEGIN { RS = ""; FS = "\n" }
-    { p = ""; st = ""; v = ""
-      for (i = 1; i <= NF; i++) {
-        if ($i ~ /^Package: /) p = substr($i, 10)
-        if ($i ~ /^Status: /) st = substr($i, 9)
-        if ($i ~ /^Version: /) v = substr($i, 10)
-      }
-      if (p == want) { out = st "\t" v; found = 1 } }
-    END { if (!found) exit 1; printf "%s", out }' "$MHA_ROOT/var/lib/dpkg/status" 2>/dev/null) || {
-    echo "dpkg-query: no packages found matching $3" >&2; exit 1; }
+  rec=$(dpkg_entry "$3") || { echo "dpkg-query: no packages found matching $3" >&2; exit 1; }
   printf '%s' "$rec" ;;
 nc) case " $* " in *" -z "*) ;; *) cat >/dev/null; printf imok ;; esac ;;
 systemctl)
@@ -752,6 +777,8 @@ func TestBootOnAPreparedAMI(t *testing.T) {
 			t.Parallel()
 			r := boot(t, doc, "10.42.1.21", "", func(root string) {
 				prepareAMI(t, root, []string{"docker-ce=5:24.0.7-1~ubuntu.20.04~focal"}, nil)
+				// ... and held there, as apt-mark hold leaves it.
+				holdInAMI(t, root, "docker-ce", "5:24.0.7-1~ubuntu.20.04~focal")
 				if driver == facts.VolumeDriverFlocker {
 					listenPluginSocket(t, root)
 				}
@@ -781,6 +808,19 @@ func prepareAMI(t *testing.T, root string, pins, images []string) {
 	write(dpkgStatusPath, dpkgStatus(pins...))
 	if images != nil {
 		write("var/lib/fake-docker/state.json", fmt.Sprintf(`{"pulled": [%s]}`, quoteAll(images)))
+	}
+}
+
+// holdInAMI marks a package of the AMI's dpkg status held.
+func holdInAMI(t *testing.T, root, name, version string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(root, dpkgStatusPath), os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintf(f, "Package: %s\nStatus: hold ok installed\nVersion: %s\n\n", name, version); err != nil {
+		t.Fatal(err)
 	}
 }
 

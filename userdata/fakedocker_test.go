@@ -159,7 +159,8 @@ func installedDocker() (string, dockerRelease, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", dockerRelease{}, err
 	}
-	var version string
+	// The last stanza of each package is its entry; installed, held or not.
+	entries := map[string][2]string{}
 	for _, stanza := range strings.Split(string(raw), "\n\n") {
 		var pkg, status, v string
 		for _, l := range strings.Split(stanza, "\n") {
@@ -173,7 +174,14 @@ func installedDocker() (string, dockerRelease, error) {
 				v = val
 			}
 		}
-		if m := dockerPackageVersion.FindStringSubmatch(pkg + "=" + v); m != nil && status == "install ok installed" {
+		if pkg != "" {
+			entries[pkg] = [2]string{status, v}
+		}
+	}
+	var version string
+	for pkg, e := range entries {
+		installed := e[0] == "install ok installed" || e[0] == "hold ok installed"
+		if m := dockerPackageVersion.FindStringSubmatch(pkg + "=" + e[1]); m != nil && installed {
 			version = m[1]
 		}
 	}
