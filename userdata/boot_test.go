@@ -865,6 +865,13 @@ func TestBootFromAPreparedImage(t *testing.T) {
 				t.Fatal(err)
 			}
 			root := t.TempDir()
+			// The instance's own machine id, which must not reach the image.
+			if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(root, "etc/machine-id"), []byte("0123456789abcdef0123456789abcdef\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			cc := installInto(t, root, doc)
 			out, err := runScript(t, root, cc.RunCmd[0][0], "", "")
 			image := bootRun{root: root, out: out, err: err, calls: readCalls(t, root), doc: cc}
@@ -891,6 +898,9 @@ func TestBootFromAPreparedImage(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(root, imageDoneFile)); err != nil {
 				t.Errorf("no marker for power_state: %v", err)
+			}
+			if st, err := os.Stat(filepath.Join(root, "etc/machine-id")); err != nil || st.Size() != 0 {
+				t.Errorf("/etc/machine-id is not left empty for the next boot to fill: %v", err)
 			}
 			if !strings.Contains(out, "image for the "+driver+" driver prepared") {
 				t.Errorf("output lacks the prepared line:\n%s", out)
