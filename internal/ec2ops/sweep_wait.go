@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/marathon-ha/marathon-ha/internal/ctxsleep"
 )
 
 // The bounded wait of a sweep: for the instances it terminated to be
@@ -80,7 +82,7 @@ func (s *Sweeper) settle(ctx context.Context, scope SweepScope, opts SweepOption
 			fmt.Fprintf(out, "sweep: waiting (%s of %s) for %s\n", time.Since(start).Round(time.Second), opts.Wait, state)
 			lastState, lastPrint = state, time.Now()
 		}
-		if err := sleepCtx(ctx, min(opts.Poll, time.Until(deadline))); err != nil {
+		if err := ctxsleep.Sleep(ctx, min(opts.Poll, time.Until(deadline))); err != nil {
 			return fmt.Errorf("waiting for the swept resources to go: %w", err)
 		}
 	}
@@ -136,16 +138,4 @@ func willFree(v types.Volume, terminating []string) bool {
 		}
 	}
 	return true
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(max(d, 0))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/marathon-ha/marathon-ha/internal/ctxsleep"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
 
@@ -205,13 +206,7 @@ func (c *Client) CleanupVolumes(ctx context.Context, sel VolumeSelector, opts Cl
 				time.Since(start).Round(time.Second), opts.Wait, state)
 			lastState, lastPrint = state, time.Now()
 		}
-		timer := time.NewTimer(min(opts.Poll, time.Until(deadline)))
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-		case <-timer.C:
-		}
-		if ctx.Err() != nil { // whichever case select picked
+		if ctxsleep.Sleep(ctx, min(opts.Poll, time.Until(deadline))); ctx.Err() != nil { // also when the pause ended first
 			errs = append(errs, fmt.Errorf("waiting for volumes to detach: %w", ctx.Err()))
 			break
 		}

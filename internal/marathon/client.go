@@ -45,6 +45,7 @@ import (
 
 	gomarathon "github.com/gambol99/go-marathon"
 
+	"github.com/marathon-ha/marathon-ha/internal/ctxsleep"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
 
@@ -80,7 +81,8 @@ type Client struct {
 	backoffMax time.Duration
 	http       *http.Client
 
-	// onSleep, if set, is told of every wait of sleep (tests).
+	// onSleep, if set, is told of every wait between attempts or polls
+	// (tests).
 	onSleep func(time.Duration)
 
 	mu  sync.Mutex // makes rec describe the current call
@@ -225,19 +227,12 @@ func (c *Client) WaitReady(ctx context.Context) (Info, error) {
 	}
 }
 
-// sleep waits d or until ctx ends, and returns ctx's error then.
+// sleep waits d or until ctx ends (ctxsleep.Sleep), telling onSleep.
 func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 	if c.onSleep != nil {
 		c.onSleep(d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return ctxsleep.Sleep(ctx, d)
 }
 
 // do makes one plain net/http call to the current endpoint and returns
@@ -342,12 +337,8 @@ func (c *Client) retry(ctx context.Context, what string, op func() error) error 
 		}
 		last = err
 		fmt.Fprintf(c.progress, "%s: %s (attempt %d, %s elapsed; next in %s)\n", what, reason(err), attempt, round(time.Since(start)), delay)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if c.sleep(ctx, delay) != nil {
 			return gaveUp(attempt)
-		case <-t.C:
 		}
 		delay = min(2*delay, c.backoffMax)
 	}
@@ -374,12 +365,8 @@ func (c *Client) poll(ctx context.Context, what string, check func() (done bool,
 			fmt.Fprintf(c.progress, "%s: %s (%s elapsed)\n", what, status, round(time.Since(start)))
 			last = status
 		}
-		t := time.NewTimer(c.pollEvery)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%s: not done after %s; last seen: %s: %w", what, round(time.Since(start)), status, ctx.Err())
-		case <-t.C:
+		if err := c.sleep(ctx, c.pollEvery); err != nil {
+			return fmt.Errorf("%s: not done after %s; last seen: %s: %w", what, round(time.Since(start)), status, err)
 		}
 	}
 }

@@ -2,5 +2,6 @@ package marathon
 
 import "time"
 
-// OnSleep has f told of every wait between WaitReady's attempts.
+// OnSleep has f told of every wait the client makes between attempts or
+// polls.
 func OnSleep(c *Client, f func(time.Duration)) { c.onSleep = f }

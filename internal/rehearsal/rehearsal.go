@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
+	"github.com/marathon-ha/marathon-ha/internal/ctxsleep"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
@@ -327,7 +328,7 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 	if err := timed(cfg, r, StepFlushWait, func() error {
 		r.FlushWaitSeconds = cfg.FlushWait.Seconds()
 		fmt.Fprintf(cfg.Progress, "rehearsal: waiting %s for the clicks to be written back from the page cache to the volume\n", cfg.FlushWait)
-		return sleep(ctx, cfg.FlushWait)
+		return ctxsleep.Sleep(ctx, cfg.FlushWait)
 	}); err != nil {
 		return err
 	}
@@ -414,24 +415,9 @@ func waitApp(ctx context.Context, cfg Config, app *mobycounter.Client, url strin
 			return nil
 		}
 		fmt.Fprintf(cfg.Progress, "rehearsal: waiting for the app at %s (%s of %s): %v\n", url, cfg.Now().Sub(start).Round(time.Second), cfg.AppReadyTimeout, err)
-		if serr := sleep(ctx, cfg.PollInterval); serr != nil {
+		if serr := ctxsleep.Sleep(ctx, cfg.PollInterval); serr != nil {
 			return fmt.Errorf("the app never answered through the ELB at %s within %s (%w); last answer: %w; look at the ELB's instance health in the EC2 console and at Marathon's app page", url, cfg.AppReadyTimeout, serr, err)
 		}
-	}
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 
