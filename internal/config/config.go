@@ -138,7 +138,7 @@ func (p *parser) str(key string) string {
 	if key == KeyRegion || key == KeyProfile {
 		return "" // the provider's keys have no project default
 	}
-	return defaultOf(key)
+	return DefaultOf(key)
 }
 
 func (p *parser) integer(key string) int {

@@ -142,8 +142,9 @@ var Keys = []Key{
 	{KeyAppImage, "string", Defaulted, facts.AppImage, "Moby Counter image."},
 }
 
-// defaultOf returns the declared default of a key.
-func defaultOf(name string) string {
+// DefaultOf returns the declared default of a key; it panics on a name
+// that is not a key, a programming error.
+func DefaultOf(name string) string {
 	for _, k := range Keys {
 		if k.Name == name {
 			return k.Default

@@ -107,14 +107,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 // nodeImages are the images every node of driver pulls, each the default
 // of its config key: a stack that overrides one pulls that one at boot.
 func nodeImages(driver string) []string {
-	def := func(key string) string {
-		for _, k := range config.Keys {
-			if k.Name == key {
-				return k.Default
-			}
-		}
-		panic("prepare-ami: no config key " + key)
-	}
+	def := config.DefaultOf
 	return userdata.NodeImages(driver,
 		userdata.MasterImages{ZooKeeper: def(config.KeyZooKeeperImage), MesosMaster: def(config.KeyMesosMasterImage),
 			Marathon: def(config.KeyMarathonImage), FlockerControl: def(config.KeyFlockerControlImage)},
