@@ -69,13 +69,9 @@ func (b Budget) Judge(m Measured, limit time.Duration) Verdict {
 			{PhaseDeploy, m.Deploy.Seconds(), b.DeploySeconds},
 		}}
 	for _, n := range m.Nodes {
-		for _, s := range b.Steps {
-			if s.Phase != PhaseBoot || s.Role != n.Role {
-				continue
-			}
-			took := measuredStep(n, s.Name)
-			if took > s.Seconds {
-				v.Overruns = append(v.Overruns, Overrun{Node: n.Node, Step: s.Name, MeasuredSeconds: took, BudgetSeconds: s.Seconds})
+		for _, c := range b.CheckNode(n) {
+			if c.Over {
+				v.Overruns = append(v.Overruns, Overrun{Node: n.Node, Step: c.Step, MeasuredSeconds: c.TookSeconds, BudgetSeconds: c.BudgetSeconds})
 			}
 		}
 	}
@@ -85,18 +81,36 @@ func (b Budget) Judge(m Measured, limit time.Duration) Verdict {
 	return v
 }
 
-// measuredStep is how long a node's step took, or -1 if the console does
-// not say (not run, not ended, or scrolled out).
-func measuredStep(n NodeSteps, name string) float64 {
-	if name == StepOS {
-		return float64(n.OSSeconds)
-	}
-	for _, s := range n.Steps {
-		if s.Name == name && s.End >= 0 {
-			return float64(s.Seconds())
+// StepCheck is one boot step of a node against its role's budget.
+type StepCheck struct {
+	Step          string  `json:"step"`
+	BudgetSeconds float64 `json:"budgetSeconds"`
+	// TookSeconds is -1 when the console does not say (the step has not
+	// run or ended, or scrolled out).
+	TookSeconds float64 `json:"tookSeconds"`
+	Over        bool    `json:"over,omitempty"`
+}
+
+// CheckNode holds each boot step of n's role against its budget, in the
+// budget's order; none for a role the budget does not know.
+func (b Budget) CheckNode(n NodeSteps) []StepCheck {
+	var out []StepCheck
+	for _, s := range b.Steps {
+		if s.Phase != PhaseBoot || s.Role != n.Role {
+			continue
 		}
+		took := float64(-1)
+		if s.Name == StepOS {
+			took = float64(n.OSSeconds)
+		}
+		for _, st := range n.Steps {
+			if st.Name == s.Name && st.End >= 0 {
+				took = float64(st.Seconds())
+			}
+		}
+		out = append(out, StepCheck{Step: s.Name, BudgetSeconds: s.Seconds, TookSeconds: took, Over: took > s.Seconds})
 	}
-	return -1
+	return out
 }
 
 // Problem is the verdict as a rehearsal problem, or "" when the path was

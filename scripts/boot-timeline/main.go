@@ -100,16 +100,7 @@ type node struct {
 	ec2ops.NodeBoot
 	// Budget is each step of the node's role against its budget; empty
 	// when the volume driver is not known.
-	Budget []stepBudget `json:"budget,omitempty"`
-}
-
-// stepBudget is one step's time against its budget.
-type stepBudget struct {
-	Step          string  `json:"step"`
-	BudgetSeconds float64 `json:"budgetSeconds"`
-	// TookSeconds is -1 while the step has not ended (or not run).
-	TookSeconds float64 `json:"tookSeconds"`
-	Over        bool    `json:"over,omitempty"`
+	Budget []bootbudget.StepCheck `json:"budget,omitempty"`
 }
 
 func run(args []string, d deps) int {
@@ -262,7 +253,7 @@ func fromStack(ctx context.Context, o options, d deps) ([]node, string, error) {
 // budgetOf holds each boot step of the node's role against b. A node read
 // from a file has no role: its name says it ("master", "master-<i>",
 // "agent-<i>", as components.BootInstances names them).
-func budgetOf(b bootbudget.Budget, n ec2ops.NodeBoot) []stepBudget {
+func budgetOf(b bootbudget.Budget, n ec2ops.NodeBoot) []bootbudget.StepCheck {
 	role := n.Role
 	if role == "" {
 		switch {
@@ -270,27 +261,9 @@ func budgetOf(b bootbudget.Budget, n ec2ops.NodeBoot) []stepBudget {
 			role = facts.RoleMaster
 		case strings.HasPrefix(n.Node, facts.RoleAgent+"-"):
 			role = facts.RoleAgent
-		default:
-			return nil
 		}
 	}
-	var out []stepBudget
-	for _, s := range b.Steps {
-		if s.Phase != bootbudget.PhaseBoot || s.Role != role {
-			continue
-		}
-		took := -1.0
-		if s.Name == bootbudget.StepOS {
-			took = float64(n.OSStartSeconds())
-		}
-		for _, st := range n.Steps {
-			if st.Name == s.Name && st.End >= 0 {
-				took = float64(st.Seconds())
-			}
-		}
-		out = append(out, stepBudget{Step: s.Name, BudgetSeconds: s.Seconds, TookSeconds: took, Over: took > s.Seconds})
-	}
-	return out
+	return b.CheckNode(bootbudget.NodeSteps{Node: n.Node, Role: role, OSSeconds: n.OSStartSeconds(), Steps: n.Steps})
 }
 
 // loadOutputs reads the stack outputs from pulumi or from --outputs.

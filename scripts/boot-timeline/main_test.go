@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
 	"github.com/marathon-ha/marathon-ha/internal/bootlog"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops/ec2test"
@@ -183,8 +184,8 @@ func TestTimelineAgainstTheBudget(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, serr)
 	}
 	var nodes []struct {
-		Role   string       `json:"role"`
-		Budget []stepBudget `json:"budget"`
+		Role   string                 `json:"role"`
+		Budget []bootbudget.StepCheck `json:"budget"`
 	}
 	if err := json.Unmarshal(sout.Bytes(), &nodes); err != nil {
 		t.Fatal(err)
