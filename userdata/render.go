@@ -427,33 +427,23 @@ func RenderImage(in ImageInput) ([]byte, error) {
 			n.Pulls = append(n.Pulls, image)
 		}
 	}
-	var err error
-	n.Files = nil
-	for _, p := range []struct{ path, perm, tmpl string }{
+	doc, err := n.renderDocument("image-cloud-config.yaml.tmpl", []part{
 		{dockerDrop, "0644", "docker-dropin.conf.tmpl"},
 		{blockMetadata, "0755", "block-metadata.sh.tmpl"},
 		{libScript, "0644", "lib.sh.tmpl"},
 		{imageScript, "0755", "image.sh.tmpl"},
-	} {
-		var content string
-		if content, err = execute(p.tmpl, n); err != nil {
-			return nil, fmt.Errorf("rendering image user data: %w", err)
-		}
-		n.Files = append(n.Files, file{Path: p.path, Perm: p.perm, Content: content})
-	}
-	doc, err := execute("image-cloud-config.yaml.tmpl", n)
+	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("rendering image user data: %w", err)
 	}
-	if _, err := EncodeForEC2([]byte(doc)); err != nil {
-		return nil, fmt.Errorf("rendering image user data: %w", err)
-	}
-	return []byte(doc), nil
+	return doc, nil
 }
 
-// render assembles the files and the cloud-config document around them.
+// part is a file rendered from a template with the node.
+type part struct{ path, perm, tmpl string }
+
+// render assembles a node's files and the cloud-config document around them.
 func (n *node) render(extra []file) ([]byte, error) {
-	type part struct{ path, perm, tmpl string }
 	parts := []part{
 		{dockerDrop, "0644", "docker-dropin.conf.tmpl"},
 		{blockMetadata, "0755", "block-metadata.sh.tmpl"},
@@ -464,6 +454,20 @@ func (n *node) render(extra []file) ([]byte, error) {
 	for _, s := range n.Services {
 		parts = append(parts, part{s.RunScript(), "0755", "run-" + s.Name + ".tmpl"})
 	}
+	var files []file // each service's unit, then extra
+	for _, s := range n.Services {
+		content, err := execute("unit.service.tmpl", s)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, file{Path: unitDir + "/" + s.Name + ".service", Perm: "0644", Content: content})
+	}
+	return n.renderDocument("cloud-config.yaml.tmpl", parts, append(files, extra...))
+}
+
+// renderDocument renders parts with the node, then the document template
+// around them and the extra files, and checks it fits EC2's user data.
+func (n *node) renderDocument(document string, parts []part, extra []file) ([]byte, error) {
 	n.Files = nil
 	for _, p := range parts {
 		content, err := execute(p.tmpl, n)
@@ -472,15 +476,8 @@ func (n *node) render(extra []file) ([]byte, error) {
 		}
 		n.Files = append(n.Files, file{Path: p.path, Perm: p.perm, Content: content})
 	}
-	for _, s := range n.Services {
-		content, err := execute("unit.service.tmpl", s)
-		if err != nil {
-			return nil, err
-		}
-		n.Files = append(n.Files, file{Path: unitDir + "/" + s.Name + ".service", Perm: "0644", Content: content})
-	}
 	n.Files = append(n.Files, extra...)
-	doc, err := execute("cloud-config.yaml.tmpl", n)
+	doc, err := execute(document, n)
 	if err != nil {
 		return nil, err
 	}
