@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -945,5 +946,62 @@ func TestBootFromAPreparedImage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBootStartsEachServiceAfterItsOwnPull: while ZooKeeper's image, the
+// first in the list, is still downloading, the Mesos master and Marathon,
+// whose images are in, are already started (pulls one after the other, or
+// services started after every pull, would start neither); ZooKeeper
+// starts once its own pull ends.
+func TestBootStartsEachServiceAfterItsOwnPull(t *testing.T) {
+	doc, err := RenderMaster(masterInput(facts.VolumeDriverRexRay))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, cc := installNode(t, doc)
+	gate := filepath.Join(root, "..", filepath.Base(root)+"-zookeeper-pulled")
+	type result struct {
+		out string
+		err error
+	}
+	done := make(chan result, 1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		out, err := runScript(t, root, cc.RunCmd[0][0], testMasterIP, "", "FAKE_PULL_BLOCK="+facts.ZooKeeperImage+"="+gate)
+		done <- result{out, err}
+	}()
+	// Whatever happens, the held pull is let go and the boot ends before
+	// its scratch root is removed.
+	t.Cleanup(func() {
+		_ = os.WriteFile(gate, nil, 0o644)
+		wg.Wait()
+	})
+	started := func(name string) bool {
+		return slices.ContainsFunc(readCalls(t, root), func(c []string) bool {
+			return len(c) > 4 && c[0] == "docker" && c[1] == "run" && c[4] == name
+		})
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !(started("mesos-master") && started("marathon")) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the Mesos master and Marathon did not start while ZooKeeper's image was downloading; calls:\n%s", bootRun{calls: readCalls(t, root)}.callList())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if started("zookeeper") {
+		t.Error("ZooKeeper started before its image was pulled")
+	}
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("boot: %v\n%s", r.err, r.out)
+	}
+	if !started("zookeeper") {
+		t.Error("ZooKeeper did not start after its pull")
 	}
 }

@@ -335,6 +335,16 @@ func dockerCommand(args []string) error {
 		if d, err := time.ParseDuration(os.Getenv("FAKE_PULL_TIME")); err == nil {
 			time.Sleep(d)
 		}
+		// FAKE_PULL_BLOCK=image=file holds that image's pull until the
+		// test creates file (a minute at most), so a test can look at the
+		// boot while one download is still running.
+		if image, gate, ok := strings.Cut(os.Getenv("FAKE_PULL_BLOCK"), "="); ok && len(args) == 2 && args[1] == image {
+			for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				if _, err := os.Stat(gate); err == nil {
+					break
+				}
+			}
+		}
 	}
 	unlock, err := lockState()
 	if err != nil {
