@@ -212,3 +212,26 @@ func TestTimelineAgainstTheBudget(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want a refusal of the driver", code, errOut.String())
 	}
 }
+
+// TestREADMEShowsTheStandinTimeline: the README's stand-in timeline is
+// what boot-timeline prints for the recorded console.
+func TestREADMEShowsTheStandinTimeline(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"--console", "testdata/master-standin.console", "--volume-driver", "rexray"}, deps{stdout: &out, stderr: &errOut}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	_, printed, _ := strings.Cut(out.String(), "\n") // without the "# file" line
+	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- standin-timeline:begin -->\n```\n", "```\n<!-- standin-timeline:end -->"
+	_, rest, ok := strings.Cut(string(raw), begin)
+	shown, _, ok2 := strings.Cut(rest, end)
+	if !ok || !ok2 {
+		t.Fatalf("README.md has no %q ... %q block", begin, end)
+	}
+	if shown != printed {
+		t.Errorf("README.md's stand-in timeline is not what boot-timeline prints for testdata/master-standin.console; replace it with:\n%s", printed)
+	}
+}
