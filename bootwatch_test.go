@@ -11,12 +11,13 @@ import (
 // the boot's progress while it waits for Marathon.
 func TestDeployWatchesTheBoot(t *testing.T) {
 	for _, tt := range []struct {
-		name string
-		cfg  map[string]string
-		want string
+		name, driver string
+		cfg          map[string]string
+		want         string
 	}{
-		{"one master", baseConfig(), `^master=i-\S+,agent-1=i-\S+,agent-2=i-\S+$`},
-		{"three masters", baseConfig("masterCount", "3"), `^master-1=i-\S+,master-2=i-\S+,master-3=i-\S+,agent-1=i-\S+,agent-2=i-\S+$`},
+		{"one master", "rexray", baseConfig(), `^master=i-\S+,agent-1=i-\S+,agent-2=i-\S+$`},
+		{"three masters", "rexray", baseConfig("masterCount", "3"), `^master-1=i-\S+,master-2=i-\S+,master-3=i-\S+,agent-1=i-\S+,agent-2=i-\S+$`},
+		{"flocker", "flocker", baseConfig("volumeDriver", "flocker", "agentInstanceType", "m4.large"), `^master=i-\S+,agent-1=i-\S+,agent-2=i-\S+$`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			res := run(t, "dev", tt.cfg)
@@ -30,6 +31,9 @@ func TestDeployWatchesTheBoot(t *testing.T) {
 			}
 			if env["MHA_AWS_REGION"] != "us-east-1" {
 				t.Errorf("MHA_AWS_REGION %v", env["MHA_AWS_REGION"])
+			}
+			if env["MHA_VOLUME_DRIVER"] != tt.driver {
+				t.Errorf("MHA_VOLUME_DRIVER %v, want %s: deploy-app holds the boot against its budget", env["MHA_VOLUME_DRIVER"], tt.driver)
 			}
 			if _, ok := env["MHA_AWS_PROFILE"]; ok {
 				t.Errorf("MHA_AWS_PROFILE %v set without aws:profile", env["MHA_AWS_PROFILE"])

@@ -30,6 +30,9 @@ type AppDeploymentArgs struct {
 	BootInstances pulumi.StringInput
 	Region        string
 	Profile       string
+	// VolumeDriver chooses the boot budget deploy-app holds each node's
+	// steps against (internal/bootbudget).
+	VolumeDriver string
 }
 
 // BootInstances is deploy-app's --instances: each node's name as its boot
@@ -132,6 +135,9 @@ func deployEnv(args *AppDeploymentArgs) pulumi.StringMap {
 		env["MHA_AWS_REGION"] = pulumi.String(args.Region)
 		if args.Profile != "" {
 			env["MHA_AWS_PROFILE"] = pulumi.String(args.Profile)
+		}
+		if args.VolumeDriver != "" {
+			env["MHA_VOLUME_DRIVER"] = pulumi.String(args.VolumeDriver)
 		}
 	}
 	return env

@@ -269,7 +269,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		}).(pulumi.StringOutput),
 		DependsOn:     nodes,
 		BootInstances: BootInstances(c.Masters.Instances, c.Agents.Instances),
-		Region:        cfg.Region, Profile: cfg.Profile,
+		Region:        cfg.Region, Profile: cfg.Profile, VolumeDriver: cfg.VolumeDriver,
 	}, parent)
 	if err != nil {
 		return nil, err

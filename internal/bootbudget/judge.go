@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/bootlog"
+	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
 
 // Measured is one path from `pulumi up` to the app serving, as the
@@ -89,6 +90,19 @@ type StepCheck struct {
 	// run or ended, or scrolled out).
 	TookSeconds float64 `json:"tookSeconds"`
 	Over        bool    `json:"over,omitempty"`
+}
+
+// RoleOf is the role of a node by the name its boot prints ("master",
+// "master-<i>", "agent-<i>": userdata and components.BootInstances), or ""
+// for another name.
+func RoleOf(node string) string {
+	switch {
+	case node == facts.RoleMaster || strings.HasPrefix(node, facts.RoleMaster+"-"):
+		return facts.RoleMaster
+	case strings.HasPrefix(node, facts.RoleAgent+"-"):
+		return facts.RoleAgent
+	}
+	return ""
 }
 
 // CheckNode holds each boot step of n's role against its budget, in the

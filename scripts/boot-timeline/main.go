@@ -20,7 +20,6 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
 	"github.com/marathon-ha/marathon-ha/internal/bootlog"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
-	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
 
@@ -256,12 +255,7 @@ func fromStack(ctx context.Context, o options, d deps) ([]node, string, error) {
 func budgetOf(b bootbudget.Budget, n ec2ops.NodeBoot) []bootbudget.StepCheck {
 	role := n.Role
 	if role == "" {
-		switch {
-		case n.Node == facts.RoleMaster || strings.HasPrefix(n.Node, facts.RoleMaster+"-"):
-			role = facts.RoleMaster
-		case strings.HasPrefix(n.Node, facts.RoleAgent+"-"):
-			role = facts.RoleAgent
-		}
+		role = bootbudget.RoleOf(n.Node)
 	}
 	return b.CheckNode(bootbudget.NodeSteps{Node: n.Node, Role: role, OSSeconds: n.OSStartSeconds(), Steps: n.Steps})
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
 	"github.com/marathon-ha/marathon-ha/internal/bootlog"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 )
@@ -72,6 +74,9 @@ type bootWatch struct {
 	interval time.Duration
 	lines    int
 	progress io.Writer
+	// budget, when the volume driver is known, is what each node's steps
+	// are held against.
+	budget *bootbudget.Budget
 }
 
 // run reads every node's console each interval until ctx ends or every
@@ -136,8 +141,34 @@ func (w *bootWatch) look(ctx context.Context, n bootNode) (string, bootlog.Timel
 	if tl.State == bootlog.Unknown {
 		return "console of " + n.id + " shows no boot step yet (cloud-init has not reached the boot script)" + note, tl, c
 	}
-	return tl.Summary() + note, tl, c
+	return tl.Summary() + w.budgetNote(n.name, tl) + note, tl, c
 }
+
+// budgetNote holds a node's boot against its role's budget: the budget of
+// the step it is in, and the steps that took longer than theirs.
+func (w *bootWatch) budgetNote(name string, tl bootlog.Timeline) string {
+	if w.budget == nil || tl.State == bootlog.Failed {
+		return ""
+	}
+	checks := w.budget.CheckNode(bootbudget.NodeSteps{Node: name, Role: bootbudget.RoleOf(name),
+		OSSeconds: ec2ops.NodeBoot{Timeline: tl}.OSStartSeconds(), Steps: tl.Steps})
+	var note string
+	var over []string
+	for _, c := range checks {
+		if c.Over {
+			over = append(over, fmt.Sprintf("%s %s of %s", c.Step, seconds(c.TookSeconds), seconds(c.BudgetSeconds)))
+		}
+		if c.TookSeconds < 0 && tl.State == bootlog.Running && slices.ContainsFunc(tl.Steps, func(s bootlog.Step) bool { return s.Name == c.Step && s.End < 0 }) {
+			note += fmt.Sprintf("; budget of %s %s", c.Step, seconds(c.BudgetSeconds))
+		}
+	}
+	if len(over) > 0 {
+		note += "; over budget: " + strings.Join(over, ", ")
+	}
+	return note
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // nodeTimeline is the timeline on one instance's console: the node's own,
 // or the only node's there if it names itself otherwise.
@@ -171,6 +202,13 @@ func watchBoot(ctx context.Context, o options, progress io.Writer) (context.Cont
 	}
 	w := &bootWatch{reader: ec2ops.NewConsoleReader(api, consoleCallTimeout), nodes: nodes,
 		interval: o.consoleInterval, lines: o.consoleLines, progress: progress}
+	if o.driver != "" {
+		if b, err := bootbudget.New(o.driver); err != nil {
+			fmt.Fprintf(progress, "%s: no boot budget shown: %v\n", program, err)
+		} else {
+			w.budget = &b
+		}
+	}
 	wctx, cancel := context.WithCancelCause(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)

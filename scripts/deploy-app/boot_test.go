@@ -267,3 +267,30 @@ func TestDeployPostsOnceMarathonHasALeader(t *testing.T) {
 		t.Errorf("stdout = %q, want the task on the agent that registered after the post", r.stdout)
 	}
 }
+
+// TestDeployHoldsTheBootAgainstItsBudget: with the volume driver known,
+// each node's line gives the budget of the step it is in and the steps
+// that took longer than theirs, so a slow boot is told from a dead one.
+func TestDeployHoldsTheBootAgainstItsBudget(t *testing.T) {
+	ec2, _ := consoleEnv(t)
+	m := marathontest.NewServer(fast)
+	defer m.Close()
+	m.Stop()
+	path, _ := renderedFile(t)
+	ec2.AppendConsole(masterID, lines("master", bootlog.Line{Step: bootlog.Boot, State: bootlog.Start, Detail: "uptime=31s"},
+		step("install-packages", "start", 0), step("install-packages", "done", 51), step("node-address", "start", 51),
+		step("node-address", "done", 51), step("pull-images", "start", 51), step("pull:mesosphere/marathon:v1.4.9", "start", 51)))
+	r := runCmd(t, "", append([]string{"--marathon", m.URL(), "--manifest", path, "--timeout", "300ms",
+		"--instances", "master=" + masterID, "--volume-driver", "rexray"}, watchFlags...)...)
+	want := "boot master: step pull:mesosphere/marathon:v1.4.9 since 51s, 51s into the boot; budget of pull-images 1m15s; over budget: install-packages 51s of 35s"
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+
+	// An unknown driver shows no budget, and says why, without failing.
+	r = runCmd(t, "", append([]string{"--marathon", m.URL(), "--manifest", path, "--timeout", "300ms",
+		"--instances", "master=" + masterID, "--volume-driver", "ceph"}, watchFlags...)...)
+	if !strings.Contains(r.stderr, `no boot budget shown: boot budget: volume driver "ceph"`) || strings.Contains(r.stderr, "budget of") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+}

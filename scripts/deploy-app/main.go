@@ -65,6 +65,9 @@ step and the console's last lines.
                             else $AWS_REGION).
     --aws-profile P         AWS profile for the EC2 calls (default
                             $MHA_AWS_PROFILE; empty: the SDK's default chain).
+    --volume-driver D       The stack's volume driver, whose boot budget each
+                            node's steps are held against (default
+                            $MHA_VOLUME_DRIVER; empty: no budget shown).
     --console-interval D    How often each console is read (default 20s).
     --console-lines N       Console lines shown for a failed boot (default 20).
 
@@ -78,6 +81,7 @@ const (
 	envInstances = "MHA_BOOT_INSTANCES"
 	envRegion    = "MHA_AWS_REGION"
 	envProfile   = "MHA_AWS_PROFILE"
+	envDriver    = "MHA_VOLUME_DRIVER"
 )
 
 // firstEnv is the first of the variables that is set.
@@ -107,9 +111,9 @@ type options struct {
 	timeout, poll, httpTimeout       time.Duration
 
 	// The boot watch (boot.go).
-	instances, region, awsProfile string
-	consoleInterval               time.Duration
-	consoleLines                  int
+	instances, region, awsProfile, driver string
+	consoleInterval                       time.Duration
+	consoleLines                          int
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -129,6 +133,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.instances, "instances", os.Getenv(envInstances), "")
 	fs.StringVar(&o.region, "region", firstEnv(envRegion, "AWS_REGION"), "")
 	fs.StringVar(&o.awsProfile, "aws-profile", os.Getenv(envProfile), "")
+	fs.StringVar(&o.driver, "volume-driver", os.Getenv(envDriver), "")
 	fs.DurationVar(&o.consoleInterval, "console-interval", defaultConsoleInterval, "")
 	fs.IntVar(&o.consoleLines, "console-lines", defaultConsoleLines, "")
 	if err := fs.Parse(args); err != nil {
