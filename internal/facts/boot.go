@@ -57,7 +57,8 @@ const (
 	AWSCLIPackageVersion = "1.18.69-1ubuntu1"
 
 	// PigzPackage and PigzPackageVersion are pigz from Ubuntu 20.04's
-	// archive (universe; 2.4-1 is focal's only version). dockerd
+	// archive (universe, which Ubuntu's cloud images enable; 2.4-1 as
+	// focal-based Dockerfiles pin it, not verifiable here). dockerd
 	// decompresses image layers with unpigz when it is on PATH and with
 	// Go's compress/gzip otherwise (moby/moby pkg/archive/archive.go at
 	// v26.1.4, gzDecompress); docker-ce only Recommends pigz
