@@ -1005,3 +1005,30 @@ func TestBootStartsEachServiceAfterItsOwnPull(t *testing.T) {
 		t.Error("ZooKeeper did not start after its pull")
 	}
 }
+
+// TestWaitReadySaysWhatItWaitsFor: a long wait-ready says, once a minute
+// of checks, what is not ready yet, so its console changes well inside
+// deploy-app's stall warning and tells why the node is not ready.
+func TestWaitReadySaysWhatItWaitsFor(t *testing.T) {
+	if readyLogEvery >= facts.BootStallWarning || readyLogEvery%readyDelay != 0 {
+		t.Fatalf("wait-ready logs every %s (checks every %s): want a whole number of checks, under the stall warning %s", readyLogEvery, readyDelay, facts.BootStallWarning)
+	}
+	doc, err := RenderMaster(masterInput(facts.VolumeDriverRexRay))
+	if err != nil {
+		t.Fatal(err)
+	}
+	every := int(readyLogEvery / readyDelay)
+	root, cc := installNode(t, doc)
+	out, err := runScript(t, root, cc.RunCmd[0][0], testMasterIP, "curl -fsS --max-time 3", fmt.Sprintf("MHA_READY_ATTEMPTS=%d", every+1))
+	if err == nil {
+		t.Fatalf("boot succeeded with services that never answer:\n%s", out)
+	}
+	want := fmt.Sprintf("marathon-ha: not ready after %d checks: ", every)
+	if strings.Count(out, want) != 1 || !strings.Contains(out, "Mesos master /health on 5050") {
+		t.Errorf("output should say once %q with what is not ready:\n%s", want, out)
+	}
+	console, _ := os.ReadFile(filepath.Join(root, "dev/console"))
+	if !strings.Contains(string(console), want) {
+		t.Errorf("the console does not say what wait-ready waits for:\n%s", console)
+	}
+}

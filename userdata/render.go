@@ -67,8 +67,11 @@ const (
 	// flockerPluginSocket is where Flocker's plugin listens and Docker looks
 	// for legacy plugins (ClusterHQ/flocker flocker/dockerplugin/_script.py).
 	flockerPluginSocket = "/run/docker/plugins/flocker/flocker.sock"
-	// readyDelay is the pause between readiness checks during boot.
-	readyDelay = 10 * time.Second
+	// readyDelay is the pause between readiness checks during boot, and
+	// readyLogEvery how often the wait says on the console what it waits
+	// for: well inside deploy-app's stall warning (facts.BootStallWarning).
+	readyDelay    = 10 * time.Second
+	readyLogEvery = time.Minute
 )
 
 //go:embed templates/*.tmpl
@@ -294,6 +297,7 @@ func (*node) FlockerPluginSocket() string { return flockerPluginSocket }
 func (*node) RexRayAlias() string         { return facts.DockerVolumeDriverName[facts.VolumeDriverRexRay] }
 func (*node) ReadyDelaySeconds() int      { return int(readyDelay / time.Second) }
 func (*node) ReadyAttempts() int          { return int(facts.BootReadyTimeout / readyDelay) }
+func (*node) ReadyLogEvery() int          { return int(readyLogEvery / readyDelay) }
 
 // Ensemble reports whether the masters form a ZooKeeper ensemble (more
 // than one master).

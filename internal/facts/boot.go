@@ -93,6 +93,12 @@ const (
 	// services to answer after starting them (Marathon's JVM and leader
 	// election take a minute or two on an m4.large).
 	BootReadyTimeout = 15 * time.Minute
+	// BootStallWarning is how long deploy-app lets a running boot's
+	// console stay the same before it says the boot may be hung: longer
+	// than any silent stretch of a boot that works (a large image's pull;
+	// wait-ready says what it waits for every minute), well inside the
+	// deploy's AppDeployTimeout.
+	BootStallWarning = 10 * time.Minute
 	// ExecutorRegistrationTimeout is the agents' Mesos
 	// --executor_registration_timeout, as the 2015 demo set it (5mins,
 	// uploads/install.sh), so a slow image pull does not fail the task.
