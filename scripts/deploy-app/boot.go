@@ -77,6 +77,70 @@ type bootWatch struct {
 	// budget, when the volume driver is known, is what each node's steps
 	// are held against.
 	budget *bootbudget.Budget
+	// stallAfter is how long an unchanged console of an unfinished boot is
+	// waited before a warning (facts.BootStallWarning).
+	stallAfter time.Duration
+
+	// seen is what the watch last saw of each node, by name; run writes
+	// it, report reads it once run has returned.
+	seen map[string]*nodeSeen
+}
+
+// nodeSeen is the last look at one node's console.
+type nodeSeen struct {
+	msg       string
+	timeline  bootlog.Timeline
+	console   ec2ops.Console
+	changedAt time.Time // when the console's text last changed
+	warned    bool      // the stall warning was given for this text
+}
+
+// note records a look at node n and warns once when its console has not
+// changed for stallAfter while its boot runs. A buffered console (Xen)
+// changes only around state changes, so it is not judged.
+func (w *bootWatch) note(n bootNode, msg string, tl bootlog.Timeline, c ec2ops.Console, now time.Time) {
+	s := w.seen[n.name]
+	if s == nil {
+		s = &nodeSeen{changedAt: now}
+		w.seen[n.name] = s
+	}
+	if c.Text != s.console.Text {
+		s.changedAt, s.warned = now, false
+	}
+	s.msg, s.timeline, s.console = msg, tl, c
+	if s.warned || c.Buffered || c.Text == "" || tl.State == bootlog.Done || tl.State == bootlog.Failed || now.Sub(s.changedAt) < w.stallAfter {
+		return
+	}
+	s.warned = true
+	fmt.Fprintf(w.progress, "boot %s: its console has not changed for %s (%s): the boot may be hung; see aws ec2 get-console-output --instance-id %s --latest --output text\n",
+		n.name, now.Sub(s.changedAt).Round(time.Second), msg, n.id)
+}
+
+// report says, once the watch has stopped, where each boot that did not
+// finish stood, with the console's last lines of the first: what a deploy
+// that gave up waiting needs explained.
+func (w *bootWatch) report(now time.Time) string {
+	var b strings.Builder
+	first := true
+	for _, n := range w.nodes {
+		s := w.seen[n.name]
+		if s == nil || s.timeline.State == bootlog.Done {
+			continue
+		}
+		fmt.Fprintf(&b, "\nthe boot of %s (%s) had not finished: %s", n.name, n.id, s.msg)
+		if s.console.Text != "" {
+			fmt.Fprintf(&b, "; its console last changed %s ago", now.Sub(s.changedAt).Round(time.Second))
+		}
+		if first && s.console.Text != "" {
+			first = false
+			last := bootlog.LastLines(s.console.Text, w.lines)
+			fmt.Fprintf(&b, "\nlast %d console lines of %s:", len(last), n.name)
+			for _, l := range last {
+				b.WriteString("\n    " + l)
+			}
+		}
+	}
+	return b.String()
 }
 
 // run reads every node's console each interval until ctx ends or every
@@ -93,6 +157,7 @@ func (w *bootWatch) run(ctx context.Context, cancel context.CancelCauseFunc) {
 			if ctx.Err() != nil {
 				return
 			}
+			w.note(n, msg, tl, c, time.Now())
 			if tl.State == bootlog.Failed {
 				fmt.Fprintf(w.progress, "boot %s: %s\n", n.name, msg)
 				cancel(&bootFailed{node: n.name, id: n.id, step: *tl.Failed, last: bootlog.LastLines(c.Text, w.lines)})
@@ -186,8 +251,10 @@ func nodeTimeline(name, text string) bootlog.Timeline {
 }
 
 // watchBoot starts the watch when there are nodes to watch and says so
-// plainly when there are not; stop ends it and waits for it.
-func watchBoot(ctx context.Context, o options, progress io.Writer) (context.Context, func()) {
+// plainly when there are not; stop ends it, waits for it, and returns
+// report's account of the boots that had not finished ("" if none, or no
+// watch).
+func watchBoot(ctx context.Context, o options, progress io.Writer) (context.Context, func() string) {
 	nodes, err := parseInstances(o.instances)
 	if err == nil && len(nodes) == 0 {
 		err = errors.New("no instance ids (--instances or MHA_BOOT_INSTANCES)")
@@ -198,10 +265,11 @@ func watchBoot(ctx context.Context, o options, progress io.Writer) (context.Cont
 	}
 	if err != nil {
 		fmt.Fprintf(progress, "%s: cannot see the nodes' consoles, so no boot progress is shown: %v\n", program, err)
-		return ctx, func() {}
+		return ctx, func() string { return "" }
 	}
 	w := &bootWatch{reader: ec2ops.NewConsoleReader(api, consoleCallTimeout), nodes: nodes,
-		interval: o.consoleInterval, lines: o.consoleLines, progress: progress}
+		interval: o.consoleInterval, lines: o.consoleLines, progress: progress,
+		stallAfter: o.stallWarning, seen: map[string]*nodeSeen{}}
 	if o.driver != "" {
 		if b, err := bootbudget.New(o.driver); err != nil {
 			fmt.Fprintf(progress, "%s: no boot budget shown: %v\n", program, err)
@@ -216,9 +284,13 @@ func watchBoot(ctx context.Context, o options, progress io.Writer) (context.Cont
 		defer wg.Done()
 		w.run(wctx, cancel)
 	}()
-	return wctx, func() {
-		cancel(nil)
-		wg.Wait()
+	var once sync.Once
+	return wctx, func() string {
+		once.Do(func() {
+			cancel(nil)
+			wg.Wait()
+		})
+		return w.report(time.Now())
 	}
 }
 

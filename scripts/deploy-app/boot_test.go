@@ -294,3 +294,40 @@ func TestDeployHoldsTheBootAgainstItsBudget(t *testing.T) {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 }
+
+// TestDeployReportsAStalledBoot: a console that stops changing while its
+// boot runs is said to be possibly hung, and when the deploy gives up
+// waiting for Marathon it says where each unfinished boot stood, with the
+// console's last lines.
+func TestDeployReportsAStalledBoot(t *testing.T) {
+	ec2, instances := consoleEnv(t)
+	m := marathontest.NewServer(fast)
+	defer m.Close()
+	m.Stop()
+	path, _ := renderedFile(t)
+	ec2.AppendConsole(masterID, lines("master", step("boot", "start", 0), step("pull-images", "start", 41),
+		step("pull:mesosphere/marathon:v1.4.9", "start", 41)))
+	r := runCmd(t, "", append([]string{"--marathon", m.URL(), "--manifest", path, "--timeout", "800ms",
+		"--instances", instances, "--stall-warning", "100ms", "--console-lines", "2"}, watchFlags...)...)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1 at the deadline\nstderr:\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"boot master: its console has not changed for ",
+		"(step pull:mesosphere/marathon:v1.4.9 since 41s, 41s into the boot): the boot may be hung; see aws ec2 get-console-output --instance-id " + masterID,
+		"the boot of master (" + masterID + ") had not finished: step pull:mesosphere/marathon:v1.4.9 since 41s, 41s into the boot; its console last changed ",
+		"last 2 console lines of master:\n    [   12.345678] cloud-init[1234]: marathon-ha boot master pull:mesosphere/marathon:v1.4.9 start 41s",
+		"the boot of agent-1 (" + agentID + ") had not finished: console of " + agentID + " not available yet",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	// The empty console is not judged hung: it is not there yet.
+	if strings.Contains(r.stderr, "boot agent-1: its console has not changed") {
+		t.Errorf("an empty console was called hung:\n%s", r.stderr)
+	}
+	if n := strings.Count(r.stderr, "boot master: its console has not changed"); n != 1 {
+		t.Errorf("the stall was said %d times, want once:\n%s", n, r.stderr)
+	}
+}

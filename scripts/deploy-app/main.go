@@ -70,6 +70,10 @@ step and the console's last lines.
                             $MHA_VOLUME_DRIVER; empty: no budget shown).
     --console-interval D    How often each console is read (default 20s).
     --console-lines N       Console lines shown for a failed boot (default 20).
+    --stall-warning D       Warn when an unfinished boot's console has not
+                            changed for this long (default 10m0s). If the
+                            deploy gives up, it says where each unfinished
+                            boot stood.
 
 Progress goes to stderr.`
 
@@ -114,6 +118,7 @@ type options struct {
 	instances, region, awsProfile, driver string
 	consoleInterval                       time.Duration
 	consoleLines                          int
+	stallWarning                          time.Duration
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -136,6 +141,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.driver, "volume-driver", os.Getenv(envDriver), "")
 	fs.DurationVar(&o.consoleInterval, "console-interval", defaultConsoleInterval, "")
 	fs.IntVar(&o.consoleLines, "console-lines", defaultConsoleLines, "")
+	fs.DurationVar(&o.stallWarning, "stall-warning", facts.BootStallWarning, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -190,14 +196,15 @@ func runApply(ctx context.Context, o options, stdin io.Reader, stdout, stderr io
 		if bf := bootError(ctx); bf != nil {
 			return errorf(stderr, "%v", bf)
 		}
-		return errorf(stderr, "%v", err)
+		return errorf(stderr, "%v%s", err, stopWatch())
 	}
 	res, err := c.Apply(ctx, doc)
 	if err != nil {
 		if bf := bootError(ctx); bf != nil {
 			return errorf(stderr, "deploying %s: %v", res.AppID, bf)
 		}
-		return errorf(stderr, "deploying %s: %v", res.AppID, err)
+		// An agent that never booted leaves the app without offers.
+		return errorf(stderr, "deploying %s: %v%s", res.AppID, err, stopWatch())
 	}
 	return printJSON(stdout, stderr, struct {
 		AppID    string `json:"appId"`
