@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops/ec2test"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
 
@@ -76,6 +77,8 @@ type ELB struct {
 
 	srv          *httptest.Server
 	api          *httptest.Server
+	apiState     *ec2test.ELBAPI
+	created      time.Time
 	checking     bool
 	interval     time.Duration
 	healthy      int
@@ -87,12 +90,10 @@ type ELB struct {
 	stop         chan struct{}
 	done         sync.WaitGroup
 
-	mu       sync.Mutex
-	members  []*member
-	next     int       // round robin
-	faults   []int     // statuses of the next proxied answers
-	requests []APICall // Elastic Load Balancing API calls
-	reqSeq   int
+	mu      sync.Mutex
+	members []*member
+	next    int   // round robin
+	faults  []int // statuses of the next proxied answers
 }
 
 // member is one registered instance.
@@ -114,7 +115,9 @@ func NewELB(opts ...ELBOption) *ELB {
 	e.hc = &http.Client{Timeout: e.checkTimeout, Transport: &http.Transport{DisableKeepAlives: true}}
 	e.srv = httptest.NewServer(http.HandlerFunc(e.serve))
 	e.URL = e.srv.URL
-	e.api = httptest.NewServer(http.HandlerFunc(e.serveAPI))
+	e.created = time.Now()
+	e.apiState = ec2test.NewELBAPI(e)
+	e.api = httptest.NewServer(e.apiState)
 	e.APIURL = e.api.URL
 	if e.checking && e.interval > 0 {
 		e.done.Add(1)
