@@ -6,33 +6,45 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
 	"github.com/marathon-ha/marathon-ha/internal/config"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
+	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 	"github.com/marathon-ha/marathon-ha/userdata"
 )
 
 const usage = `Usage:
+    prepare-ami --stack NAME [--cwd DIR] [--output FILE]
     prepare-ami [--volume-driver D] [--region R] [--output FILE]
 
 Writes the cloud-init user data that prepares an image for marathon-ha's
 nodes of one volume driver: Docker and the other pinned packages, and every
-container image a master or an agent pulls at boot (the defaults of the
-image config keys), then powers the instance off. Nothing of a node is in
+container image a master or an agent pulls at boot, then powers the
+instance off. With --stack, the volume driver, the region and the images
+are the stack's config (` + "`pulumi config --json`" + `); without, the
+image config keys' defaults. Nothing of a node is in
 it: no address, certificate, service, or REX-Ray plugin (its settings name a
 region). Then it prints the AWS CLI commands that launch the instance from
 Canonical's newest Ubuntu 20.04 AMI, wait for it to stop, make the image and
 terminate the instance; set the image as the stack's amiId.
 
 Options:
+    --stack NAME        Pulumi stack whose config the image is for; the
+                        printed commands set its amiId.
+    --cwd DIR           Pulumi project directory (pulumi --cwd).
     --volume-driver D   rexray (default) or flocker.
     --region R          The region to make the image in, for the printed
                         commands (default $AWS_REGION).
@@ -50,15 +62,25 @@ const program = "prepare-ami"
 const rootVolumeGiB = 16
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(run(os.Args[1:], deps{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, pulumi: stackoutputs.RunPulumi}))
 }
 
-func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+// deps are what run reaches outside the process, replaced in tests.
+type deps struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	pulumi         func(ctx context.Context, args []string) ([]byte, error)
+}
+
+func run(args []string, d deps) int {
+	stdout, stderr := d.stdout, d.stderr
 	fs := flag.NewFlagSet(program, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, usage) }
-	driver := fs.String("volume-driver", facts.VolumeDriverRexRay, "")
-	region := fs.String("region", getenv("AWS_REGION"), "")
+	stack := fs.String("stack", "", "")
+	cwd := fs.String("cwd", "", "")
+	driverFlag := fs.String("volume-driver", "", "")
+	regionFlag := fs.String("region", "", "")
 	output := fs.String("output", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -70,21 +92,42 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		fmt.Fprintf(stderr, "%s: unexpected arguments %q; see --help\n", program, fs.Args())
 		return 2
 	}
-	if !slices.Contains(facts.VolumeDrivers, *driver) {
-		fmt.Fprintf(stderr, "%s: --volume-driver %q: want one of %s\n", program, *driver, strings.Join(facts.VolumeDrivers, ", "))
+	get := config.DefaultOf
+	region := firstOf(*regionFlag, d.getenv("AWS_REGION"), "<region>")
+	if *stack != "" {
+		if *driverFlag != "" || *regionFlag != "" {
+			fmt.Fprintf(stderr, "%s: with --stack the volume driver and the region are the stack's: drop --volume-driver and --region\n", program)
+			return 2
+		}
+		cfg, err := stackConfig(d.pulumi, *stack, *cwd)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", program, err)
+			return 1
+		}
+		get = func(key string) string { return firstOf(cfg[facts.Project+":"+key], config.DefaultOf(key)) }
+		if region = cfg["aws:region"]; region == "" {
+			fmt.Fprintf(stderr, "%s: stack %s has no aws:region: set it with pulumi config set aws:region <region> --stack %s\n", program, *stack, *stack)
+			return 1
+		}
+		if size, err := strconv.Atoi(get(config.KeyRootVolumeSize)); err != nil || size < rootVolumeGiB {
+			fmt.Fprintf(stderr, "%s: stack %s's %s is %s GiB, smaller than the image's %d GiB snapshot, which EC2 refuses: set it to %d or more first\n",
+				program, *stack, config.KeyRootVolumeSize, get(config.KeyRootVolumeSize), rootVolumeGiB, rootVolumeGiB)
+			return 1
+		}
+	}
+	driver := firstOf(*driverFlag, get(config.KeyVolumeDriver))
+	if !slices.Contains(facts.VolumeDrivers, driver) {
+		fmt.Fprintf(stderr, "%s: volume driver %q: want one of %s\n", program, driver, strings.Join(facts.VolumeDrivers, ", "))
 		return 2
 	}
-	if *region == "" {
-		*region = "<region>"
-	}
-	doc, err := userdata.RenderImage(userdata.ImageInput{VolumeDriver: *driver, Images: nodeImages(*driver)})
+	doc, err := userdata.RenderImage(userdata.ImageInput{VolumeDriver: driver, Images: nodeImages(driver, get)})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", program, err)
 		return 1
 	}
 	path := *output
 	if path == "" {
-		path = "prepare-ami-" + *driver + ".yaml.gz"
+		path = "prepare-ami-" + driver + ".yaml.gz"
 	}
 	// EncodeForEC2 gzips within EC2's limit; the AWS CLI base64-encodes a
 	// fileb:// user data itself.
@@ -99,15 +142,47 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		fmt.Fprintf(stderr, "%s: %v\n", program, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: wrote the user data of a %s image to %s (%d bytes gzipped, %d raw).\n", program, *driver, path, len(gz), len(doc))
-	fmt.Fprint(stdout, commands(*driver, *region, path))
+	fmt.Fprintf(stdout, "%s: wrote the user data of a %s image to %s (%d bytes gzipped, %d raw).\n", program, driver, path, len(gz), len(doc))
+	fmt.Fprint(stdout, commands(driver, region, path, *stack))
 	return 0
 }
 
-// nodeImages are the images every node of driver pulls, each the default
-// of its config key: a stack that overrides one pulls that one at boot.
-func nodeImages(driver string) []string {
-	def := config.DefaultOf
+func firstOf(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// stackConfig reads a stack's config, key to value, from `pulumi config
+// --json`, decoded as the Automation API decodes it (auto.ConfigMap,
+// LocalWorkspace.GetAllConfigWithOptions in github.com/pulumi/pulumi/sdk/v3
+// go/auto at v3.263.0). Secret values stay hidden; none is read here.
+func stackConfig(pulumi func(context.Context, []string) ([]byte, error), stack, cwd string) (map[string]string, error) {
+	args := []string{"config", "--json", "--stack", stack}
+	if cwd != "" {
+		args = append(args, "--cwd", cwd)
+	}
+	out, err := pulumi(context.Background(), args)
+	if err != nil {
+		return nil, err
+	}
+	var raw auto.ConfigMap
+	if err := json.Unmarshal(out, &raw); err != nil {
+		return nil, fmt.Errorf("reading the config of stack %s (pulumi %s): %w", stack, strings.Join(args, " "), err)
+	}
+	cfg := make(map[string]string, len(raw))
+	for k, v := range raw {
+		cfg[k] = v.Value
+	}
+	return cfg, nil
+}
+
+// nodeImages are the images every node of driver pulls, each the value
+// get gives its config key (a stack's, or the default).
+func nodeImages(driver string, def func(key string) string) []string {
 	return userdata.NodeImages(driver,
 		userdata.MasterImages{ZooKeeper: def(config.KeyZooKeeperImage), MesosMaster: def(config.KeyMesosMasterImage),
 			Marathon: def(config.KeyMarathonImage), FlockerControl: def(config.KeyFlockerControlImage)},
@@ -121,8 +196,12 @@ func nodeImages(driver string) []string {
 // default instance-initiated shutdown behaviour is stop), so waiting for
 // "stopped" waits for the preparation; a failed one never stops, and its
 // console says why.
-func commands(driver, region, path string) string {
+func commands(driver, region, path, stack string) string {
 	r := "--region " + region
+	setAMI := `pulumi config set amiId "$IMAGE"`
+	if stack != "" {
+		setAMI += " --stack " + stack
+	}
 	return fmt.Sprintf(`Make the image (the instance needs internet access: the default VPC's subnets have it):
 
   AMI=$(aws ec2 describe-images %[1]s --owners %[2]s --filters 'Name=name,Values=%[3]s' \
@@ -137,8 +216,8 @@ func commands(driver, region, path string) string {
         --query ImageId --output text)
   aws ec2 wait image-available %[1]s --image-ids "$IMAGE"
   aws ec2 terminate-instances %[1]s --instance-ids "$ID"
-  pulumi config set amiId "$IMAGE"    # with rootVolumeSizeGiB %[5]d or more (default 30)
+  %[8]s    # with rootVolumeSizeGiB %[5]d or more (default 30)
 
 If the instance does not stop, the console shows '%[7]s<step>: <reason>'.
-`, r, facts.AMIOwnerCanonical, facts.AMINameFilter, path, rootVolumeGiB, driver, facts.BootFailedPrefix)
+`, r, facts.AMIOwnerCanonical, facts.AMINameFilter, path, rootVolumeGiB, driver, facts.BootFailedPrefix, setAMI)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -26,23 +27,11 @@ func TestWritesTheImageUserData(t *testing.T) {
 		t.Run(driver, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "prepare.yaml.gz")
 			var out, errOut bytes.Buffer
-			if code := run([]string{"--volume-driver", driver, "--output", path}, &out, &errOut, env(map[string]string{"AWS_REGION": "eu-west-1"})); code != 0 {
+			if code := run([]string{"--volume-driver", driver, "--output", path}, deps{stdout: &out, stderr: &errOut, getenv: env(map[string]string{"AWS_REGION": "eu-west-1"})}); code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut.String())
 			}
-			f, err := os.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			zr, err := gzip.NewReader(f)
-			if err != nil {
-				t.Fatalf("%s is not gzip: %v", path, err)
-			}
-			doc, err := io.ReadAll(zr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := userdata.RenderImage(userdata.ImageInput{VolumeDriver: driver, Images: nodeImages(driver)})
+			doc := gunzip(t, path)
+			want, err := userdata.RenderImage(userdata.ImageInput{VolumeDriver: driver, Images: nodeImages(driver, config.DefaultOf)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,7 +65,7 @@ func TestWritesTheImageUserData(t *testing.T) {
 // TestImagesAreTheConfigDefaults: the images are the image keys' defaults,
 // which the stack's nodes pull unless the config overrides them.
 func TestImagesAreTheConfigDefaults(t *testing.T) {
-	images := nodeImages(facts.VolumeDriverFlocker)
+	images := nodeImages(facts.VolumeDriverFlocker, config.DefaultOf)
 	for _, k := range config.Keys {
 		if strings.HasSuffix(k.Name, "Image") && !slices.Contains(images, k.Default) {
 			t.Errorf("%s's default %q is not in the image", k.Name, k.Default)
@@ -98,13 +87,87 @@ func TestUsage(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--volume-driver", "ceph"}, 2, `--volume-driver "ceph": want one of`},
+		{[]string{"--volume-driver", "ceph"}, 2, `volume driver "ceph": want one of`},
+		{[]string{"--stack", "dev", "--region", "us-east-1"}, 2, "with --stack the volume driver and the region are the stack's"},
 		{[]string{"extra"}, 2, "unexpected arguments"},
 		{[]string{"--output", filepath.Join(t.TempDir(), "missing", "x.gz")}, 1, "no such file or directory"},
 	} {
 		var out, errOut bytes.Buffer
-		if code := run(tc.args, &out, &errOut, env(nil)); code != tc.code || !strings.Contains(errOut.String(), tc.want) {
+		if code := run(tc.args, deps{stdout: &out, stderr: &errOut, getenv: env(nil)}); code != tc.code || !strings.Contains(errOut.String(), tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, errOut.String(), tc.code, tc.want)
 		}
 	}
+}
+
+// What `pulumi config --json --stack dev` prints for a Flocker stack with
+// one image of its own (secrets stay hidden).
+const devConfig = `{
+  "aws:region": {"value": "eu-central-1", "secret": false},
+  "marathon-ha:volumeDriver": {"value": "flocker", "secret": false},
+  "marathon-ha:marathonImage": {"value": "mesosphere/marathon:v1.4.8", "secret": false},
+  "marathon-ha:publicKey": {"secret": true}
+}`
+
+// TestFromAStacksConfig: with --stack the image is for the stack's volume
+// driver, region and images, and the commands set that stack's amiId; a
+// root volume smaller than the image's snapshot is refused first.
+func TestFromAStacksConfig(t *testing.T) {
+	var pulumiArgs []string
+	pulumi := func(cfg string) func(context.Context, []string) ([]byte, error) {
+		return func(_ context.Context, args []string) ([]byte, error) {
+			pulumiArgs = args
+			return []byte(cfg), nil
+		}
+	}
+	path := filepath.Join(t.TempDir(), "prepare.yaml.gz")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"--stack", "dev", "--cwd", "/p", "--output", path}, deps{stdout: &out, stderr: &errOut, getenv: env(nil), pulumi: pulumi(devConfig)}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if got := strings.Join(pulumiArgs, " "); got != "config --json --stack dev --cwd /p" {
+		t.Errorf("pulumi %s", got)
+	}
+	doc := gunzip(t, path)
+	if !bytes.Contains(doc, []byte("'mesosphere/marathon:v1.4.8'")) || bytes.Contains(doc, []byte("'"+facts.MarathonImage+"'")) {
+		t.Errorf("the image does not pull the stack's own Marathon image")
+	}
+	if !bytes.Contains(doc, []byte("'"+facts.FlockerDatasetAgentImage+"'")) {
+		t.Errorf("a flocker stack's image lacks Flocker's images")
+	}
+	for _, want := range []string{"--region eu-central-1", `pulumi config set amiId "$IMAGE" --stack dev`, "marathon-ha-flocker-"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	small := strings.Replace(devConfig, `"aws:region"`, `"marathon-ha:rootVolumeSizeGiB": {"value": "12", "secret": false}, "aws:region"`, 1)
+	errOut.Reset()
+	if code := run([]string{"--stack", "dev", "--output", path}, deps{stdout: &out, stderr: &errOut, getenv: env(nil), pulumi: pulumi(small)}); code != 1 ||
+		!strings.Contains(errOut.String(), "stack dev's rootVolumeSizeGiB is 12 GiB, smaller than the image's 16 GiB snapshot") {
+		t.Errorf("exit %d, stderr %q; want the small root volume refused", code, errOut.String())
+	}
+	noRegion := strings.Replace(devConfig, `"aws:region"`, `"aws:profile"`, 1)
+	errOut.Reset()
+	if code := run([]string{"--stack", "dev", "--output", path}, deps{stdout: &out, stderr: &errOut, getenv: env(nil), pulumi: pulumi(noRegion)}); code != 1 ||
+		!strings.Contains(errOut.String(), "stack dev has no aws:region") {
+		t.Errorf("exit %d, stderr %q; want the missing region named", code, errOut.String())
+	}
+}
+
+func gunzip(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s is not gzip: %v", path, err)
+	}
+	doc, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }
