@@ -125,7 +125,7 @@ func run(args []string, d deps) int {
 	// --console FILE... takes the files after it; flags may follow them
 	// (the flag package stops at the first argument that is not one).
 	for rest := fs.Args(); len(consoles) > 0 && len(rest) > 0; rest = fs.Args() {
-		if !strings.HasPrefix(rest[0], "-") {
+		if rest[0] == "-" || !strings.HasPrefix(rest[0], "-") { // "-" is not a flag (flag package)
 			consoles = append(consoles, rest[0])
 			if err := fs.Parse(rest[1:]); err != nil {
 				return 2

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
 	"github.com/marathon-ha/marathon-ha/internal/bootlog"
@@ -233,5 +234,23 @@ func TestREADMEShowsTheStandinTimeline(t *testing.T) {
 	}
 	if shown != printed {
 		t.Errorf("README.md's stand-in timeline is not what boot-timeline prints for testdata/master-standin.console; replace it with:\n%s", printed)
+	}
+}
+
+// TestConsoleArgumentsEnd: after --console FILE..., "-" is a file name
+// (as the flag package takes it), not a flag that would never be parsed.
+func TestConsoleArgumentsEnd(t *testing.T) {
+	var out, errOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run([]string{"--console", "testdata/master-standin.console", "-", "--json"}, deps{stdout: &out, stderr: &errOut})
+	}()
+	select {
+	case code := <-done:
+		if code != 1 || !strings.Contains(errOut.String(), "reading console output: open -") {
+			t.Errorf("exit %d, stderr %q; want the file - not found", code, errOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the arguments were never all read")
 	}
 }
