@@ -91,15 +91,7 @@ func (a *ELBAPI) Requests() []Request {
 }
 
 // Calls returns the calls of one action, in order.
-func (a *ELBAPI) Calls(action string) []Request {
-	var out []Request
-	for _, r := range a.Requests() {
-		if r.Action == action {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+func (a *ELBAPI) Calls(action string) []Request { return callsOf(a.Requests(), action) }
 
 // Fail makes the next n calls of action fail with the given HTTP status
 // and error code (n < 0: every call), as Server.Fail.

@@ -411,9 +411,13 @@ func (s *Server) Requests() []Request {
 }
 
 // Calls returns the calls of one action, in order.
-func (s *Server) Calls(action string) []Request {
+func (s *Server) Calls(action string) []Request { return callsOf(s.Requests(), action) }
+
+// callsOf are the requests of one action, in order: Calls of both the EC2
+// and the ELB stand-in.
+func callsOf(requests []Request, action string) []Request {
 	var out []Request
-	for _, r := range s.Requests() {
+	for _, r := range requests {
 		if r.Action == action {
 			out = append(out, r)
 		}
