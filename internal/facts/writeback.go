@@ -27,3 +27,28 @@ const (
 	// volume); a crash (SkipOsShutdown) does not.
 	PageCacheFlushWait = DirtyExpire + DirtyWriteback
 )
+
+// The agents' bound on what a crash can lose (issue 18): Moby Counter never
+// fsyncs, so an acknowledged click is safe only once the kernel has written
+// it back and ext4 has committed the file's new size. The agents lower the
+// kernel's writeback timers (sysctl) and the journal's commit interval so
+// that a crash loses at most CrashLossBound of acknowledged clicks. The
+// kill-node and rehearsal workloads judge the measured RPO against it.
+const (
+	// AgentDirtyExpire and AgentDirtyWriteback are the agents'
+	// vm.dirty_expire_centisecs (50) and vm.dirty_writeback_centisecs (50):
+	// data dirty for more than 0.5 s is written by the flusher, which wakes
+	// every 0.5 s (Linux Documentation/admin-guide/sysctl/vm.rst), so a
+	// click's data reaches the device at most 1 s after it was written.
+	AgentDirtyExpire    = 500 * time.Millisecond
+	AgentDirtyWriteback = 500 * time.Millisecond
+	// AgentJournalCommit is the ext4 commit interval of the app's volume
+	// (mount option commit=1; the default 5 s "you will lose as much as the
+	// latest 5 seconds of metadata changes", Linux
+	// Documentation/admin-guide/ext4.rst).
+	AgentJournalCommit = 1 * time.Second
+	// CrashLossBound is the age of the newest acknowledged click a crash may
+	// lose: data written back within AgentDirtyExpire + AgentDirtyWriteback,
+	// then committed within AgentJournalCommit.
+	CrashLossBound = AgentDirtyExpire + AgentDirtyWriteback + AgentJournalCommit
+)
