@@ -73,7 +73,8 @@ func TestWriterStopsByItself(t *testing.T) {
 	}
 	select {
 	case <-w.loop:
-	case <-time.After(time.Minute):
+	case <-time.After(10 * time.Second):
+		w.Stop()
 		t.Fatal("the writer did not stop at its limit")
 	}
 	if s := w.Finish(context.Background(), time.Now(), false); s.StoppedBy != StoppedByLimit {
