@@ -256,3 +256,15 @@ func TestBadJudgeFlags(t *testing.T) {
 		}
 	}
 }
+
+// A master kill is judged the same way: over --rto-limit, exit 1 with the
+// reason on one line.
+func TestMasterOverTheLimitExits1(t *testing.T) {
+	c := failovertest.StartT(t, failovertest.Options{Masters: 3})
+	// No new leader can come before the session timeout.
+	limit := failovertest.DefaultSessionTimeout / 2
+	r := runWith(t, testDeps(c, ""), args("--outputs", outputsFile(t, c), "--yes", "--target", "leading-master", "--rto-limit", limit.String())...)
+	if lines := failedLines(r.stderr); r.code != 1 || len(lines) != 1 || !strings.Contains(lines[0], "exceeds the limit "+limit.String()) {
+		t.Errorf("exit %d, reasons %q\nstderr:\n%s", r.code, lines, r.stderr)
+	}
+}
