@@ -1,6 +1,7 @@
 // Package rehearsal runs a failover rehearsal end to end: bring a fresh
-// stack up, wait for the app, write clicks, let them reach the disk, kill
-// the app's node, watch the recovery, verify it, and always destroy and
+// stack up, wait for the app, write clicks (optionally let them reach the
+// disk), start a writer that clicks through the failover, kill the app's
+// node, watch the recovery, verify it, and always destroy and
 // remove the stack, on success, on failure and on interruption. The stack
 // and the clients are interfaces and factories, so the whole sequence runs
 // in tests against in-process stand-ins.
