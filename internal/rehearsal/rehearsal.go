@@ -234,8 +234,9 @@ func (c Config) teardownConfig() TeardownConfig {
 
 // Run runs the rehearsal and returns its report; report.Passed says
 // whether it passed. Whatever happens, including ctx being cancelled (an
-// interrupt), the stack is destroyed and removed before Run returns, on a
-// context of its own bounded by cfg.DestroyTimeout.
+// interrupt) and a panic in a step or in a watch's loop (a problem in the
+// report, with its stack), the stack is destroyed and removed before Run
+// returns, on a context of its own bounded by cfg.DestroyTimeout.
 func Run(ctx context.Context, cfg Config) *Report {
 	if err := cfg.defaults(); err != nil {
 		return &Report{Problems: []string{err.Error()}}
@@ -248,7 +249,7 @@ func Run(ctx context.Context, cfg Config) *Report {
 	// teardown starts in time even if a step without one hangs.
 	bound, _ := cfg.Bounds()
 	rctx, cancel := context.WithTimeout(ctx, bound)
-	if err := rehearse(rctx, cfg, r); err != nil {
+	if err := recovered("the rehearsal", func() error { return rehearse(rctx, cfg, r) }); err != nil {
 		r.Problems = append(r.Problems, err.Error())
 	}
 	if errors.Is(rctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
