@@ -112,6 +112,9 @@ func Teardown(parent context.Context, tc TeardownConfig, r *Report) {
 		} else {
 			lo.StateRead, lo.PendingOperations, known = true, append(lo.PendingOperations, st.Pending...), st.ResourceIDs
 			region, scope.ClusterID = firstOf(st.Region, region), st.ClusterID
+			if st.ClusterID != "" { // the app volume's selectors need it (ec2ops.VolumeSelector)
+				scope.VolumeName, scope.FlockerClusterUUID = st.VolumeName, st.FlockerClusterUUID
+			}
 		}
 	}
 	var sweepable []string
