@@ -33,8 +33,15 @@ func Plan(seed uint64, drills []string, n int) []string {
 // a run.
 const pcgStream = 0x9e3779b97f4a7c15
 
-// NewSeed is a fresh seed for a run that was given none.
-func NewSeed() uint64 { return rand.Uint64() }
+// NewSeed is a fresh seed for a run that was given none; never 0, which
+// callers take for "none given".
+func NewSeed() uint64 {
+	for {
+		if s := rand.Uint64(); s != 0 {
+			return s
+		}
+	}
+}
 
 // Outcome is what one round measured and how it was judged.
 type Outcome struct {

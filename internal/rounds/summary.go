@@ -79,7 +79,9 @@ func (s *Summary) tally() {
 }
 
 // OK reports whether every planned round ran and passed.
-func (s Summary) OK() bool { return s.Stopped == "" && len(s.Rounds) == s.Planned && s.Passed == s.Planned }
+func (s Summary) OK() bool {
+	return s.Stopped == "" && len(s.Rounds) == s.Planned && s.Passed == s.Planned
+}
 
 // Problems are the run's failures, one line each: the failed rounds and
 // why the run stopped.
