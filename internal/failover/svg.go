@@ -122,6 +122,12 @@ func (d *drawing) caption(r Report, o SVGOptions) {
 	}
 	d.text("caption", 12, d.y, "start", clicks, "")
 	d.y += 14
+	if r.TimeScale > 1 {
+		d.y += 2
+		d.text("caption time-scale", 12, d.y, "start", fmt.Sprintf("A stand-in run %s times faster than the stack, every time multiplied back by %s: times at the stack's scale; budget the stack's own.",
+			strconv.FormatFloat(r.TimeScale, 'f', -1, 64), strconv.FormatFloat(r.TimeScale, 'f', -1, 64)), ` font-style="italic"`)
+		d.y += 14
+	}
 }
 
 // mark is one event placed in its lane.
@@ -199,7 +205,11 @@ func (d *drawing) timeline(r Report) {
 		d.printf(`<line class="rto-line" x1="%s" y1="%s" x2="%s" y2="%s" stroke="#2e7d32" stroke-width="2" stroke-dasharray="6 3"/>`, num(x), num(top), num(x), num(bottom))
 	}
 	d.y = bottom + 16
-	d.text("axis-title", plotRight, d.y, "end", "seconds since the terminate request (lines: kill at 0, RTO dashed)", ` fill="#555555"`)
+	axis := "seconds since the terminate request (lines: kill at 0, RTO dashed)"
+	if r.TimeScale > 1 {
+		axis = fmt.Sprintf("seconds since the terminate request, at the stack's scale (stand-in time x%s; lines: kill at 0, RTO dashed)", strconv.FormatFloat(r.TimeScale, 'f', -1, 64))
+	}
+	d.text("axis-title", plotRight, d.y, "end", axis, ` fill="#555555"`)
 	d.y += 8
 }
 
