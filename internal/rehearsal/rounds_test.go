@@ -163,3 +163,18 @@ func TestRoundsStopAtARoundThatDoesNotRecover(t *testing.T) {
 	}
 	assertTornDown(t, f, r)
 }
+
+// Each round after the first adds a restore (an up and its grace, the
+// wait for full strength) and a round's steps to the run's bound, so the
+// steps' deadline does not cut the rounds short.
+func TestBoundsGrowWithRounds(t *testing.T) {
+	one, teardown := rehearsal.Config{Rounds: 1}.Bounds()
+	three, teardown3 := rehearsal.Config{Rounds: 3}.Bounds()
+	perRound := rehearsal.DefaultUpTimeout + rehearsal.DefaultGrace + rehearsal.DefaultAppReadyTimeout + rehearsal.DefaultTargetTimeout + rehearsal.DefaultWatchDeadline
+	if three-one < 2*perRound || teardown3 != teardown {
+		t.Errorf("3 rounds bound %s, 1 round %s: want at least 2 x %s more, and the same teardown", three, one, perRound)
+	}
+	if zero, _ := (rehearsal.Config{}).Bounds(); zero != one {
+		t.Errorf("no rounds %s, one round %s: want the same", zero, one)
+	}
+}
