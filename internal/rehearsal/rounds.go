@@ -152,7 +152,7 @@ func (a *agentRun) strength(ctx context.Context, probe failover.MesosProbe) erro
 	if !slices.ContainsFunc(tasks, func(t marathon.Task) bool {
 		return t.State == "TASK_RUNNING" && slices.Contains(a.outs.AgentPrivateIPs, t.Host)
 	}) {
-		return errors.New("Marathon runs the app on none of the agents")
+		return errors.New("no agent runs the app, as Marathon lists its tasks")
 	}
 	if err := a.app.Ping(ctx); err != nil {
 		return fmt.Errorf("the app does not answer through the ELB: %w", err)
