@@ -46,6 +46,24 @@ type RoundFailover struct {
 	RTOLimitSeconds float64          `json:"rtoLimitSeconds"`
 }
 
+// CheckRoundDrills refuses drills a round cannot run (none, a repeat, or
+// an unknown one); today a round's drill is a kill mode of the app's
+// agent (failover.Modes).
+func CheckRoundDrills(drills []string) error {
+	if len(drills) == 0 {
+		return errors.New("no drill for the rounds: want some of " + strings.Join(RoundDrills, ", "))
+	}
+	for i, d := range drills {
+		if _, err := failover.ParseMode(d); err != nil {
+			return fmt.Errorf("round drill %q: %w", d, err)
+		}
+		if slices.Contains(drills[:i], d) {
+			return fmt.Errorf("round drill %s is listed twice", d)
+		}
+	}
+	return nil
+}
+
 // rounds kills the app's agent cfg.Rounds times (rounds.Run): round 1
 // with the clicks written after up, each later round with clicks of its
 // own, and the cluster restored to full strength between rounds.
@@ -55,10 +73,8 @@ func (a *agentRun) rounds(ctx context.Context) error {
 	if !ok && cfg.Rounds > 1 {
 		return fmt.Errorf("%d rounds on stack %s: %w (its Stack has no Restore)", cfg.Rounds, cfg.Stack.Name(), rounds.ErrNoRestore)
 	}
-	for _, d := range cfg.RoundDrills {
-		if _, err := failover.ParseMode(d); err != nil {
-			return fmt.Errorf("round drill %q: %w", d, err)
-		}
+	if err := CheckRoundDrills(cfg.RoundDrills); err != nil {
+		return err
 	}
 	inRound := func(n int, from int) {
 		for i := from; i < len(r.Steps); i++ {
@@ -77,6 +93,9 @@ func (a *agentRun) rounds(ctx context.Context) error {
 				}
 				written = r.ClicksWritten[before:]
 			}
+			// A kill mode of the app's agent is the only kind of round
+			// today; a partition or a master kill adds its case here and
+			// in CheckRoundDrills.
 			rep, limit, err := a.drill(ctx, failover.Mode(drill), written)
 			if err != nil {
 				return rounds.Outcome{}, err

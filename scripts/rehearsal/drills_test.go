@@ -64,9 +64,19 @@ func TestRoundsAndSeedFlags(t *testing.T) {
 	if !strings.Contains(h.stdout.String(), "replay with --seed 99") || !strings.Contains(h.stdout.String(), "RTO over 3 recovered rounds") {
 		t.Errorf("stdout:\n%s", h.stdout.String())
 	}
+	for _, bad := range [][]string{{"--rounds", "-1"}, {"--round-drills", "crash,crash"}, {"--round-drills", "reboot"}, {"--round-drills", ""}} {
+		h = newHarness(t, &stack{})
+		if code := h.run(bad...); code != 2 || !strings.Contains(h.stderr.String(), bad[0]) {
+			t.Errorf("exit %d for %q, want 2 naming %s\n%s", code, bad, bad[0], h.stderr.String())
+		}
+	}
+	// --round-drills graceful: every round graceful.
 	h = newHarness(t, &stack{})
-	if code := h.run("--rounds", "-1"); code != 2 || !strings.Contains(h.stderr.String(), "--rounds -1") {
-		t.Errorf("exit %d for --rounds -1\n%s", code, h.stderr.String())
+	if code := h.run("--clicks", "1", "--rounds", "2", "--round-drills", "graceful"); code != 0 {
+		t.Fatalf("exit %d\n%s", code, h.stderr.String())
+	}
+	if r := h.readReport(t); r.Rounds == nil || r.Rounds.ByDrill["graceful"] != 2 {
+		t.Errorf("rounds %+v: want 2 graceful", r.Rounds)
 	}
 }
 

@@ -79,6 +79,8 @@ Options:
                            answers; prints p50/p95/max RTO and the clicks over all rounds.
                            Each later round adds an up, its wait, the clicks and a watch
                            to the run's bound (default 0: one kill, in --mode).
+    --round-drills LIST    What a round draws from, comma-separated (default
+                           crash,graceful: the kill modes of the app's agent).
     --seed S               The seed that draws the rounds' kill modes; the summary
                            prints it, and the same seed replays the same modes in the
                            same order (default: a new one).
@@ -160,6 +162,7 @@ type options struct {
 	rtoLimitSet                                                         bool          // --rto-limit given
 	drills                                                              string        // --drills
 	rounds                                                              int           // --rounds
+	roundDrills                                                         string        // --round-drills
 	seed                                                                uint64        // --seed
 }
 
@@ -191,6 +194,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	fs.StringVar(&o.drills, "drills", rehearsal.DrillAppAgent, "")
 	fs.IntVar(&o.rounds, "rounds", 0, "")
 	fs.Uint64Var(&o.seed, "seed", 0, "")
+	fs.StringVar(&o.roundDrills, "round-drills", strings.Join(rehearsal.RoundDrills, ","), "")
 	fs.DurationVar(&o.margin, "margin", rehearsal.DefaultBudgetMargin, "")
 	fs.DurationVar(&o.upTimeout, "up-timeout", rehearsal.DefaultUpTimeout, "")
 	fs.DurationVar(&o.servingLimit, "serving-limit", bootbudget.Goal, "")
@@ -258,7 +262,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	defer stop()
 	r := rehearsal.Run(ctx, rehearsal.Config{
 		Stack: stack, Clients: d.clients(stderr), Clicks: o.clicks, FlushWait: o.flushWait, RTOLimit: o.rtoLimit,
-		Mode: failover.Mode(o.mode), BudgetMargin: o.margin, Drills: drills, Rounds: o.rounds, Seed: o.seed,
+		Mode: failover.Mode(o.mode), BudgetMargin: o.margin, Drills: drills, Rounds: o.rounds, Seed: o.seed, RoundDrills: strings.Split(o.roundDrills, ","),
 		AppReadyTimeout: o.appReady, WatchDeadline: o.watchDeadline, DestroyTimeout: o.destroyTimeout, Progress: stderr,
 		UpTimeout: o.upTimeout, ServingLimit: o.servingLimit, Region: o.region,
 	})
@@ -315,6 +319,9 @@ func (o options) check() string {
 	}
 	if _, err := rehearsal.ParseDrills(o.drills); err != nil {
 		return "--drills: " + err.Error()
+	}
+	if err := rehearsal.CheckRoundDrills(strings.Split(o.roundDrills, ",")); err != nil {
+		return "--round-drills: " + err.Error()
 	}
 	return ""
 }
