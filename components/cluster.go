@@ -167,7 +167,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	var ownTagValue pulumi.StringOutput = c.VolumeName
 	var flockerUUID pulumi.StringInput
 	if flocker {
-		cu, err := random.NewRandomUuid(ctx, name+"-flocker-cluster-uuid", &random.RandomUuidArgs{}, parent)
+		cu, err := random.NewRandomUuid(ctx, name+facts.FlockerClusterUUIDResource, &random.RandomUuidArgs{}, parent)
 		if err != nil {
 			return nil, err
 		}

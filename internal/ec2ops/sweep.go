@@ -29,13 +29,16 @@ import (
 //   - the classic ELB (sweep_elb.go), which is created alongside the
 //     instances, not after them, so an interrupted up can leave it too.
 //
+//   - the app's volume, which the volume driver creates at run time with
+//     the driver's tags, not the stack's: the cleanup-volumes command
+//     deletes it at destroy, but a destroy that failed or never ran leaves
+//     it. The sweep finds it by the driver's tag when the scope says it
+//     (SweepScope.VolumeName, SweepScope.FlockerClusterUUID; sweep_volume.go).
+//
 // Network interfaces are not swept: the program creates none of its own;
 // an instance's interface is deleted when it terminates, and the ELB's are
 // managed by Elastic Load Balancing (requester-managed, the account cannot
-// delete them) and released after DeleteLoadBalancer. The volume driver's
-// run-time volume carries the driver's tags, not the stack's; the
-// cleanup-volumes command deletes it at destroy, and that command is always
-// in the state before the volume can exist (every agent depends on it).
+// delete them) and released after DeleteLoadBalancer.
 
 // SweepScope selects a stack's resources by the tags every resource of the
 // program carries (components.Tags.For): facts.TagProject=facts.Project and
@@ -45,6 +48,13 @@ import (
 type SweepScope struct {
 	Stack     string
 	ClusterID string
+	// VolumeName (the stack output volumeName) and FlockerClusterUUID also
+	// select the app's run-time volume by the tag its driver gives it:
+	// REX-Ray's Name=<volume name>, Flocker's flocker-cluster-id=<UUID>
+	// (VolumeSelector). Either needs ClusterID, and a volume name must
+	// contain it, so no other cluster's volume can match.
+	VolumeName         string
+	FlockerClusterUUID string
 }
 
 func (s SweepScope) validate() error {
@@ -56,7 +66,8 @@ func (s SweepScope) validate() error {
 			return fmt.Errorf("sweeping the stack's leftovers: the %s %q contains an EC2 filter wildcard (*, ? or \\), which could match other stacks", name, v)
 		}
 	}
-	return nil
+	_, err := s.appVolumes()
+	return err
 }
 
 func (s SweepScope) tags() map[string]string {
@@ -91,7 +102,14 @@ func (s SweepScope) String() string {
 	for _, k := range sortedKeys(s.tags()) {
 		parts = append(parts, k+"="+s.tags()[k])
 	}
-	return strings.Join(parts, ", ")
+	str := strings.Join(parts, ", ")
+	if s.VolumeName != "" {
+		str += "; volume " + facts.TagName + "=" + s.VolumeName
+	}
+	if s.FlockerClusterUUID != "" {
+		str += "; volumes " + facts.TagFlockerClusterID + "=" + s.FlockerClusterUUID
+	}
+	return str
 }
 
 // DefaultSweepWait bounds a sweep's wait for the instances it terminated to
@@ -287,31 +305,49 @@ func (s *Sweeper) terminate(ctx context.Context, ids []string, rep *SweepReport,
 	return nil
 }
 
-// volumes lists the scope's volumes, except those attached to kept
-// instances (root volumes the destroy deletes with them).
+// volumes lists the scope's volumes, the stack's by its tags and the app's
+// by its driver's (sweep_volume.go), except those attached to kept
+// instances (root volumes the destroy deletes with them, and the app's
+// while its agent is the destroy's).
 func (s *Sweeper) volumes(ctx context.Context, scope SweepScope, keep func(string) bool) ([]types.Volume, error) {
 	var out []types.Volume
-	p := ec2.NewDescribeVolumesPaginator(s.ec2, &ec2.DescribeVolumesInput{Filters: scope.filters()})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, callError("DescribeVolumes", "listing the volumes tagged "+scope.String(), err)
-		}
-	next:
-		for _, v := range page.Volumes {
-			tags := map[string]string{}
-			for _, t := range v.Tags {
-				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	list := func(filters []types.Filter, what string, owns func(types.Volume) bool) error {
+		p := ec2.NewDescribeVolumesPaginator(s.ec2, &ec2.DescribeVolumesInput{Filters: filters})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return callError("DescribeVolumes", "listing the volumes "+what, err)
 			}
-			if !scope.owns(tags) || keep(aws.ToString(v.VolumeId)) {
-				continue
-			}
-			for _, a := range v.Attachments {
-				if keep(aws.ToString(a.InstanceId)) {
-					continue next
+		next:
+			for _, v := range page.Volumes {
+				id := aws.ToString(v.VolumeId)
+				if !owns(v) || keep(id) || slices.ContainsFunc(out, func(o types.Volume) bool { return aws.ToString(o.VolumeId) == id }) {
+					continue
 				}
+				for _, a := range v.Attachments {
+					if keep(aws.ToString(a.InstanceId)) {
+						continue next
+					}
+				}
+				out = append(out, v)
 			}
-			out = append(out, v)
+		}
+		return nil
+	}
+	if err := list(scope.filters(), "tagged "+scope.String(), func(v types.Volume) bool { return scope.owns(volumeTags(v)) }); err != nil {
+		return nil, err
+	}
+	sels, err := scope.appVolumes()
+	if err != nil {
+		return nil, err
+	}
+	for _, sel := range sels {
+		fs, err := sel.Filters()
+		if err != nil {
+			return nil, err
+		}
+		if err := list(fs, "of the app ("+sel.Driver+")", sel.owns); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

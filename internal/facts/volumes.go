@@ -19,6 +19,11 @@ const (
 	// libstorage/drivers/storage/ebs/storage/ebs_storage.go: createTags,
 	// getVolume).
 	TagName = "Name"
+	// FlockerClusterUUIDResource ends the name of the random UUID resource
+	// that is a Flocker cluster's UUID, the value of its volumes'
+	// TagFlockerClusterID (components.NewCluster); the teardown reads it
+	// from the state to sweep a volume the destroy left.
+	FlockerClusterUUIDResource = "-flocker-cluster-uuid"
 
 	// VolumeCleanupWait bounds how long the volume clean-up waits for the
 	// driver's volumes to detach from terminating agents. A default

@@ -21,8 +21,10 @@ type Step struct {
 	// Basis says where the duration comes from: a stack setting or an estimate.
 	Basis string `json:"basis"`
 	// Alongside marks a step that runs beside the ones before it: it is
-	// shown but not added to the total.
-	Alongside bool `json:"alongside,omitempty"`
+	// shown but not added to the total. FromSeconds is when it starts,
+	// in seconds since the kill.
+	Alongside   bool    `json:"alongside,omitempty"`
+	FromSeconds float64 `json:"fromSeconds,omitempty"`
 }
 
 // Budget is the time a recovery should take with one volume driver and one

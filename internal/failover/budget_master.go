@@ -29,7 +29,8 @@ func NewMasterBudget(s stackoutputs.FailoverSettings) (Budget, error) {
 		{Name: "the agents re-register with the new leader", Duration: facts.AgentReregistrationEstimate,
 			Basis: fmt.Sprintf("estimate: the agents' detector sees the new leader; --registration_backoff_factor 1secs; their tasks run on meanwhile (agent ping timeout %s is not involved)", s.AgentPingTimeout())},
 		{Name: "Marathon elects a leader, which registers with the Mesos leader", Duration: facts.MarathonLeaderElectionEstimate,
-			Basis: "estimate: Curator leader latch on the same ensemble, from the session expiry; 503 until then", Alongside: true},
+			Basis: "estimate: Curator leader latch on the same ensemble, from the session expiry; 503 until then", Alongside: true,
+			FromSeconds: facts.ZooKeeperSessionTimeout.Seconds()},
 	}
 	b := Budget{Target: TargetLeadingMaster, Mode: ModeCrash}
 	for i := range steps {

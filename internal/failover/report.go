@@ -125,6 +125,12 @@ type Report struct {
 	// and Samples how many samples each source got.
 	SampleIntervalSeconds float64 `json:"sampleIntervalSeconds"`
 	Samples               Samples `json:"samples"`
+
+	// TimeScale, when above 1, says the run was a stand-in's, run that
+	// many times faster than the stack it models, and that every time in
+	// the report is given at the stack's scale: measured times multiplied
+	// by TimeScale, the budget the stack's own (AtRealScale).
+	TimeScale float64 `json:"timeScale,omitempty"`
 }
 
 // Samples counts the watch's samples of each source.

@@ -122,6 +122,12 @@ func (d *drawing) caption(r Report, o SVGOptions) {
 	}
 	d.text("caption", 12, d.y, "start", clicks, "")
 	d.y += 14
+	if r.TimeScale > 1 {
+		d.y += 2
+		d.text("caption time-scale", 12, d.y, "start", fmt.Sprintf("A stand-in run %s times faster than the stack, every time multiplied back by %s: times at the stack's scale; budget the stack's own.",
+			strconv.FormatFloat(r.TimeScale, 'f', -1, 64), strconv.FormatFloat(r.TimeScale, 'f', -1, 64)), ` font-style="italic"`)
+		d.y += 14
+	}
 }
 
 // mark is one event placed in its lane.
@@ -199,19 +205,35 @@ func (d *drawing) timeline(r Report) {
 		d.printf(`<line class="rto-line" x1="%s" y1="%s" x2="%s" y2="%s" stroke="#2e7d32" stroke-width="2" stroke-dasharray="6 3"/>`, num(x), num(top), num(x), num(bottom))
 	}
 	d.y = bottom + 16
-	d.text("axis-title", plotRight, d.y, "end", "seconds since the terminate request (lines: kill at 0, RTO dashed)", ` fill="#555555"`)
+	axis := "seconds since the terminate request (lines: kill at 0, RTO dashed)"
+	if r.TimeScale > 1 {
+		axis = fmt.Sprintf("seconds since the terminate request, at the stack's scale (stand-in time x%s; lines: kill at 0, RTO dashed)", strconv.FormatFloat(r.TimeScale, 'f', -1, 64))
+	}
+	d.text("axis-title", plotRight, d.y, "end", axis, ` fill="#555555"`)
 	d.y += 8
 }
 
 // budget draws the measured RTO as a bar beside the budget, its steps
-// stacked in order, on one scale, then a legend of the steps.
+// stacked in order on one scale and each step that runs alongside them
+// (Step.Alongside) on a row of its own from its start, then a legend of
+// the steps. The budget's total is its Seconds: the stacked steps, or an
+// alongside step that ends later.
 func (d *drawing) budget(r Report, o SVGOptions) {
-	scale := newScale(math.Max(math.Max(r.RTOSeconds, r.Budget.Seconds), o.LimitSeconds))
+	maxT := math.Max(math.Max(r.RTOSeconds, r.Budget.Seconds), o.LimitSeconds)
+	var alongside []int
+	for i, s := range r.Budget.Steps {
+		if s.Alongside {
+			alongside = append(alongside, i)
+			maxT = math.Max(maxT, s.FromSeconds+s.Seconds)
+		}
+	}
+	scale := newScale(maxT)
 	top := d.y + 24
+	panel := 66 + 24*float64(len(alongside))
 	d.printf(`<g class="budget-panel">`)
 	for _, t := range scale.ticks() {
 		x := scale.x(t)
-		d.printf(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#e4e4e4"/>`, num(x), num(top), num(x), num(top+66))
+		d.printf(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#e4e4e4"/>`, num(x), num(top), num(x), num(top+panel))
 		d.text("tick", x, top-6, "middle", scale.label(t)+"s", ` fill="#555555"`)
 	}
 	// The measured RTO.
@@ -228,31 +250,51 @@ func (d *drawing) budget(r Report, o SVGOptions) {
 	y += 28
 	d.text("lane-name", 12, y+13, "start", "budget", ` font-weight="bold"`)
 	d.printf(`<g class="budget" data-driver="%s" data-mode="%s">`, esc(r.Budget.Driver), esc(string(r.Budget.Mode)))
-	cum := 0.0
-	for i, s := range r.Budget.Steps {
-		x1, x2 := scale.x(cum), scale.x(cum+s.Seconds)
-		cum += s.Seconds
-		d.printf(`<rect class="budget-step" data-step="%s" x="%s" y="%s" width="%s" height="18" fill="%s" stroke="#ffffff"><title>%s</title></rect>`,
-			esc(s.Name), num(x1), num(y), num(x2-x1), stepColour(i), esc(fmt.Sprintf("%s: %ss, %ss cumulative (%s)", s.Name, sec(s.Seconds), sec(cum), s.Basis)))
+	stepRect := func(i int, s Step, from, y float64, title string) {
+		x1, x2 := scale.x(from), scale.x(from+s.Seconds)
+		extra := ""
+		if s.Alongside {
+			extra = ` data-alongside="true"`
+		}
+		d.printf(`<rect class="budget-step" data-step="%s"%s x="%s" y="%s" width="%s" height="18" fill="%s" stroke="#ffffff"><title>%s</title></rect>`,
+			esc(s.Name), extra, num(x1), num(y), num(x2-x1), stepColour(i), esc(title))
 		if x2-x1 >= 16 {
 			d.text("step-number", (x1+x2)/2, y+13, "middle", strconv.Itoa(i+1), ` fill="#ffffff"`)
 		}
 	}
+	cum := 0.0
+	for i, s := range r.Budget.Steps {
+		if s.Alongside {
+			continue
+		}
+		cum += s.Seconds
+		stepRect(i, s, cum-s.Seconds, y, fmt.Sprintf("%s: %ss, %ss cumulative (%s)", s.Name, sec(s.Seconds), sec(cum), s.Basis))
+	}
+	for k, i := range alongside {
+		s := r.Budget.Steps[i]
+		stepRect(i, s, s.FromSeconds, y+24*float64(k+1), fmt.Sprintf("%s: %ss from %ss, alongside (%s)", s.Name, sec(s.Seconds), sec(s.FromSeconds), s.Basis))
+	}
 	d.printf(`</g>`)
-	d.text("value", scale.x(cum)+6, y+13, "start", sec(cum)+"s", "")
+	d.text("value", scale.x(r.Budget.Seconds)+6, y+13, "start", sec(r.Budget.Seconds)+"s", "")
+	y += 24 * float64(len(alongside))
 	if o.LimitSeconds > 0 {
 		x := scale.x(o.LimitSeconds)
 		d.printf(`<line class="limit" x1="%s" y1="%s" x2="%s" y2="%s" stroke="#c62828" stroke-width="2" stroke-dasharray="2 2"/>`, num(x), num(top), num(x), num(y+24))
 		d.text("value", x, y+36, "middle", "limit "+sec(o.LimitSeconds)+"s", ` fill="#c62828"`)
 	}
 	d.printf(`</g>`)
-	// The legend: each step, its duration and the running total.
+	// The legend: each step, its duration and the running total (an
+	// alongside step: its start instead).
 	y += 52
 	cum = 0
 	for i, s := range r.Budget.Steps {
-		cum += s.Seconds
+		line := fmt.Sprintf("%d. %s: %ss (from %ss, alongside)", i+1, s.Name, sec(s.Seconds), sec(s.FromSeconds))
+		if !s.Alongside {
+			cum += s.Seconds
+			line = fmt.Sprintf("%d. %s: %ss (cumulative %ss)", i+1, s.Name, sec(s.Seconds), sec(cum))
+		}
 		d.printf(`<rect x="12" y="%s" width="10" height="10" fill="%s"/>`, num(y-9), stepColour(i))
-		d.text("legend", 28, y, "start", fmt.Sprintf("%d. %s: %ss (cumulative %ss)", i+1, s.Name, sec(s.Seconds), sec(cum)), "")
+		d.text("legend", 28, y, "start", line, "")
 		y += 15
 	}
 	d.y = y + 4

@@ -156,13 +156,9 @@ func (w *watcher) run(ctx context.Context) Report {
 	dctx, cancel := context.WithTimeout(ctx, remaining)
 	defer cancel()
 
-	var wg sync.WaitGroup
+	wg := loops{cancel: cancel} // a loop's panic reaches the caller (loops.go)
 	for _, loop := range []func(context.Context){w.sampleEC2, w.sampleMarathon, w.sampleApp} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.every(dctx, loop)
-		}()
+		wg.Go(func() { w.every(dctx, loop) })
 	}
 	select {
 	case <-w.done:

@@ -176,11 +176,9 @@ func (w *masterWatcher) run(ctx context.Context) MasterReport {
 	w.record(EventKill, w.cfg.KilledAt, fmt.Sprintf("master %d, instance %s (%s), Marathon leader %s; crash", t.Index, t.InstanceID, t.PrivateIP, t.Leader))
 	dctx, cancel := context.WithTimeout(ctx, w.cfg.KilledAt.Add(w.cfg.Deadline).Sub(w.cfg.Now()))
 	defer cancel()
-	var wg sync.WaitGroup
+	wg := loops{cancel: cancel} // a loop's panic reaches the caller (loops.go)
 	for _, loop := range []func(context.Context){w.sampleEC2, w.sampleLeader, w.sampleMesos, w.sampleApp} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			tk := time.NewTicker(w.cfg.Interval)
 			defer tk.Stop()
 			for {
@@ -193,7 +191,7 @@ func (w *masterWatcher) run(ctx context.Context) MasterReport {
 				case <-tk.C:
 				}
 			}
-		}()
+		})
 	}
 	select {
 	case <-w.done:

@@ -273,6 +273,24 @@ func (s *AutoStack) Up(ctx context.Context) (stackoutputs.Outputs, error) {
 	return stackoutputs.FromMap(PlainOutputs(res.Outputs))
 }
 
+// Restore implements Restorer: `pulumi up --refresh` of the stack this
+// process brought up. The refresh reads the killed agent as gone
+// (terraform-provider-aws v5.5.0 internal/service/ec2/ec2_instance.go:
+// resourceInstanceRead removes from the state an instance findInstanceByID
+// does not find, and that counts a terminated instance as not found), so
+// the up creates it again, with its ELB registration; the outputs name the
+// new agent. Its bound is the caller's (an up's).
+func (s *AutoStack) Restore(ctx context.Context) (stackoutputs.Outputs, error) {
+	if s.stack == nil || s.config == nil {
+		return stackoutputs.Outputs{}, fmt.Errorf("stack %s was not brought up by this process: nothing to restore", s.Name())
+	}
+	res, err := s.stack.Up(ctx, optup.Refresh(), optup.ProgressStreams(s.progress), optup.ErrorProgressStreams(s.progress))
+	if err != nil {
+		return stackoutputs.Outputs{}, fmt.Errorf("pulumi up --refresh of stack %s: %w", s.Name(), err)
+	}
+	return stackoutputs.FromMap(PlainOutputs(res.Outputs))
+}
+
 // PlainOutputs turns an Automation API OutputMap into the plain map
 // stackoutputs.FromMap reads (secrets included: the tools need the values).
 func PlainOutputs(m auto.OutputMap) map[string]any {

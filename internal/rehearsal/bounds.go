@@ -52,6 +52,9 @@ func (c Config) Bounds() (rehearse, teardown time.Duration) {
 	if HasMasterDrill(c.Drills) {
 		rehearse += c.TargetTimeout + c.WatchDeadline
 	}
+	if c.Rounds > 1 { // each later round: a restore, its wait, its clicks, find, kill, watch
+		rehearse += time.Duration(c.Rounds-1) * (c.UpTimeout + DefaultGrace + c.AppReadyTimeout + shortStepsAllowance + c.FlushWait + c.TargetTimeout + c.WatchDeadline)
+	}
 	return rehearse, c.teardownConfig().Bound()
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/marathon"
 	"github.com/marathon-ha/marathon-ha/internal/mobycounter"
+	"github.com/marathon-ha/marathon-ha/internal/rounds"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 	"github.com/marathon-ha/marathon-ha/internal/workload"
 )
@@ -140,6 +141,16 @@ type Config struct {
 	Drills         []string
 	SessionTimeout time.Duration
 
+	// Rounds, when above 0, kills the app's agent that many times in a
+	// row (internal/rounds): each round's kill mode drawn from RoundDrills
+	// (default RoundDrills: crash and graceful) by Seed (0: a new seed,
+	// printed, which replays the run), the cluster restored to full
+	// strength between rounds (the Stack must be a Restorer). Mode is then
+	// unused. 0 kills the app's agent once, in Mode.
+	Rounds      int
+	Seed        uint64
+	RoundDrills []string
+
 	Clicks int
 	// FlushWait is the 2015 demo's wait after the last click for the page
 	// cache to reach the volume; 0 (the default) waits none, and the
@@ -214,6 +225,17 @@ func (c *Config) defaults() error {
 	if c.Rand == nil {
 		c.Rand = globalRand{}
 	}
+	if c.Rounds < 0 {
+		return fmt.Errorf("rehearsal: %d rounds: want 1 or more, or 0 for a single kill", c.Rounds)
+	}
+	if c.Rounds > 0 {
+		if len(c.RoundDrills) == 0 {
+			c.RoundDrills = RoundDrills
+		}
+		if c.Seed == 0 {
+			c.Seed = rounds.NewSeed()
+		}
+	}
 	return nil
 }
 
@@ -244,8 +266,9 @@ func (c Config) teardownConfig() TeardownConfig {
 
 // Run runs the rehearsal and returns its report; report.Passed says
 // whether it passed. Whatever happens, including ctx being cancelled (an
-// interrupt), the stack is destroyed and removed before Run returns, on a
-// context of its own bounded by cfg.DestroyTimeout.
+// interrupt) and a panic in a step or in a watch's loop (a problem in the
+// report, with its stack), the stack is destroyed and removed before Run
+// returns, on a context of its own bounded by cfg.DestroyTimeout.
 func Run(ctx context.Context, cfg Config) *Report {
 	if err := cfg.defaults(); err != nil {
 		return &Report{Problems: []string{err.Error()}}
@@ -258,7 +281,7 @@ func Run(ctx context.Context, cfg Config) *Report {
 	// teardown starts in time even if a step without one hangs.
 	bound, _ := cfg.Bounds()
 	rctx, cancel := context.WithTimeout(ctx, bound)
-	if err := rehearse(rctx, cfg, r); err != nil {
+	if err := recovered("the rehearsal", func() error { return rehearse(rctx, cfg, r) }); err != nil {
 		r.Problems = append(r.Problems, err.Error())
 	}
 	if errors.Is(rctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
@@ -315,31 +338,7 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 	}
 
 	clicker := mobycounter.NewClicker(cfg.Rand)
-	if err := timed(cfg, r, StepWriteClicks, func() error {
-		for range cfg.Clicks {
-			c := clicker.Next()
-			if err := app.Write(ctx, c); err != nil {
-				return err
-			}
-			r.ClicksWritten = append(r.ClicksWritten, c)
-		}
-		read, err := app.Read(ctx)
-		if err != nil {
-			return err
-		}
-		if lost := mobycounter.Missing(r.ClicksWritten, read); len(lost) > 0 {
-			return fmt.Errorf("%d of %d clicks were not read back before any failure (%v): the app at %s does not keep what it acknowledges", len(lost), cfg.Clicks, lost, outs.AppURL)
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-
-	if err := timed(cfg, r, StepFlushWait, func() error {
-		r.FlushWaitSeconds = cfg.FlushWait.Seconds()
-		fmt.Fprintf(cfg.Progress, "rehearsal: waiting %s for the clicks to be written back from the page cache to the volume\n", cfg.FlushWait)
-		return ctxsleep.Sleep(ctx, cfg.FlushWait)
-	}); err != nil {
+	if err := writeClicks(ctx, cfg, r, app, clicker, outs.AppURL); err != nil {
 		return err
 	}
 
@@ -363,14 +362,76 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 	if err != nil {
 		return err
 	}
+	a := agentRun{cfg: cfg, r: r, outs: outs, m: m, e: e, app: app, lb: lb, clicker: clicker}
+	if cfg.Rounds > 0 {
+		return a.rounds(ctx)
+	}
+	rep, limit, err := a.drill(ctx, cfg.Mode, r.ClicksWritten)
+	if err != nil {
+		return err
+	}
+	r.Problems = append(r.Problems, rep.Problems(limit)...)
+	return nil
+}
+
+// writeClicks writes cfg.Clicks clicks through the ELB, reads them back,
+// and waits cfg.FlushWait for them to reach the volume; the clicks go to
+// r.ClicksWritten.
+func writeClicks(ctx context.Context, cfg Config, r *Report, app *mobycounter.Client, clicker *mobycounter.Clicker, url string) error {
+	var written []string
+	if err := timed(cfg, r, StepWriteClicks, func() error {
+		for range cfg.Clicks {
+			c := clicker.Next()
+			if err := app.Write(ctx, c); err != nil {
+				return err
+			}
+			written = append(written, c)
+			r.ClicksWritten = append(r.ClicksWritten, c)
+		}
+		read, err := app.Read(ctx)
+		if err != nil {
+			return err
+		}
+		if lost := mobycounter.Missing(written, read); len(lost) > 0 {
+			return fmt.Errorf("%d of %d clicks were not read back before any failure (%v): the app at %s does not keep what it acknowledges", len(lost), cfg.Clicks, lost, url)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return timed(cfg, r, StepFlushWait, func() error {
+		r.FlushWaitSeconds = cfg.FlushWait.Seconds()
+		fmt.Fprintf(cfg.Progress, "rehearsal: waiting %s for the clicks to be written back from the page cache to the volume\n", cfg.FlushWait)
+		return ctxsleep.Sleep(ctx, cfg.FlushWait)
+	})
+}
+
+// agentRun is the app's agent drill of one stack: once, or in rounds.
+type agentRun struct {
+	cfg     Config
+	r       *Report
+	outs    stackoutputs.Outputs
+	m       *marathon.Client
+	e       *ec2ops.Client
+	app     *mobycounter.Client
+	lb      *mobycounter.LoadBalancer
+	clicker *mobycounter.Clicker
+}
+
+// drill finds the app's agent, kills it in mode and watches the recovery
+// with written as the clicks to read back; the report's target, kill time,
+// failover and limit are this drill's. It returns the watch's report and
+// the limit to judge it against.
+func (a *agentRun) drill(ctx context.Context, mode failover.Mode, written []string) (failover.Report, time.Duration, error) {
+	cfg, r := a.cfg, a.r
 	var target failover.Target
 	if err := timed(cfg, r, StepFindTarget, func() (err error) {
 		fctx, cancel := context.WithTimeout(ctx, cfg.TargetTimeout)
 		defer cancel()
-		target, err = failover.FindTarget(fctx, m, e, outs)
+		target, err = failover.FindTarget(fctx, a.m, a.e, a.outs)
 		return err
 	}); err != nil {
-		return err
+		return failover.Report{}, 0, err
 	}
 	r.Target = &target
 
@@ -383,25 +444,27 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 		}
 	}()
 	if err := timed(cfg, r, StepWorkloadLead, func() (err error) {
-		w, err = startWorkload(ctx, cfg, app)
+		w, err = startWorkload(ctx, cfg, a.app)
 		return err
 	}); err != nil {
-		return err
+		return failover.Report{}, 0, err
 	}
 
 	var killedAt time.Time
 	if err := timed(cfg, r, StepKill, func() (err error) {
-		killedAt, err = failover.Kill(ctx, e, outs, target, cfg.Mode)
+		killedAt, err = failover.Kill(ctx, a.e, a.outs, target, mode)
 		return err
 	}); err != nil {
-		return err
+		return failover.Report{}, 0, err
 	}
 	r.KilledAt = killedAt.UTC().Format(time.RFC3339Nano)
 
-	return timed(cfg, r, StepWatch, func() error {
-		rep, err := failover.Watch(ctx, failover.WatchConfig{
-			Outputs: outs, Target: target, Mode: cfg.Mode, KilledAt: killedAt, Written: r.ClicksWritten,
-			Marathon: m, EC2: e, App: app, ELB: lb,
+	var rep failover.Report
+	var limit time.Duration
+	err := timed(cfg, r, StepWatch, func() (err error) {
+		rep, err = failover.Watch(ctx, failover.WatchConfig{
+			Outputs: a.outs, Target: target, Mode: mode, KilledAt: killedAt, Written: written,
+			Marathon: a.m, EC2: a.e, App: a.app, ELB: a.lb,
 			Interval: cfg.WatchInterval, Deadline: cfg.WatchDeadline,
 			Progress: cfg.Progress, Now: cfg.Now,
 		})
@@ -411,10 +474,13 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 		rep.AddWorkload(w.Finish(ctx, killedAt, rep.Recovered))
 		j := rep.Judge(cfg.RTOLimit, cfg.BudgetMargin)
 		r.Failover = &rep
+		// The caller adds rep.Problems(limit), which Judge recorded in
+		// rep.Judgement too.
+		limit, _ = failover.RTOLimit(rep.Budget, cfg.RTOLimit, cfg.BudgetMargin)
 		r.RTOLimitSeconds, r.RTOLimitFrom, r.BudgetMarginSeconds = j.RTOLimitSeconds, j.RTOLimitFrom, cfg.BudgetMargin.Seconds()
-		r.Problems = append(r.Problems, j.Problems...)
 		return nil
 	})
+	return rep, limit, err
 }
 
 // RTOLimit is the RTO a run is judged against (failover.RTOLimit, the judge

@@ -37,6 +37,7 @@ type fakeStack struct {
 	mu                  sync.Mutex
 	cluster             *failovertest.Cluster
 	ups, destroys, rems int
+	restores            int   // rounds_test.go
 	destroyCtxErr       error // ctx.Err() when Destroy was called
 	terminatesAtDestroy int
 }

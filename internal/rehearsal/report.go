@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/failover"
+	"github.com/marathon-ha/marathon-ha/internal/rounds"
 )
 
 // Names of the timed steps, in the order they run.
@@ -33,6 +34,8 @@ type StepTiming struct {
 	StartedAt time.Time `json:"startedAt"`
 	Seconds   float64   `json:"seconds"`
 	Error     string    `json:"error,omitempty"`
+	// Round is the round the step belongs to (Config.Rounds), 0 outside.
+	Round int `json:"round,omitempty"`
 }
 
 // Report is what a rehearsal did and measured: the JSON written to
@@ -63,7 +66,11 @@ type Report struct {
 	// Mode is how the agent was killed (crash or graceful).
 	Mode failover.Mode `json:"mode"`
 	// Failover is the watch's report: timeline, RTO, budget, lost clicks.
-	Failover *failover.Report `json:"failover,omitempty"`
+	// After rounds, Target, KilledAt, Failover and the limit are the last
+	// round's; RoundFailovers has every round's and Rounds their summary.
+	Failover       *failover.Report `json:"failover,omitempty"`
+	Rounds         *rounds.Summary  `json:"rounds,omitempty"`
+	RoundFailovers []RoundFailover  `json:"roundFailovers,omitempty"`
 	// RTOLimitSeconds is the RTO the run was judged against, and
 	// RTOLimitFrom why: the budget of its volume driver and mode plus
 	// BudgetMarginSeconds, or the --rto-limit override.
@@ -107,7 +114,13 @@ func (r *Report) Summary(w io.Writer) {
 	}
 	fmt.Fprintf(w, "rehearsal %s: stack %s (backend %s)\n", verdict, r.Stack, r.Backend)
 	for _, s := range r.Steps {
+		if s.Round > 0 && s.Error == "" {
+			continue // the rounds' summary below
+		}
 		line := fmt.Sprintf("  %-15s %8.1fs", s.Name, s.Seconds)
+		if s.Round > 0 {
+			line = fmt.Sprintf("  %-15s %8.1fs", fmt.Sprintf("%s (round %d)", s.Name, s.Round), s.Seconds)
+		}
 		if s.Error != "" {
 			line += "  FAILED: " + firstLine(s.Error)
 		}
@@ -128,6 +141,10 @@ func (r *Report) Summary(w io.Writer) {
 		if r.Target != nil || r.Failover != nil {
 			fmt.Fprintf(w, "  %s drill:\n", DrillAppAgent)
 		}
+	}
+	if r.Rounds != nil {
+		r.Rounds.Write(w)
+		fmt.Fprintf(w, "  the last round:\n")
 	}
 	if r.Target != nil {
 		fmt.Fprintf(w, "  killed %s (%s) running %s\n", r.Target.InstanceID, r.Target.PrivateIP, r.Target.TaskID)

@@ -25,6 +25,13 @@ func HandleSignals(parent context.Context, sigs <-chan os.Signal, w io.Writer, s
 	done := make(chan struct{})
 	var once sync.Once
 	go func() {
+		// This goroutine's panic would end the process before the
+		// destroy: it stops the rehearsal instead, which then tears down.
+		defer func() {
+			if v := recover(); v != nil {
+				cancel(fmt.Errorf("the signal handler panicked: %v", v))
+			}
+		}()
 		n := 0
 		for {
 			select {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
+	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
 
@@ -25,6 +26,11 @@ type StackState struct {
 	Region string
 	// ClusterID is the clusterId output, "" until an up finished.
 	ClusterID string
+	// VolumeName is the volumeName output (REX-Ray names the app's volume
+	// after it); FlockerClusterUUID the Flocker cluster's UUID resource
+	// (its volumes' tag). The sweep finds the app's volume by them.
+	VolumeName         string
+	FlockerClusterUUID string
 	// ResourceIDs are the provider ids of the resources the state manages
 	// (instance ids, volume ids, ELB names, ...): a sweep before the
 	// destroy leaves them to it.
@@ -82,6 +88,10 @@ func createsNothingOutside(typ string) bool {
 	return false
 }
 
+// randomUUIDType is the type token of pulumi-random's RandomUuid, whose
+// output "result" is the UUID (pulumi-random sdk/v4 v4.18.0 go/random/randomUuid.go).
+const randomUUIDType = "random:index/randomUuid:RandomUuid"
+
 // ParseDeployment reads an exported deployment (`pulumi stack export`,
 // auto.Stack.Export). Versions 3 and 4 unmarshal into apitype.DeploymentV3
 // (its doc comment, sdk v3.263.0 go/common/apitype/core.go); the CLI of the
@@ -107,6 +117,13 @@ func ParseDeployment(d apitype.UntypedDeployment) (StackState, error) {
 		case r.Type == "pulumi:pulumi:Stack":
 			if id, ok := r.Outputs[stackoutputs.ClusterID].(string); ok {
 				st.ClusterID = id
+			}
+			if v, ok := r.Outputs[stackoutputs.VolumeName].(string); ok {
+				st.VolumeName = v
+			}
+		case r.Type == randomUUIDType && strings.HasSuffix(string(r.URN), facts.FlockerClusterUUIDResource):
+			if u, ok := r.Outputs["result"].(string); ok {
+				st.FlockerClusterUUID = u
 			}
 		}
 		if r.Custom && r.ID != "" {

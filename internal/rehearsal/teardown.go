@@ -93,7 +93,9 @@ func Teardown(parent context.Context, tc TeardownConfig, r *Report) {
 	within := func(d time.Duration, fn func(ctx context.Context) error) error {
 		ctx, cancel := context.WithTimeout(base, d)
 		defer cancel()
-		return fn(ctx)
+		// A phase that panics fails as an error: the phases after it
+		// still run, or keep the stack for --destroy-run.
+		return recovered("a teardown step", func() error { return fn(ctx) })
 	}
 	lo := &Leftovers{PendingOperations: []PendingOperation{}}
 	r.Leftovers = lo
@@ -110,6 +112,9 @@ func Teardown(parent context.Context, tc TeardownConfig, r *Report) {
 		} else {
 			lo.StateRead, lo.PendingOperations, known = true, append(lo.PendingOperations, st.Pending...), st.ResourceIDs
 			region, scope.ClusterID = firstOf(st.Region, region), st.ClusterID
+			if st.ClusterID != "" { // the app volume's selectors need it (ec2ops.VolumeSelector)
+				scope.VolumeName, scope.FlockerClusterUUID = st.VolumeName, st.FlockerClusterUUID
+			}
 		}
 	}
 	var sweepable []string

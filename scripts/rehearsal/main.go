@@ -76,6 +76,19 @@ Options:
                            and fails if the app stops answering. Each drill has its
                            own report section and is judged against its own budget
                            (the master budget plus --margin for leading-master).
+    --rounds N             Kill the app's agent N times in a row on the one stack, each
+                           round crash or graceful at random (--mode is then unused),
+                           bringing the stack back to full strength between rounds with
+                           pulumi up --refresh (which recreates the killed agent) and a
+                           wait until every agent is active with Mesos and the app
+                           answers; prints p50/p95/max RTO and the clicks over all rounds.
+                           Each later round adds an up, its wait, the clicks and a watch
+                           to the run's bound (default 0: one kill, in --mode).
+    --round-drills LIST    What a round draws from, comma-separated (default
+                           crash,graceful: the kill modes of the app's agent).
+    --seed S               The seed that draws the rounds' kill modes; the summary
+                           prints it, and the same seed replays the same modes in the
+                           same order (default: a new one).
     --margin D             How much the RTO may exceed the budget of the volume driver
                            and --mode (default 10s: one ELB health-check interval, one
                            agent ping timeout and one sample of the watch).
@@ -155,6 +168,9 @@ type options struct {
 	servingLimit                                                        time.Duration // --serving-limit
 	rtoLimitSet                                                         bool          // --rto-limit given
 	drills                                                              string        // --drills
+	rounds                                                              int           // --rounds
+	roundDrills                                                         string        // --round-drills
+	seed                                                                uint64        // --seed
 }
 
 func firstOf(vs ...string) string {
@@ -183,6 +199,9 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	fs.DurationVar(&o.rtoLimit, "rto-limit", 0, "")
 	fs.StringVar(&o.mode, "mode", string(failover.ModeCrash), "")
 	fs.StringVar(&o.drills, "drills", rehearsal.DrillAppAgent, "")
+	fs.IntVar(&o.rounds, "rounds", 0, "")
+	fs.Uint64Var(&o.seed, "seed", 0, "")
+	fs.StringVar(&o.roundDrills, "round-drills", strings.Join(rehearsal.RoundDrills, ","), "")
 	fs.DurationVar(&o.margin, "margin", rehearsal.DefaultBudgetMargin, "")
 	fs.DurationVar(&o.upTimeout, "up-timeout", rehearsal.DefaultUpTimeout, "")
 	fs.DurationVar(&o.servingLimit, "serving-limit", bootbudget.Goal, "")
@@ -250,7 +269,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	defer stop()
 	r := rehearsal.Run(ctx, rehearsal.Config{
 		Stack: stack, Clients: d.clients(stderr), Clicks: o.clicks, FlushWait: o.flushWait, RTOLimit: o.rtoLimit,
-		Mode: failover.Mode(o.mode), BudgetMargin: o.margin, Drills: drills,
+		Mode: failover.Mode(o.mode), BudgetMargin: o.margin, Drills: drills, Rounds: o.rounds, Seed: o.seed, RoundDrills: strings.Split(o.roundDrills, ","),
 		AppReadyTimeout: o.appReady, WatchDeadline: o.watchDeadline, DestroyTimeout: o.destroyTimeout, Progress: stderr,
 		UpTimeout: o.upTimeout, ServingLimit: o.servingLimit, Region: o.region, Workload: d.workload,
 	})
@@ -297,6 +316,8 @@ func (o options) check() string {
 		return fmt.Sprintf("--agents %d: want 2 to %d (failover needs a second agent)", o.agents, config.MaxAgentCount)
 	case o.clicks < 1:
 		return fmt.Sprintf("--clicks %d: write at least one", o.clicks)
+	case o.rounds < 0:
+		return fmt.Sprintf("--rounds %d: want 1 or more (0: a single kill in --mode)", o.rounds)
 	case o.flushWait < 0 || (o.rtoLimitSet && o.rtoLimit <= 0) || o.margin <= 0 || o.appReady <= 0 || o.watchDeadline <= 0 || o.destroyTimeout <= 0 || o.upTimeout <= 0 || o.servingLimit <= 0:
 		return "durations must be positive (--flush-wait may be 0)"
 	}
@@ -305,6 +326,9 @@ func (o options) check() string {
 	}
 	if _, err := rehearsal.ParseDrills(o.drills); err != nil {
 		return "--drills: " + err.Error()
+	}
+	if err := rehearsal.CheckRoundDrills(strings.Split(o.roundDrills, ",")); err != nil {
+		return "--round-drills: " + err.Error()
 	}
 	return ""
 }

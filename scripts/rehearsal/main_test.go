@@ -145,6 +145,20 @@ func (h *harness) deps() deps {
 	}
 }
 
+// readReport reads the JSON report the run wrote.
+func (h *harness) readReport(t *testing.T) rehearsal.Report {
+	t.Helper()
+	raw, err := os.ReadFile(h.report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r rehearsal.Report
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func (h *harness) run(args ...string) int {
 	return run(append([]string{"--report", h.report, "--flush-wait", "0s"}, args...), &h.stdout, &h.stderr, h.deps())
 }
@@ -159,14 +173,7 @@ func TestRehearsalPassesAndWritesTheReport(t *testing.T) {
 		o.RunsDir != h.env["REHEARSAL_RUNS_DIR"] || o.ProjectDir != "." || o.Backend != "" {
 		t.Errorf("stack options %+v", o)
 	}
-	raw, err := os.ReadFile(h.report)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r rehearsal.Report
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := h.readReport(t)
 	if !r.Passed || len(r.ClicksWritten) != 4 || r.Failover == nil || !r.Failover.Recovered || !r.Destroyed || !r.Removed {
 		t.Errorf("report %+v", r)
 	}

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/marathon-ha/marathon-ha/internal/failover"
-	"github.com/marathon-ha/marathon-ha/internal/rehearsal"
 )
 
 // --mode and --margin reach the rehearsal: the report is judged against
@@ -17,14 +14,7 @@ func TestModeAndMarginFlags(t *testing.T) {
 	if code := h.run("--clicks", "2", "--mode", "graceful", "--margin", "7s"); code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, h.stdout.String(), h.stderr.String())
 	}
-	raw, err := os.ReadFile(h.report)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r rehearsal.Report
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := h.readReport(t)
 	if r.Mode != failover.ModeGraceful || r.Failover == nil || r.Failover.Budget.Mode != failover.ModeGraceful ||
 		r.BudgetMarginSeconds != 7 || r.RTOLimitSeconds != r.Failover.Budget.Seconds+7 || !strings.Contains(r.RTOLimitFrom, "margin 7s") {
 		t.Errorf("mode %q, margin %vs, limit %vs (%s)", r.Mode, r.BudgetMarginSeconds, r.RTOLimitSeconds, r.RTOLimitFrom)

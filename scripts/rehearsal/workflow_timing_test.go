@@ -103,14 +103,21 @@ func TestWorkflowTimeoutsAddUp(t *testing.T) {
 	}
 }
 
-// A scheduled run refuses to start without the S3 backend and the
-// passphrase secret: the check is the first step, and its script (run as
+// Every run, scheduled or manual (workflow_dispatch), refuses to start
+// without the S3 backend and the passphrase secret: the check is the
+// first step, it runs whatever the event (no if:), and its script (run as
 // GitHub runs it, bash -e) fails with a message naming what is missing.
-func TestScheduledRunsRequireTheS3BackendAndPassphrase(t *testing.T) {
+func TestRunsRequireTheS3BackendAndPassphrase(t *testing.T) {
 	w, _ := loadWorkflow(t)
 	steps := w.Jobs["rehearsal"].Steps
-	if !strings.Contains(steps[0].If, "github.event_name == 'schedule'") || !strings.Contains(steps[0].Run, "REHEARSAL_BACKEND") {
-		t.Fatalf("the first step %+v is not the scheduled run's check", steps[0])
+	if !strings.Contains(steps[0].Run, "REHEARSAL_BACKEND") || !strings.Contains(steps[0].Run, "PULUMI_CONFIG_PASSPHRASE") {
+		t.Fatalf("the first step %+v is not the backend and passphrase check", steps[0])
+	}
+	if steps[0].If != "" {
+		t.Errorf("the check runs only if %q: a manual run (workflow_dispatch) must be refused too, as a scheduled one is", steps[0].If)
+	}
+	if len(w.On.Schedule) == 0 || w.On.WorkflowDispatch.Inputs == nil {
+		t.Fatal("the workflow is no longer both scheduled and manual: revisit this test")
 	}
 	if env := w.Jobs["rehearsal"].Env; env["REHEARSAL_BACKEND"] != "${{ vars.REHEARSAL_BACKEND }}" || env["PULUMI_CONFIG_PASSPHRASE"] != "${{ secrets.REHEARSAL_PASSPHRASE }}" {
 		t.Fatalf("job env %v does not carry the backend variable and the passphrase secret", env)

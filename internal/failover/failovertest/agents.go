@@ -40,6 +40,8 @@ func (c *Cluster) startRunningApp() {
 }
 
 func (c *Cluster) instanceOf(host string) string {
+	c.mu.Lock() // ReplaceLostAgents adds agents
+	defer c.mu.Unlock()
 	for _, a := range c.agents {
 		if a.Host == host {
 			return a.InstanceID

@@ -189,16 +189,18 @@ type Cluster struct {
 	app      *mobycounter.Client
 	outputs  stackoutputs.Outputs
 
-	mu          sync.Mutex
-	registered  map[string]bool                    // hosts known to Mesos
-	active      map[string]bool                    // hosts registered with the current Mesos leader
-	mesosLeader int                                // index of the leading Mesos master, -1 while none
-	dead        map[string]bool                    // hosts whose instance was terminated
-	servers     map[string]*mobycountertest.Server // app servers by host
-	backend     string                             // host the app last started on
-	driverLog   []string                           // what the volume driver did
-	timers      []*time.Timer                      // graceful shutdowns under way
-	harnessErr  error
+	mu           sync.Mutex
+	registered   map[string]bool                    // hosts known to Mesos
+	active       map[string]bool                    // hosts registered with the current Mesos leader
+	mesosLeader  int                                // index of the leading Mesos master, -1 while none
+	dead         map[string]bool                    // hosts whose instance was terminated
+	servers      map[string]*mobycountertest.Server // app servers by host
+	backend      string                             // host the app last started on
+	driverLog    []string                           // what the volume driver did
+	timers       []*time.Timer                      // graceful shutdowns under way
+	replaced     map[string]bool                    // lost hosts ReplaceLostAgents replaced (replace.go)
+	replacements int
+	harnessErr   error
 
 	stop chan struct{}
 	done sync.WaitGroup
@@ -213,7 +215,7 @@ func Start(opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("creating the shared data directory: %w", err)
 	}
 	c := &Cluster{opts: opts, dataDir: dir, registered: map[string]bool{}, active: map[string]bool{}, dead: map[string]bool{},
-		servers: map[string]*mobycountertest.Server{}, stop: make(chan struct{})}
+		servers: map[string]*mobycountertest.Server{}, stop: make(chan struct{}), replaced: map[string]bool{}}
 	c.mt = marathontest.NewServer(marathontest.Options{DetectionDelay: opts.DetectionDelay, StagingDuration: opts.StagingDuration,
 		ExpungeInitialDelay: opts.ExpungeInitialDelay, ExpungeInterval: opts.ExpungeInterval})
 	if opts.VolumeDriver != facts.VolumeDriverRexRay && opts.VolumeDriver != facts.VolumeDriverFlocker {
@@ -349,7 +351,9 @@ func (c *Cluster) harness() {
 // Outputs is what the stack would export, URLs pointing at the stand-ins,
 // Failover settings scaled down to the test's timings.
 func (c *Cluster) Outputs() stackoutputs.Outputs {
+	c.mu.Lock() // ReplaceLostAgents changes the agents
 	o := c.outputs
+	defer c.mu.Unlock()
 	o.AgentInstanceIDs = append([]string(nil), o.AgentInstanceIDs...)
 	o.AgentPrivateIPs = append([]string(nil), o.AgentPrivateIPs...)
 	for _, l := range []*[]string{&o.MarathonURLs, &o.MesosURLs, &o.MasterPublicIPs, &o.MasterPrivateIPs} {
@@ -396,7 +400,11 @@ func (c *Cluster) App() *mobycounter.Client { return c.app }
 func (c *Cluster) ELB() *mobycountertest.ELB { return c.elb }
 
 // Agents lists the agents in order: the app first runs on Agents()[0].
-func (c *Cluster) Agents() []Agent { return append([]Agent(nil), c.agents...) }
+func (c *Cluster) Agents() []Agent {
+	c.mu.Lock() // ReplaceLostAgents adds agents
+	defer c.mu.Unlock()
+	return append([]Agent(nil), c.agents...)
+}
 
 // LoadBalancer returns a client of the ELB stand-in's API for the app's
 // address, as the tools make with mobycounter.ConnectLoadBalancer.
