@@ -56,6 +56,15 @@ type FailoverSettings struct {
 	ELBTimeoutSeconds       float64 `json:"elbTimeoutSeconds"`
 	ELBHealthyThreshold     int     `json:"elbHealthyThreshold"`
 	ELBUnhealthyThreshold   int     `json:"elbUnhealthyThreshold"`
+	// The app's Marathon health check as deployed (its first, from the app
+	// definition): the failover watch holds a recovery for at least
+	// grace period + interval x max failures, the time Marathon may take
+	// to kill a replacement that fails it. Zero when the stack predates
+	// them or the app has none: the watch then reads the repository's
+	// default app definition (apps/moby-counter.json).
+	HealthCheckGracePeriodSeconds     float64 `json:"healthCheckGracePeriodSeconds,omitempty"`
+	HealthCheckIntervalSeconds        float64 `json:"healthCheckIntervalSeconds,omitempty"`
+	HealthCheckMaxConsecutiveFailures int     `json:"healthCheckMaxConsecutiveFailures,omitempty"`
 }
 
 // NewFailoverSettings are the settings of a stack whose Mesos master runs
