@@ -51,7 +51,7 @@ func failOverMode(t *testing.T, c *failovertest.Cluster, mode failover.Mode, wri
 	if err != nil {
 		t.Fatal(err)
 	}
-	killedAt, err := failover.Kill(ctx, c.EC2(), o, target, mode)
+	killedAt, err := failover.Kill(ctx, c.Marathon(), c.EC2(), c.LoadBalancer(), o, target, mode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,9 +255,13 @@ func TestUntaggedInstanceIsRefused(t *testing.T) {
 	if !errors.Is(err, ec2ops.ErrNotInScope) || !strings.Contains(err.Error(), c.Agents()[0].InstanceID) {
 		t.Fatalf("err = %v, want a refusal naming %s", err, c.Agents()[0].InstanceID)
 	}
-	// Kill checks the tags again, whatever the target says.
+	// Kill checks the tags again, whatever the target says: here the app's
+	// own task, agent and instance, which pass the checks of Marathon and
+	// the ELB.
 	a := c.Agents()[0]
-	_, err = failover.Kill(context.Background(), c.EC2(), c.Outputs(), failover.Target{AppID: "/x", TaskID: "t", Host: a.Host, InstanceID: a.InstanceID, PrivateIP: a.Host}, failover.ModeCrash)
+	task := c.MarathonServer().Tasks(c.Outputs().AppID)[0]
+	_, err = failover.Kill(context.Background(), c.Marathon(), c.EC2(), c.LoadBalancer(), c.Outputs(),
+		failover.Target{AppID: c.Outputs().AppID, TaskID: task.ID, Host: a.Host, InstanceID: a.InstanceID, PrivateIP: a.Host}, failover.ModeCrash)
 	if !errors.Is(err, ec2ops.ErrNotInScope) {
 		t.Fatalf("Kill: err = %v, want ErrNotInScope", err)
 	}
@@ -298,7 +302,7 @@ func TestWatchSurvivesMarathonDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	killedAt, err := failover.Kill(ctx, c.EC2(), o, target, failover.ModeCrash)
+	killedAt, err := failover.Kill(ctx, c.Marathon(), c.EC2(), c.LoadBalancer(), o, target, failover.ModeCrash)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +329,7 @@ func TestWatchCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	killedAt, err := failover.Kill(ctx, c.EC2(), o, target, failover.ModeCrash)
+	killedAt, err := failover.Kill(ctx, c.Marathon(), c.EC2(), c.LoadBalancer(), o, target, failover.ModeCrash)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -366,7 +366,7 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 
 	var killedAt time.Time
 	if err := timed(cfg, r, StepKill, func() (err error) {
-		killedAt, err = failover.Kill(ctx, e, outs, target, cfg.Mode)
+		killedAt, err = failover.Kill(ctx, m, e, lb, outs, target, cfg.Mode)
 		return err
 	}); err != nil {
 		return err

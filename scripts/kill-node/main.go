@@ -38,10 +38,14 @@ const usage = `Usage:
 Finds the agent that runs the app (Marathon), maps it to the stack's EC2
 instance (private IP plus the stack's tags: any other instance is refused),
 asks for confirmation, writes clicks through the ELB and reads them back,
-waits for the page cache to write them to the volume, terminates the
-instance, then watches the recovery and reports the RTO (from the terminate
-request) and the clicks lost. Recovery counts only once Marathon runs the
-app on another agent and the ELB has that agent, and only it, in service.
+waits for the page cache to write them to the volume, checks again that
+Marathon runs the app there and the ELB serves it from there alone (if not,
+it says what changed and terminates nothing), terminates the instance, then
+watches the recovery and reports the RTO (from the terminate request) and
+the clicks lost. Recovery counts only once Marathon runs the app on another
+agent with its health checks alive, the ELB has that agent, and only it, in
+service, and every sample stays so for the stability window (the app's
+health-check grace period + interval x max failures).
 
 The stack outputs come from ` + "`pulumi stack output --json --show-secrets --stack NAME`" + `
 (run in --cwd, the Pulumi project directory, if given), or from a file
@@ -271,16 +275,15 @@ func run(ctx context.Context, args []string, d deps) int {
 		return fail("not confirmed: instance %s was not terminated", target.InstanceID)
 	}
 
-	var lb *mobycounter.LoadBalancer
-	if !o.noWatch {
-		// Before anything is written or killed: the watch cannot tell
-		// the replacement's answers without the ELB's instance health.
-		if lb, err = d.connectELB(ctx, outs.Region, outs.AppURL); err == nil {
-			_, err = lb.Health(ctx)
-		}
-		if err != nil {
-			return fail("%v; instance %s was not terminated", err, target.InstanceID)
-		}
+	// Before anything is written or killed: the kill checks that the ELB
+	// still serves the app from the target, and the watch cannot tell the
+	// replacement's answers without the ELB's instance health.
+	lb, err := d.connectELB(ctx, outs.Region, outs.AppURL)
+	if err == nil {
+		_, err = lb.Health(ctx)
+	}
+	if err != nil {
+		return fail("%v; instance %s was not terminated", err, target.InstanceID)
 	}
 	app := mobycounter.New(outs.AppURL)
 	written, err := writeClicks(ctx, app, outs.AppURL, o.clicks, d.rng, human)
@@ -290,7 +293,7 @@ func run(ctx context.Context, args []string, d deps) int {
 	if err := waitWriteback(ctx, human, d.stderr, len(written), o.flushWait, o.mode); err != nil {
 		return fail("%v; instance %s was not terminated", err, target.InstanceID)
 	}
-	killedAt, err := failover.Kill(ctx, e, outs, target, o.mode)
+	killedAt, err := failover.Kill(ctx, m, e, lb, outs, target, o.mode)
 	if err != nil {
 		return fail("%v", err)
 	}
