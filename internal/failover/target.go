@@ -220,7 +220,7 @@ func checkTarget(ctx context.Context, m *marathon.Client, lb *mobycounter.LoadBa
 	defer cancel()
 	tasks, err := m.AppTasks(ctx, t.AppID)
 	if err != nil {
-		return fmt.Errorf("Marathon could not confirm that app %s still runs there: %w", t.AppID, err)
+		return fmt.Errorf("app %s: Marathon could not confirm it still runs there: %w", t.AppID, err)
 	}
 	var running, states []string
 	var moved *marathon.Task
