@@ -162,7 +162,8 @@ func (s *Server) killUnhealthy(now time.Time) bool {
 		kept := ap.tasks[:0]
 		for _, t := range ap.tasks {
 			if _, at := s.runHealth(ap, t, now); !at.IsZero() {
-				s.kills = append(s.kills, Kill{AppID: ap.id, TaskID: t.id, Host: t.host, At: at, Reason: KillReasonFailedHealthChecks})
+				s.kills = append(s.kills, Kill{AppID: ap.id, TaskID: t.id, Host: t.host, StartedAt: t.stagedAt.Add(s.opts.StagingDuration),
+					At: at, Reason: KillReasonFailedHealthChecks})
 				ap.slots = append(ap.slots, at)
 				changed = true
 				continue
@@ -178,10 +179,10 @@ func (s *Server) killUnhealthy(now time.Time) bool {
 // checks (core/task/termination/KillReason.scala FailedHealthChecks).
 const KillReasonFailedHealthChecks = "FailedHealthChecks"
 
-// Kill is a task Marathon killed.
+// Kill is a task Marathon killed: it ran from StartedAt until At.
 type Kill struct {
 	AppID, TaskID, Host string
-	At                  time.Time
+	StartedAt, At       time.Time
 	Reason              string
 }
 
