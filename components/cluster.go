@@ -35,6 +35,10 @@ type Cluster struct {
 	Network      *Network
 	KeyPair      *KeyPair
 	PKI          *FlockerPKI // nil unless the driver is flocker
+	// AppHealthCheck is the deployed app definition's first Marathon
+	// health check; HasAppHealthCheck is false when it has none.
+	AppHealthCheck    manifest.HealthCheck
+	HasAppHealthCheck bool
 	Masters      *Masters
 	Agents       *Agents
 	LoadBalancer *LoadBalancer
@@ -92,6 +96,10 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 
 	c := &Cluster{}
+	var err error
+	if c.AppHealthCheck, c.HasAppHealthCheck, err = manifest.HealthCheckOf(base); err != nil {
+		return nil, fmt.Errorf("app manifest (%s:%s): %w", facts.Project, config.KeyAppManifest, err)
+	}
 	if err := ctx.RegisterComponentResource(typeToken("Cluster"), name, c, opts...); err != nil {
 		return nil, err
 	}

@@ -81,6 +81,14 @@ func NewFailoverSettings(agentPingTimeout time.Duration, maxAgentPingTimeouts in
 	}
 }
 
+// WithHealthCheck is f with the app's Marathon health check (its grace
+// period, interval and max consecutive failures), as the stack deploys it.
+func (f FailoverSettings) WithHealthCheck(grace, interval time.Duration, maxFailures int) FailoverSettings {
+	f.HealthCheckGracePeriodSeconds, f.HealthCheckIntervalSeconds = grace.Seconds(), interval.Seconds()
+	f.HealthCheckMaxConsecutiveFailures = maxFailures
+	return f
+}
+
 // AgentPingTimeout is the ping timeout as a duration.
 func (f FailoverSettings) AgentPingTimeout() time.Duration {
 	return seconds(f.AgentPingTimeoutSeconds)
