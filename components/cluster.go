@@ -29,20 +29,20 @@ type Cluster struct {
 	ClusterID pulumi.StringOutput
 	// Zone is the zone recorded in the stack's state on the first run
 	// (recordZone): it moves only when availabilityZone changes.
-	Zone         pulumi.StringOutput
-	AMI          pulumi.StringInput
-	VolumeName   pulumi.StringOutput
-	Network      *Network
-	KeyPair      *KeyPair
-	PKI          *FlockerPKI // nil unless the driver is flocker
+	Zone       pulumi.StringOutput
+	AMI        pulumi.StringInput
+	VolumeName pulumi.StringOutput
+	Network    *Network
+	KeyPair    *KeyPair
+	PKI        *FlockerPKI // nil unless the driver is flocker
 	// AppHealthCheck is the deployed app definition's first Marathon
 	// health check; HasAppHealthCheck is false when it has none.
 	AppHealthCheck    manifest.HealthCheck
 	HasAppHealthCheck bool
-	Masters      *Masters
-	Agents       *Agents
-	LoadBalancer *LoadBalancer
-	App          *AppDeployment
+	Masters           *Masters
+	Agents            *Agents
+	LoadBalancer      *LoadBalancer
+	App               *AppDeployment
 	// MarathonURLs, MesosURLs and SSHMasters have one entry per master, in
 	// order; MarathonURL, MesosURL and SSHMaster are the first master's.
 	MarathonURLs pulumi.StringArrayOutput
