@@ -10,7 +10,20 @@ import (
 
 	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/failover/failovertest"
+	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
+
+// startAndTarget starts a cluster and finds the agent to kill.
+func startAndTarget(t *testing.T) (*failovertest.Cluster, stackoutputs.Outputs, failover.Target) {
+	t.Helper()
+	c := failovertest.StartT(t, failovertest.Options{})
+	o := c.Outputs()
+	target, err := failover.FindTarget(context.Background(), c.Marathon(), c.EC2(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, o, target
+}
 
 // waitTaskOn waits until Marathon runs the app on host and the app
 // answers from there through the ELB.
@@ -35,13 +48,8 @@ func waitTaskOn(t *testing.T, c *failovertest.Cluster, host string) {
 // refuses, naming where the app went; the EC2 stand-in's own log shows no
 // TerminateInstances.
 func TestKillRefusesATargetTheAppLeft(t *testing.T) {
-	c := failovertest.StartT(t, failovertest.Options{})
+	c, o, target := startAndTarget(t)
 	ctx := context.Background()
-	o := c.Outputs()
-	target, err := failover.FindTarget(ctx, c.Marathon(), c.EC2(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
 	agents := c.Agents()
 	c.MarathonServer().KillAgent(target.Host)
 	waitTaskOn(t, c, agents[1].Host)
@@ -64,13 +72,8 @@ func TestKillRefusesATargetTheAppLeft(t *testing.T) {
 // from another instance too: the target is not the app's only instance in
 // service, so nothing is terminated.
 func TestKillRefusesWhenTheELBServesAnotherInstance(t *testing.T) {
-	c := failovertest.StartT(t, failovertest.Options{})
+	c, o, target := startAndTarget(t)
 	ctx := context.Background()
-	o := c.Outputs()
-	target, err := failover.FindTarget(ctx, c.Marathon(), c.EC2(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Something answers the ELB's health checks on the other agent's app
 	// port (a container started there by hand, say).
 	stray := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
@@ -83,7 +86,7 @@ func TestKillRefusesWhenTheELBServesAnotherInstance(t *testing.T) {
 	for !inService(t, c, other) && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	_, err = failover.Kill(ctx, c.Marathon(), c.EC2(), c.LoadBalancer(), o, target, failover.ModeCrash)
+	_, err := failover.Kill(ctx, c.Marathon(), c.EC2(), c.LoadBalancer(), o, target, failover.ModeCrash)
 	if err == nil || !strings.Contains(err.Error(), "the ELB has "+other+" in service") || !strings.Contains(err.Error(), "nothing terminated") {
 		t.Fatalf("Kill: %v, want a refusal naming %s", err, other)
 	}

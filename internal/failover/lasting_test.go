@@ -2,6 +2,7 @@ package failover_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,13 +58,36 @@ func TestAReplacementMarathonKillsIsNotTheRecovery(t *testing.T) {
 				t.Errorf("recovered on task %s served at %s; Marathon killed %s at %s: the recovery must come from a later replacement\n%s",
 					r.NewTaskID, served.At, kills[0].TaskID, kills[0].At, progress)
 			}
-			if _, ok := findEvent(r, failover.EventReplacementLost); !ok {
+			// A loaded machine may sample Marathon too seldom to see the
+			// short-lived replacement; if the watch followed it, it says
+			// it did not last.
+			if _, ok := findEvent(r, failover.EventReplacementLost); !ok && strings.Contains(progress, kills[0].TaskID) {
 				t.Errorf("timeline %q lacks %q", eventNames(r), failover.EventReplacementLost)
 			}
 			if len(r.ClicksLost) != 0 {
 				t.Errorf("clicks lost %v", r.ClicksLost)
 			}
 		})
+	}
+}
+
+// Replacements that never pass Marathon's health checks, however well the
+// ELB serves them (its own checks pass), never start a recovery: no window
+// is held or broken, and the watch ends at its deadline. The stability
+// window alone
+// would not tell: Marathon kills such a task after about as long as the
+// window lasts.
+func TestReplacementsThatNeverPassTheirHealthChecksNeverRecover(t *testing.T) {
+	c := failovertest.StartT(t, failovertest.Options{UnhealthyReplacements: 1000})
+	r, _, progress := failOver(t, c, nil, 300*time.Millisecond)
+	if r.Recovered {
+		t.Fatalf("recovered on %s (task %s)\n%s", r.NewHost, r.NewTaskID, progress)
+	}
+	if _, ok := findEvent(r, failover.EventRecoveryBroken); ok || strings.Contains(r.Error, "short of the stability window") {
+		t.Errorf("a replacement failing its health checks was counted as serving: %s\n%s", r.Error, progress)
+	}
+	if len(c.MarathonServer().Kills()) == 0 {
+		t.Errorf("Marathon killed no replacement: the test's premise failed\n%s", progress)
 	}
 }
 
@@ -114,13 +138,8 @@ func TestAReplacementOnAThirdAgentIsTheRecovery(t *testing.T) {
 // sees the replacement running within a sample interval of when the
 // stand-in ran it.
 func TestAStalledMarathonCostsOneSample(t *testing.T) {
-	c := failovertest.StartT(t, failovertest.Options{})
+	c, o, target := startAndTarget(t)
 	ctx := context.Background()
-	o := c.Outputs()
-	target, err := failover.FindTarget(ctx, c.Marathon(), c.EC2(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
 	stalled := c.MarathonServer().AddMember()
 	m, err := marathon.New(stalled.URL()+","+o.MarathonURL, marathon.WithBackoff(time.Millisecond, 5*time.Millisecond))
 	if err != nil {
@@ -147,8 +166,13 @@ func TestAStalledMarathonCostsOneSample(t *testing.T) {
 		}
 	}
 	running, _ := findEvent(r, failover.EventTaskRunning)
-	if started.IsZero() || running.At.Sub(started) > interval+samplingSlack {
-		t.Errorf("the watch saw task %s running at %s, %s after the stand-in ran it at %s; want within a sample (%s)",
-			r.NewTaskID, running.At, running.At.Sub(started), started, interval)
+	// Within a sample on an idle machine (a few ms here); a loaded one
+	// (other tests, the race detector) delays samples by tens of ms, two
+	// orders below the 10 s stall the test is about.
+	const loadedSlack = 4 * samplingSlack
+	t.Logf("seen running %s after the stand-in ran it; samples %+v", running.At.Sub(started), r.Samples)
+	if started.IsZero() || running.At.Sub(started) > interval+loadedSlack {
+		t.Errorf("the watch saw task %s running at %s, %s after the stand-in ran it at %s; want within a sample (%s, + %s for a loaded machine)",
+			r.NewTaskID, running.At, running.At.Sub(started), started, interval, loadedSlack)
 	}
 }

@@ -137,6 +137,9 @@ type watcher struct {
 	report Report
 
 	window time.Duration // how long a recovery must hold
+	// watchCtx ends with the watch: a sample it cut short says nothing
+	// about the sources, so none records what it met (cut).
+	watchCtx context.Context
 
 	mu          sync.Mutex
 	seen        map[string]bool
@@ -173,6 +176,7 @@ func (w *watcher) run(ctx context.Context) Report {
 	remaining := w.cfg.KilledAt.Add(w.cfg.Deadline).Sub(w.cfg.Now())
 	dctx, cancel := context.WithTimeout(ctx, remaining)
 	defer cancel()
+	w.watchCtx = dctx
 
 	var wg sync.WaitGroup
 	for _, loop := range []func(context.Context){w.sampleEC2, w.sampleMarathon, w.sampleApp} {
@@ -270,7 +274,13 @@ func (w *watcher) recordLocked(name string, at time.Time, detail string) {
 // stamp formats a time since the kill for a progress line.
 func stamp(d time.Duration) string { return fmt.Sprintf("%+9.2fs", d.Seconds()) }
 
+// cut reports whether the watch has ended, cutting the samples under way.
+func (w *watcher) cut() bool { return w.watchCtx != nil && w.watchCtx.Err() != nil }
+
 func (w *watcher) setLast(source, what string) {
+	if w.cut() {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.last[source] = what
@@ -322,8 +332,8 @@ func (w *watcher) sampleMarathon(ctx context.Context) {
 	defer cancel()
 	tasks, err := w.cfg.Marathon.AppTasks(sctx, w.cfg.Target.AppID)
 	now := w.cfg.Now()
-	if err != nil {
-		w.setLast("Marathon", err.Error())
+	if err != nil || w.cut() {
+		w.setLast("Marathon", fmt.Sprint(err))
 		return
 	}
 	old := w.cfg.Target

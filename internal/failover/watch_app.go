@@ -31,9 +31,15 @@ func (w *watcher) sampleApp(ctx context.Context) {
 	defer cancel()
 	health, herr := w.cfg.ELB.Health(sctx)
 	now := w.cfg.Now()
+	if w.cut() {
+		return
+	}
 	fromNew, why := w.judgeHealth(health, herr, now)
 	err := w.cfg.App.Ping(sctx)
 	now = w.cfg.Now()
+	if w.cut() {
+		return
+	}
 	w.mu.Lock()
 	switch {
 	case err != nil:
