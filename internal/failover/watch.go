@@ -358,6 +358,9 @@ func (w *watcher) sampleMarathon(ctx context.Context) {
 		states = append(states, "no task")
 	}
 	w.last["Marathon"] = strings.Join(states, ", ")
+	if w.seen[EventRecoveryHeld] {
+		return // the verdict is in; the last samples only complete the other lanes
+	}
 	lost := oldState == "" || lostStates[oldState]
 	if cur != nil || repl != nil || lost {
 		detail := fmt.Sprintf("task %s on %s is %s", old.TaskID, old.Host, orGone(oldState))
