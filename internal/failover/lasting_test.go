@@ -128,6 +128,17 @@ func TestAReplacementOnAThirdAgentIsTheRecovery(t *testing.T) {
 	if _, ok := findEvent(r, failover.EventReplacementLost); !ok {
 		t.Errorf("timeline %q lacks %q", eventNames(r), failover.EventReplacementLost)
 	}
+	// Each replacement's steps are in the timeline: the second agent's
+	// task ran, then the third's.
+	var ran []string
+	for _, e := range r.Timeline {
+		if e.Name == failover.EventTaskRunning {
+			ran = append(ran, e.Detail)
+		}
+	}
+	if len(ran) != 2 || !strings.HasSuffix(ran[0], " on "+agents[1].Host) || !strings.HasSuffix(ran[1], " on "+agents[2].Host) {
+		t.Errorf("%q events %q, want the second agent's task, then the third's", failover.EventTaskRunning, ran)
+	}
 	if len(r.ClicksLost) != 0 {
 		t.Errorf("clicks lost %v", r.ClicksLost)
 	}

@@ -16,7 +16,7 @@ const (
 	EventInstanceDown     = "instance terminated"                       // EC2 state terminated, or gone from the API
 	EventVolumeDetached   = "volume detached from the killed agent"     // the app's EBS volume no longer attached to it
 	EventAgentLost        = "Mesos marks the agent lost"                // Marathon's task on the old host unreachable or gone
-	EventTaskStaged       = "Marathon stages the task"                  // a task of the app on another agent
+	EventTaskStaged       = "Marathon stages the task"                  // a task of the app on another agent (once for each replacement followed)
 	EventVolumeAttached   = "volume attached to the new agent"          // the app's EBS volume attached to another instance
 	EventTaskRunning      = "task running"                              // that task TASK_RUNNING
 	EventOldOutOfService  = "ELB takes the killed agent out of service" // DescribeInstanceHealth: not InService, or not listed

@@ -149,6 +149,9 @@ type watcher struct {
 	// newRunning and newHealthy are Marathon's last word on it: TASK_RUNNING,
 	// and its health checks alive.
 	newRunning, newHealthy bool
+	// newSeen are the events already recorded for the replacement followed
+	// now: each replacement gets its own staged, running and in service.
+	newSeen map[string]bool
 	// windowStart is the first sample of the recovery being held, zero
 	// while none is.
 	windowStart time.Time
@@ -256,6 +259,17 @@ func (w *watcher) record(name string, at time.Time, detail string) {
 
 // repeatable are the events recorded each time they happen, not once.
 var repeatable = map[string]bool{EventRecoveryBroken: true, EventReplacementLost: true}
+
+// recordNewLocked records an event of the replacement followed now, once
+// for each replacement.
+func (w *watcher) recordNewLocked(name string, at time.Time, detail string) {
+	if w.newSeen[name] {
+		return
+	}
+	w.newSeen[name] = true
+	w.seen[name] = false // a later replacement's step is an event of its own
+	w.recordLocked(name, at, detail)
+}
 
 func (w *watcher) recordLocked(name string, at time.Time, detail string) {
 	if w.seen[name] && !repeatable[name] {
@@ -383,15 +397,15 @@ func (w *watcher) sampleMarathon(ctx context.Context) {
 		return
 	}
 	if w.newTask == "" {
-		w.newHost, w.newTask = cur.Host, cur.ID
+		w.newHost, w.newTask, w.newSeen = cur.Host, cur.ID, map[string]bool{}
 		w.report.NewHost, w.report.NewTaskID, w.report.NewInstanceID = cur.Host, cur.ID, ""
 	}
 	w.newRunning = cur.State == "TASK_RUNNING"
 	wasHealthy := w.newHealthy
 	w.newHealthy = w.newRunning && cur.HealthAlive
-	w.recordLocked(EventTaskStaged, now, fmt.Sprintf("task %s on %s (%s)", cur.ID, cur.Host, cur.State))
+	w.recordNewLocked(EventTaskStaged, now, fmt.Sprintf("task %s on %s (%s)", cur.ID, cur.Host, cur.State))
 	if w.newRunning {
-		w.recordLocked(EventTaskRunning, now, fmt.Sprintf("task %s on %s", cur.ID, cur.Host))
+		w.recordNewLocked(EventTaskRunning, now, fmt.Sprintf("task %s on %s", cur.ID, cur.Host))
 	}
 	if wasHealthy && !w.newHealthy {
 		w.breakWindowLocked(now, "Marathon: "+describeTask(*cur))

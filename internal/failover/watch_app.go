@@ -133,7 +133,7 @@ func (w *watcher) judgeHealth(health []mobycounter.InstanceHealth, herr error, n
 	case w.newInstance == "":
 		return false, "the new agent " + w.newHost + " is not yet mapped to its EC2 instance"
 	case mobycounter.StateOf(health, w.newInstance) == mobycounter.InService:
-		w.recordLocked(EventNewInService, now, fmt.Sprintf("%s (%s) is InService", w.newInstance, w.newHost))
+		w.recordNewLocked(EventNewInService, now, fmt.Sprintf("%s (%s) is InService", w.newInstance, w.newHost))
 	}
 	if !w.newHealthy {
 		return false, "Marathon's health checks of the replacement task " + w.newTask + " on " + w.newHost + " are not alive"
