@@ -14,7 +14,11 @@
 // replaced on a live agent, staging first, then running, while the
 // unreachable task stays listed beside its replacement until Marathon's
 // expunge job removes it (5 minutes after the leader is elected, then every
-// 30 s, by default).
+// 30 s, by default). It runs Marathon's HTTP health checks of the app
+// (health.go): results as the tasks' healthCheckResults, failures forgiven
+// in the grace period until the first success, and a task that fails
+// maxConsecutiveFailures counted checks killed and replaced
+// (FailHealthChecks makes tasks fail them; Kills lists what was killed).
 //
 // Time moves lazily: every request (and every exported method) first brings
 // the model up to the clock's now, replaying events at the time they were
