@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/marathon-ha/marathon-ha/internal/workload"
 )
 
 // The events of a recovery timeline, in the order they should happen.
@@ -66,6 +68,7 @@ var eventSource = map[string]string{
 	EventMarathonLeaderless: SourceMasters, EventZooKeeperSession: SourceMasters, EventMesosLeader: SourceMasters,
 	EventMarathonLeader: SourceMasters, EventAgentsReregistered: SourceMesos, EventTaskKept: SourceMarathon,
 	EventAppServedThroughout: SourceApp,
+	EventWritesStop:          SourceClicks, EventWritesBack: SourceClicks,
 }
 
 // SourceOf returns the source (lane) of an event name.
@@ -125,6 +128,13 @@ type Report struct {
 	// Error says why the watch ended without a full recovery.
 	Error string `json:"error,omitempty"`
 
+	// Workload is what a writer sending clicks through the ELB from before
+	// the kill to the end of the watch saw and read back (AddWorkload):
+	// the outage and RTO as a user saw them, the RPO, and the invariants.
+	Workload *workload.Summary `json:"workload,omitempty"`
+	// Judgement is the verdict (Judge): the RTO limit and every problem.
+	Judgement *Judgement `json:"judgement,omitempty"`
+
 	// SampleIntervalSeconds is the watch's sampling period (at most 1 s)
 	// and Samples how many samples each source got.
 	SampleIntervalSeconds float64 `json:"sampleIntervalSeconds"`
@@ -162,7 +172,7 @@ func (r Report) Problems(limit time.Duration) []string {
 	if r.Recovered && limit > 0 && r.RTO() > limit {
 		p = append(p, fmt.Sprintf("RTO %s exceeds the limit %s (budget %s for %s, %s)", r.RTO().Round(time.Millisecond), limit, r.Budget.Total, r.Budget.Driver, r.Budget.Mode))
 	}
-	return p
+	return append(p, r.Workload.Problems()...)
 }
 
 // WriteTimeline prints the timeline, one event a line, as Watch's progress
@@ -196,5 +206,18 @@ func (r Report) Summary() string {
 		fmt.Fprintf(&sb, "NOT recovered: %s\n", r.Error)
 	}
 	fmt.Fprintf(&sb, "clicks: %d written before the kill, %d lost %v\n", r.ClicksWritten, len(r.ClicksLost), r.ClicksLost)
+	for _, l := range r.Workload.Lines() {
+		fmt.Fprintf(&sb, "workload: %s\n", l)
+	}
+	if j := r.Judgement; j != nil {
+		verdict := "PASSED"
+		if !j.Passed {
+			verdict = "FAILED"
+		}
+		fmt.Fprintf(&sb, "verdict: %s (RTO limit %.1fs: %s)\n", verdict, j.RTOLimitSeconds, j.RTOLimitFrom)
+		for _, p := range j.Problems {
+			fmt.Fprintf(&sb, "problem: %s\n", p)
+		}
+	}
 	return sb.String()
 }

@@ -144,13 +144,14 @@ func (c *Client) Ping(ctx context.Context) error {
 	return nil
 }
 
-// clickRE is the shape client/app.js posts: two integers joined by ':'.
-var clickRE = regexp.MustCompile(`^[0-9]+:[0-9]+$`)
+// clickRE is what Write sends: two integers joined by ':' (the shape
+// client/app.js posts), or a Mark.
+var clickRE = regexp.MustCompile(`^[0-9]+:[0-9]+(:` + markPattern + `)?$`)
 
 // Write records one click and checks that the app answered "ok".
 func (c *Client) Write(ctx context.Context, click string) error {
 	if !clickRE.MatchString(click) {
-		return fmt.Errorf("writing click %q to Moby Counter: a click is \"x:y\" with whole numbers, as NewClick makes", click)
+		return fmt.Errorf("writing click %q to Moby Counter: a click is \"x:y\" with whole numbers, as NewClick makes, or a Mark", click)
 	}
 	u, data, err := c.do(ctx, http.MethodPost, WhalesPath, []byte(click))
 	if err != nil {

@@ -23,8 +23,10 @@ const (
 	DefaultUpTimeout = instanceCreateTimeout + facts.AppDeployTimeout + upOverhead
 	// shortStepsAllowance covers the steps without a bound of their own:
 	// writing and reading the clicks (a few HTTP calls through the ELB),
-	// the kill (one TerminateInstances) and the reading of the boot
-	// timeline (DefaultBootTimelineTimeout, one minute, at most).
+	// the writer's lead (4 s by default) and its read-back after the watch
+	// (three bounded reads), the kill (one TerminateInstances) and the
+	// reading of the boot timeline (DefaultBootTimelineTimeout, one
+	// minute, at most).
 	shortStepsAllowance = 5 * time.Minute
 
 	// DefaultInspectTimeout bounds `pulumi stack export` before the

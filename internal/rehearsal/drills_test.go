@@ -29,7 +29,7 @@ func TestBothDrillsInOneStack(t *testing.T) {
 	}
 	want := []string{rehearsal.StepUp, rehearsal.StepAppReady, rehearsal.StepWriteClicks, rehearsal.StepFlushWait,
 		rehearsal.StepFindMaster, rehearsal.StepKillMaster, rehearsal.StepWatchMaster,
-		rehearsal.StepFindTarget, rehearsal.StepKill, rehearsal.StepWatch, rehearsal.StepDestroy, rehearsal.StepRemove}
+		rehearsal.StepFindTarget, rehearsal.StepWorkloadLead, rehearsal.StepKill, rehearsal.StepWatch, rehearsal.StepDestroy, rehearsal.StepRemove}
 	if got := stepNames(r); !slices.Equal(got, want) {
 		t.Errorf("steps %q, want %q: the leading master first, then the app's agent", got, want)
 	}

@@ -1,6 +1,7 @@
 // Package rehearsal runs a failover rehearsal end to end: bring a fresh
-// stack up, wait for the app, write clicks, let them reach the disk, kill
-// the app's node, watch the recovery, verify it, and always destroy and
+// stack up, wait for the app, write clicks (optionally let them reach the
+// disk), start a writer that clicks through the failover, kill the app's
+// node, watch the recovery, verify it, and always destroy and
 // remove the stack, on success, on failure and on interruption. The stack
 // and the clients are interfaces and factories, so the whole sequence runs
 // in tests against in-process stand-ins.
@@ -24,6 +25,7 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/marathon"
 	"github.com/marathon-ha/marathon-ha/internal/mobycounter"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
+	"github.com/marathon-ha/marathon-ha/internal/workload"
 )
 
 // Defaults of a Config.
@@ -138,8 +140,16 @@ type Config struct {
 	Drills         []string
 	SessionTimeout time.Duration
 
-	Clicks          int
-	FlushWait       time.Duration // wait after the last click; 0 waits none (tests)
+	Clicks int
+	// FlushWait is the 2015 demo's wait after the last click for the page
+	// cache to reach the volume; 0 (the default) waits none, and the
+	// workload judges what a crash loses against its bound instead.
+	FlushWait time.Duration
+	// Workload shapes the writer that sends clicks through the ELB from
+	// before the kill of the app's agent to the end of the watch (zero
+	// fields take workload's defaults; App, Loss.Crash and, when unset,
+	// Writer, Seed, Deadline and Now come from this Config).
+	Workload        workload.Config
 	RTOLimit        time.Duration // see Mode
 	AppReadyTimeout time.Duration
 	PollInterval    time.Duration
@@ -364,6 +374,21 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 	}
 	r.Target = &target
 
+	// The writer's clicks go through the kill and the watch; it stops at
+	// the latest here, whatever happens.
+	var w *workload.Writer
+	defer func() {
+		if w != nil {
+			w.Stop()
+		}
+	}()
+	if err := timed(cfg, r, StepWorkloadLead, func() (err error) {
+		w, err = startWorkload(ctx, cfg, app)
+		return err
+	}); err != nil {
+		return err
+	}
+
 	var killedAt time.Time
 	if err := timed(cfg, r, StepKill, func() (err error) {
 		killedAt, err = failover.Kill(ctx, m, e, lb, outs, target, cfg.Mode)
@@ -383,24 +408,19 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 		if err != nil {
 			return fmt.Errorf("watching the recovery: %w", err)
 		}
+		rep.AddWorkload(w.Finish(ctx, killedAt, rep.Recovered))
+		j := rep.Judge(cfg.RTOLimit, cfg.BudgetMargin)
 		r.Failover = &rep
-		limit, from := RTOLimit(rep.Budget, cfg.RTOLimit, cfg.BudgetMargin)
-		r.RTOLimitSeconds, r.RTOLimitFrom, r.BudgetMarginSeconds = limit.Seconds(), from, cfg.BudgetMargin.Seconds()
-		if p := rep.Problems(limit); len(p) > 0 {
-			r.Problems = append(r.Problems, p...)
-		}
+		r.RTOLimitSeconds, r.RTOLimitFrom, r.BudgetMarginSeconds = j.RTOLimitSeconds, j.RTOLimitFrom, cfg.BudgetMargin.Seconds()
+		r.Problems = append(r.Problems, j.Problems...)
 		return nil
 	})
 }
 
-// RTOLimit is the RTO a run is judged against: override when set (the
-// --rto-limit flag), else the budget of the run's own volume driver and
-// kill mode plus margin. from says which, for the report.
+// RTOLimit is the RTO a run is judged against (failover.RTOLimit, the judge
+// kill-node shares).
 func RTOLimit(b failover.Budget, override, margin time.Duration) (limit time.Duration, from string) {
-	if override > 0 {
-		return override, "--rto-limit " + override.String()
-	}
-	return b.Total + margin, fmt.Sprintf("budget %s (%s, %s) + margin %s", b.Total, b.Driver, b.Mode, margin)
+	return failover.RTOLimit(b, override, margin)
 }
 
 // waitApp pings the app through the ELB until it answers.

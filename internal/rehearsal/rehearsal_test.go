@@ -22,6 +22,7 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/mobycounter"
 	"github.com/marathon-ha/marathon-ha/internal/rehearsal"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
+	"github.com/marathon-ha/marathon-ha/internal/workload"
 )
 
 // fakeStack stands in for the Automation API: Up starts a failovertest
@@ -116,8 +117,14 @@ func testConfig(f *fakeStack, progress *failovertest.Progress) rehearsal.Config 
 		DestroyTimeout:  5 * time.Second,
 		Progress:        progress,
 		Rand:            rand.New(rand.NewPCG(1, 2)),
+		Workload:        testWorkload,
 	}
 }
+
+// testWorkload is the writer at the stand-ins' speed: a failover of a
+// fraction of a second resolved in milliseconds.
+var testWorkload = workload.Config{MinGap: 2 * time.Millisecond, MaxGap: 5 * time.Millisecond, RequestTimeout: time.Second,
+	Lead: 60 * time.Millisecond, Loss: workload.Allowance{Bound: 30 * time.Millisecond}}
 
 func stepNames(r *rehearsal.Report) []string {
 	var names []string
@@ -158,7 +165,7 @@ func TestNormalFailover(t *testing.T) {
 		t.Fatalf("rehearsal failed: %q\nprogress:\n%s", r.Problems, progress.String())
 	}
 	want := []string{rehearsal.StepUp, rehearsal.StepAppReady, rehearsal.StepWriteClicks, rehearsal.StepFlushWait,
-		rehearsal.StepFindTarget, rehearsal.StepKill, rehearsal.StepWatch, rehearsal.StepDestroy, rehearsal.StepRemove}
+		rehearsal.StepFindTarget, rehearsal.StepWorkloadLead, rehearsal.StepKill, rehearsal.StepWatch, rehearsal.StepDestroy, rehearsal.StepRemove}
 	if got := stepNames(r); !slices.Equal(got, want) {
 		t.Errorf("steps %q, want %q", got, want)
 	}

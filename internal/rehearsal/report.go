@@ -18,10 +18,13 @@ const (
 	StepWriteClicks = "clicks written"
 	StepFlushWait   = "flush wait"
 	StepFindTarget  = "find target"
-	StepKill        = "kill"
-	StepWatch       = "watch"
-	StepDestroy     = "destroy"
-	StepRemove      = "remove"
+	// StepWorkloadLead starts the writer and lets it run its lead before
+	// the kill.
+	StepWorkloadLead = "writer lead"
+	StepKill         = "kill"
+	StepWatch        = "watch"
+	StepDestroy      = "destroy"
+	StepRemove       = "remove"
 )
 
 // StepTiming is how long one step took, and why it failed.
@@ -136,6 +139,9 @@ func (r *Report) Summary(w io.Writer) {
 			fmt.Fprintf(w, "  not recovered after a %s kill (limit %.1fs: %s)\n", f.Mode, r.RTOLimitSeconds, r.RTOLimitFrom)
 		}
 		fmt.Fprintf(w, "  clicks: %d written, %d lost\n", f.ClicksWritten, len(f.ClicksLost))
+		for _, l := range f.Workload.Lines() {
+			fmt.Fprintf(w, "  workload: %s\n", l)
+		}
 	}
 	fmt.Fprintf(w, "  destroyed: %t, removed: %t\n", r.Destroyed, r.Removed)
 	r.Leftovers.Summary(w)

@@ -97,8 +97,14 @@ func runMaster(ctx context.Context, o options, d deps, outs stackoutputs.Outputs
 			return fail("writing the JSON report: %v", err)
 		}
 	}
-	if p := r.Problems(0); len(p) > 0 {
-		return fail("the master failover failed: %s", strings.Join(p, "; "))
+	// Judged as the rehearsal's master drill is: the master budget plus
+	// --margin, or --rto-limit.
+	limit, _ := failover.RTOLimit(r.Budget, o.rtoLimit, o.margin)
+	if p := r.Problems(limit); len(p) > 0 {
+		for _, line := range p {
+			fmt.Fprintf(d.stderr, "%s: FAILED: %s\n", program, line)
+		}
+		return 1
 	}
 	return 0
 }

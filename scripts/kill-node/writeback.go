@@ -19,20 +19,20 @@ func flushProgressEvery(wait time.Duration) time.Duration {
 
 // waitWriteback waits d after the last acknowledged click, so that the
 // kernel has written it back to the volume before the kill
-// (facts.PageCacheFlushWait), printing how long is left. With no clicks
-// there is nothing to wait for; with d = 0 it warns that a crash may lose
-// acknowledged clicks.
+// (facts.PageCacheFlushWait), printing how long is left: the 2015 demo's
+// data check. With no clicks there is nothing to wait for; with d = 0 (the
+// default) it says what a crash may lose instead, which the writer judges.
 func waitWriteback(ctx context.Context, w, warn io.Writer, clicks int, d time.Duration, mode failover.Mode) error {
 	switch {
 	case clicks == 0:
 		return nil
 	case d == 0:
-		fmt.Fprintf(warn, "%s: warning: --flush-wait 0: the kill follows the clicks at once; the kernel may not have written them to the volume yet (up to %s), so a crash may lose clicks the app acknowledged\n",
-			program, facts.PageCacheFlushWait)
+		fmt.Fprintf(w, "--flush-wait 0: no wait for the page cache; a crash may lose the clicks the app acknowledged in its last %s (the agents' writeback bound), which the writer measures (the RPO) and judges\n",
+			facts.CrashLossBound)
 		return nil
 	case d < facts.PageCacheFlushWait && mode == failover.ModeCrash:
-		fmt.Fprintf(warn, "%s: warning: --flush-wait %s is shorter than the kernel's writeback delay %s: a crash may lose clicks the app acknowledged\n",
-			program, d, facts.PageCacheFlushWait)
+		fmt.Fprintf(warn, "%s: warning: --flush-wait %s is shorter than the default kernel's writeback delay %s: on nodes without the agents' writeback bound (%s), a crash may lose clicks the app acknowledged\n",
+			program, d, facts.PageCacheFlushWait, facts.CrashLossBound)
 	}
 	fmt.Fprintf(w, "waiting %s for the page cache to write the clicks to the volume (vm.dirty_expire_centisecs %s + dirty_writeback_centisecs %s)\n",
 		d, facts.DirtyExpire, facts.DirtyWriteback)

@@ -24,6 +24,7 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/rehearsal"
+	"github.com/marathon-ha/marathon-ha/internal/workload"
 )
 
 const usage = `Usage:
@@ -57,9 +58,13 @@ Options:
     --volume-driver D      rexray or flocker (default rexray).
     --agents N             Mesos agents (default 2).
     --clicks N             Clicks written before the kill (default 20).
-    --flush-wait D         Wait after the last click for the page cache to reach
-                           the volume (default 35s: vm.dirty_expire_centisecs +
-                           dirty_writeback_centisecs).
+    --flush-wait D         The 2015 demo's data check: wait after the last click for
+                           the page cache to reach the volume (the demo's nodes: 35s,
+                           vm.dirty_expire_centisecs + dirty_writeback_centisecs).
+                           Default 0: a writer sends marked clicks through the ELB
+                           from before the kill to the end of the watch and judges
+                           what a crash loses against the agents' writeback bound
+                           (2s); a graceful kill may lose none.
     --mode M               How the agent is killed: crash (default; TerminateInstances
                            with SkipOsShutdown=true) or graceful (the API's default
                            OS shutdown, as in the 2015 demo).
@@ -129,6 +134,8 @@ type deps struct {
 	openRun    func(dir string, progress io.Writer) (rehearsal.Stack, error)
 	clients    func(progress io.Writer) rehearsal.Clients
 	detectCIDR func(ctx context.Context) (string, error)
+	// workload shapes the writer (zero fields: workload's defaults).
+	workload workload.Config
 }
 
 // errorf writes an error prefixed with the program name to stderr and
@@ -172,7 +179,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	fs.StringVar(&o.driver, "volume-driver", facts.VolumeDriverRexRay, "")
 	fs.IntVar(&o.agents, "agents", config.DefaultAgentCount, "")
 	fs.IntVar(&o.clicks, "clicks", rehearsal.DefaultClicks, "")
-	fs.DurationVar(&o.flushWait, "flush-wait", facts.PageCacheFlushWait, "")
+	fs.DurationVar(&o.flushWait, "flush-wait", 0, "")
 	fs.DurationVar(&o.rtoLimit, "rto-limit", 0, "")
 	fs.StringVar(&o.mode, "mode", string(failover.ModeCrash), "")
 	fs.StringVar(&o.drills, "drills", rehearsal.DrillAppAgent, "")
@@ -245,7 +252,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 		Stack: stack, Clients: d.clients(stderr), Clicks: o.clicks, FlushWait: o.flushWait, RTOLimit: o.rtoLimit,
 		Mode: failover.Mode(o.mode), BudgetMargin: o.margin, Drills: drills,
 		AppReadyTimeout: o.appReady, WatchDeadline: o.watchDeadline, DestroyTimeout: o.destroyTimeout, Progress: stderr,
-		UpTimeout: o.upTimeout, ServingLimit: o.servingLimit, Region: o.region,
+		UpTimeout: o.upTimeout, ServingLimit: o.servingLimit, Region: o.region, Workload: d.workload,
 	})
 	code := 0
 	if !r.Passed {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
@@ -22,6 +23,7 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/mobycounter"
 	"github.com/marathon-ha/marathon-ha/internal/rehearsal"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
+	"github.com/marathon-ha/marathon-ha/internal/workload"
 )
 
 // stack stands in for the Automation API stack: Up starts a failovertest
@@ -137,6 +139,9 @@ func (h *harness) deps() deps {
 			}
 		},
 		detectCIDR: func(context.Context) (string, error) { return "198.51.100.23/32", nil },
+		// The writer at the stand-ins' speed.
+		workload: workload.Config{MinGap: 2 * time.Millisecond, MaxGap: 5 * time.Millisecond, RequestTimeout: time.Second,
+			Lead: 60 * time.Millisecond, Loss: workload.Allowance{Bound: 30 * time.Millisecond}},
 	}
 }
 
@@ -252,7 +257,8 @@ func TestDestroyRun(t *testing.T) {
 // The usage text states the defaults the flags really have.
 func TestUsageStatesTheDefaults(t *testing.T) {
 	for _, want := range []string{
-		"(default " + facts.PageCacheFlushWait.String(),
+		"--flush-wait D         The 2015 demo's data check", "(the demo's nodes: " + facts.PageCacheFlushWait.String(),
+		"Default 0:", "bound\n                           (" + facts.CrashLossBound.String() + ")",
 		"(default " + rehearsal.DefaultBudgetMargin.String(),
 		"(default " + rehearsal.DefaultWatchDeadline.String()[:3],
 		"(default " + rehearsal.DefaultDestroyTimeout.String()[:3],

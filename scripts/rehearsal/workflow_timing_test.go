@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/rehearsal"
 )
 
@@ -66,7 +65,7 @@ func TestWorkflowTimeoutsAddUp(t *testing.T) {
 	// The rehearse step: CIDR detection, then the run with the flags given.
 	run := steps[rehearse].Run
 	cfg := rehearsal.Config{
-		FlushWait:       durationFlag(t, run, "flush-wait", facts.PageCacheFlushWait),
+		FlushWait:       durationFlag(t, run, "flush-wait", 0),
 		UpTimeout:       durationFlag(t, run, "up-timeout", rehearsal.DefaultUpTimeout),
 		AppReadyTimeout: durationFlag(t, run, "app-ready-timeout", rehearsal.DefaultAppReadyTimeout),
 		WatchDeadline:   durationFlag(t, run, "watch-deadline", rehearsal.DefaultWatchDeadline),

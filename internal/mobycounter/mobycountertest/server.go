@@ -66,6 +66,7 @@ type Server struct {
 	pending    []string  // buffered state; nil when the file is current
 	dirtySince time.Time // when pending stopped matching the file
 	closed     bool
+	refusing   bool // shutting down: no more clicks
 }
 
 // NewServer starts a server keeping its clicks in dir/file.json, creating
@@ -146,9 +147,14 @@ func (s *Server) Close() {
 	s.srv.Close()
 }
 
-// Shutdown syncs, then stops the server, as a clean OS shutdown does.
+// Shutdown stops taking clicks, syncs, then stops the server, as a clean OS
+// shutdown does: Docker stops the app before the volume is flushed and
+// unmounted, so no click is acknowledged after the flush and then dropped.
 func (s *Server) Shutdown() error {
-	err := s.Sync()
+	s.mu.Lock()
+	s.refusing = true
+	err := s.syncLocked()
+	s.mu.Unlock()
 	s.Close()
 	return err
 }
@@ -233,7 +239,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) append(click string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.refusing {
 		return errors.New("server closed")
 	}
 	data, err := s.readLocked()
