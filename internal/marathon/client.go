@@ -271,19 +271,26 @@ func (c *Client) exchange(ctx context.Context, method, path string, body []byte)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	// The bound that ends the request first, for the message.
-	bound := c.timeout
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < bound {
-		bound = max(time.Until(dl), 0).Round(time.Millisecond)
+	// Which bound ends the request first, for the message: the caller's
+	// deadline or the HTTP timeout.
+	callers := false
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < c.timeout {
+		callers = true
+	}
+	describe := func(err error) string {
+		if callers && errors.Is(err, context.DeadlineExceeded) {
+			return "no answer before the caller's deadline"
+		}
+		return describeTransport(err, c.timeout)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, u, &APIError{Method: method, URL: u, Message: describeTransport(err, bound), Err: err}
+		return nil, u, &APIError{Method: method, URL: u, Message: describe(err), Err: err}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return nil, u, &APIError{Method: method, URL: u, Message: "reading the answer: " + describeTransport(err, bound), Err: err}
+		return nil, u, &APIError{Method: method, URL: u, Message: "reading the answer: " + describe(err), Err: err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return b, u, &APIError{Method: method, URL: u, Status: resp.StatusCode, Message: messageOf(b)}

@@ -16,22 +16,16 @@ import (
 // networking it is not the agent's address: tools must read "host".
 const dockerBridgeIP = "172.17.0.2"
 
-// Marathon 1.4.9's health-check defaults and its first tick
-// (mesosphere/marathon v1.4.9
-// src/main/scala/mesosphere/marathon/core/health/HealthCheck.scala:
-// DefaultGracePeriod 5 minutes, DefaultInterval 1 minute, DefaultTimeout
-// 20 s, DefaultMaxConsecutiveFailures 3, DefaultFirstHealthCheckAfter 5 s),
-// in the app definition's seconds (Options.HealthCheckSecond).
-const (
-	defaultGracePeriodSeconds     = 300
-	defaultIntervalSeconds        = 60
-	defaultTimeoutSeconds         = 20
-	defaultMaxConsecutiveFailures = 3
-	firstHealthCheckAfterSeconds  = 5
-)
+// firstHealthCheckAfterSeconds is when an app's health-check actor ticks
+// first, at the latest (mesosphere/marathon v1.4.9
+// src/main/scala/mesosphere/marathon/core/health/HealthCheck.scala
+// DefaultFirstHealthCheckAfter, 5 s), in the app definition's seconds
+// (Options.HealthCheckSecond).
+const firstHealthCheckAfterSeconds = 5
 
 // healthCheck is the app's first health check, its seconds scaled by
-// Options.HealthCheckSecond.
+// Options.HealthCheckSecond. withDefaults has filled in Marathon's
+// defaults for the fields the app left out.
 type healthCheck struct {
 	grace, interval, timeout time.Duration
 	maxFailures              int
@@ -43,20 +37,11 @@ func (s *Server) healthCheck(a *app) (healthCheck, bool) {
 		return healthCheck{}, false
 	}
 	hc, _ := hcs[0].(map[string]any)
-	num := func(k string, def float64) float64 {
-		if v, ok := hc[k].(float64); ok {
-			return v
-		}
-		return def
-	}
-	sec := func(n float64) time.Duration { return time.Duration(n * float64(s.opts.HealthCheckSecond)) }
-	h := healthCheck{grace: sec(num("gracePeriodSeconds", defaultGracePeriodSeconds)),
-		interval: sec(num("intervalSeconds", defaultIntervalSeconds)), timeout: sec(num("timeoutSeconds", defaultTimeoutSeconds)),
-		maxFailures: int(num("maxConsecutiveFailures", defaultMaxConsecutiveFailures))}
-	if h.interval <= 0 {
-		h.interval = sec(defaultIntervalSeconds)
-	}
-	return h, true
+	num := func(k string) float64 { n, _ := hc[k].(float64); return n }
+	sec := func(k string) time.Duration { return time.Duration(num(k) * float64(s.opts.HealthCheckSecond)) }
+	h := healthCheck{grace: sec("gracePeriodSeconds"), interval: sec("intervalSeconds"), timeout: sec("timeoutSeconds"),
+		maxFailures: int(num("maxConsecutiveFailures"))}
+	return h, h.interval > 0
 }
 
 // healthState is what Marathon's HealthCheckActor holds of a task: its
