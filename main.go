@@ -48,6 +48,10 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export(out.SSHMaster, c.SSHMaster)
 	ctx.Export(out.SSHMasters, c.SSHMasters)
 	ctx.Export(out.SSHAgents, c.SSHAgents)
-	ctx.Export(out.Failover, pulumi.ToMap(out.NewFailoverSettings(cfg.AgentPingTimeout, cfg.MaxAgentPingTimeouts).Map()))
+	settings := out.NewFailoverSettings(cfg.AgentPingTimeout, cfg.MaxAgentPingTimeouts)
+	if hc := c.AppHealthCheck; c.HasAppHealthCheck {
+		settings = settings.WithHealthCheck(hc.GracePeriod, hc.Interval, hc.MaxConsecutiveFailures)
+	}
+	ctx.Export(out.Failover, pulumi.ToMap(settings.Map()))
 	return nil
 }

@@ -29,16 +29,20 @@ type Cluster struct {
 	ClusterID pulumi.StringOutput
 	// Zone is the zone recorded in the stack's state on the first run
 	// (recordZone): it moves only when availabilityZone changes.
-	Zone         pulumi.StringOutput
-	AMI          pulumi.StringInput
-	VolumeName   pulumi.StringOutput
-	Network      *Network
-	KeyPair      *KeyPair
-	PKI          *FlockerPKI // nil unless the driver is flocker
-	Masters      *Masters
-	Agents       *Agents
-	LoadBalancer *LoadBalancer
-	App          *AppDeployment
+	Zone       pulumi.StringOutput
+	AMI        pulumi.StringInput
+	VolumeName pulumi.StringOutput
+	Network    *Network
+	KeyPair    *KeyPair
+	PKI        *FlockerPKI // nil unless the driver is flocker
+	// AppHealthCheck is the deployed app definition's first Marathon
+	// health check; HasAppHealthCheck is false when it has none.
+	AppHealthCheck    manifest.HealthCheck
+	HasAppHealthCheck bool
+	Masters           *Masters
+	Agents            *Agents
+	LoadBalancer      *LoadBalancer
+	App               *AppDeployment
 	// MarathonURLs, MesosURLs and SSHMasters have one entry per master, in
 	// order; MarathonURL, MesosURL and SSHMaster are the first master's.
 	MarathonURLs pulumi.StringArrayOutput
@@ -92,6 +96,10 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 
 	c := &Cluster{}
+	var err error
+	if c.AppHealthCheck, c.HasAppHealthCheck, err = manifest.HealthCheckOf(base); err != nil {
+		return nil, fmt.Errorf("app manifest (%s:%s): %w", facts.Project, config.KeyAppManifest, err)
+	}
 	if err := ctx.RegisterComponentResource(typeToken("Cluster"), name, c, opts...); err != nil {
 		return nil, err
 	}

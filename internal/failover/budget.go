@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/marathon-ha/marathon-ha/apps"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
+	"github.com/marathon-ha/marathon-ha/internal/manifest"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
 
@@ -140,9 +142,14 @@ func Budgets(s stackoutputs.FailoverSettings) ([]Budget, error) {
 }
 
 // DefaultSettings are the failover settings of a stack with the default
-// config: the values the program exports as failoverSettings.
+// config and app definition (apps/moby-counter.json): the values the
+// program exports as failoverSettings.
 func DefaultSettings() stackoutputs.FailoverSettings {
-	return stackoutputs.NewFailoverSettings(facts.AgentPingTimeout, facts.MaxAgentPingTimeouts)
+	s := stackoutputs.NewFailoverSettings(facts.AgentPingTimeout, facts.MaxAgentPingTimeouts)
+	if hc, ok, err := manifest.HealthCheckOf(apps.MobyCounter); ok && err == nil {
+		s = s.WithHealthCheck(hc.GracePeriod, hc.Interval, hc.MaxConsecutiveFailures)
+	}
+	return s
 }
 
 // String prints the budget as the tools show it, one step a line.

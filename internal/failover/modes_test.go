@@ -158,7 +158,7 @@ func TestRTOStartsAtTheRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := time.Now()
-	killedAt, err := failover.Kill(ctx, c.EC2(), o, target, failover.ModeCrash)
+	killedAt, err := failover.Kill(ctx, c.Marathon(), c.EC2(), c.LoadBalancer(), o, target, failover.ModeCrash)
 	returned := time.Now()
 	if err != nil {
 		t.Fatal(err)

@@ -18,13 +18,16 @@ const (
 	EventInstanceDown     = "instance terminated"                       // EC2 state terminated, or gone from the API
 	EventVolumeDetached   = "volume detached from the killed agent"     // the app's EBS volume no longer attached to it
 	EventAgentLost        = "Mesos marks the agent lost"                // Marathon's task on the old host unreachable or gone
-	EventTaskStaged       = "Marathon stages the task"                  // a task of the app on another agent
+	EventTaskStaged       = "Marathon stages the task"                  // a task of the app on another agent (once for each replacement followed)
 	EventVolumeAttached   = "volume attached to the new agent"          // the app's EBS volume attached to another instance
 	EventTaskRunning      = "task running"                              // that task TASK_RUNNING
 	EventOldOutOfService  = "ELB takes the killed agent out of service" // DescribeInstanceHealth: not InService, or not listed
 	EventNewInService     = "ELB puts the new agent in service"         // DescribeInstanceHealth: the new agent's instance InService
-	EventAppServed        = "ELB serves the app again"                  // a ping answered by the new agent, the only one in service
+	EventAppServed        = "ELB serves the app again"                  // the first answer of the recovery that held: the replacement running and healthy in Marathon, alone in service
 	EventClicksReadBack   = "clicks read back"                          // every click read through the ELB from the new agent
+	EventRecoveryHeld     = "recovery held"                             // every sample good for the stability window since EventAppServed
+	EventRecoveryBroken   = "a recovery did not hold"                   // a sample went bad within the stability window (may repeat)
+	EventReplacementLost  = "a replacement did not last"                // Marathon's replacement task gone, not running or failing its health checks (may repeat)
 	EventDeadlineExceeded = "deadline exceeded"                         // the watch gave up
 
 	// A master's loss (WatchMaster).
@@ -60,7 +63,8 @@ var eventSource = map[string]string{
 	EventVolumeDetached: SourceVolume, EventVolumeAttached: SourceVolume,
 	EventOldOutOfService: SourceELB, EventNewInService: SourceELB,
 	EventOldAnswers: SourceApp, EventAppDown: SourceApp, EventAppServed: SourceApp, EventDeadlineExceeded: SourceApp,
-	EventClicksReadBack:     SourceClicks,
+	EventClicksReadBack: SourceClicks,
+	EventRecoveryHeld:   SourceApp, EventRecoveryBroken: SourceApp, EventReplacementLost: SourceMarathon,
 	EventMarathonLeaderless: SourceMasters, EventZooKeeperSession: SourceMasters, EventMesosLeader: SourceMasters,
 	EventMarathonLeader: SourceMasters, EventAgentsReregistered: SourceMesos, EventTaskKept: SourceMarathon,
 	EventAppServedThroughout: SourceApp,
@@ -90,6 +94,8 @@ type Report struct {
 	KilledHost       string `json:"killedHost"`
 	NewHost          string `json:"newHost,omitempty"`
 	NewInstanceID    string `json:"newInstanceId,omitempty"`
+	// NewTaskID is the replacement task the recovery held on.
+	NewTaskID string `json:"newTaskId,omitempty"`
 	// Mode is how the agent was killed (crash or graceful); VolumeID the
 	// app's EBS volume the watch followed, "" when none was found.
 	Mode     Mode   `json:"mode"`
@@ -98,13 +104,21 @@ type Report struct {
 	Budget   Budget  `json:"budget"`
 	Timeline []Event `json:"timeline"`
 
-	// Recovered is true once the app answered through the ELB from a
-	// replacement task's agent: Marathon ran the task there
-	// (TASK_RUNNING) and the ELB had that agent, and only it, in service.
-	// RTOSeconds is then the time from EventKill (the terminate request)
-	// to EventAppServed.
+	// Recovered is true once a recovery held: for StabilityWindowSeconds
+	// every sample found the replacement task (on any agent but the
+	// killed one) TASK_RUNNING with its Marathon health checks alive, the
+	// ELB with its instance, and only it, in service, and the app
+	// answering through the ELB. RTOSeconds is then the time from
+	// EventKill (the terminate request) to EventAppServed, the first
+	// sample of that window; a replacement that did not last does not
+	// count (EventRecoveryBroken, EventReplacementLost).
 	Recovered  bool    `json:"recovered"`
 	RTOSeconds float64 `json:"rtoSeconds,omitempty"`
+	// StabilityWindowSeconds is how long a recovery must hold: the app's
+	// health-check grace period + interval x max consecutive failures,
+	// the time Marathon may take to kill a replacement that fails them
+	// (StabilityWindow).
+	StabilityWindowSeconds float64 `json:"stabilityWindowSeconds"`
 
 	// ClicksWritten were acknowledged before the kill; ClicksLost are those
 	// not read back after it (the RPO, in clicks).

@@ -42,6 +42,7 @@ var shortLabels = map[string]string{
 	EventAgentLost: "agent lost", EventTaskStaged: "task staged", EventVolumeAttached: "attached",
 	EventTaskRunning: "TASK_RUNNING", EventOldOutOfService: "old out of service", EventNewInService: "new in service",
 	EventAppServed: "served again", EventClicksReadBack: "clicks read back", EventDeadlineExceeded: "deadline exceeded",
+	EventRecoveryHeld: "held", EventRecoveryBroken: "did not hold", EventReplacementLost: "replacement lost",
 }
 
 // laneNames are the lanes' titles.

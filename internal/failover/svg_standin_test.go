@@ -58,7 +58,7 @@ func standInRun(t *testing.T) failover.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	killedAt, err := failover.Kill(ctx, c.EC2(), o, target, failover.ModeCrash)
+	killedAt, err := failover.Kill(ctx, c.Marathon(), c.EC2(), c.LoadBalancer(), o, target, failover.ModeCrash)
 	if err != nil {
 		t.Fatal(err)
 	}

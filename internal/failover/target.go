@@ -12,6 +12,7 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/marathon"
+	"github.com/marathon-ha/marathon-ha/internal/mobycounter"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
 
@@ -175,17 +176,31 @@ func runningTask(tasks []marathon.Task, appID, url string) (marathon.Task, error
 		appID, url, strings.Join(states, ", "))
 }
 
+// KillCheckTimeout bounds Kill's re-reading of Marathon and the ELB just
+// before the terminate: Marathon answers in milliseconds once it has a
+// leader, an election takes a few seconds; past it nothing is terminated.
+const KillCheckTimeout = 10 * time.Second
+
 // Kill terminates t's instance (scope from o) as mode says: a crash
-// (SkipOsShutdown) or the API's graceful default. It returns once EC2
-// accepted it, with the time taken just before the request: the failover's
-// clock starts there, not when the answer came. ec2ops checks the
-// instance's tags again before terminating.
-func Kill(ctx context.Context, e *ec2ops.Client, o stackoutputs.Outputs, t Target, mode Mode) (requestedAt time.Time, err error) {
-	if e == nil || t.InstanceID == "" {
-		return time.Time{}, errors.New("killing the agent: an EC2 client and a target instance id are required (use FindTarget)")
+// (SkipOsShutdown) or the API's graceful default. Immediately before
+// TerminateInstances it checks that t is still the app's agent: Marathon
+// (m) lists the app's one running task as t's task on t's host, and the
+// ELB (lb) has t's instance, and no other, in service. A target chosen
+// before the clicks and the page-cache wait may be stale by then (the app
+// moved, or is moving); Kill then refuses, says what changed, and
+// terminates nothing. ec2ops checks the instance's tags again before
+// terminating. It returns once EC2 accepted the terminate, with the time
+// taken just before the request: the failover's clock starts there, not
+// when the answer came.
+func Kill(ctx context.Context, m *marathon.Client, e *ec2ops.Client, lb *mobycounter.LoadBalancer, o stackoutputs.Outputs, t Target, mode Mode) (requestedAt time.Time, err error) {
+	if m == nil || e == nil || lb == nil || t.InstanceID == "" || t.TaskID == "" || t.Host == "" {
+		return time.Time{}, errors.New("killing the agent: a Marathon client, an EC2 client, the ELB and a target with its instance, task and host are required (use FindTarget)")
 	}
 	if _, err := ParseMode(string(mode)); err != nil {
 		return time.Time{}, fmt.Errorf("killing the agent %s: %w", t.Host, err)
+	}
+	if err := checkTarget(ctx, m, lb, t); err != nil {
+		return time.Time{}, fmt.Errorf("not killing the agent %s (instance %s): %w: nothing terminated", t.Host, t.InstanceID, err)
 	}
 	at, err := e.TerminateWith(ctx, Scope(o), t.InstanceID, ec2ops.TerminateOptions{SkipOSShutdown: mode.SkipOSShutdown()})
 	if err != nil {
@@ -196,4 +211,65 @@ func Kill(ctx context.Context, e *ec2ops.Client, o stackoutputs.Outputs, t Targe
 			t.Host, t.AppID, t.InstanceID)
 	}
 	return at, nil
+}
+
+// checkTarget re-reads the app's tasks and the ELB's instance health and
+// says why t is no longer the agent to kill, or nil.
+func checkTarget(ctx context.Context, m *marathon.Client, lb *mobycounter.LoadBalancer, t Target) error {
+	ctx, cancel := context.WithTimeout(ctx, KillCheckTimeout)
+	defer cancel()
+	tasks, err := m.AppTasks(ctx, t.AppID)
+	if err != nil {
+		return fmt.Errorf("app %s: Marathon could not confirm it still runs there: %w", t.AppID, err)
+	}
+	var running, states []string
+	var moved *marathon.Task
+	for i, task := range tasks {
+		states = append(states, task.ID+" "+task.State+" on "+task.Host)
+		if task.State != "TASK_RUNNING" {
+			continue
+		}
+		running = append(running, task.ID)
+		if task.Host != t.Host {
+			moved = &tasks[i]
+		}
+	}
+	switch {
+	case len(running) > 1:
+		return fmt.Errorf("app %s has %d running tasks now (%s): refusing to guess which agent to kill", t.AppID, len(running), strings.Join(states, ", "))
+	case moved != nil:
+		return fmt.Errorf("the app moved to %s (task %s) since the target was chosen; run again to target its new agent", moved.Host, moved.ID)
+	case len(running) == 0:
+		return fmt.Errorf("app %s has no running task now (%s): a failover is already under way", t.AppID, orNone(states))
+	case running[0] != t.TaskID:
+		return fmt.Errorf("the app's task on %s is now %s, not %s that was chosen: Marathon restarted it; run again", t.Host, running[0], t.TaskID)
+	}
+	health, err := lb.Health(ctx)
+	if err != nil {
+		return fmt.Errorf("the ELB's instance health could not confirm that %s serves the app: %w", t.InstanceID, err)
+	}
+	switch st := mobycounter.StateOf(health, t.InstanceID); st {
+	case mobycounter.InService:
+	case "":
+		return fmt.Errorf("the ELB does not list instance %s: the app is not served from it", t.InstanceID)
+	default:
+		return fmt.Errorf("the ELB has instance %s %s, not %s: the app is not served from it", t.InstanceID, st, mobycounter.InService)
+	}
+	if !mobycounter.OnlyInService(health, t.InstanceID) {
+		var others []string
+		for _, h := range health {
+			if h.InstanceID != t.InstanceID && h.State == mobycounter.InService {
+				others = append(others, h.InstanceID)
+			}
+		}
+		return fmt.Errorf("the ELB has %s in service beside %s: the app may answer from there too", strings.Join(others, ", "), t.InstanceID)
+	}
+	return nil
+}
+
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ", ")
 }

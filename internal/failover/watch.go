@@ -55,12 +55,17 @@ type WatchConfig struct {
 // case; the error is non-nil only when the watch could not start (bad
 // config).
 //
-// Recovery counts only from the replacement: Marathon runs a task of the
-// app on another agent (TASK_RUNNING), and an answer through the ELB comes
-// while the ELB has that agent's instance, and no other, in service
-// (DescribeInstanceHealth). An answer of the dying agent, which a graceful
-// shutdown keeps serving, never ends the watch; the clicks are read back
-// only from the replacement too.
+// Recovery counts only from a replacement that lasts: Marathon runs a task
+// of the app on an agent other than the killed one (TASK_RUNNING, its
+// health checks alive), the ELB has that agent's instance, and no other,
+// in service (DescribeInstanceHealth), and the app answers through the
+// ELB; and all of it holds at every sample for the stability window
+// (StabilityWindow). The watch follows Marathon's tasks to the end: a
+// replacement Marathon kills, or that fails its health checks, breaks the
+// window, and the next replacement (on any agent) starts another. The RTO
+// is the first sample of the window that held. An answer of the dying
+// agent, which a graceful shutdown keeps serving, never counts; the
+// clicks are read back from the replacement at the window's end.
 //
 // Each source is sampled by its own loop, so a source that hangs (a
 // Marathon that stopped answering) does not slow the others. An event is
@@ -103,6 +108,9 @@ func (c WatchConfig) normalize() (WatchConfig, Budget, error) {
 	if c.Mode == "" {
 		c.Mode = ModeCrash
 	}
+	if _, _, err := StabilityWindow(c.Outputs.Failover); err != nil {
+		return c, Budget{}, fmt.Errorf("watching the failover: %w", err)
+	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
 	}
@@ -119,7 +127,8 @@ func (c WatchConfig) normalize() (WatchConfig, Budget, error) {
 // rank orders the events of a timeline that share a moment.
 var rank = map[string]int{EventKill: 0, EventShuttingDown: 1, EventOldAnswers: 2, EventAppDown: 3, EventInstanceDown: 4,
 	EventOldOutOfService: 5, EventVolumeDetached: 6, EventAgentLost: 7, EventTaskStaged: 8, EventVolumeAttached: 9,
-	EventTaskRunning: 10, EventNewInService: 11, EventAppServed: 12, EventClicksReadBack: 13, EventDeadlineExceeded: 14,
+	EventTaskRunning: 10, EventNewInService: 11, EventAppServed: 12, EventReplacementLost: 12, EventRecoveryBroken: 13, EventClicksReadBack: 13,
+	EventRecoveryHeld: 14, EventDeadlineExceeded: 15,
 	EventMarathonLeaderless: 5, EventZooKeeperSession: 6, EventMesosLeader: 7, EventMarathonLeader: 8, EventAgentsReregistered: 9,
 	EventTaskKept: 10, EventAppServedThroughout: 12}
 
@@ -127,25 +136,40 @@ type watcher struct {
 	cfg    WatchConfig
 	report Report
 
+	window time.Duration // how long a recovery must hold
+	// watchCtx ends with the watch: a sample it cut short says nothing
+	// about the sources, so none records what it met (cut).
+	watchCtx context.Context
+
 	mu          sync.Mutex
 	seen        map[string]bool
-	newHost     string
+	newHost     string // the replacement followed now ("" while none)
 	newTask     string
-	newInstance string            // the EC2 instance of newHost, once EC2 said
-	graceEnd    time.Time         // after the clicks were read back, how long the other sources may still report
+	newInstance string // the EC2 instance of newHost, once EC2 said
+	// newRunning and newHealthy are Marathon's last word on it: TASK_RUNNING,
+	// and its health checks alive.
+	newRunning, newHealthy bool
+	// newSeen are the events already recorded for the replacement followed
+	// now: each replacement gets its own staged, running and in service.
+	newSeen map[string]bool
+	// windowStart is the first sample of the recovery being held, zero
+	// while none is.
+	windowStart time.Time
+	graceEnd    time.Time         // after the recovery held, how long the other sources may still report
 	last        map[string]string // the last thing each source said, for the error
 	done        chan struct{}
 	doneOnce    sync.Once
 }
 
 func newWatcher(cfg WatchConfig, b Budget) *watcher {
-	w := &watcher{cfg: cfg, seen: map[string]bool{}, last: map[string]string{}, done: make(chan struct{})}
+	window, _, _ := StabilityWindow(cfg.Outputs.Failover) // normalize checked it
+	w := &watcher{cfg: cfg, window: window, seen: map[string]bool{}, last: map[string]string{}, done: make(chan struct{})}
 	w.report = Report{
 		Stack: cfg.Outputs.Stack, AppURL: cfg.Outputs.AppURL,
 		KilledInstanceID: cfg.Target.InstanceID, KilledHost: cfg.Target.Host,
 		Mode: cfg.Mode, VolumeID: cfg.Target.VolumeID,
 		Budget: b, ClicksWritten: len(cfg.Written), ClicksLost: []string{},
-		SampleIntervalSeconds: cfg.Interval.Seconds(),
+		SampleIntervalSeconds: cfg.Interval.Seconds(), StabilityWindowSeconds: window.Seconds(),
 	}
 	return w
 }
@@ -155,6 +179,7 @@ func (w *watcher) run(ctx context.Context) Report {
 	remaining := w.cfg.KilledAt.Add(w.cfg.Deadline).Sub(w.cfg.Now())
 	dctx, cancel := context.WithTimeout(ctx, remaining)
 	defer cancel()
+	w.watchCtx = dctx
 
 	wg := loops{cancel: cancel} // a loop's panic reaches the caller (loops.go)
 	for _, loop := range []func(context.Context){w.sampleEC2, w.sampleMarathon, w.sampleApp} {
@@ -170,14 +195,15 @@ func (w *watcher) run(ctx context.Context) Report {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	r := w.report
-	if !w.seen[EventClicksReadBack] {
+	if !w.seen[EventRecoveryHeld] {
 		switch {
 		case ctx.Err() != nil:
 			r.Error = fmt.Sprintf("the watch was cancelled %s after the kill: %v", w.since(w.cfg.Now()), ctx.Err())
 		default:
 			r.Error = fmt.Sprintf("deadline %s exceeded: the app did not come back through the ELB at %s from a replacement task's agent", w.cfg.Deadline, w.cfg.Outputs.AppURL)
-			if r.Recovered {
-				r.Error = fmt.Sprintf("deadline %s exceeded before the clicks could be read back through the ELB at %s from the replacement", w.cfg.Deadline, w.cfg.Outputs.AppURL)
+			if !w.windowStart.IsZero() {
+				r.Error = fmt.Sprintf("deadline %s exceeded: the app answered through the ELB at %s from %s (task %s) since %s after the kill, short of the stability window of %s",
+					w.cfg.Deadline, w.cfg.Outputs.AppURL, w.newHost, w.newTask, w.since(w.windowStart).Round(time.Millisecond), w.window)
 			}
 			now := w.cfg.Now()
 			r.Timeline = append(r.Timeline, Event{Name: EventDeadlineExceeded, Source: SourceOf(EventDeadlineExceeded), At: now, SinceKillSeconds: w.since(now).Seconds(), Detail: w.lastSeen()})
@@ -227,8 +253,22 @@ func (w *watcher) record(name string, at time.Time, detail string) {
 	w.recordLocked(name, at, detail)
 }
 
+// repeatable are the events recorded each time they happen, not once.
+var repeatable = map[string]bool{EventRecoveryBroken: true, EventReplacementLost: true}
+
+// recordNewLocked records an event of the replacement followed now, once
+// for each replacement.
+func (w *watcher) recordNewLocked(name string, at time.Time, detail string) {
+	if w.newSeen[name] {
+		return
+	}
+	w.newSeen[name] = true
+	w.seen[name] = false // a later replacement's step is an event of its own
+	w.recordLocked(name, at, detail)
+}
+
 func (w *watcher) recordLocked(name string, at time.Time, detail string) {
-	if w.seen[name] {
+	if w.seen[name] && !repeatable[name] {
 		return
 	}
 	w.seen[name] = true
@@ -244,7 +284,13 @@ func (w *watcher) recordLocked(name string, at time.Time, detail string) {
 // stamp formats a time since the kill for a progress line.
 func stamp(d time.Duration) string { return fmt.Sprintf("%+9.2fs", d.Seconds()) }
 
+// cut reports whether the watch has ended, cutting the samples under way.
+func (w *watcher) cut() bool { return w.watchCtx != nil && w.watchCtx.Err() != nil }
+
 func (w *watcher) setLast(source, what string) {
+	if w.cut() {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.last[source] = what
@@ -276,72 +322,124 @@ var lostStates = map[string]bool{"TASK_LOST": true, "TASK_UNREACHABLE": true, "T
 // earlier failover's lost task on another agent too.
 var launchStates = map[string]bool{"TASK_STAGING": true, "TASK_STARTING": true, "TASK_RUNNING": true}
 
-// sampleMarathon reads the app's tasks: the old one lost or gone, a new one
-// on another agent staged, then running. Tasks in no launch state (an
-// earlier failover's TASK_UNREACHABLE task, a task being killed) are
-// listed, never taken for the replacement.
+// sampleMarathon reads the app's tasks until the watch ends: the old one
+// lost or gone, a replacement on another agent staged, then running with
+// its health checks alive. It follows one replacement at a time; when
+// Marathon no longer lists it as staging or running (it killed it, or its
+// agent was lost too) the recovery being held breaks and the next
+// replacement, on any agent but the killed one, is followed. Tasks in no
+// launch state (an earlier failover's TASK_UNREACHABLE task, a task being
+// killed) are listed, never taken for the replacement.
 func (w *watcher) sampleMarathon(ctx context.Context) {
 	w.mu.Lock()
 	w.report.Samples.Marathon++
-	seen := w.seen[EventTaskRunning]
 	w.mu.Unlock()
-	if seen {
-		return
-	}
 	defer w.maybeFinish()
-	// AppTasks retries an unreachable Marathon until its context ends: one
-	// interval bounds a sample, so the loop keeps its pace.
+	// One interval bounds a sample: each request is made with sctx, so a
+	// Marathon that stalls costs this sample, and the next goes to the
+	// next Marathon (marathon.Client.AppTasks).
 	sctx, cancel := context.WithTimeout(ctx, w.cfg.Interval)
 	defer cancel()
 	tasks, err := w.cfg.Marathon.AppTasks(sctx, w.cfg.Target.AppID)
 	now := w.cfg.Now()
-	if err != nil {
-		w.setLast("Marathon", err.Error())
+	if err != nil || w.cut() {
+		w.setLast("Marathon", fmt.Sprint(err))
 		return
 	}
 	old := w.cfg.Target
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	var oldState string
-	var repl *marathon.Task
+	var cur, repl *marathon.Task
 	var states []string
 	for i, t := range tasks {
-		states = append(states, t.State+" on "+t.Host)
+		states = append(states, describeTask(t))
 		switch {
 		case t.ID == old.TaskID:
 			oldState = t.State
-		case t.Host != old.Host && launchStates[t.State] && (repl == nil || t.State == "TASK_RUNNING"):
+		case t.Host == old.Host || !launchStates[t.State]:
+		case t.ID == w.newTask:
+			cur = &tasks[i]
+		case repl == nil || t.State == "TASK_RUNNING":
 			repl = &tasks[i]
 		}
 	}
 	if len(states) == 0 {
 		states = append(states, "no task")
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.last["Marathon"] = strings.Join(states, ", ")
+	if w.seen[EventRecoveryHeld] {
+		return // the verdict is in; the last samples only complete the other lanes
+	}
 	lost := oldState == "" || lostStates[oldState]
-	if repl != nil || lost {
+	if cur != nil || repl != nil || lost {
 		detail := fmt.Sprintf("task %s on %s is %s", old.TaskID, old.Host, orGone(oldState))
 		if !lost {
 			detail = "implied by a replacement task on another agent"
 		}
 		w.recordLocked(EventAgentLost, now, detail)
 	}
-	if repl == nil {
+	if w.newTask != "" && cur == nil {
+		why := fmt.Sprintf("task %s on %s is no longer staging or running in Marathon (killed, or its agent lost)", w.newTask, w.newHost)
+		w.recordLocked(EventReplacementLost, now, why)
+		w.breakWindowLocked(now, "Marathon: "+why)
+		w.newTask, w.newHost, w.newInstance = "", "", ""
+		w.newRunning, w.newHealthy = false, false
+	}
+	if cur == nil {
+		cur = repl
+	}
+	if cur == nil {
 		return
 	}
-	w.newHost, w.newTask = repl.Host, repl.ID
-	w.report.NewHost = repl.Host
-	w.recordLocked(EventTaskStaged, now, fmt.Sprintf("task %s on %s (%s)", repl.ID, repl.Host, repl.State))
-	if repl.State == "TASK_RUNNING" {
-		w.recordLocked(EventTaskRunning, now, fmt.Sprintf("task %s on %s", repl.ID, repl.Host))
+	if w.newTask == "" {
+		w.newHost, w.newTask, w.newSeen = cur.Host, cur.ID, map[string]bool{}
+		w.report.NewHost, w.report.NewTaskID, w.report.NewInstanceID = cur.Host, cur.ID, ""
+	}
+	w.newRunning = cur.State == "TASK_RUNNING"
+	wasHealthy := w.newHealthy
+	w.newHealthy = w.newRunning && cur.HealthAlive
+	w.recordNewLocked(EventTaskStaged, now, fmt.Sprintf("task %s on %s (%s)", cur.ID, cur.Host, cur.State))
+	if w.newRunning {
+		w.recordNewLocked(EventTaskRunning, now, fmt.Sprintf("task %s on %s", cur.ID, cur.Host))
+	}
+	if wasHealthy && !w.newHealthy {
+		w.breakWindowLocked(now, "Marathon: "+describeTask(*cur))
 	}
 }
 
-// maybeFinish ends the watch once the clicks are read back and every step
-// before them was seen.
+// describeTask says where a task runs, its state and its health checks.
+func describeTask(t marathon.Task) string {
+	s := t.ID + " " + t.State + " on " + t.Host
+	for _, h := range t.Health {
+		switch {
+		case h.Alive:
+			s += ", health alive"
+		case h.LastFailure.IsZero():
+			s += ", health not passed yet"
+		default:
+			s += fmt.Sprintf(", health failing (%d in a row)", h.ConsecutiveFailures)
+		}
+	}
+	return s
+}
+
+// breakWindowLocked ends the recovery being held, if any: a sample went
+// bad within its stability window.
+func (w *watcher) breakWindowLocked(now time.Time, why string) {
+	if w.windowStart.IsZero() {
+		return
+	}
+	w.recordLocked(EventRecoveryBroken, now, fmt.Sprintf("the app served from %s (task %s) since %s after the kill, then %s", w.newHost, w.newTask,
+		w.since(w.windowStart).Round(time.Millisecond), why))
+	w.windowStart = time.Time{}
+}
+
+// maybeFinish ends the watch once the recovery held and EC2 saw the old
+// instance terminated and the volume attached elsewhere.
 func (w *watcher) maybeFinish() {
 	w.mu.Lock()
-	complete := w.seen[EventClicksReadBack] && w.seen[EventTaskRunning] && w.seen[EventInstanceDown] &&
+	complete := w.seen[EventRecoveryHeld] && w.seen[EventInstanceDown] &&
 		(w.cfg.Target.VolumeID == "" || w.seen[EventVolumeAttached])
 	w.mu.Unlock()
 	if complete {

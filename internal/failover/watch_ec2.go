@@ -36,7 +36,9 @@ func (w *watcher) sampleEC2(ctx context.Context) {
 			return
 		}
 		w.mu.Lock()
-		w.newInstance, w.report.NewInstanceID = in.ID, in.ID
+		if w.newHost == newHost { // not moved on to another replacement meanwhile
+			w.newInstance, w.report.NewInstanceID = in.ID, in.ID
+		}
 		w.mu.Unlock()
 	}
 }

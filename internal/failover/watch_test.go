@@ -51,7 +51,7 @@ func failOverMode(t *testing.T, c *failovertest.Cluster, mode failover.Mode, wri
 	if err != nil {
 		t.Fatal(err)
 	}
-	killedAt, err := failover.Kill(ctx, c.EC2(), o, target, mode)
+	killedAt, err := failover.Kill(ctx, c.Marathon(), c.EC2(), c.LoadBalancer(), o, target, mode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,10 +137,17 @@ func TestNormalFailover(t *testing.T) {
 	}
 	want := []string{failover.EventKill, failover.EventShuttingDown, failover.EventAppDown, failover.EventInstanceDown,
 		failover.EventVolumeDetached, failover.EventOldOutOfService, failover.EventAgentLost, failover.EventTaskStaged,
-		failover.EventVolumeAttached, failover.EventTaskRunning, failover.EventNewInService, failover.EventAppServed, failover.EventClicksReadBack}
+		failover.EventVolumeAttached, failover.EventTaskRunning, failover.EventNewInService, failover.EventAppServed, failover.EventClicksReadBack,
+		failover.EventRecoveryHeld}
 	at := checkTimeline(t, r, want)
-	if r.Timeline[0].Name != failover.EventKill || r.Timeline[len(r.Timeline)-1].Name != failover.EventClicksReadBack {
-		t.Errorf("timeline %q does not run from the kill to the clicks", eventNames(r))
+	if r.Timeline[0].Name != failover.EventKill || r.Timeline[len(r.Timeline)-1].Name != failover.EventRecoveryHeld {
+		t.Errorf("timeline %q does not run from the kill to the recovery held", eventNames(r))
+	}
+	// The recovery held for the app's health check's grace period +
+	// interval x failures (60 s + 5 s x 3, at failovertest's scale).
+	window := 75 * failovertest.HealthCheckSecond
+	if r.StabilityWindowSeconds != window.Seconds() || at[failover.EventRecoveryHeld].Sub(at[failover.EventAppServed]) < window {
+		t.Errorf("window %gs, held %s after served; want %s", r.StabilityWindowSeconds, at[failover.EventRecoveryHeld].Sub(at[failover.EventAppServed]), window)
 	}
 	// The causal order, up to sampling: two events are seen by separate
 	// samples, which a loaded machine may take a few intervals apart.
@@ -148,7 +155,8 @@ func TestNormalFailover(t *testing.T) {
 		{failover.EventAgentLost, failover.EventTaskStaged}, {failover.EventTaskStaged, failover.EventTaskRunning},
 		{failover.EventVolumeDetached, failover.EventVolumeAttached}, {failover.EventVolumeAttached, failover.EventAppServed},
 		{failover.EventTaskRunning, failover.EventAppServed}, {failover.EventNewInService, failover.EventAppServed},
-		{failover.EventOldOutOfService, failover.EventAppServed}, {failover.EventAppServed, failover.EventClicksReadBack}} {
+		{failover.EventOldOutOfService, failover.EventAppServed}, {failover.EventAppServed, failover.EventClicksReadBack},
+		{failover.EventClicksReadBack, failover.EventRecoveryHeld}} {
 		if at[pair[1]].Add(samplingSlack).Before(at[pair[0]]) {
 			t.Errorf("%q at %s is before %q at %s", pair[1], at[pair[1]], pair[0], at[pair[0]])
 		}
@@ -255,9 +263,13 @@ func TestUntaggedInstanceIsRefused(t *testing.T) {
 	if !errors.Is(err, ec2ops.ErrNotInScope) || !strings.Contains(err.Error(), c.Agents()[0].InstanceID) {
 		t.Fatalf("err = %v, want a refusal naming %s", err, c.Agents()[0].InstanceID)
 	}
-	// Kill checks the tags again, whatever the target says.
+	// Kill checks the tags again, whatever the target says: here the app's
+	// own task, agent and instance, which pass the checks of Marathon and
+	// the ELB.
 	a := c.Agents()[0]
-	_, err = failover.Kill(context.Background(), c.EC2(), c.Outputs(), failover.Target{AppID: "/x", TaskID: "t", Host: a.Host, InstanceID: a.InstanceID, PrivateIP: a.Host}, failover.ModeCrash)
+	task := c.MarathonServer().Tasks(c.Outputs().AppID)[0]
+	_, err = failover.Kill(context.Background(), c.Marathon(), c.EC2(), c.LoadBalancer(), c.Outputs(),
+		failover.Target{AppID: c.Outputs().AppID, TaskID: task.ID, Host: a.Host, InstanceID: a.InstanceID, PrivateIP: a.Host}, failover.ModeCrash)
 	if !errors.Is(err, ec2ops.ErrNotInScope) {
 		t.Fatalf("Kill: err = %v, want ErrNotInScope", err)
 	}
@@ -298,7 +310,7 @@ func TestWatchSurvivesMarathonDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	killedAt, err := failover.Kill(ctx, c.EC2(), o, target, failover.ModeCrash)
+	killedAt, err := failover.Kill(ctx, c.Marathon(), c.EC2(), c.LoadBalancer(), o, target, failover.ModeCrash)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +337,7 @@ func TestWatchCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	killedAt, err := failover.Kill(ctx, c.EC2(), o, target, failover.ModeCrash)
+	killedAt, err := failover.Kill(ctx, c.Marathon(), c.EC2(), c.LoadBalancer(), o, target, failover.ModeCrash)
 	if err != nil {
 		t.Fatal(err)
 	}

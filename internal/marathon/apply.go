@@ -195,7 +195,7 @@ func (c *Client) waitTask(ctx context.Context, appID string, healthChecked bool)
 	var found Task
 	what := fmt.Sprintf("waiting for a running task of app %s (GET %s)", appID, c.target("/v2/apps"+appID+"/tasks"))
 	err := c.poll(ctx, what, func() (bool, string, error) {
-		tasks, err := c.tasks(appID)
+		tasks, err := c.tasks(ctx, appID)
 		if err != nil {
 			return false, "", err
 		}

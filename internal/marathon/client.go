@@ -23,8 +23,15 @@
 //   - its Application type lacks fields Marathon 1.4 knows (for example
 //     unreachableStrategy): the manifest is PUT and read as raw JSON with
 //     net/http, so no field is lost;
-//   - it has no context.Context: its calls are bounded by the HTTP timeout
-//     and the caller's context is checked between attempts;
+//   - it has no context.Context (client.go buildAPIRequest uses
+//     http.NewRequest) and no timeout of its own (http.DefaultClient):
+//     libTransport bounds each of its requests by the HTTP timeout, and the
+//     caller's context is checked only between attempts, so a stalled
+//     Marathon holds a go-marathon call (and, through libCall's lock, every
+//     call behind it) for up to the whole timeout. Only the deploy's
+//     deployments poll and the delete still use it; every read a watch
+//     makes at its own pace (tasks, leader, info) is a net/http request
+//     with the caller's context (do), which its deadline ends;
 //   - its list of URLs fails over by marking members down, with the same
 //     goroutine per member: a Client takes a list of every master's
 //     Marathon and moves between them itself (endpoints.go), in the
@@ -235,13 +242,16 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 	return ctxsleep.Sleep(ctx, d)
 }
 
-// do makes one plain net/http call to the current endpoint and returns
-// the answer and the URL it asked. A non-2xx answer is an *APIError; no
-// answer or a 5xx moves the client to the next endpoint.
+// do makes one plain net/http call to the current endpoint, bounded by
+// the HTTP timeout and ctx, and returns the answer and the URL it asked.
+// A non-2xx answer is an *APIError; no answer (also none before ctx's
+// deadline: a stalled Marathon) or a 5xx moves the client to the next
+// endpoint. A cancelled ctx moves nothing: the caller gave up, not
+// Marathon.
 func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]byte, string, error) {
 	b, u, err := c.exchange(ctx, method, path, body)
 	var e *APIError
-	if errors.As(err, &e) && rotates(e.Status) {
+	if errors.As(err, &e) && rotates(e.Status) && !errors.Is(err, context.Canceled) {
 		c.ends.failed(strings.TrimSuffix(u, path), e.reason())
 	}
 	return b, u, err
@@ -261,14 +271,26 @@ func (c *Client) exchange(ctx context.Context, method, path string, body []byte)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	// Which bound ends the request first, for the message: the caller's
+	// deadline or the HTTP timeout.
+	callers := false
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < c.timeout {
+		callers = true
+	}
+	describe := func(err error) string {
+		if callers && errors.Is(err, context.DeadlineExceeded) {
+			return "no answer before the caller's deadline"
+		}
+		return describeTransport(err, c.timeout)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, u, &APIError{Method: method, URL: u, Message: describeTransport(err, c.timeout), Err: err}
+		return nil, u, &APIError{Method: method, URL: u, Message: describe(err), Err: err}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return nil, u, &APIError{Method: method, URL: u, Message: "reading the answer: " + describeTransport(err, c.timeout), Err: err}
+		return nil, u, &APIError{Method: method, URL: u, Message: "reading the answer: " + describe(err), Err: err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return b, u, &APIError{Method: method, URL: u, Status: resp.StatusCode, Message: messageOf(b)}

@@ -20,7 +20,8 @@ import (
 
 // fast are the stand-in's timings in tests: a deployment takes tens of
 // milliseconds.
-var fast = marathontest.Options{DeploymentDuration: 20 * time.Millisecond, StagingDuration: 20 * time.Millisecond}
+// fast runs the app's health checks (5 s interval) at a millisecond per second.
+var fast = marathontest.Options{DeploymentDuration: 20 * time.Millisecond, StagingDuration: 20 * time.Millisecond, HealthCheckSecond: time.Millisecond}
 
 const appPath = "/v2/apps" + facts.AppID
 

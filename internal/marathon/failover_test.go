@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/marathon"
 	"github.com/marathon-ha/marathon-ha/internal/marathon/marathontest"
 )
@@ -131,5 +132,59 @@ func TestLeader(t *testing.T) {
 	}
 	if !strings.Contains(p.String(), "Could not determine the current leader") {
 		t.Errorf("progress does not show the election:\n%s", p)
+	}
+}
+
+// A Marathon that stalls (it accepts the connection and answers after
+// 10 s, go-marathon's and the client's whole HTTP timeout) holds a task
+// read only as long as the caller's context: the read ends at its
+// deadline, the stalled member's request is left unanswered (the
+// stand-in's own log), and the next read goes to the next Marathon and is
+// answered. Through go-marathon the read waited out the stall.
+func TestAppTasksEndsAtTheCallersDeadlineOnAStalledMember(t *testing.T) {
+	s := marathontest.NewServer(fast)
+	defer s.Close()
+	s.AddAgent("10.42.1.20")
+	stalled := s.AddMember()
+	p := &progress{}
+	c, err := marathon.New(stalled.URL()+","+s.URL(), marathon.WithPollInterval(5*time.Millisecond),
+		marathon.WithBackoff(5*time.Millisecond, 20*time.Millisecond), marathon.WithProgress(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Apply(ctxTimeout(t, 5*time.Second), rendered(t, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if c.URL() != stalled.URL() {
+		t.Fatalf("the client asks %s, want the first member", c.URL())
+	}
+	tasksPath := appPath + "/tasks"
+	seen := len(s.Requests())
+	stalled.DelayNext(tasksPath, marathon.DefaultHTTPTimeout, 1)
+	_, err = c.AppTasks(ctxTimeout(t, 50*time.Millisecond), facts.AppID)
+	if err == nil || !strings.Contains(err.Error(), "no answer before the caller's deadline") {
+		t.Fatalf("AppTasks on the stalled member: %v, want no answer before the call's deadline", err)
+	}
+	// The stalled member's handler logs the request once the client has
+	// left; the stand-in waits out the stall only if the client does.
+	var stalledReqs []marathontest.Request
+	for i := 0; i < 200 && len(stalledReqs) == 0; i++ {
+		time.Sleep(5 * time.Millisecond)
+		for _, r := range s.Requests()[seen:] {
+			if r.Addr == strings.TrimPrefix(stalled.URL(), "http://") && r.Path == tasksPath {
+				stalledReqs = append(stalledReqs, r)
+			}
+		}
+	}
+	if len(stalledReqs) != 1 || stalledReqs[0].Status != 0 || stalledReqs[0].Took >= marathon.DefaultHTTPTimeout/2 {
+		t.Fatalf("the stalled member's task requests %+v, want one the client left unanswered well before the stall ended", stalledReqs)
+	}
+	before := answered(s, tasksPath)
+	tasks, err := c.AppTasks(ctxTimeout(t, time.Second), facts.AppID)
+	if err != nil || len(tasks) != 1 || c.URL() != s.URL() {
+		t.Fatalf("the next read: %v, %v, asking %s; want the task from %s", tasks, err, c.URL(), s.URL())
+	}
+	if n := answered(s, tasksPath) - before; n != 1 {
+		t.Errorf("%d answered requests for the next read, want 1", n)
 	}
 }

@@ -452,7 +452,7 @@ func (a *agentRun) drill(ctx context.Context, mode failover.Mode, written []stri
 
 	var killedAt time.Time
 	if err := timed(cfg, r, StepKill, func() (err error) {
-		killedAt, err = failover.Kill(ctx, a.e, a.outs, target, mode)
+		killedAt, err = failover.Kill(ctx, a.m, a.e, a.lb, a.outs, target, mode)
 		return err
 	}); err != nil {
 		return failover.Report{}, 0, err

@@ -56,6 +56,15 @@ type FailoverSettings struct {
 	ELBTimeoutSeconds       float64 `json:"elbTimeoutSeconds"`
 	ELBHealthyThreshold     int     `json:"elbHealthyThreshold"`
 	ELBUnhealthyThreshold   int     `json:"elbUnhealthyThreshold"`
+	// The app's Marathon health check as deployed (its first, from the app
+	// definition): the failover watch holds a recovery for at least
+	// grace period + interval x max failures, the time Marathon may take
+	// to kill a replacement that fails it. Zero when the stack predates
+	// them or the app has none: the watch then reads the repository's
+	// default app definition (apps/moby-counter.json).
+	HealthCheckGracePeriodSeconds     float64 `json:"healthCheckGracePeriodSeconds,omitempty"`
+	HealthCheckIntervalSeconds        float64 `json:"healthCheckIntervalSeconds,omitempty"`
+	HealthCheckMaxConsecutiveFailures int     `json:"healthCheckMaxConsecutiveFailures,omitempty"`
 }
 
 // NewFailoverSettings are the settings of a stack whose Mesos master runs
@@ -70,6 +79,14 @@ func NewFailoverSettings(agentPingTimeout time.Duration, maxAgentPingTimeouts in
 		ELBHealthyThreshold:     facts.ELBHealthyThreshold,
 		ELBUnhealthyThreshold:   facts.ELBUnhealthyThreshold,
 	}
+}
+
+// WithHealthCheck is f with the app's Marathon health check (its grace
+// period, interval and max consecutive failures), as the stack deploys it.
+func (f FailoverSettings) WithHealthCheck(grace, interval time.Duration, maxFailures int) FailoverSettings {
+	f.HealthCheckGracePeriodSeconds, f.HealthCheckIntervalSeconds = grace.Seconds(), interval.Seconds()
+	f.HealthCheckMaxConsecutiveFailures = maxFailures
+	return f
 }
 
 // AgentPingTimeout is the ping timeout as a duration.

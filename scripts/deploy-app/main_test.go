@@ -15,7 +15,9 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/marathon/marathontest"
 )
 
-var fast = marathontest.Options{DeploymentDuration: 10 * time.Millisecond, StagingDuration: 10 * time.Millisecond}
+// fast runs the app's health checks (first after 5 s, every 5 s) at a
+// millisecond per second.
+var fast = marathontest.Options{DeploymentDuration: 10 * time.Millisecond, StagingDuration: 10 * time.Millisecond, HealthCheckSecond: time.Millisecond}
 
 // quick are the flags that keep the command's polling in milliseconds.
 var quick = []string{"--poll-interval", "5ms", "--http-timeout", "1s"}

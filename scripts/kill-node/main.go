@@ -43,10 +43,14 @@ instance (private IP plus the stack's tags: any other instance is refused),
 asks for confirmation, writes clicks through the ELB and reads them back,
 optionally waits for the page cache to write them to the volume
 (--flush-wait), starts a writer that sends a marked click through the ELB
-every 100-250 ms, terminates the instance after the writer's lead, then
+every 100-250 ms, checks again that Marathon runs the app on the target and
+the ELB serves it from there alone (if not, it says what changed and
+terminates nothing), terminates the instance after the writer's lead, then
 watches the recovery and reports the RTO (from the terminate request) and
 the clicks lost. Recovery counts only once Marathon runs the app on another
-agent and the ELB has that agent, and only it, in service. After the watch
+agent with its health checks alive, the ELB has that agent, and only it, in
+service, and every sample stays so for the stability window (the app's
+health-check grace period + interval x max failures). After the watch
 the writer's clicks are read back: every acknowledged click must be there
 but for what the kill may lose (a crash: the clicks acknowledged in the
 last %s, the agents' writeback bound; a graceful kill: none), and no click
@@ -301,16 +305,15 @@ func run(ctx context.Context, args []string, d deps) int {
 		return fail("not confirmed: instance %s was not terminated", target.InstanceID)
 	}
 
-	var lb *mobycounter.LoadBalancer
-	if !o.noWatch {
-		// Before anything is written or killed: the watch cannot tell
-		// the replacement's answers without the ELB's instance health.
-		if lb, err = d.connectELB(ctx, outs.Region, outs.AppURL); err == nil {
-			_, err = lb.Health(ctx)
-		}
-		if err != nil {
-			return fail("%v; instance %s was not terminated", err, target.InstanceID)
-		}
+	// Before anything is written or killed: the kill checks that the ELB
+	// still serves the app from the target, and the watch cannot tell the
+	// replacement's answers without the ELB's instance health.
+	lb, err := d.connectELB(ctx, outs.Region, outs.AppURL)
+	if err == nil {
+		_, err = lb.Health(ctx)
+	}
+	if err != nil {
+		return fail("%v; instance %s was not terminated", err, target.InstanceID)
 	}
 	app := mobycounter.New(outs.AppURL)
 	written, err := writeClicks(ctx, app, outs.AppURL, o.clicks, d.rng, human)
@@ -321,7 +324,7 @@ func run(ctx context.Context, args []string, d deps) int {
 		return fail("%v; instance %s was not terminated", err, target.InstanceID)
 	}
 	if o.noWatch {
-		killedAt, err := failover.Kill(ctx, e, outs, target, o.mode)
+		killedAt, err := failover.Kill(ctx, m, e, lb, outs, target, o.mode)
 		if err != nil {
 			return fail("%v", err)
 		}

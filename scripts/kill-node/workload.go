@@ -35,7 +35,7 @@ func killAndWatch(ctx context.Context, o options, d deps, human io.Writer, wc fa
 	if err := w.WaitLead(ctx); err != nil {
 		return failover.Report{}, fmt.Errorf("%w; instance %s was not terminated", err, wc.Target.InstanceID)
 	}
-	killedAt, err := failover.Kill(ctx, wc.EC2, wc.Outputs, wc.Target, o.mode)
+	killedAt, err := failover.Kill(ctx, wc.Marathon, wc.EC2, wc.ELB, wc.Outputs, wc.Target, o.mode)
 	if err != nil {
 		return failover.Report{}, err
 	}

@@ -131,6 +131,12 @@ type Options struct {
 	TerminateLatency time.Duration
 	// StartTimeout bounds Start's wait for the app to be served.
 	StartTimeout time.Duration
+
+	// UnhealthyReplacements makes the next tasks Marathon launches after
+	// Start fail its health checks from UnhealthyAfter past their start,
+	// while the ELB's still pass (health.go).
+	UnhealthyReplacements int
+	UnhealthyAfter        time.Duration
 }
 
 func (o *Options) defaults() {
@@ -217,7 +223,7 @@ func Start(opts Options) (*Cluster, error) {
 	c := &Cluster{opts: opts, dataDir: dir, registered: map[string]bool{}, active: map[string]bool{}, dead: map[string]bool{},
 		servers: map[string]*mobycountertest.Server{}, stop: make(chan struct{}), replaced: map[string]bool{}}
 	c.mt = marathontest.NewServer(marathontest.Options{DetectionDelay: opts.DetectionDelay, StagingDuration: opts.StagingDuration,
-		ExpungeInitialDelay: opts.ExpungeInitialDelay, ExpungeInterval: opts.ExpungeInterval})
+		ExpungeInitialDelay: opts.ExpungeInitialDelay, ExpungeInterval: opts.ExpungeInterval, HealthCheckSecond: HealthCheckSecond})
 	if opts.VolumeDriver != facts.VolumeDriverRexRay && opts.VolumeDriver != facts.VolumeDriverFlocker {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("failovertest: volume driver %q: want %s or %s", opts.VolumeDriver, facts.VolumeDriverRexRay, facts.VolumeDriverFlocker)
@@ -303,6 +309,12 @@ func (c *Cluster) start() error {
 		}
 	}
 
+	c.armHealthFailures()
+	hc, err := healthCheckSettings(doc)
+	if err != nil {
+		return err
+	}
+
 	ids, ips := make([]string, len(c.agents)), make([]string, len(c.agents))
 	for i, a := range c.agents {
 		ids[i], ips[i] = a.InstanceID, a.Host
@@ -323,6 +335,10 @@ func (c *Cluster) start() error {
 			ELBTimeoutSeconds:       c.opts.HealthInterval.Seconds(),
 			ELBHealthyThreshold:     facts.ELBHealthyThreshold,
 			ELBUnhealthyThreshold:   facts.ELBUnhealthyThreshold,
+
+			HealthCheckGracePeriodSeconds:     hc.GracePeriodSeconds,
+			HealthCheckIntervalSeconds:        hc.IntervalSeconds,
+			HealthCheckMaxConsecutiveFailures: hc.MaxConsecutiveFailures,
 		},
 	}
 	return nil
@@ -340,6 +356,7 @@ func (c *Cluster) harness() {
 	defer t.Stop()
 	for {
 		c.startRunningApp()
+		c.stopKilledApps()
 		select {
 		case <-c.stop:
 			return

@@ -33,18 +33,13 @@ func (r *recorder) WriteHeader(status int) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	defer s.record(r, body, rec, s.addr)
+	defer s.record(r, body, rec, s.addr, time.Now())
 
 	s.mu.Lock()
-	f := s.takeFault(r.Method, r.URL.Path)
+	f := s.takeFault(nil, r.Method, r.URL.Path)
 	s.mu.Unlock()
-	if f != nil && f.delay > 0 {
-		select {
-		case <-time.After(f.delay):
-		case <-r.Context().Done():
-			rec.status = 0 // the client gave up before an answer
-			return
-		}
+	if !delay(f, r, rec) {
+		return
 	}
 	if f != nil && f.status != 0 {
 		s.mu.Lock()
@@ -56,13 +51,28 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.handle(rec, r, body, nil)
 }
 
+// delay waits out f's delay, if any, and reports whether the client is
+// still there to answer.
+func delay(f *fault, r *http.Request, rec *recorder) bool {
+	if f == nil || f.delay <= 0 {
+		return true
+	}
+	select {
+	case <-time.After(f.delay):
+		return true
+	case <-r.Context().Done():
+		rec.status = 0 // the client gave up before an answer
+		return false
+	}
+}
+
 // record logs a request an instance (at addr) received.
-func (s *Server) record(r *http.Request, body []byte, rec *recorder, addr string) {
+func (s *Server) record(r *http.Request, body []byte, rec *recorder, addr string, received time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
 		Accept: r.Header.Get("Accept"), Body: body, Status: rec.status, Addr: addr,
-		Via: r.Header.Get(headerVia)})
+		Via: r.Header.Get(headerVia), Took: time.Since(received)})
 }
 
 // handle answers a request to instance self (nil: the Server's own) as

@@ -108,7 +108,13 @@ func (m *Member) Stop() {
 func (m *Member) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	defer m.s.record(r, body, rec, m.addr)
+	defer m.s.record(r, body, rec, m.addr, time.Now())
+	m.s.mu.Lock()
+	f := m.s.takeFault(m, r.Method, r.URL.Path)
+	m.s.mu.Unlock()
+	if !delay(f, r, rec) {
+		return
+	}
 	m.s.handle(rec, r, body, m)
 }
 

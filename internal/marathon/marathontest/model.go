@@ -22,6 +22,13 @@ type app struct {
 	changedAt string // versionInfo.lastConfigChangeAt
 	tasks     []*task
 	slots     []time.Time // times from which a task is owed and not yet placed
+	// deployedAt is when the current version's deployment started: its
+	// health-check actor starts then.
+	deployedAt time.Time
+	// failNext tasks launched from now fail their health checks from
+	// failAfter past their start (FailHealthChecks).
+	failNext  int
+	failAfter time.Duration
 }
 
 type task struct {
@@ -34,6 +41,9 @@ type task struct {
 	// inactiveAt is when its instance became UnreachableInactive and a
 	// replacement was owed; zero before.
 	inactiveAt time.Time
+	// failFrom is when its app stops answering Marathon's health checks;
+	// zero: never (FailHealthChecks).
+	failFrom time.Time
 }
 
 type deployment struct {
@@ -93,7 +103,7 @@ func (a *app) hostPorts() []int {
 // replacement lands on another agent that was killed too, ...).
 func (s *Server) advance() {
 	now := s.opts.Now()
-	for s.detectLostAgents(now) || s.handleUnreachable(now) || s.place(now) {
+	for s.detectLostAgents(now) || s.handleUnreachable(now) || s.killUnhealthy(now) || s.place(now) {
 	}
 	s.finishDeployments(now)
 }
@@ -155,7 +165,7 @@ func (s *Server) place(now time.Time) bool {
 					ports[i] = 31000 + s.seq // Mesos's default port range starts at 31000
 				}
 			}
-			ap.tasks = append(ap.tasks, &task{
+			t := &task{
 				id:       fmt.Sprintf("%s.%08x-0000-4000-8000-%012x", strings.ReplaceAll(strings.TrimPrefix(ap.id, "/"), "/", "_"), s.seq, s.seq),
 				host:     best.host,
 				slaveID:  best.slaveID,
@@ -163,7 +173,12 @@ func (s *Server) place(now time.Time) bool {
 				version:  ap.version,
 				ports:    ports,
 				stagedAt: bestAt,
-			})
+			}
+			if ap.failNext > 0 {
+				ap.failNext--
+				t.failFrom = bestAt.Add(s.opts.StagingDuration + ap.failAfter)
+			}
+			ap.tasks = append(ap.tasks, t)
 			changed = true
 		}
 	}
@@ -269,6 +284,7 @@ func (s *Server) upsert(id string, body map[string]any) (d *deployment, created 
 	changed := created || !reflect.DeepEqual(next, ap.def)
 	ap.def = next
 	ap.version = version
+	ap.deployedAt = at
 	action := "ScaleApplication"
 	if changed {
 		ap.changedAt = version

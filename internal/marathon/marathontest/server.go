@@ -14,7 +14,11 @@
 // replaced on a live agent, staging first, then running, while the
 // unreachable task stays listed beside its replacement until Marathon's
 // expunge job removes it (5 minutes after the leader is elected, then every
-// 30 s, by default).
+// 30 s, by default). It runs Marathon's HTTP health checks of the app
+// (health.go): results as the tasks' healthCheckResults, failures forgiven
+// in the grace period until the first success, and a task that fails
+// maxConsecutiveFailures counted checks killed and replaced
+// (FailHealthChecks makes tasks fail them; Kills lists what was killed).
 //
 // Time moves lazily: every request (and every exported method) first brings
 // the model up to the clock's now, replaying events at the time they were
@@ -64,6 +68,12 @@ type Options struct {
 	// once it is past a non-zero inactiveAfterSeconds.
 	ReconciliationInitialDelay, ReconciliationInterval time.Duration
 
+	// HealthCheckSecond is how long one second of an app's health checks
+	// (gracePeriodSeconds, intervalSeconds, timeoutSeconds, and Marathon's
+	// first check after 5 s) lasts in the stand-in; zero means a second.
+	// Tests run the app's real health-check settings faster with it.
+	HealthCheckSecond time.Duration
+
 	// LeaderProxyConnectionTimeout and LeaderProxyReadTimeout bound a
 	// non-leading instance's forwarding to the leader
 	// (--leader_proxy_connection_timeout, --leader_proxy_read_timeout);
@@ -88,6 +98,9 @@ type Request struct {
 	// Via is the X-Marathon-Via header a forwarding instance set ("1.1
 	// <its address>"): non-empty on a request another instance proxied.
 	Via string
+	// Took is how long the instance held the request, on the machine's
+	// clock: until it answered, or until the client gave up (Status 0).
+	Took time.Duration
 }
 
 // Server is the stand-in. Its methods are safe for concurrent use.
@@ -114,6 +127,8 @@ type Server struct {
 	// the Server's own instance does.
 	members      []*Member
 	leaderMember *Member
+	// kills are the tasks Marathon killed (Kills).
+	kills []Kill
 }
 
 // NewServer starts a stand-in with one leader and no agents.
@@ -129,6 +144,9 @@ func NewServer(opts Options) *Server {
 func NewUnstartedServer(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.HealthCheckSecond <= 0 {
+		opts.HealthCheckSecond = time.Second
 	}
 	for _, d := range []struct {
 		v   *time.Duration
@@ -241,6 +259,17 @@ func (s *Server) DelayNext(path string, d time.Duration, n int) {
 	s.faults = append(s.faults, &fault{method: method, path: p, delay: d, left: n})
 }
 
+// DelayNext makes the next n requests to this member (path as for
+// Server.FailNext) wait d before it handles them, as a Marathon that
+// stalls (a long JVM garbage collection, an overloaded master) while it
+// still accepts connections.
+func (m *Member) DelayNext(path string, d time.Duration, n int) {
+	m.s.mu.Lock()
+	defer m.s.mu.Unlock()
+	method, p := splitMethod(path)
+	m.s.faults = append(m.s.faults, &fault{member: m, method: method, path: p, delay: d, left: n})
+}
+
 // ClearFaults disarms every fault FailNext and DelayNext armed: the outage
 // they make is over.
 func (s *Server) ClearFaults() {
@@ -333,7 +362,8 @@ func (s *Server) KillAgent(host string) {
 }
 
 type fault struct {
-	method string // empty: any
+	member *Member // the instance it applies to, nil: the Server's own
+	method string  // empty: any
 	path   string
 	status int
 	delay  time.Duration
@@ -349,11 +379,11 @@ type agent struct {
 
 func (a *agent) dead() bool { return !a.killedAt.IsZero() }
 
-// takeFault returns the first armed fault for the request, spending one
-// use.
-func (s *Server) takeFault(method, path string) *fault {
+// takeFault returns the first armed fault for a request to instance m
+// (nil: the Server's own), spending one use.
+func (s *Server) takeFault(m *Member, method, path string) *fault {
 	for i, f := range s.faults {
-		if f.path == path && (f.method == "" || f.method == method) && f.left > 0 {
+		if f.member == m && f.path == path && (f.method == "" || f.method == method) && f.left > 0 {
 			f.left--
 			if f.left == 0 {
 				s.faults = append(s.faults[:i], s.faults[i+1:]...)
@@ -394,9 +424,13 @@ func sortedAppIDs(apps map[string]*app) []string {
 	return ids
 }
 
-// TaskStatus is a task as the stand-in's model holds it now.
+// TaskStatus is a task as the stand-in's model holds it now: StartedAt is
+// when it reached TASK_RUNNING (zero before), Healthy whether its health
+// checks are alive.
 type TaskStatus struct {
 	ID, Host, SlaveID, State string
+	StartedAt                time.Time
+	Healthy                  bool
 }
 
 // Tasks returns the app's tasks as GET /v2/apps/{id}/tasks would list them
@@ -413,7 +447,13 @@ func (s *Server) Tasks(appID string) []TaskStatus {
 	now := s.opts.Now()
 	out := make([]TaskStatus, 0, len(ap.tasks))
 	for _, t := range ap.tasks {
-		out = append(out, TaskStatus{ID: t.id, Host: t.host, SlaveID: t.slaveID, State: t.state(now, s.opts.StagingDuration)})
+		st := TaskStatus{ID: t.id, Host: t.host, SlaveID: t.slaveID, State: t.state(now, s.opts.StagingDuration)}
+		if t.ran(s.opts.StagingDuration) && !now.Before(t.stagedAt.Add(s.opts.StagingDuration)) {
+			st.StartedAt = t.stagedAt.Add(s.opts.StagingDuration)
+		}
+		h, _ := s.runHealth(ap, t, now)
+		st.Healthy = h.alive()
+		out = append(out, st)
 	}
 	return out
 }

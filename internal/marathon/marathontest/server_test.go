@@ -133,8 +133,14 @@ func TestDeploymentLifecycle(t *testing.T) {
 	}
 	c.Add(3 * time.Second)
 	ts := tasksOf(t, s, "/g/app")
-	if len(ts) != 1 || ts[0]["state"] != "TASK_RUNNING" || ts[0]["healthCheckResults"] == nil {
-		t.Errorf("task after staging = %v, want running with health results", ts)
+	// The app's health checks first tick 5 s after its deployment
+	// (DefaultFirstHealthCheckAfter): no result yet.
+	if len(ts) != 1 || ts[0]["state"] != "TASK_RUNNING" || ts[0]["healthCheckResults"] != nil {
+		t.Errorf("task after staging = %v, want running without health results yet", ts)
+	}
+	c.Add(2 * time.Second)
+	if ts := tasksOf(t, s, "/g/app"); len(ts) != 1 || ts[0]["healthCheckResults"] == nil {
+		t.Errorf("task 5 s after the deployment = %v, want health results", ts)
 	}
 	if d := s.ActiveDeployments(); len(d) != 0 {
 		t.Errorf("deployments after the task runs = %v, want none", d)
@@ -410,7 +416,8 @@ func TestTaskJSONAndHealth(t *testing.T) {
 	s := marathontest.NewServer(marathontest.Options{StagingDuration: 2 * time.Second, DetectionDelay: 20 * time.Second, Now: c.Now})
 	defer s.Close()
 	s.AddAgent("10.0.0.1")
-	// Checks every 5 s, failing 2 s after they start once the agent is dead.
+	// Checks every 5 s from 12:00:05, failing 2 s after they start once the
+	// agent is dead.
 	def := strings.Replace(withStrategy(`"disabled"`), `"path":"/v1/ping"`, `"path":"/v1/ping","intervalSeconds":5,"timeoutSeconds":2`, 1)
 	call(t, "PUT", s.URL()+"/v2/apps/g/app", "", def)
 	staging := tasksOf(t, s, "/g/app")[0]
@@ -425,23 +432,33 @@ func TestTaskJSONAndHealth(t *testing.T) {
 	if string(ip) != `[{"ipAddress":"172.17.0.2","protocol":"IPv4"}]` || running["host"] != "10.0.0.1" {
 		t.Errorf("running task ipAddresses %s host %v: want Docker's bridge address, the agent in host", ip, running["host"])
 	}
-	h := running["healthCheckResults"].([]any)[0].(map[string]any)
-	if h["alive"] != true || h["instanceId"] != strings.Replace(running["id"].(string), ".", ".marathon-", 1) {
+	if _, ok := running["healthCheckResults"]; ok {
+		t.Errorf("a running task has health results before the first check at 12:00:05: %v", running)
+	}
+	c.Add(3 * time.Second) // 12:00:05
+	h := health(t, s)
+	if h["alive"] != true || h["firstSuccess"] != "2017-05-01T12:00:05.000Z" || h["instanceId"] != strings.Replace(running["id"].(string), ".", ".marathon-", 1) {
 		t.Errorf("health %v", h)
 	}
-	c.Add(4 * time.Second)
-	s.KillAgent("10.0.0.1") // 12:00:06: the check at 12:00:07 fails at 12:00:09
-	c.Add(2*time.Second + 999*time.Millisecond)
-	if h := health(t, s); h["alive"] != true || h["lastSuccess"] != "2017-05-01T12:00:02.000Z" {
+	c.Add(time.Second)
+	s.KillAgent("10.0.0.1") // 12:00:06: the check at 12:00:10 fails at 12:00:12
+	c.Add(5*time.Second + 999*time.Millisecond)
+	if h := health(t, s); h["alive"] != true || h["lastSuccess"] != "2017-05-01T12:00:05.000Z" {
 		t.Errorf("before the failed check lands: %v", h)
 	}
 	c.Add(time.Millisecond)
-	if h := health(t, s); h["alive"] != false || h["consecutiveFailures"] != 1.0 || h["lastFailure"] != "2017-05-01T12:00:09.000Z" {
+	if h := health(t, s); h["alive"] != false || h["consecutiveFailures"] != 1.0 || h["lastFailure"] != "2017-05-01T12:00:12.000Z" {
 		t.Errorf("after the failed check: %v", h)
 	}
-	c.Add(time.Hour) // unreachable at 12:00:26: checks stop at the check of 12:00:22
-	if h := health(t, s); h["alive"] != false || h["consecutiveFailures"] != 4.0 || tasksOf(t, s, "/g/app")[0]["state"] != "TASK_UNREACHABLE" {
+	// Unreachable at 12:00:26: the checks of 12:00:15 and 12:00:20 count,
+	// the one of 12:00:25 lands at 12:00:27 on an instance no longer
+	// running and is ignored, and none is dispatched after.
+	c.Add(time.Hour)
+	if h := health(t, s); h["alive"] != false || h["consecutiveFailures"] != 3.0 || tasksOf(t, s, "/g/app")[0]["state"] != "TASK_UNREACHABLE" {
 		t.Errorf("an hour later: %v, want the failures up to the loss kept", h)
+	}
+	if k := s.Kills(); len(k) != 0 {
+		t.Errorf("kills %v: a task on a dead agent cannot be killed", k)
 	}
 	if g := call(t, "GET", s.URL()+"/v2/apps/g/app", "", ""); !strings.Contains(g.body, `"tasksUnhealthy":1`) || !strings.Contains(g.body, `"tasksRunning":0`) {
 		t.Errorf("counts: %s", g.body)
