@@ -47,6 +47,16 @@ type Options struct {
 	// the agent unreachable: agent_ping_timeout x max_agent_ping_timeouts
 	// (facts.AgentPingTimeout x facts.MaxAgentPingTimeouts on the cluster).
 	DetectionDelay time.Duration
+	// AgentPingTimeout and MaxAgentPingTimeouts, when set, count the
+	// detection as the Mesos master does instead (partition.go): the
+	// verdict comes AgentPingTimeout x MaxAgentPingTimeouts after the first
+	// ping the agent did not answer.
+	AgentPingTimeout     time.Duration
+	MaxAgentPingTimeouts int
+	// BackoffUnit is how long one second of an app's backoffSeconds and
+	// maxLaunchDelaySeconds lasts in the stand-in (default a second), so a
+	// test can replay Marathon's launch backoff at its own time scale.
+	BackoffUnit time.Duration
 
 	// The timers below run from the moment the leader is elected (Start,
 	// or SetLeader(true) after a loss). Unlike the durations above, zero
@@ -315,7 +325,8 @@ func (s *Server) AddAgent(host string) (slaveID string) {
 }
 
 // KillAgent stops an agent, as a terminated instance: it takes no new task
-// from now on, and after DetectionDelay its tasks become TASK_UNREACHABLE
+// from now on, and once the master's detection runs out (DetectionDelay,
+// or the ping count of partition.go) its tasks become TASK_UNREACHABLE
 // and are replaced on a live agent as the app's unreachableStrategy says;
 // they stay listed until the expunge job removes them.
 func (s *Server) KillAgent(host string) {
@@ -325,6 +336,10 @@ func (s *Server) KillAgent(host string) {
 	for _, a := range s.agents {
 		if a.host == host && !a.dead() {
 			a.killedAt = s.opts.Now()
+			if a.silentAt.IsZero() {
+				a.silentAt = a.killedAt
+			}
+			a.healedAt = time.Time{} // a dead agent never re-registers
 			s.advance()
 			return
 		}
@@ -344,6 +359,8 @@ type agent struct {
 	host, slaveID string
 	addedAt       time.Time
 	killedAt      time.Time // zero while alive
+	silentAt      time.Time // when it stopped answering the master's pings (killed or cut off)
+	healedAt      time.Time // when its partition ended, zero unless it will re-register
 	lostAt        time.Time // zero until the master noticed
 }
 
