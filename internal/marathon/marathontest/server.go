@@ -414,6 +414,9 @@ func sortedAppIDs(apps map[string]*app) []string {
 // TaskStatus is a task as the stand-in's model holds it now.
 type TaskStatus struct {
 	ID, Host, SlaveID, State string
+	// UnreachableAt is when Mesos declared the task's agent unreachable,
+	// zero while it is reachable.
+	UnreachableAt time.Time
 }
 
 // Tasks returns the app's tasks as GET /v2/apps/{id}/tasks would list them
@@ -430,7 +433,7 @@ func (s *Server) Tasks(appID string) []TaskStatus {
 	now := s.opts.Now()
 	out := make([]TaskStatus, 0, len(ap.tasks))
 	for _, t := range ap.tasks {
-		out = append(out, TaskStatus{ID: t.id, Host: t.host, SlaveID: t.slaveID, State: t.state(now, s.opts.StagingDuration)})
+		out = append(out, TaskStatus{ID: t.id, Host: t.host, SlaveID: t.slaveID, State: t.state(now, s.opts.StagingDuration), UnreachableAt: t.unreachableAt})
 	}
 	return out
 }
