@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/marathon-ha/marathon-ha/internal/facts"
+	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/failover/failovertest"
 	"github.com/marathon-ha/marathon-ha/internal/marathon/marathontest"
 )
@@ -22,7 +23,7 @@ import (
 // rounds is how many times each hazard or safety scenario runs, each with
 // its own seed for when the partition falls (against the ping, probe and
 // writeback timers) and for the workload's pace.
-const rounds = 4
+const rounds = 3
 
 // workload writes a click every 1 to 3 ms through the ELB until stopped
 // and keeps the ones the app acknowledged, with when.
@@ -120,6 +121,12 @@ func partitionOptions(fencing bool) failovertest.Options {
 	return failovertest.Options{Fencing: fencing, AgentWriteback: true}
 }
 
+// withDriver is o with the volume driver set.
+func withDriver(o failovertest.Options, driver string) failovertest.Options {
+	o.VolumeDriver = driver
+	return o
+}
+
 // partitionRound cuts the app's agent off at a seeded moment while the
 // workload writes, waits for the app to serve from the other agent, writes
 // on a little, and returns the record and the acknowledged clicks lost.
@@ -146,19 +153,20 @@ func partitionRound(t *testing.T, c *failovertest.Cluster, seed uint64, round in
 // after the detach never reach the volume.
 func TestPartitionWithoutFencingIsTheHazard(t *testing.T) {
 	for round := range rounds {
+		label := fmt.Sprintf("round %d", round)
 		c := failovertest.StartT(t, partitionOptions(false))
 		r, lost := partitionRound(t, c, 17, round)
 		if !r.TwoServing() || len(lost) == 0 {
-			t.Errorf("round %d: two serving %v (%v), %d acknowledged clicks lost: want both\n%s", round, r.TwoServing(), r.Overlaps(), len(lost), events(r))
+			t.Errorf("%s: two serving %v (%v), %d acknowledged clicks lost: want both\n%s", label, r.TwoServing(), r.Overlaps(), len(lost), events(r))
 		}
 		old := c.Agents()[0].InstanceID
 		if e, ok := r.First(failovertest.EventWritebackLost, old); !ok || !strings.Contains(e.Detail, "force-detached by rexray") {
-			t.Errorf("round %d: no writeback refused on the old instance after the forced detach: %+v\n%s", round, e, events(r))
+			t.Errorf("%s: no writeback refused on the old instance after the forced detach: %+v\n%s", label, e, events(r))
 		}
 		if _, ok := r.First(failovertest.EventAppStopped, old); ok {
-			t.Errorf("round %d: the cut-off app stopped without fencing\n%s", round, events(r))
+			t.Errorf("%s: the cut-off app stopped without fencing\n%s", label, events(r))
 		}
-		t.Logf("round %d: %d acknowledged clicks lost, overlaps %v", round, len(lost), r.Overlaps())
+		t.Logf("%s: %d acknowledged clicks lost, overlaps %v", label, len(lost), r.Overlaps())
 	}
 }
 
@@ -167,44 +175,49 @@ func TestPartitionWithoutFencingIsTheHazard(t *testing.T) {
 // self-fence < Mesos's verdict <= the fencer's TerminateInstances < EC2's
 // terminated <= the volume's detach <= its attach to the other agent <= the
 // app's start there < the ELB putting it in service; the old instance was
-// out of service before the new one came in.
+// out of service before the new one came in. Both drivers wait for EC2:
+// REX-Ray without preempt, Flocker for the node to stop running.
 func TestPartitionWithFencingLosesNothing(t *testing.T) {
-	for round := range rounds {
-		c := failovertest.StartT(t, partitionOptions(true))
-		r, lost := partitionRound(t, c, 17, round)
-		if len(lost) != 0 || r.TwoServing() {
-			t.Errorf("round %d: %d acknowledged clicks lost (%v), overlaps %v\n%s", round, len(lost), lost, r.Overlaps(), events(r))
+	for _, driver := range facts.VolumeDrivers {
+		for round := range rounds {
+			partitionWithFencing(t, driver, round)
 		}
-		agents := c.Agents()
-		old, next := agents[0].InstanceID, agents[1].InstanceID
-		checkOrder(t, round, r,
-			step{failovertest.EventPartitionCut, old},
-			step{failovertest.EventSelfFenced, old},
-			step{failovertest.EventTaskUnreachable, old},
-			step{failovertest.EventFenceRequested, old},
-			step{failovertest.EventInstanceTerminated, old},
-			step{failovertest.EventVolumeDetached, old},
-			step{failovertest.EventVolumeAttached, next},
-			step{failovertest.EventAppStarted, next})
-		checkOrder(t, round, r,
-			step{failovertest.EventFenceRequested, old},
-			step{failovertest.EventFenceConfirmed, old})
-		checkOrder(t, round, r,
-			step{failovertest.EventOutOfService, old},
-			step{failovertest.EventInService + " after start", next})
-		if e, _ := r.First(failovertest.EventAppStopped, old); !strings.Contains(e.Detail, "self-fence") {
-			t.Errorf("round %d: the old app stopped %q, want by the self-fence", round, e.Detail)
-		}
-		if e, _ := r.First(failovertest.EventSelfFenced, old); !strings.Contains(e.Detail, "synced") {
-			t.Errorf("round %d: self-fence %q", round, e.Detail)
-		}
-		if n := len(c.EC2Server().Calls("TerminateInstances")); n != 1 {
-			t.Errorf("round %d: %d TerminateInstances, want the fencer's one", round, n)
-		}
-		call := c.EC2Server().Calls("TerminateInstances")[0]
-		if call.Params.Get("InstanceId.1") != old || call.Params.Get("SkipOsShutdown") != "true" {
-			t.Errorf("round %d: the fencer called %v", round, call.Params)
-		}
+	}
+}
+
+func partitionWithFencing(t *testing.T, driver string, round int) {
+	label := fmt.Sprintf("%s round %d", driver, round)
+	c := failovertest.StartT(t, withDriver(partitionOptions(true), driver))
+	r, lost := partitionRound(t, c, 17, round)
+	if len(lost) != 0 || r.TwoServing() {
+		t.Errorf("%s: %d acknowledged clicks lost (%v), overlaps %v\n%s", label, len(lost), lost, r.Overlaps(), events(r))
+	}
+	agents := c.Agents()
+	old, next := agents[0].InstanceID, agents[1].InstanceID
+	checkOrder(t, label, r,
+		step{failovertest.EventPartitionCut, old},
+		step{failovertest.EventSelfFenced, old},
+		step{failovertest.EventTaskUnreachable, old},
+		step{failovertest.EventFenceRequested, old},
+		step{failovertest.EventInstanceTerminated, old},
+		step{failovertest.EventVolumeDetached, old},
+		step{failovertest.EventVolumeAttached, next},
+		step{failovertest.EventAppStarted, next})
+	checkOrder(t, label, r,
+		step{failovertest.EventFenceRequested, old},
+		step{failovertest.EventFenceConfirmed, old})
+	checkOrder(t, label, r,
+		step{failovertest.EventOutOfService, old},
+		step{failovertest.EventInService + " after start", next})
+	if e, _ := r.First(failovertest.EventAppStopped, old); !strings.Contains(e.Detail, "self-fence") {
+		t.Errorf("%s: the old app stopped %q, want by the self-fence", label, e.Detail)
+	}
+	if e, _ := r.First(failovertest.EventSelfFenced, old); !strings.Contains(e.Detail, "synced") {
+		t.Errorf("%s: self-fence %q", label, e.Detail)
+	}
+	calls := c.EC2Server().Calls("TerminateInstances")
+	if len(calls) != 1 || calls[0].Params.Get("InstanceId.1") != old || calls[0].Params.Get("SkipOsShutdown") != "true" {
+		t.Errorf("%s: TerminateInstances calls %+v, want the fencer's one of %s with SkipOsShutdown", label, calls, old)
 	}
 }
 
@@ -216,6 +229,7 @@ func TestPartitionWithFencingLosesNothing(t *testing.T) {
 // CrashLossBound before the crash may be lost (the page cache, issue 18).
 func TestCrashWithFencingInOrder(t *testing.T) {
 	for round := range rounds {
+		label := fmt.Sprintf("round %d", round)
 		c := failovertest.StartT(t, partitionOptions(true))
 		rng := rand.New(rand.NewPCG(29, uint64(round)))
 		agents := c.Agents()
@@ -229,31 +243,31 @@ func TestCrashWithFencingInOrder(t *testing.T) {
 		lost := lostFrom(t, c, w.finish())
 		for _, a := range lost {
 			if crashAt.Sub(a.at) > c.Scaled(facts.CrashLossBound) {
-				t.Errorf("round %d: click %s acknowledged %s before the crash was lost (bound %s)", round, a.click, crashAt.Sub(a.at), c.Scaled(facts.CrashLossBound))
+				t.Errorf("%s: click %s acknowledged %s before the crash was lost (bound %s)", label, a.click, crashAt.Sub(a.at), c.Scaled(facts.CrashLossBound))
 			}
 		}
 		r := c.Record()
 		if r.TwoServing() {
-			t.Errorf("round %d: overlaps %v", round, r.Overlaps())
+			t.Errorf("%s: overlaps %v", label, r.Overlaps())
 		}
-		checkOrder(t, round, r,
+		checkOrder(t, label, r,
 			step{failovertest.EventTerminateRequested, old},
 			step{failovertest.EventInstanceTerminated, old},
 			step{failovertest.EventVolumeDetached, old},
 			step{failovertest.EventVolumeAttached, next},
 			step{failovertest.EventAppStarted, next},
 			step{failovertest.EventInService + " after start", next})
-		checkOrder(t, round, r,
+		checkOrder(t, label, r,
 			step{failovertest.EventTaskUnreachable, old},
 			step{failovertest.EventVolumeAttached, next})
-		checkOrder(t, round, r,
+		checkOrder(t, label, r,
 			step{failovertest.EventTaskUnreachable, old},
 			step{failovertest.EventFenceConfirmed, old})
 		if e, _ := r.First(failovertest.EventAppStopped, old); !strings.Contains(e.Detail, "crash") {
-			t.Errorf("round %d: old app stopped %q", round, e.Detail)
+			t.Errorf("%s: old app stopped %q", label, e.Detail)
 		}
 		if n := len(c.EC2Server().Calls("TerminateInstances")); n != 1 {
-			t.Errorf("round %d: %d TerminateInstances, want only the crash's", round, n)
+			t.Errorf("%s: %d TerminateInstances, want only the crash's", label, n)
 		}
 	}
 }
@@ -404,7 +418,7 @@ type step struct{ kind, instance string }
 // checkOrder requires each step's first event to exist and to come no
 // earlier than the one before it. A kind suffixed " after start" is the
 // first such event after the instance's app started.
-func checkOrder(t *testing.T, round int, r failovertest.Record, steps ...step) {
+func checkOrder(t *testing.T, label string, r failovertest.Record, steps ...step) {
 	t.Helper()
 	var prev failovertest.Event
 	for i, s := range steps {
@@ -423,11 +437,11 @@ func checkOrder(t *testing.T, round int, r failovertest.Record, steps ...step) {
 			}
 		}
 		if !ok {
-			t.Errorf("round %d: no %q on %s\n%s", round, s.kind, s.instance, events(r))
+			t.Errorf("%s: no %q on %s\n%s", label, s.kind, s.instance, events(r))
 			return
 		}
 		if i > 0 && e.At.Before(prev.At) {
-			t.Errorf("round %d: %v came before %v\n%s", round, e, prev, events(r))
+			t.Errorf("%s: %v came before %v\n%s", label, e, prev, events(r))
 		}
 		prev = e
 	}
@@ -439,4 +453,27 @@ func events(r failovertest.Record) string {
 		b.WriteString(e.String() + "\n")
 	}
 	return b.String()
+}
+
+// The leading Mesos master lists a cut-off agent as active until its
+// verdict (the connection did not break), then no more.
+func TestMesosListsACutAgentUntilItsVerdict(t *testing.T) {
+	c := failovertest.StartT(t, failovertest.Options{})
+	probe := failover.NewMesosProbe(c.Outputs().MesosURLs, nil)
+	old := c.Agents()[0]
+	agents := func() []string {
+		st, err := probe(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Agents
+	}
+	c.SetPartitioned(old.InstanceID, true)
+	if got := agents(); !slices.Contains(got, old.Host) {
+		t.Errorf("right after the cut Mesos lists %v, want %s still active", got, old.Host)
+	}
+	waitFor(t, "Mesos's verdict", func() bool { _, ok := c.Record().First(failovertest.EventTaskUnreachable, old.InstanceID); return ok })
+	if got := agents(); slices.Contains(got, old.Host) {
+		t.Errorf("after the verdict Mesos lists %v", got)
+	}
 }

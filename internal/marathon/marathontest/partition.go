@@ -221,3 +221,19 @@ func (s *Server) LastTaskFailure(appID string) (TaskFailure, bool) {
 	}
 	return *ap.lastFailure, true
 }
+
+// AgentUnreachable reports whether the Mesos master has marked the agent at
+// host unreachable and it has not re-registered since: the master's
+// /master/state no longer lists it among its "slaves" (it counts it in
+// "unreachable_slaves": shared notes fencing.md section 1).
+func (s *Server) AgentUnreachable(host string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advance()
+	for _, a := range s.agents {
+		if a.host == host && !a.lostAt.IsZero() {
+			return true
+		}
+	}
+	return false
+}
