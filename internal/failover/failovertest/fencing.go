@@ -48,8 +48,9 @@ func (o *Options) checkFencing() error {
 // true) or heals it. A cut agent's Mesos agent no longer answers the
 // masters' pings, and the agent reaches no master, but the ELB still
 // reaches it: its app keeps serving and acknowledging clicks. With
-// Options.Fencing the agent fences itself once it has not reached the
-// masters for Options.SelfFenceAfter (see selfFenceAt). Healing restores
+// Options.Fencing the agent fences itself once it has not reached a quorum
+// of the masters for Options.SelfFenceAfter (see selfFenceAt), as every
+// agent does when the masters lose their quorum (checkQuorumLocked). Healing restores
 // both directions: unless the agent has fenced itself or its instance is
 // gone, Mesos hears it again (marathontest HealAgent: a verdict not yet
 // given is cancelled; otherwise it re-registers and its task, still
@@ -90,6 +91,35 @@ func (c *Cluster) SetPartitioned(instanceID string, cut bool) {
 	}
 }
 
+// quorumLocked reports whether more than half of the masters are alive:
+// whether an agent that is not cut off reaches a quorum of them. The
+// caller holds c.mu.
+func (c *Cluster) quorumLocked() bool {
+	alive := 0
+	for _, m := range c.masters {
+		if !m.dead {
+			alive++
+		}
+	}
+	return alive*2 > len(c.masters)
+}
+
+// checkQuorumLocked starts every agent's self-fence clock when the masters
+// lose their quorum: an agent cannot tell the masters' loss from its own
+// isolation (docs/fencing.md: with one master, the app goes down with it).
+// The caller holds c.mu.
+func (c *Cluster) checkQuorumLocked() {
+	if !c.opts.Fencing || c.quorumLocked() {
+		return
+	}
+	now := time.Now()
+	for _, a := range c.agents {
+		if !c.dead[a.Host] && !c.fenced[a.Host] && !c.cut[a.Host] {
+			c.timers = append(c.timers, time.AfterFunc(c.selfFenceAt(now).Sub(now), func() { c.selfFence(a.Host, a.InstanceID) }))
+		}
+	}
+}
+
 // selfFenceAt is when an agent cut off at cut fences itself: its service
 // probes the masters every facts.SelfFenceProbeInterval (from the
 // cluster's start), a probe fails after facts.SelfFenceProbeTimeout, and it
@@ -109,7 +139,7 @@ func (c *Cluster) selfFenceAt(cut time.Time) time.Time {
 // registers again.
 func (c *Cluster) selfFence(host, instanceID string) {
 	c.mu.Lock()
-	if c.fenced[host] || c.dead[host] || !c.cut[host] {
+	if c.fenced[host] || c.dead[host] || (!c.cut[host] && c.quorumLocked()) {
 		c.mu.Unlock()
 		return
 	}

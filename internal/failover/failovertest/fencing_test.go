@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/failover/failovertest"
@@ -475,5 +476,48 @@ func TestMesosListsACutAgentUntilItsVerdict(t *testing.T) {
 	waitFor(t, "Mesos's verdict", func() bool { _, ok := c.Record().First(failovertest.EventTaskUnreachable, old.InstanceID); return ok })
 	if got := agents(); slices.Contains(got, old.Host) {
 		t.Errorf("after the verdict Mesos lists %v", got)
+	}
+}
+
+// With one master, its loss leaves the agents without a quorum: each
+// fences itself and the app goes down with the master (docs/fencing.md,
+// "One master"); with three, one master's loss changes nothing.
+func TestMastersQuorumLossFencesTheAgents(t *testing.T) {
+	for _, masters := range []int{1, 3} {
+		c := failovertest.StartT(t, failovertest.Options{Fencing: true, Masters: masters})
+		scope := failover.Scope(c.Outputs())
+		scope.Role = facts.RoleMaster
+		if _, err := c.EC2().TerminateWith(context.Background(), scope, c.Masters()[0].InstanceID, ec2ops.TerminateOptions{SkipOSShutdown: true}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * failovertest.DefaultDetectionDelay)
+		r := c.Record()
+		fenced := 0
+		for _, e := range r.Events {
+			if e.Kind == failovertest.EventSelfFenced {
+				fenced++
+			}
+		}
+		switch {
+		case masters == 1 && (fenced != 2 || c.App().Ping(context.Background()) == nil):
+			t.Errorf("one master lost: %d agents fenced, want both and the app down\n%s", fenced, events(r))
+		case masters == 3 && fenced != 0:
+			t.Errorf("one of three masters lost: %d agents fenced\n%s", fenced, events(r))
+		}
+	}
+}
+
+// The fencer terminates only this cluster's agents (their tags): an
+// instance at the host's address without them is left alone, and the fence
+// fails saying why.
+func TestFencerActsOnlyOnTheClustersAgents(t *testing.T) {
+	c := failovertest.StartT(t, failovertest.Options{Fencing: true, UntaggedAgents: true})
+	c.SetPartitioned(c.Agents()[0].InstanceID, true)
+	waitFor(t, "the fence to fail", func() bool {
+		e, ok := c.Record().First(failovertest.EventFenceFailed, "")
+		return ok && strings.Contains(e.Detail, "no agent of cluster "+failovertest.ClusterID)
+	})
+	if calls := c.EC2Server().Calls("TerminateInstances"); len(calls) != 0 {
+		t.Errorf("the fencer terminated %+v", calls)
 	}
 }

@@ -141,6 +141,7 @@ func (c *Cluster) loseMasterLocked(m *master) {
 		return
 	}
 	m.dead = true
+	c.checkQuorumLocked()
 	marathonLed := c.mt.Leader() == m.MarathonURL
 	if c.mesosLeader == m.Index-1 {
 		c.mesosLeader = -1
