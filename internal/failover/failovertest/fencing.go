@@ -251,8 +251,14 @@ func (c *Cluster) fence(ctx context.Context, api *ec2.Client, master, host strin
 	if err != nil {
 		return failed("", err.Error())
 	}
+	confirm := c.opts.scaled(facts.FenceConfirmTimeout)
 	if state != ec2test.StateShuttingDown && state != ec2test.StateTerminated {
-		_, err := api.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}, SkipOsShutdown: aws.Bool(true)})
+		// The call is bounded like the wait: an answer that does not come
+		// is a failed fence, retried at the next poll, which finds the
+		// instance shutting down if the call took effect after all.
+		call, cancel := context.WithTimeout(ctx, confirm)
+		_, err := api.TerminateInstances(call, &ec2.TerminateInstancesInput{InstanceIds: []string{id}, SkipOsShutdown: aws.Bool(true)})
+		cancel()
 		if err != nil {
 			return failed(id, "TerminateInstances: "+err.Error())
 		}
@@ -260,12 +266,12 @@ func (c *Cluster) fence(ctx context.Context, api *ec2.Client, master, host strin
 		c.rec.add(Event{At: calls[len(calls)-1].At, Kind: EventFenceRequested, Instance: id, Host: host, Detail: "SkipOsShutdown"})
 		c.ec2.AppendConsole(master, fenceLine(time.Now(), facts.FenceEventFencing, id, host, ""))
 	}
-	wait, cancel := context.WithTimeout(ctx, c.opts.scaled(facts.FenceConfirmTimeout))
+	wait, cancel := context.WithTimeout(ctx, confirm)
 	defer cancel()
 	for state != ec2test.StateTerminated {
 		select {
 		case <-wait.Done():
-			return failed(id, fmt.Sprintf("instance still %s after %s", state, c.opts.scaled(facts.FenceConfirmTimeout)))
+			return failed(id, fmt.Sprintf("instance still %s after %s", state, confirm))
 		case <-time.After(time.Millisecond):
 		}
 		out, err := api.DescribeInstances(wait, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})

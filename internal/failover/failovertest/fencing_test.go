@@ -521,3 +521,37 @@ func TestFencerActsOnlyOnTheClustersAgents(t *testing.T) {
 		t.Errorf("the fencer terminated %+v", calls)
 	}
 }
+
+// A TerminateInstances whose answer does not come in time is a failed
+// fence, retried: if the call took effect after all, the next poll finds
+// the instance shutting down and waits for it, and the volume still moves
+// only once EC2 says terminated.
+func TestFenceCallTimeoutIsRetried(t *testing.T) {
+	c := failovertest.StartT(t, failovertest.Options{Fencing: true, AgentWriteback: true, TerminateLatency: time.Second})
+	agents := c.Agents()
+	old, next := agents[0].InstanceID, agents[1].InstanceID
+	w := startWorkload(c, rand.New(rand.NewPCG(5, 1)), 0)
+	time.Sleep(10 * time.Millisecond)
+	c.SetPartitioned(old, true)
+	servedBy(t, c, agents[1])
+	lost := lostFrom(t, c, w.finish())
+	waitFor(t, "the fencer to confirm", func() bool { _, ok := c.Record().First(failovertest.EventFenceConfirmed, old); return ok })
+	r := c.Record()
+	if e, ok := r.First(failovertest.EventFenceFailed, old); !ok || !strings.Contains(e.Detail, "TerminateInstances") {
+		t.Errorf("no failed call recorded: %+v\n%s", e, events(r))
+	}
+	checkOrder(t, "call timeout", r,
+		step{failovertest.EventTerminateRequested, old},
+		step{failovertest.EventFenceFailed, old},
+		step{failovertest.EventFenceConfirmed, old})
+	checkOrder(t, "call timeout", r,
+		step{failovertest.EventInstanceTerminated, old},
+		step{failovertest.EventVolumeDetached, old},
+		step{failovertest.EventVolumeAttached, next})
+	if n := len(c.EC2Server().Calls("TerminateInstances")); n != 1 {
+		t.Errorf("%d TerminateInstances, want 1: the retry finds the instance shutting down", n)
+	}
+	if len(lost) != 0 || r.TwoServing() {
+		t.Errorf("lost %v, overlaps %v", lost, r.Overlaps())
+	}
+}
