@@ -220,6 +220,10 @@ func (c *Cluster) onTerminate(instanceID string, skipOsShutdown bool) {
 // clean, its buffered clicks lost otherwise), so nothing listens on the
 // instance's app port, and the Mesos agent.
 func (c *Cluster) stopLocked(host, instanceID string, clean bool) {
+	m := c.mounts[host]
+	if !clean && m != nil {
+		m.revoke("instance stopped without OS shutdown") // nothing it holds reaches the volume any more
+	}
 	if srv := c.servers[host]; srv != nil {
 		reason := "crash: the instance stopped without OS shutdown"
 		if clean {
@@ -231,8 +235,10 @@ func (c *Cluster) stopLocked(host, instanceID string, clean bool) {
 			srv.Close() // a crash: what is only in the page cache is lost
 		}
 		c.rec.stopServer(c.serverID[host], time.Now(), reason)
-		c.mounts[host].revoke("instance stopped")
 		delete(c.servers, host)
+	}
+	if m != nil {
+		m.revoke("instance stopped")
 	}
 	if err := c.elb.SetInstanceBackend(instanceID, ""); err != nil {
 		c.harnessErr = errors.Join(c.harnessErr, err)

@@ -237,6 +237,7 @@ type Cluster struct {
 	mesosStopped map[string]bool                    // hosts whose Mesos agent stopped (KillAgent called)
 	cut          map[string]bool                    // hosts cut off from the masters
 	fenced       map[string]bool                    // hosts that fenced themselves
+	fenceLate    time.Duration                      // SelfFenceLateness
 	backend      string                             // host the app last started on
 	driverLog    []string                           // what the volume driver did
 	timers       []*time.Timer                      // graceful shutdowns under way

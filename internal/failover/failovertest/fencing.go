@@ -82,7 +82,7 @@ func (c *Cluster) SetPartitioned(instanceID string, cut bool) {
 			c.mt.PartitionAgent(host)
 		}
 		if c.opts.Fencing && !c.fenced[host] {
-			c.timers = append(c.timers, time.AfterFunc(c.selfFenceAt(now).Sub(now), func() { c.selfFence(host, instanceID) }))
+			c.scheduleSelfFenceLocked(host, instanceID, now)
 		}
 		return
 	}
@@ -115,9 +115,26 @@ func (c *Cluster) checkQuorumLocked() {
 	now := time.Now()
 	for _, a := range c.agents {
 		if !c.dead[a.Host] && !c.fenced[a.Host] && !c.cut[a.Host] {
-			c.timers = append(c.timers, time.AfterFunc(c.selfFenceAt(now).Sub(now), func() { c.selfFence(a.Host, a.InstanceID) }))
+			c.scheduleSelfFenceLocked(a.Host, a.InstanceID, now)
 		}
 	}
+}
+
+// scheduleSelfFenceLocked starts the agent's self-fence clock at lost, the
+// moment it lost the masters. The caller holds c.mu.
+func (c *Cluster) scheduleSelfFenceLocked(host, instanceID string, lost time.Time) {
+	due := c.selfFenceAt(lost)
+	c.timers = append(c.timers, time.AfterFunc(due.Sub(lost), func() { c.selfFence(host, instanceID, due) }))
+}
+
+// SelfFenceLateness is how late, at most, the test host ran a self-fence
+// after it was due. The design allows the agent's own scheduling delay
+// within facts.FenceMargin; a round whose host was later than the scaled
+// margin did not run the design's premise, and a test may discard it.
+func (c *Cluster) SelfFenceLateness() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fenceLate
 }
 
 // selfFenceAt is when an agent cut off at cut fences itself: its service
@@ -137,15 +154,16 @@ func (c *Cluster) selfFenceAt(cut time.Time) time.Time {
 // cache to the volume, still attached here, unmounts it, blocks the app
 // port (the ELB's checks fail) and stops the Mesos agent, which never
 // registers again.
-func (c *Cluster) selfFence(host, instanceID string) {
+func (c *Cluster) selfFence(host, instanceID string, due time.Time) {
 	c.mu.Lock()
+	c.fenceLate = max(c.fenceLate, time.Since(due))
 	if c.fenced[host] || c.dead[host] || (!c.cut[host] && c.quorumLocked()) {
 		c.mu.Unlock()
 		return
 	}
 	c.fenced[host] = true
 	srv, id, m := c.servers[host], c.serverID[host], c.mounts[host]
-	delete(c.servers, host)
+	delete(c.servers, host) // the mount stays: a termination meanwhile revokes it (stopLocked)
 	c.mu.Unlock()
 
 	detail := "no app ran here"

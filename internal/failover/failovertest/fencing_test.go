@@ -188,8 +188,15 @@ func TestPartitionWithFencingLosesNothing(t *testing.T) {
 
 func partitionWithFencing(t *testing.T, driver string, round int) {
 	label := fmt.Sprintf("%s round %d", driver, round)
-	c := failovertest.StartT(t, withDriver(partitionOptions(true), driver))
-	r, lost := partitionRound(t, c, 17, round)
+	var (
+		c    *failovertest.Cluster
+		r    failovertest.Record
+		lost []ack
+	)
+	for attempt := 0; onTime(t, c, label, attempt); attempt++ {
+		c = failovertest.StartT(t, withDriver(partitionOptions(true), driver))
+		r, lost = partitionRound(t, c, 17, round)
+	}
 	if len(lost) != 0 || r.TwoServing() {
 		t.Errorf("%s: %d acknowledged clicks lost (%v), overlaps %v\n%s", label, len(lost), lost, r.Overlaps(), events(r))
 	}
@@ -414,6 +421,26 @@ func TestSelfFenceMustComeBeforeDetection(t *testing.T) {
 	}
 }
 
+// onTime reports whether another attempt is needed: none yet, or the last
+// one's self-fence ran later than the design allows the agent's own
+// scheduling (facts.FenceMargin, scaled). Such a round tests the machine,
+// not the model: it is logged and run again, at most three times.
+func onTime(t *testing.T, c *failovertest.Cluster, label string, attempt int) bool {
+	t.Helper()
+	if c == nil {
+		return true
+	}
+	late, margin := c.SelfFenceLateness(), c.Scaled(facts.FenceMargin)
+	if late <= margin {
+		return false
+	}
+	if attempt == 3 {
+		t.Fatalf("%s: the test host ran the self-fence %s late, more than the scaled margin %s, three times: too loaded to judge", label, late, margin)
+	}
+	t.Logf("%s: the test host ran the self-fence %s late (margin %s): running the round again", label, late, margin)
+	return true
+}
+
 type step struct{ kind, instance string }
 
 // checkOrder requires each step's first event to exist and to come no
@@ -527,14 +554,20 @@ func TestFencerActsOnlyOnTheClustersAgents(t *testing.T) {
 // the instance shutting down and waits for it, and the volume still moves
 // only once EC2 says terminated.
 func TestFenceCallTimeoutIsRetried(t *testing.T) {
-	c := failovertest.StartT(t, failovertest.Options{Fencing: true, AgentWriteback: true, TerminateLatency: time.Second})
+	var (
+		c    *failovertest.Cluster
+		lost []ack
+	)
+	for attempt := 0; onTime(t, c, "call timeout", attempt); attempt++ {
+		c = failovertest.StartT(t, failovertest.Options{Fencing: true, AgentWriteback: true, TerminateLatency: time.Second})
+		w := startWorkload(c, rand.New(rand.NewPCG(5, 1)), 0)
+		time.Sleep(10 * time.Millisecond)
+		c.SetPartitioned(c.Agents()[0].InstanceID, true)
+		servedBy(t, c, c.Agents()[1])
+		lost = lostFrom(t, c, w.finish())
+	}
 	agents := c.Agents()
 	old, next := agents[0].InstanceID, agents[1].InstanceID
-	w := startWorkload(c, rand.New(rand.NewPCG(5, 1)), 0)
-	time.Sleep(10 * time.Millisecond)
-	c.SetPartitioned(old, true)
-	servedBy(t, c, agents[1])
-	lost := lostFrom(t, c, w.finish())
 	waitFor(t, "the fencer to confirm", func() bool { _, ok := c.Record().First(failovertest.EventFenceConfirmed, old); return ok })
 	r := c.Record()
 	if e, ok := r.First(failovertest.EventFenceFailed, old); !ok || !strings.Contains(e.Detail, "TerminateInstances") {
