@@ -236,6 +236,7 @@ type Cluster struct {
 	mounts       map[string]*mount                  // their mounts of the volume
 	mesosStopped map[string]bool                    // hosts whose Mesos agent stopped (KillAgent called)
 	cut          map[string]bool                    // hosts cut off from the masters
+	cutSeq       map[string]int                     // how often each host's cut changed
 	fenced       map[string]bool                    // hosts that fenced themselves
 	fenceLate    time.Duration                      // SelfFenceLateness
 	backend      string                             // host the app last started on
@@ -262,7 +263,7 @@ func Start(opts Options) (*Cluster, error) {
 	}
 	c := &Cluster{opts: opts, dataDir: dir, registered: map[string]bool{}, active: map[string]bool{}, dead: map[string]bool{},
 		servers: map[string]*mobycountertest.Server{}, serverID: map[string]int{}, mounts: map[string]*mount{},
-		mesosStopped: map[string]bool{}, cut: map[string]bool{}, fenced: map[string]bool{},
+		mesosStopped: map[string]bool{}, cut: map[string]bool{}, cutSeq: map[string]int{}, fenced: map[string]bool{},
 		vol: &volume{path: volumePath(dir)}, rec: &recorder{}, startedAt: time.Now(), stop: make(chan struct{})}
 	if err := opts.checkFencing(); err != nil {
 		os.RemoveAll(dir)

@@ -50,8 +50,8 @@ func (o *Options) checkFencing() error {
 // reaches it: its app keeps serving and acknowledging clicks. With
 // Options.Fencing the agent fences itself once it has not reached a quorum
 // of the masters for Options.SelfFenceAfter (see selfFenceAt), as every
-// agent does when the masters lose their quorum (checkQuorumLocked). Healing restores
-// both directions: unless the agent has fenced itself or its instance is
+// agent does when the masters lose their quorum (checkQuorumLocked).
+// Healing restores both directions: unless the agent has fenced itself or its instance is
 // gone, Mesos hears it again (marathontest HealAgent: a verdict not yet
 // given is cancelled; otherwise it re-registers and its task, still
 // running, is added back). A fenced agent stays fenced.
@@ -67,6 +67,7 @@ func (c *Cluster) SetPartitioned(instanceID string, cut bool) {
 		return
 	}
 	c.cut[host] = cut
+	c.cutSeq[host]++ // a heal resets the self-fence clock: a timer of an earlier cut is void
 	now := time.Now()
 	kind := EventPartitionHealed
 	if cut {
@@ -123,8 +124,8 @@ func (c *Cluster) checkQuorumLocked() {
 // scheduleSelfFenceLocked starts the agent's self-fence clock at lost, the
 // moment it lost the masters. The caller holds c.mu.
 func (c *Cluster) scheduleSelfFenceLocked(host, instanceID string, lost time.Time) {
-	due := c.selfFenceAt(lost)
-	c.timers = append(c.timers, time.AfterFunc(due.Sub(lost), func() { c.selfFence(host, instanceID, due) }))
+	due, seq := c.selfFenceAt(lost), c.cutSeq[host]
+	c.timers = append(c.timers, time.AfterFunc(due.Sub(lost), func() { c.selfFence(host, instanceID, due, seq) }))
 }
 
 // SelfFenceLateness is how late, at most, the test host ran a self-fence
@@ -154,10 +155,10 @@ func (c *Cluster) selfFenceAt(cut time.Time) time.Time {
 // cache to the volume, still attached here, unmounts it, blocks the app
 // port (the ELB's checks fail) and stops the Mesos agent, which never
 // registers again.
-func (c *Cluster) selfFence(host, instanceID string, due time.Time) {
+func (c *Cluster) selfFence(host, instanceID string, due time.Time, seq int) {
 	c.mu.Lock()
 	c.fenceLate = max(c.fenceLate, time.Since(due))
-	if c.fenced[host] || c.dead[host] || (!c.cut[host] && c.quorumLocked()) {
+	if c.fenced[host] || c.dead[host] || c.cutSeq[host] != seq || (!c.cut[host] && c.quorumLocked()) {
 		c.mu.Unlock()
 		return
 	}

@@ -588,3 +588,21 @@ func TestFenceCallTimeoutIsRetried(t *testing.T) {
 		t.Errorf("lost %v, overlaps %v", lost, r.Overlaps())
 	}
 }
+
+// A heal resets the agent's self-fence clock: two short cuts in a row,
+// each shorter than the threshold but longer together, fence nothing.
+func TestHealResetsTheSelfFenceClock(t *testing.T) {
+	c := failovertest.StartT(t, partitionOptions(true))
+	old := c.Agents()[0].InstanceID
+	half := c.Scaled(facts.DefaultSelfFenceAfter) * 3 / 4
+	c.SetPartitioned(old, true)
+	time.Sleep(half)
+	c.SetPartitioned(old, false)
+	c.SetPartitioned(old, true)
+	time.Sleep(half)
+	c.SetPartitioned(old, false)
+	time.Sleep(c.Scaled(facts.SelfFenceLead))
+	if e, ok := c.Record().First(failovertest.EventSelfFenced, ""); ok {
+		t.Errorf("fenced after two short cuts: %v", e)
+	}
+}
