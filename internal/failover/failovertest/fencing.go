@@ -128,10 +128,12 @@ func (c *Cluster) scheduleSelfFenceLocked(host, instanceID string, lost time.Tim
 	c.timers = append(c.timers, time.AfterFunc(due.Sub(lost), func() { c.selfFence(host, instanceID, due, seq) }))
 }
 
-// SelfFenceLateness is how late, at most, the test host ran a self-fence
-// after it was due. The design allows the agent's own scheduling delay
-// within facts.FenceMargin; a round whose host was later than the scaled
-// margin did not run the design's premise, and a test may discard it.
+// SelfFenceLateness is how late, at most, the test host finished a
+// self-fence: after it was due plus its action budget
+// (facts.SelfFenceActionBudget, scaled). The design allows the agent's own
+// scheduling delay within facts.FenceMargin; a round whose host was later
+// than the scaled margin did not run the design's premise, and a test may
+// discard it.
 func (c *Cluster) SelfFenceLateness() time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -157,7 +159,6 @@ func (c *Cluster) selfFenceAt(cut time.Time) time.Time {
 // registers again.
 func (c *Cluster) selfFence(host, instanceID string, due time.Time, seq int) {
 	c.mu.Lock()
-	c.fenceLate = max(c.fenceLate, time.Since(due))
 	if c.fenced[host] || c.dead[host] || c.cutSeq[host] != seq || (!c.cut[host] && c.quorumLocked()) {
 		c.mu.Unlock()
 		return
@@ -187,8 +188,9 @@ func (c *Cluster) selfFence(host, instanceID string, due time.Time, seq int) {
 		c.mt.KillAgent(host)
 		c.mesosStopped[host] = true
 	}
-	c.mu.Unlock()
 	now := time.Now()
+	c.fenceLate = max(c.fenceLate, now.Sub(due.Add(c.opts.scaled(facts.SelfFenceActionBudget))))
+	c.mu.Unlock()
 	c.rec.add(Event{At: now, Kind: EventSelfFenced, Instance: instanceID, Host: host, Detail: detail})
 	c.ec2.AppendConsole(instanceID, fenceLine(now, facts.FenceEventSelfFenced, instanceID, host, ""))
 }
