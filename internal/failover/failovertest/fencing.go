@@ -54,7 +54,9 @@ func (o *Options) checkFencing() error {
 // Healing restores both directions: unless the agent has fenced itself or its instance is
 // gone, Mesos hears it again (marathontest HealAgent: a verdict not yet
 // given is cancelled; otherwise it re-registers and its task, still
-// running, is added back). A fenced agent stays fenced.
+// running, is added back). A fenced agent stays fenced. It calls nothing
+// of the EC2 stand-in, so an ec2test hook (a security-group swap) may call
+// it under ec2test's lock.
 func (c *Cluster) SetPartitioned(instanceID string, cut bool) {
 	host := c.hostOf(instanceID)
 	if host == "" {
