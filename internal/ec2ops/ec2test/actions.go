@@ -267,7 +267,7 @@ func (s *Server) describeVolumes(form url.Values) (any, *apiError) {
 		if v.AttachedTo != "" {
 			xv.Attachments = []xmlAttachment{{
 				VolumeID: v.ID, InstanceID: v.AttachedTo, Device: v.Device, Status: v.attachState,
-				AttachTime: timestamp(v.CreateTime), DeleteOnTermination: v.DeleteOnTermination,
+				AttachTime: timestamp(v.AttachTime), DeleteOnTermination: v.DeleteOnTermination,
 			}}
 		}
 		found = append(found, xv)

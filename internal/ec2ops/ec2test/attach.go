@@ -40,6 +40,7 @@ func (s *Server) AttachVolume(volumeID, instanceID, device string) error {
 	}
 	v.AttachedTo, v.Device, v.State = instanceID, device, VolumeInUse
 	v.attachState, v.attachAt, v.detachAt = "attaching", s.now().Add(s.attachDelay), time.Time{}
+	v.AttachTime = s.now()
 	if s.attachDelay == 0 {
 		v.attachState = "attached"
 	}

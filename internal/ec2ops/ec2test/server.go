@@ -83,6 +83,9 @@ type Instance struct {
 	// SkipOsShutdown is how the TerminateInstances that ended the
 	// instance asked (output only).
 	SkipOsShutdown bool
+	// TerminatedAt is when it reached terminated, zero before (output
+	// only): EC2's own record of when a fence took effect.
+	TerminatedAt time.Time
 }
 
 // Volume is an EBS volume as seeded into the stand-in. A volume attached to
@@ -102,6 +105,13 @@ type Volume struct {
 	// AttachState is the attachment's state while AttachedTo is set:
 	// attaching, attached, detaching or busy (output only).
 	AttachState string
+	// AttachTime is when the current attachment was made (output only;
+	// the API's VolumeAttachment attachTime): a new attachment, even to
+	// the same instance, is a new device.
+	AttachTime time.Time
+	// DetachedAt is when the last attachment ended, zero if none did
+	// (output only).
+	DetachedAt time.Time
 }
 
 // Request is one API call as the stand-in received it.
@@ -353,6 +363,7 @@ func (s *Server) AddVolume(v Volume) {
 	vol := &volume{Volume: v}
 	if v.AttachedTo != "" {
 		vol.attachState = "attached"
+		vol.AttachTime = s.now()
 	}
 	s.volumes = append(s.volumes, vol)
 }
@@ -446,6 +457,7 @@ func (s *Server) advance() {
 		}
 		it.State = StateTerminated
 		terminatedAt := s.stopsAt(it)
+		it.TerminatedAt = terminatedAt
 		kept := s.volumes[:0]
 		for _, v := range s.volumes {
 			if v.AttachedTo == it.ID && v.DeleteOnTermination {
@@ -473,7 +485,8 @@ func (s *Server) advance() {
 			v.attachState = "detaching"
 		}
 		if !v.detachAt.IsZero() && !now.Before(v.detachAt) {
-			v.AttachedTo, v.Device, v.attachState, v.detachAt = "", "", "", time.Time{}
+			v.DetachedAt = v.detachAt
+			v.AttachedTo, v.Device, v.attachState, v.detachAt, v.AttachTime = "", "", "", time.Time{}, time.Time{}
 			v.State = VolumeAvailable
 		}
 	}

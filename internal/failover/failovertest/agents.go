@@ -27,12 +27,12 @@ func (c *Cluster) startRunningApp() {
 		}
 		inst := c.instanceOf(t.Host)
 		c.mu.Lock()
-		skip := inst == "" || c.dead[t.Host] || c.servers[t.Host] != nil
+		skip := inst == "" || c.dead[t.Host] || c.fenced[t.Host] || c.servers[t.Host] != nil
 		c.mu.Unlock()
 		if skip {
 			continue
 		}
-		if !c.moveVolume(inst) || t.State != marathontest.TaskRunning {
+		if !c.moveVolume(inst, t) || t.State != marathontest.TaskRunning {
 			continue
 		}
 		c.startApp(t.Host, inst)
@@ -50,14 +50,24 @@ func (c *Cluster) instanceOf(host string) string {
 	return ""
 }
 
+func (c *Cluster) hostOf(instanceID string) string {
+	for _, a := range c.agents {
+		if a.InstanceID == instanceID {
+			return a.Host
+		}
+	}
+	return ""
+}
+
 // moveVolume does what the volume driver on inst does to bring the app's
-// volume there, and reports whether it is attached there now.
-func (c *Cluster) moveVolume(inst string) bool {
+// volume there for task t, and reports whether it is attached there now.
+func (c *Cluster) moveVolume(inst string, t marathontest.TaskStatus) bool {
 	v, ok := c.ec2.Volume(VolumeID)
 	if !ok {
 		c.fail(fmt.Errorf("the app's volume %s is gone", VolumeID))
 		return false
 	}
+	rexray := c.opts.VolumeDriver == facts.VolumeDriverRexRay
 	switch {
 	case v.AttachedTo == inst:
 		return v.AttachState == "attached"
@@ -67,12 +77,31 @@ func (c *Cluster) moveVolume(inst string) bool {
 			c.fail(fmt.Errorf("%s attaching %s to %s: %w", c.opts.VolumeDriver, VolumeID, inst, err))
 		}
 		return false
+	case rexray && c.opts.Fencing:
+		// Without preempt (REXRAY_PREEMPT=false, the fencing design) the
+		// volume attached to another instance is not found for this one
+		// and the mount fails at once (rexray/rexray v0.11.4
+		// libstorage/drivers/integration/linux/linux.go and
+		// libstorage/imports/config/imports_config.go mount.retryCount 0:
+		// shared notes fencing.md section 4): the container does not
+		// start, the task fails, and Marathon relaunches it after its
+		// backoff. The wording is the stand-in's.
+		if t.State == marathontest.TaskStaging {
+			why := fmt.Sprintf("rexray: volume %s is attached to %s (%s), not to %s: VolumeDriver.Mount failed", VolumeID, v.AttachedTo, v.AttachState, inst)
+			if c.mt.FailTask(facts.AppID, t.ID, why) {
+				c.rec.add(Event{At: time.Now(), Kind: EventMountFailed, Instance: inst, Host: t.Host, Detail: why})
+			}
+		}
+		return false
 	case v.AttachState == "detaching" || v.AttachState == "busy":
 		return false // on its way
-	case c.opts.VolumeDriver == facts.VolumeDriverRexRay:
+	case rexray:
 		// VolumeAttach with Force (REXRAY_PREEMPT): VolumeDetach Force=true
 		// first, whatever the other instance does (rexray/rexray v0.11.4
-		// libstorage/drivers/storage/ebs/storage/ebs_storage.go).
+		// libstorage/drivers/storage/ebs/storage/ebs_storage.go). The old
+		// instance's mount loses the device now.
+		c.revokeMountOf(v.AttachedTo, "force-detached by rexray on "+inst)
+		c.rec.add(Event{At: time.Now(), Kind: EventVolumeForceDetach, Instance: v.AttachedTo, Detail: "by rexray on " + inst})
 		c.logDriver("force-detach %s from %s", VolumeID, v.AttachedTo)
 		if err := c.ec2.DetachVolume(VolumeID, true); err != nil {
 			c.fail(fmt.Errorf("rexray force-detaching %s: %w", VolumeID, err))
@@ -94,11 +123,22 @@ func (c *Cluster) moveVolume(inst string) bool {
 	return false
 }
 
-// startApp starts the app server on host and tells the ELB it listens
-// on inst's app port.
+func (c *Cluster) revokeMountOf(instanceID, why string) {
+	c.mu.Lock()
+	m := c.mounts[c.hostOf(instanceID)]
+	c.mu.Unlock()
+	if m != nil {
+		m.revoke(why)
+	}
+}
+
+// startApp starts the app server on host, over a new mount of the volume
+// on inst, and tells the ELB it listens on inst's app port.
 func (c *Cluster) startApp(host, inst string) {
 	var opts []mobycountertest.ServerOption
 	switch {
+	case c.opts.AgentWriteback:
+		opts = append(opts, mobycountertest.WithWriteback(c.opts.scaled(facts.AgentDirtyExpire), c.opts.scaled(facts.AgentDirtyWriteback)))
 	case c.opts.Writeback > 0:
 		opts = append(opts, mobycountertest.WithWriteback(c.opts.Writeback*6/7, c.opts.Writeback/7))
 	case c.opts.Buffered:
@@ -106,15 +146,19 @@ func (c *Cluster) startApp(host, inst string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.dead[host] || c.servers[host] != nil {
+	if c.dead[host] || c.fenced[host] || c.servers[host] != nil {
 		return
 	}
-	srv, err := mobycountertest.NewServer(c.dataDir, opts...)
+	id := new(int)
+	opts = append(opts, mobycountertest.WithOnAck(func(click string) { c.rec.ack(*id, click) }))
+	m := newMount(c.vol, c.rec, inst, host)
+	srv, err := mobycountertest.NewServerOn(m, opts...)
 	if err != nil {
 		c.harnessErr = errors.Join(c.harnessErr, fmt.Errorf("starting the app on %s: %w", host, err))
 		return
 	}
-	c.servers[host] = srv
+	*id = c.rec.startServer(inst, host, time.Now())
+	c.servers[host], c.serverID[host], c.mounts[host] = srv, *id, m
 	c.backend = host
 	if err := c.elb.SetInstanceBackend(inst, srv.URL); err != nil {
 		c.harnessErr = errors.Join(c.harnessErr, err)
@@ -139,6 +183,11 @@ func (c *Cluster) logDriver(format string, a ...any) {
 // then flushes it and stops it and the Mesos agent. It runs under ec2test's
 // lock and calls only the other stand-ins.
 func (c *Cluster) onTerminate(instanceID string, skipOsShutdown bool) {
+	detail := "graceful: the OS shuts down first"
+	if skipOsShutdown {
+		detail = "SkipOsShutdown"
+	}
+	c.rec.add(Event{At: time.Now(), Kind: EventTerminateRequested, Instance: instanceID, Detail: detail})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if m := c.masterOf(instanceID); m != nil {
@@ -153,12 +202,7 @@ func (c *Cluster) onTerminate(instanceID string, skipOsShutdown bool) {
 		}))
 		return
 	}
-	host := ""
-	for _, a := range c.agents {
-		if a.InstanceID == instanceID {
-			host = a.Host
-		}
-	}
+	host := c.hostOf(instanceID)
 	if host == "" || c.dead[host] {
 		return
 	}
@@ -178,20 +222,31 @@ func (c *Cluster) onTerminate(instanceID string, skipOsShutdown bool) {
 // clean, its buffered clicks lost otherwise), so nothing listens on the
 // instance's app port, and the Mesos agent.
 func (c *Cluster) stopLocked(host, instanceID string, clean bool) {
+	m := c.mounts[host]
+	if !clean && m != nil {
+		m.revoke("instance stopped without OS shutdown") // nothing it holds reaches the volume any more
+	}
 	if srv := c.servers[host]; srv != nil {
+		reason := "crash: the instance stopped without OS shutdown"
 		if clean {
+			reason = "OS shutdown: stopped, flushed and unmounted"
 			if err := srv.Shutdown(); err != nil {
 				c.harnessErr = errors.Join(c.harnessErr, fmt.Errorf("flushing the app on %s at its shutdown: %w", host, err))
 			}
 		} else {
 			srv.Close() // a crash: what is only in the page cache is lost
 		}
+		c.rec.stopServer(c.serverID[host], time.Now(), reason)
 		delete(c.servers, host)
+	}
+	if m != nil {
+		m.revoke("instance stopped")
 	}
 	if err := c.elb.SetInstanceBackend(instanceID, ""); err != nil {
 		c.harnessErr = errors.Join(c.harnessErr, err)
 	}
-	if c.registered[host] {
+	if c.registered[host] && !c.mesosStopped[host] {
 		c.mt.KillAgent(host)
+		c.mesosStopped[host] = true
 	}
 }

@@ -1,29 +1,40 @@
 // Package failovertest is a whole marathon-ha cluster made of in-process
-// stand-ins, for tests of the failover tools (kill-node, the rehearsal):
-// Marathon with Mesos agents (marathontest), the EC2 API with one tagged
-// instance per agent (ec2test), Moby Counter on a data directory shared by
-// the agents as their EBS volume (mobycountertest), and a classic ELB with
-// health checks in front of the agent that runs the app.
+// stand-ins, for tests of the failover tools (kill-node, the rehearsal) and
+// of the fencing design: Marathon with Mesos agents (marathontest), the EC2
+// API with one tagged instance per agent (ec2test), Moby Counter
+// (mobycountertest) on the app's EBS volume, and a classic ELB with health
+// checks in front of the agents.
 //
 // The stand-ins are glued as the real cluster is. The app's EBS volume is an
-// ec2test volume attached to the agent that runs the app, over a data
-// directory the agents share; every agent's instance is registered with the
-// ELB. When EC2 terminates an agent's instance:
+// ec2test volume attached to the agent that runs the app; an app server
+// writes into its own instance's page cache, which reaches the volume only
+// through the attachment it was mounted on (volume.go): a server whose
+// volume was force-detached acknowledges clicks that are lost. Every
+// agent's instance is registered with the ELB. When EC2 terminates an
+// agent's instance:
 //   - with SkipOsShutdown (a crash), its Mesos agent dies at once
-//     (Marathon's task becomes unreachable after Options.DetectionDelay and
-//     is relaunched on another agent) and its app server crashes: buffered
-//     clicks are lost;
+//     (Marathon's task becomes unreachable once Mesos has counted its missed
+//     pings, Options.DetectionDelay after the first one, and is relaunched
+//     on another agent) and its app server crashes: unwritten clicks are
+//     lost;
 //   - by default (graceful), the instance stays shutting-down for
-//     Options.OSShutdown while its app keeps serving; then the app flushes
-//     its buffered clicks and stops and the Mesos agent stops (detection
-//     starts there), and EC2 terminates the instance and detaches its
-//     volume cleanly.
+//     Options.OSShutdown while its app keeps serving; then the app stops,
+//     its clicks are flushed, the Mesos agent stops (detection starts
+//     there), and EC2 terminates the instance and detaches its volume
+//     cleanly.
+//
+// SetPartitioned cuts an agent off from the masters while the ELB still
+// reaches it; Options.Fencing adds the self-fence, the fencer and REX-Ray
+// without preempt (fencing.go). Record is the stand-ins' own account of
+// what happened, and Record.Overlaps says whether two app servers ever
+// served at once (record.go).
 //
 // Marathon lists the unreachable task beside its replacement until its
 // expunge job runs (by default 5 minutes after the cluster started). When a
 // task of the app is staged or runs on another agent, the volume driver
 // there moves the volume as the real one does (Options.VolumeDriver):
-// REX-Ray with preempt force-detaches it from the old instance at once;
+// REX-Ray with preempt force-detaches it from the old instance at once
+// (without preempt, under Fencing, the mount fails until EC2 released it);
 // Flocker waits until the old instance no longer runs and detaches it
 // without force, which completes only when the instance has stopped. The
 // app server starts once Marathon runs the task and the volume is attached
@@ -137,6 +148,29 @@ type Options struct {
 	// while the ELB's still pass (health.go).
 	UnhealthyReplacements int
 	UnhealthyAfter        time.Duration
+
+	// AgentWriteback writes the page cache back with the agents' own
+	// timers (facts.AgentDirtyExpire, facts.AgentDirtyWriteback) scaled to
+	// the cluster's time (Scaled). It takes precedence over Writeback.
+	AgentWriteback bool
+
+	// Fencing runs the fencing design (docs/fencing.md): each agent fences
+	// itself after SelfFenceAfter without the masters, one fencer
+	// terminates (SkipOsShutdown) the instance of any host with a
+	// TASK_UNREACHABLE task, and REX-Ray runs without preempt. Off, the
+	// cluster runs as before the design: REX-Ray preempts, and nothing
+	// stops a cut-off agent's app (the hazard fencing removes); the tests
+	// written before it keep their meaning.
+	Fencing bool
+	// SelfFenceAfter is the agents' selfFenceSeconds in the cluster's
+	// time (default facts.DefaultSelfFenceAfter scaled). Start refuses one
+	// that, with the scaled facts.SelfFenceLead, exceeds DetectionDelay.
+	SelfFenceAfter time.Duration
+
+	// ReconciliationInitialDelay and ReconciliationInterval schedule
+	// Marathon's task reconciliation (zero: Marathon 1.4.9's defaults,
+	// 15 s and 600 s): a healed agent's task is seen running again then.
+	ReconciliationInitialDelay, ReconciliationInterval time.Duration
 }
 
 func (o *Options) defaults() {
@@ -173,6 +207,9 @@ func (o *Options) defaults() {
 	if o.Reregistration <= 0 {
 		o.Reregistration = DefaultReregistration
 	}
+	if o.SelfFenceAfter <= 0 {
+		o.SelfFenceAfter = o.scaled(facts.DefaultSelfFenceAfter)
+	}
 }
 
 // Agent is one agent of the cluster: its EC2 instance and Mesos host.
@@ -201,12 +238,24 @@ type Cluster struct {
 	mesosLeader  int                                // index of the leading Mesos master, -1 while none
 	dead         map[string]bool                    // hosts whose instance was terminated
 	servers      map[string]*mobycountertest.Server // app servers by host
+	serverID     map[string]int                     // their ids in the record
+	mounts       map[string]*mount                  // their mounts of the volume
+	mesosStopped map[string]bool                    // hosts whose Mesos agent stopped (KillAgent called)
+	cut          map[string]bool                    // hosts cut off from the masters
+	cutSeq       map[string]int                     // how often each host's cut changed
+	fenced       map[string]bool                    // hosts that fenced themselves
+	fenceLate    time.Duration                      // SelfFenceLateness
 	backend      string                             // host the app last started on
 	driverLog    []string                           // what the volume driver did
 	timers       []*time.Timer                      // graceful shutdowns under way
 	replaced     map[string]bool                    // lost hosts ReplaceLostAgents replaced (replace.go)
 	replacements int
 	harnessErr   error
+
+	vol       *volume
+	rec       *recorder
+	startedAt time.Time
+	seen      seen // what the harness has recorded (harness goroutine only)
 
 	stop chan struct{}
 	done sync.WaitGroup
@@ -221,8 +270,19 @@ func Start(opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("creating the shared data directory: %w", err)
 	}
 	c := &Cluster{opts: opts, dataDir: dir, registered: map[string]bool{}, active: map[string]bool{}, dead: map[string]bool{},
-		servers: map[string]*mobycountertest.Server{}, stop: make(chan struct{}), replaced: map[string]bool{}}
+		servers: map[string]*mobycountertest.Server{}, serverID: map[string]int{}, mounts: map[string]*mount{},
+		mesosStopped: map[string]bool{}, cut: map[string]bool{}, cutSeq: map[string]int{}, fenced: map[string]bool{},
+		vol: &volume{path: volumePath(dir)}, rec: &recorder{}, startedAt: time.Now(), stop: make(chan struct{}), replaced: map[string]bool{}}
+	if err := opts.checkFencing(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	// Mesos counts its pings (marathontest partition.go): DetectionDelay
+	// is agent_ping_timeout x max_agent_ping_timeouts, split as the
+	// cluster's (facts.MaxAgentPingTimeouts).
 	c.mt = marathontest.NewServer(marathontest.Options{DetectionDelay: opts.DetectionDelay, StagingDuration: opts.StagingDuration,
+		AgentPingTimeout: opts.DetectionDelay / facts.MaxAgentPingTimeouts, MaxAgentPingTimeouts: facts.MaxAgentPingTimeouts,
+		BackoffUnit: opts.scaled(time.Second), ReconciliationInitialDelay: opts.ReconciliationInitialDelay, ReconciliationInterval: opts.ReconciliationInterval,
 		ExpungeInitialDelay: opts.ExpungeInitialDelay, ExpungeInterval: opts.ExpungeInterval, HealthCheckSecond: HealthCheckSecond})
 	if opts.VolumeDriver != facts.VolumeDriverRexRay && opts.VolumeDriver != facts.VolumeDriverFlocker {
 		os.RemoveAll(dir)
@@ -235,6 +295,13 @@ func Start(opts Options) (*Cluster, error) {
 		mobycountertest.WithName(Stack+"-"+ClusterID),
 		mobycountertest.WithHealthCheck(opts.HealthInterval, facts.ELBHealthyThreshold, facts.ELBUnhealthyThreshold),
 		mobycountertest.WithHealthTimeout(200*time.Millisecond),
+		mobycountertest.WithServiceHook(func(id string, in bool) {
+			kind := EventOutOfService
+			if in {
+				kind = EventInService
+			}
+			c.rec.add(Event{At: time.Now(), Kind: kind, Instance: id})
+		}),
 		mobycountertest.WithEC2State(func(id string) (string, bool) {
 			in, ok := c.ec2.Instance(id)
 			return in.State, ok
@@ -301,6 +368,12 @@ func (c *Cluster) start() error {
 
 	c.done.Add(1)
 	go c.harness()
+	if c.opts.Fencing {
+		ctx, cancel := context.WithCancel(context.Background())
+		c.done.Add(2)
+		go func() { defer c.done.Done(); <-c.stop; cancel() }()
+		go c.fencer(ctx)
+	}
 	for !c.served(ctx) {
 		select {
 		case <-ctx.Done():
@@ -357,6 +430,7 @@ func (c *Cluster) harness() {
 	for {
 		c.startRunningApp()
 		c.stopKilledApps()
+		c.observe()
 		select {
 		case <-c.stop:
 			return

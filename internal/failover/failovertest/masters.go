@@ -108,7 +108,11 @@ func (c *Cluster) mesosState(i int, w http.ResponseWriter, r *http.Request) {
 	}
 	var slaves []slave
 	for _, a := range c.agents {
-		if c.registered[a.Host] && c.active[a.Host] {
+		// An agent Mesos marked unreachable is no longer among its slaves
+		// (Master::markUnreachable removes it; it is counted in
+		// unreachable_slaves). A cut-off agent stays active until then:
+		// its connection did not break.
+		if c.registered[a.Host] && c.active[a.Host] && !c.mt.AgentUnreachable(a.Host) {
 			slaves = append(slaves, slave{Hostname: a.Host, Active: !c.dead[a.Host]})
 		}
 	}
@@ -137,6 +141,7 @@ func (c *Cluster) loseMasterLocked(m *master) {
 		return
 	}
 	m.dead = true
+	c.checkQuorumLocked()
 	marathonLed := c.mt.Leader() == m.MarathonURL
 	if c.mesosLeader == m.Index-1 {
 		c.mesosLeader = -1

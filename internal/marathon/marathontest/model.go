@@ -29,6 +29,10 @@ type app struct {
 	// failAfter past their start (FailHealthChecks).
 	failNext  int
 	failAfter time.Duration
+	// lastFailure is the app's lastTaskFailure, launchDelay its current
+	// launch delay (partition.go FailTask).
+	lastFailure *TaskFailure
+	launchDelay time.Duration
 }
 
 type task struct {
@@ -44,6 +48,10 @@ type task struct {
 	// failFrom is when its app stops answering Marathon's health checks;
 	// zero: never (FailHealthChecks).
 	failFrom time.Time
+	// reportedAt is when its agent re-registered after a partition and
+	// Mesos listed it running again; Marathon sees it at its next
+	// reconciliation (partition.go).
+	reportedAt time.Time
 }
 
 type deployment struct {
@@ -103,7 +111,7 @@ func (a *app) hostPorts() []int {
 // replacement lands on another agent that was killed too, ...).
 func (s *Server) advance() {
 	now := s.opts.Now()
-	for s.detectLostAgents(now) || s.handleUnreachable(now) || s.killUnhealthy(now) || s.place(now) {
+	for s.detectLostAgents(now) || s.reregister(now) || s.reconcile(now) || s.handleUnreachable(now) || s.killUnhealthy(now) || s.place(now) {
 	}
 	s.finishDeployments(now)
 }
@@ -111,10 +119,10 @@ func (s *Server) advance() {
 func (s *Server) detectLostAgents(now time.Time) bool {
 	changed := false
 	for _, a := range s.agents {
-		if a.killedAt.IsZero() || !a.lostAt.IsZero() {
+		if a.silentAt.IsZero() || !a.lostAt.IsZero() {
 			continue
 		}
-		lostAt := a.killedAt.Add(s.opts.DetectionDelay)
+		lostAt := s.verdict(a)
 		if lostAt.After(now) {
 			continue
 		}
@@ -147,7 +155,7 @@ func (s *Server) place(now time.Time) bool {
 				if a.addedAt.After(at) {
 					at = a.addedAt
 				}
-				if at.After(now) || (!a.killedAt.IsZero() && !a.killedAt.After(at)) || ap.busy(a) {
+				if at.After(now) || (!a.silentAt.IsZero() && !a.silentAt.After(at)) || ap.busy(a) {
 					continue
 				}
 				if best == nil || at.Before(bestAt) {
@@ -185,10 +193,12 @@ func (s *Server) place(now time.Time) bool {
 	return changed
 }
 
-// busy reports whether the app has a task on a that still holds its ports.
+// busy reports whether the app has a task on a that still holds its ports:
+// a reachable one, or an unreachable one whose agent re-registered with it
+// running.
 func (ap *app) busy(a *agent) bool {
 	for _, t := range ap.tasks {
-		if t.agent == a && t.unreachableAt.IsZero() {
+		if t.agent == a && (t.unreachableAt.IsZero() || !t.reportedAt.IsZero()) {
 			return true
 		}
 	}
@@ -290,6 +300,7 @@ func (s *Server) upsert(id string, body map[string]any) (d *deployment, created 
 		ap.changedAt = version
 		ap.tasks = nil
 		ap.slots = nil
+		ap.launchDelay = 0 // a new config version starts without delay (RateLimiter keys delays by it)
 		for i := 0; i < ap.instances(); i++ {
 			ap.slots = append(ap.slots, at)
 		}

@@ -51,6 +51,16 @@ type Options struct {
 	// the agent unreachable: agent_ping_timeout x max_agent_ping_timeouts
 	// (facts.AgentPingTimeout x facts.MaxAgentPingTimeouts on the cluster).
 	DetectionDelay time.Duration
+	// AgentPingTimeout and MaxAgentPingTimeouts, when set, count the
+	// detection as the Mesos master does instead (partition.go): the
+	// verdict comes AgentPingTimeout x MaxAgentPingTimeouts after the first
+	// ping the agent did not answer.
+	AgentPingTimeout     time.Duration
+	MaxAgentPingTimeouts int
+	// BackoffUnit is how long one second of an app's backoffSeconds and
+	// maxLaunchDelaySeconds lasts in the stand-in (default a second), so a
+	// test can replay Marathon's launch backoff at its own time scale.
+	BackoffUnit time.Duration
 
 	// The timers below run from the moment the leader is elected (Start,
 	// or SetLeader(true) after a loss). Unlike the durations above, zero
@@ -344,7 +354,8 @@ func (s *Server) AddAgent(host string) (slaveID string) {
 }
 
 // KillAgent stops an agent, as a terminated instance: it takes no new task
-// from now on, and after DetectionDelay its tasks become TASK_UNREACHABLE
+// from now on, and once the master's detection runs out (DetectionDelay,
+// or the ping count of partition.go) its tasks become TASK_UNREACHABLE
 // and are replaced on a live agent as the app's unreachableStrategy says;
 // they stay listed until the expunge job removes them.
 func (s *Server) KillAgent(host string) {
@@ -354,6 +365,10 @@ func (s *Server) KillAgent(host string) {
 	for _, a := range s.agents {
 		if a.host == host && !a.dead() {
 			a.killedAt = s.opts.Now()
+			if a.silentAt.IsZero() {
+				a.silentAt = a.killedAt
+			}
+			a.healedAt = time.Time{} // a dead agent never re-registers
 			s.advance()
 			return
 		}
@@ -374,6 +389,8 @@ type agent struct {
 	host, slaveID string
 	addedAt       time.Time
 	killedAt      time.Time // zero while alive
+	silentAt      time.Time // when it stopped answering the master's pings (killed or cut off)
+	healedAt      time.Time // when its partition ended, zero unless it will re-register
 	lostAt        time.Time // zero until the master noticed
 }
 
@@ -431,6 +448,9 @@ type TaskStatus struct {
 	ID, Host, SlaveID, State string
 	StartedAt                time.Time
 	Healthy                  bool
+	// UnreachableAt is when Mesos declared the task's agent unreachable,
+	// zero while it is reachable.
+	UnreachableAt time.Time
 }
 
 // Tasks returns the app's tasks as GET /v2/apps/{id}/tasks would list them
@@ -447,7 +467,7 @@ func (s *Server) Tasks(appID string) []TaskStatus {
 	now := s.opts.Now()
 	out := make([]TaskStatus, 0, len(ap.tasks))
 	for _, t := range ap.tasks {
-		st := TaskStatus{ID: t.id, Host: t.host, SlaveID: t.slaveID, State: t.state(now, s.opts.StagingDuration)}
+		st := TaskStatus{ID: t.id, Host: t.host, SlaveID: t.slaveID, State: t.state(now, s.opts.StagingDuration), UnreachableAt: t.unreachableAt}
 		if t.ran(s.opts.StagingDuration) && !now.Before(t.stagedAt.Add(s.opts.StagingDuration)) {
 			st.StartedAt = t.stagedAt.Add(s.opts.StagingDuration)
 		}

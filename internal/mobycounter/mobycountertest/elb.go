@@ -50,6 +50,13 @@ func WithEC2State(state func(instanceID string) (string, bool)) ELBOption {
 	return func(e *ELB) { e.ec2State = state }
 }
 
+// WithServiceHook calls hook each time a health check moves an instance in
+// or out of service, with the ELB's lock held (the hook must not call the
+// ELB): the ELB's own record of whom it routes to.
+func WithServiceHook(hook func(instanceID string, inService bool)) ELBOption {
+	return func(e *ELB) { e.onService = hook }
+}
+
 // DefaultELBName is the name of an ELB made without WithName.
 const DefaultELBName = "mobycountertest-elb"
 
@@ -86,6 +93,7 @@ type ELB struct {
 	checkTimeout time.Duration
 	path         string
 	ec2State     func(string) (string, bool)
+	onService    func(string, bool)
 	hc           *http.Client
 	stop         chan struct{}
 	done         sync.WaitGroup
@@ -249,6 +257,7 @@ func (e *ELB) CheckNow() {
 		}
 		e.mu.Lock()
 		if e.find(p.m.id) == p.m { // still registered
+			was := p.m.inService
 			p.m.checked = true
 			if ok {
 				p.m.okRun, p.m.failRun = p.m.okRun+1, 0
@@ -260,6 +269,9 @@ func (e *ELB) CheckNow() {
 				if p.m.failRun >= e.unhealthy {
 					p.m.inService = false
 				}
+			}
+			if p.m.inService != was && e.onService != nil {
+				e.onService(p.m.id, p.m.inService)
 			}
 		}
 		e.mu.Unlock()

@@ -7,12 +7,18 @@
 // The server keeps its clicks in <dir>/file.json exactly as the app keeps
 // them in /data/file.json on its volume, so "moving the volume" is starting
 // a second server on the same dir: it sees every click the first one wrote
-// to disk. With WithBuffered, writes stay in memory (the page cache) until
+// to disk. NewServerOn puts the server on a Disk instead: the volume as one
+// instance sees it, which may refuse a write (a volume detached from under
+// the instance). The server reads the file through its own page cache, as
+// server.js's fs.readFileSync does: once read, the content stays cached in
+// this server (its instance), and another instance's writes to the device
+// are not seen. With WithBuffered, writes stay in that cache (dirty) until
 // Sync, to model clicks acknowledged but not yet on disk: Close loses them,
-// as a crash does; Shutdown syncs first, as the OS shutdown that EC2's
-// default terminate performs does (domain notes, section 2.3). WithWriteback
-// adds the kernel's flusher: dirty data older than the expiry is written at
-// the flusher's next wake-up.
+// as a crash does; Shutdown stops taking writes and syncs, as the OS
+// shutdown that EC2's default terminate performs does (domain notes, section
+// 2.3). WithWriteback adds the kernel's flusher: dirty data older than the
+// expiry is written at the flusher's next wake-up. A writeback the disk
+// refuses is lost, as Linux loses it (below).
 package mobycountertest
 
 import (
@@ -38,6 +44,35 @@ const DataFile = "file.json"
 // ServerOption configures a Server.
 type ServerOption func(*Server)
 
+// Disk is what lies under a server's page cache: the data file on the app's
+// volume as this server's instance sees it.
+type Disk interface {
+	// ReadFile reads the data file from the device; ok false when it does
+	// not exist yet.
+	ReadFile() (data []string, ok bool, err error)
+	// WriteFile writes the data file back to the device.
+	WriteFile(data []string) error
+}
+
+// fileDisk is a directory standing in for the volume: every server on it
+// shares the device.
+type fileDisk struct{ path string }
+
+func (d fileDisk) ReadFile() ([]string, bool, error) {
+	if _, err := os.Stat(d.path); errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	data, err := readData(d.path)
+	return data, err == nil, err
+}
+
+func (d fileDisk) WriteFile(data []string) error { return writeData(d.path, data) }
+
+// WithOnAck calls hook with every click the server acknowledges, under its
+// lock, before the answer leaves: the server's own record of what it
+// promised.
+func WithOnAck(hook func(click string)) ServerOption { return func(s *Server) { s.onAck = hook } }
+
 // WithBuffered keeps written clicks in memory until Sync or Shutdown.
 func WithBuffered() ServerOption { return func(s *Server) { s.buffered = true } }
 
@@ -56,32 +91,49 @@ type Server struct {
 
 	srv       *httptest.Server
 	path      string
+	disk      Disk
+	onAck     func(string)
 	buffered  bool
 	expire    time.Duration
 	wakeEvery time.Duration
 	stop      chan struct{}
+	stopOnce  sync.Once
 	flusher   sync.WaitGroup
 
 	mu         sync.Mutex
-	pending    []string  // buffered state; nil when the file is current
-	dirtySince time.Time // when pending stopped matching the file
+	cache      []string  // the page cache's copy of the file; nil until read
+	dirty      bool      // cache holds writes the device has not got
+	dirtySince time.Time // when cache stopped matching the device
+	lostErr    error     // the last writeback the device refused
 	closed     bool
-	refusing   bool // shutting down: no more clicks
 }
 
 // NewServer starts a server keeping its clicks in dir/file.json, creating
 // the file with an empty list if it is missing, as server.js does at start.
 func NewServer(dir string, opts ...ServerOption) (*Server, error) {
-	s := &Server{path: filepath.Join(dir, DataFile)}
+	path := filepath.Join(dir, DataFile)
+	s, err := NewServerOn(fileDisk{path}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	s.path = path
+	return s, nil
+}
+
+// NewServerOn starts a server on disk, creating the data file with an empty
+// list if it is missing, as server.js does at start (writeData([]), through
+// the page cache like any write).
+func NewServerOn(disk Disk, opts ...ServerOption) (*Server, error) {
+	s := &Server{disk: disk}
 	for _, o := range opts {
 		o(s)
 	}
-	if _, err := os.Stat(s.path); errors.Is(err, os.ErrNotExist) {
-		if err := writeData(s.path, []string{}); err != nil {
-			return nil, err
+	if _, ok, err := disk.ReadFile(); err != nil {
+		return nil, fmt.Errorf("starting Moby Counter: %w", err)
+	} else if !ok {
+		if err := disk.WriteFile([]string{}); err != nil {
+			return nil, fmt.Errorf("starting Moby Counter: %w", err)
 		}
-	} else if err != nil {
-		return nil, fmt.Errorf("starting Moby Counter on %s: %w", s.path, err)
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -105,14 +157,14 @@ func (s *Server) writeback() {
 		case <-t.C:
 		}
 		s.mu.Lock()
-		if s.pending != nil && time.Since(s.dirtySince) >= s.expire {
-			_ = s.syncLocked() // an error leaves the data dirty, as a failed writeback does
+		if s.dirty && time.Since(s.dirtySince) >= s.expire {
+			_ = s.syncLocked() // a refused writeback is lost (syncLocked)
 		}
 		s.mu.Unlock()
 	}
 }
 
-// Path returns the data file's path.
+// Path returns the data file's path ("" on a Disk of NewServerOn).
 func (s *Server) Path() string { return s.path }
 
 // Sync writes buffered clicks to the file.
@@ -122,40 +174,61 @@ func (s *Server) Sync() error {
 	return s.syncLocked()
 }
 
+// syncLocked writes the dirty cache back. A write the device refuses is
+// not retried: Linux marks the mapping with the error (EIO, reported to
+// the next fsync or close) and clears the pages' dirty bit, so the data
+// never reaches the disk (Documentation/filesystems/vfs.rst, "Handling
+// errors during writeback"): the clicks are lost, although the cache (and
+// so the app's answers) still holds them.
 func (s *Server) syncLocked() error {
-	if s.pending == nil {
+	if !s.dirty {
 		return nil
 	}
-	if err := writeData(s.path, s.pending); err != nil {
+	s.dirty = false
+	if err := s.disk.WriteFile(slices.Clone(s.cache)); err != nil {
+		s.lostErr = err
 		return err
 	}
-	s.pending = nil
 	return nil
+}
+
+// WritebackError returns the last writeback the device refused, nil if
+// none: what the kernel reports as EIO.
+func (s *Server) WritebackError() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lostErr
 }
 
 // Close stops the server at once; buffered clicks are lost, as in a crash.
 func (s *Server) Close() {
 	s.mu.Lock()
-	already := s.closed
-	s.pending, s.closed = nil, true
+	s.cache, s.dirty = nil, false
 	s.mu.Unlock()
-	if !already {
-		close(s.stop)
-	}
+	s.stopServing()
+}
+
+func (s *Server) stopServing() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.stopOnce.Do(func() { close(s.stop) })
 	s.flusher.Wait()
 	s.srv.CloseClientConnections()
 	s.srv.Close()
 }
 
-// Shutdown stops taking clicks, syncs, then stops the server, as a clean OS
-// shutdown does: Docker stops the app before the volume is flushed and
-// unmounted, so no click is acknowledged after the flush and then dropped.
+// Shutdown stops taking clicks, then syncs what the cache holds and stops
+// serving, as a clean stop does (the app is stopped, then the file system
+// is flushed and unmounted): nothing acknowledged after the sync. It
+// returns the sync's error.
 func (s *Server) Shutdown() error {
 	s.mu.Lock()
-	s.refusing = true
+	s.closed = true
 	err := s.syncLocked()
+	s.cache, s.dirty = nil, false
 	s.mu.Unlock()
-	s.Close()
+	s.stopServing()
 	return err
 }
 
@@ -167,10 +240,17 @@ func (s *Server) Clicks() ([]string, error) {
 }
 
 func (s *Server) readLocked() ([]string, error) {
-	if s.pending != nil {
-		return slices.Clone(s.pending), nil
+	if s.cache == nil {
+		data, _, err := s.disk.ReadFile()
+		if err != nil {
+			return nil, err
+		}
+		if data == nil {
+			data = []string{}
+		}
+		s.cache = data
 	}
-	return readData(s.path)
+	return slices.Clone(s.cache), nil
 }
 
 func readData(path string) ([]string, error) {
@@ -239,7 +319,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) append(click string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.refusing {
+	if s.closed {
 		return errors.New("server closed")
 	}
 	data, err := s.readLocked()
@@ -247,12 +327,18 @@ func (s *Server) append(click string) error {
 		return err
 	}
 	data = append(data, click)
-	if s.buffered {
-		if s.pending == nil {
-			s.dirtySince = time.Now()
+	if !s.buffered {
+		// Written through before the answer: the tests that are not
+		// about the page cache.
+		if err := s.disk.WriteFile(slices.Clone(data)); err != nil {
+			return err
 		}
-		s.pending = data
-		return nil
+	} else if !s.dirty {
+		s.dirty, s.dirtySince = true, time.Now()
 	}
-	return writeData(s.path, data)
+	s.cache = data
+	if s.onAck != nil {
+		s.onAck(click)
+	}
+	return nil
 }
