@@ -48,6 +48,8 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export(out.SSHMaster, c.SSHMaster)
 	ctx.Export(out.SSHMasters, c.SSHMasters)
 	ctx.Export(out.SSHAgents, c.SSHAgents)
+	ctx.Export(out.ELBSecurityGroupID, c.Network.ELBSG)
+	ctx.Export(out.AppPort, pulumi.Int(cfg.AppPort))
 	ctx.Export(out.Failover, pulumi.ToMap(out.NewFailoverSettings(cfg.AgentPingTimeout, cfg.MaxAgentPingTimeouts).Map()))
 	return nil
 }
