@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,9 +39,19 @@ import (
 // stays on the instance call and refuses an instance with more than one
 // interface rather than guess which to cut.
 //
-// The drill group records the instance and its original groups in its own
-// tags (facts.TagDrillInstance, facts.TagDrillOriginalGroups), written when
-// the group is created, before the swap: a run that dies mid-drill leaves a
+// The ELB's own group lets traffic out only to the agents' group
+// (components/network.go, rule elb-to-agents; the AWS provider removes a
+// new group's default allow-all egress), and an egress rule that names a
+// group matches only its members, so the isolated instance, in the drill
+// group alone, would be out of the ELB's reach too. The drill therefore
+// also lets the ELB's group out to the drill group on the app port, and
+// revokes that rule before deleting the drill group (a rule that names a
+// group keeps it from being deleted: API reference, DeleteSecurityGroup).
+//
+// The drill group records the instance, its original groups and the ELB's
+// group in its own tags (facts.TagDrillInstance,
+// facts.TagDrillOriginalGroups, facts.TagDrillELBGroup), written when the
+// group is created, before the swap: a run that dies mid-drill leaves a
 // group that says how to undo it, which the sweep reads (SweepPartitions).
 
 // GroupsAPI is the part of *ec2.Client the partition drill uses on top of
@@ -48,6 +59,7 @@ import (
 type GroupsAPI interface {
 	CreateSecurityGroup(ctx context.Context, in *ec2.CreateSecurityGroupInput, optFns ...func(*ec2.Options)) (*ec2.CreateSecurityGroupOutput, error)
 	AuthorizeSecurityGroupIngress(ctx context.Context, in *ec2.AuthorizeSecurityGroupIngressInput, optFns ...func(*ec2.Options)) (*ec2.AuthorizeSecurityGroupIngressOutput, error)
+	AuthorizeSecurityGroupEgress(ctx context.Context, in *ec2.AuthorizeSecurityGroupEgressInput, optFns ...func(*ec2.Options)) (*ec2.AuthorizeSecurityGroupEgressOutput, error)
 	RevokeSecurityGroupEgress(ctx context.Context, in *ec2.RevokeSecurityGroupEgressInput, optFns ...func(*ec2.Options)) (*ec2.RevokeSecurityGroupEgressOutput, error)
 	DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error)
 	DeleteSecurityGroup(ctx context.Context, in *ec2.DeleteSecurityGroupInput, optFns ...func(*ec2.Options)) (*ec2.DeleteSecurityGroupOutput, error)
@@ -92,6 +104,10 @@ type Isolation struct {
 	VpcID          string   `json:"vpcId"`
 	GroupID        string   `json:"drillGroupId"`
 	OriginalGroups []string `json:"originalGroups"`
+	// ELBGroupID is the ELB's group, let out to the drill group on AppPort
+	// while the drill lasts.
+	ELBGroupID string `json:"elbGroupId"`
+	AppPort    int    `json:"appPort"`
 	// SwapRequestedAt is just before the ModifyInstanceAttribute that cut
 	// the instance off; SwappedAt when DescribeInstances first showed the
 	// drill group alone.
@@ -159,7 +175,7 @@ func (c *Client) Isolate(ctx context.Context, s Scope, id string, spec Partition
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", doing, err)
 	}
-	iso = &Isolation{InstanceID: id, VpcID: in.VpcID, OriginalGroups: in.SecurityGroups, c: c, progress: progress}
+	iso = &Isolation{InstanceID: id, VpcID: in.VpcID, OriginalGroups: in.SecurityGroups, ELBGroupID: spec.ELBGroupID, AppPort: spec.AppPort, c: c, progress: progress}
 	if g != nil {
 		// A dead run's group: its record of the original groups wins, as the
 		// instance may still sit in the drill group.
@@ -185,6 +201,10 @@ func (c *Client) Isolate(ctx context.Context, s Scope, id string, spec Partition
 	}
 	if err := c.shapeDrillGroup(ctx, api, iso.GroupID, spec); err != nil {
 		return iso, fmt.Errorf("%s: %w", doing, err)
+	}
+	if _, err := api.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(spec.ELBGroupID),
+		IpPermissions: []types.IpPermission{appFrom(spec.AppPort, iso.GroupID)}}); err != nil && errorCode(err) != "InvalidPermission.Duplicate" {
+		return iso, callError("AuthorizeSecurityGroupEgress", fmt.Sprintf("%s: letting the ELB's group %s out to %s on port %d", doing, spec.ELBGroupID, iso.GroupID, spec.AppPort), err)
 	}
 	iso.SwapRequestedAt = time.Now()
 	if _, err := api.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{InstanceId: aws.String(id), Groups: []string{iso.GroupID}}); err != nil {
@@ -241,6 +261,7 @@ func (c *Client) createDrillGroup(ctx context.Context, api GroupsAPI, s Scope, i
 		facts.TagProject: facts.Project, facts.TagStack: s.Stack, facts.TagClusterID: s.ClusterID,
 		facts.TagName: drillGroupName(s.Stack, in.ID), facts.TagDrill: facts.DrillPartition,
 		facts.TagDrillInstance: in.ID, facts.TagDrillOriginalGroups: strings.Join(in.SecurityGroups, ","),
+		facts.TagDrillELBGroup: spec.ELBGroupID, facts.TagDrillAppPort: strconv.Itoa(spec.AppPort),
 	}
 	var sdkTags []types.Tag
 	for _, k := range sortedKeys(tags) {
@@ -273,8 +294,7 @@ func (c *Client) shapeDrillGroup(ctx context.Context, api GroupsAPI, id string, 
 	if err != nil {
 		return err
 	}
-	want := types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(int32(spec.AppPort)), ToPort: aws.Int32(int32(spec.AppPort)),
-		UserIdGroupPairs: []types.UserIdGroupPair{{GroupId: aws.String(spec.ELBGroupID)}}}
+	want := appFrom(spec.AppPort, spec.ELBGroupID)
 	if !hasRule(g.IpPermissions, spec) {
 		if _, err := api.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: []types.IpPermission{want}}); err != nil && errorCode(err) != "InvalidPermission.Duplicate" {
 			return callError("AuthorizeSecurityGroupIngress", fmt.Sprintf("letting the ELB's group %s into %s on port %d", spec.ELBGroupID, id, spec.AppPort), err)
@@ -295,6 +315,12 @@ func (c *Client) shapeDrillGroup(ctx context.Context, api GroupsAPI, id string, 
 			id, spec.AppPort, spec.ELBGroupID, describePerms(g.IpPermissions), describePerms(g.IpPermissionsEgress))
 	}
 	return nil
+}
+
+// appFrom is TCP on the app port with group as the peer.
+func appFrom(port int, group string) types.IpPermission {
+	return types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(int32(port)), ToPort: aws.Int32(int32(port)),
+		UserIdGroupPairs: []types.UserIdGroupPair{{GroupId: aws.String(group)}}}
 }
 
 func hasRule(perms []types.IpPermission, spec PartitionSpec) bool {
@@ -404,6 +430,9 @@ func (iso *Isolation) Restore(ctx context.Context) error {
 		}
 	}
 	if iso.GroupID != "" && iso.GroupDeletedAt.IsZero() {
+		if err := revokeELBEgress(ctx, api, iso); err != nil {
+			return err
+		}
 		if err := c.deleteDrillGroup(ctx, api, iso.GroupID, iso.progress); err != nil {
 			return err
 		}
@@ -444,6 +473,20 @@ func (c *Client) restoreGroups(ctx context.Context, api GroupsAPI, iso *Isolatio
 	}
 	iso.RestoredAt = at
 	fmt.Fprintf(iso.progress, "partition: instance %s is back in %s\n", iso.InstanceID, strings.Join(iso.OriginalGroups, ","))
+	return nil
+}
+
+// revokeELBEgress takes back the ELB group's rule to the drill group; a
+// rule or group already gone is fine.
+func revokeELBEgress(ctx context.Context, api GroupsAPI, iso *Isolation) error {
+	if iso.ELBGroupID == "" || iso.AppPort == 0 {
+		return nil
+	}
+	_, err := api.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(iso.ELBGroupID),
+		IpPermissions: []types.IpPermission{appFrom(iso.AppPort, iso.GroupID)}})
+	if err != nil && errorCode(err) != "InvalidGroup.NotFound" && errorCode(err) != "InvalidPermission.NotFound" {
+		return callError("RevokeSecurityGroupEgress", fmt.Sprintf("taking back the ELB group %s's egress to drill group %s", iso.ELBGroupID, iso.GroupID), err)
+	}
 	return nil
 }
 

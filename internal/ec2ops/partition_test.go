@@ -28,9 +28,14 @@ func partitionSetup(t *testing.T, opts ...ec2test.Option) (*ec2test.Server, *ec2
 	srv, c := setup(t, opts...)
 	srv.AddInstance(ec2test.Instance{ID: "i-0agent", PrivateIP: "10.42.1.101", Tags: tags(stack, cluster, facts.RoleAgent),
 		SecurityGroups: []string{agentsGroup, extraGroup}})
-	elb := srv.AddSecurityGroup(ec2test.SecurityGroup{Name: "dev-elb-sg", Description: "elb"})
+	elb := srv.AddSecurityGroup(elbGroup)
 	return srv, c, ec2ops.PartitionSpec{AppPort: appPort, ELBGroupID: elb}
 }
+
+// elbGroup is the ELB's group as the stack makes it: out only to the
+// agents' group on the app port (components/network.go, elb-to-agents).
+var elbGroup = ec2test.SecurityGroup{Name: "dev-elb-sg", Description: "elb",
+	Egress: []ec2test.Rule{{Protocol: "tcp", FromPort: appPort, ToPort: appPort, GroupID: agentsGroup}}}
 
 // groupsOf is the stand-in's own record of the instance's groups.
 func groupsOf(t *testing.T, srv *ec2test.Server, id string) []string {
@@ -42,11 +47,11 @@ func groupsOf(t *testing.T, srv *ec2test.Server, id string) []string {
 	return in.SecurityGroups
 }
 
-// drillGroupsLeft are the groups tagged as the partition drill's.
+// drillGroupsLeft are the groups tagged as the stack's partition drill's.
 func drillGroupsLeft(srv *ec2test.Server) []string {
 	var out []string
 	for _, g := range srv.SecurityGroups() {
-		if g.Tags[facts.TagDrill] == facts.DrillPartition {
+		if g.Tags[facts.TagDrill] == facts.DrillPartition && g.Tags[facts.TagStack] == stack {
 			out = append(out, g.ID)
 		}
 	}
@@ -66,6 +71,10 @@ func checkIsolated(t *testing.T, srv *ec2test.Server, iso *ec2ops.Isolation, spe
 	if !ok || !slices.Equal(g.Ingress, want) || len(g.Egress) != 0 || g.VpcID != ec2test.VpcID {
 		t.Errorf("drill group %+v: want ingress %v only, no egress, in %s", g, want, ec2test.VpcID)
 	}
+	// The ELB may reach the drill group's member on the app port.
+	if e, _ := srv.SecurityGroup(spec.ELBGroupID); !slices.Contains(e.Egress, ec2test.Rule{Protocol: "tcp", FromPort: appPort, ToPort: appPort, GroupID: iso.GroupID}) {
+		t.Errorf("the ELB's group lets out only %v: the isolated agent is out of its reach", e.Egress)
+	}
 	for k, v := range map[string]string{facts.TagStack: stack, facts.TagClusterID: cluster, facts.TagProject: facts.Project,
 		facts.TagDrill: facts.DrillPartition, facts.TagDrillInstance: "i-0agent", facts.TagDrillOriginalGroups: agentsGroup + "," + extraGroup} {
 		if g.Tags[k] != v {
@@ -83,6 +92,11 @@ func checkRestored(t *testing.T, srv *ec2test.Server) {
 	}
 	if left := drillGroupsLeft(srv); len(left) != 0 {
 		t.Errorf("drill groups left: %v", left)
+	}
+	for _, g := range srv.SecurityGroups() {
+		if g.Name == elbGroup.Name && !slices.Equal(g.Egress, elbGroup.Egress) {
+			t.Errorf("the ELB's group lets out %v after the drill, want %v", g.Egress, elbGroup.Egress)
+		}
 	}
 }
 
@@ -107,7 +121,8 @@ func TestPartitionSwapsAndRestores(t *testing.T) {
 			order = append(order, r.Action)
 		}
 	}
-	want := []string{"CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "RevokeSecurityGroupEgress", "ModifyInstanceAttribute", "ModifyInstanceAttribute", "DeleteSecurityGroup"}
+	want := []string{"CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "RevokeSecurityGroupEgress", "AuthorizeSecurityGroupEgress",
+		"ModifyInstanceAttribute", "ModifyInstanceAttribute", "RevokeSecurityGroupEgress", "DeleteSecurityGroup"}
 	if !slices.Equal(order, want) {
 		t.Errorf("calls %v, want %v", order, want)
 	}
@@ -242,7 +257,7 @@ func TestSweepRestoresADeadRunsPartition(t *testing.T) {
 	srv, _, sw := sweepSetup(t)
 	srv.AddInstance(ec2test.Instance{ID: "i-0agent", PrivateIP: "10.42.1.101", Tags: tags(stack, cluster, facts.RoleAgent),
 		SecurityGroups: []string{agentsGroup, extraGroup}})
-	elb := srv.AddSecurityGroup(ec2test.SecurityGroup{Name: "dev-elb-sg"})
+	elb := srv.AddSecurityGroup(elbGroup)
 	spec := ec2ops.PartitionSpec{AppPort: appPort, ELBGroupID: elb}
 	c := ec2ops.New(srv.Client(), ec2ops.WithPollInterval(2*time.Millisecond))
 	iso, err := c.Isolate(context.Background(), scope, "i-0agent", spec, nil)
@@ -257,12 +272,7 @@ func TestSweepRestoresADeadRunsPartition(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress.String())
 	}
-	if got := groupsOf(t, srv, "i-0agent"); !slices.Equal(got, []string{agentsGroup, extraGroup}) {
-		t.Errorf("the swept instance is in %v", got)
-	}
-	if _, ok := srv.SecurityGroup(iso.GroupID); ok {
-		t.Errorf("drill group %s is still there", iso.GroupID)
-	}
+	checkRestored(t, srv)
 	if _, ok := srv.SecurityGroup(other); !ok {
 		t.Error("the sweep deleted another stack's drill group")
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -63,7 +64,8 @@ func (s *Sweeper) SweepPartitions(ctx context.Context, scope SweepScope, opts Sw
 		desc := fmt.Sprintf("%s (instance %s, original groups %s)", id, orUnknown(instance), strings.Join(orig, ","))
 		rep.Groups = append(rep.Groups, desc)
 		fmt.Fprintf(progress, "sweep: partition drill group %s left by a run that did not restore it\n", desc)
-		iso := &Isolation{InstanceID: instance, GroupID: id, OriginalGroups: orig, c: c, progress: progress}
+		port, _ := strconv.Atoi(tags[facts.TagDrillAppPort])
+		iso := &Isolation{InstanceID: instance, GroupID: id, OriginalGroups: orig, ELBGroupID: tags[facts.TagDrillELBGroup], AppPort: port, c: c, progress: progress}
 		if err := s.restoreSwept(ctx, scope, api, iso); err != nil {
 			errs = append(errs, err)
 			rep.Left = append(rep.Left, "security group "+desc)
@@ -73,7 +75,10 @@ func (s *Sweeper) SweepPartitions(ctx context.Context, scope SweepScope, opts Sw
 			rep.Restored = append(rep.Restored, instance)
 		}
 		dctx, cancel := context.WithTimeout(ctx, wait)
-		err := c.deleteDrillGroup(dctx, api, id, progress)
+		err := revokeELBEgress(dctx, api, iso)
+		if err == nil {
+			err = c.deleteDrillGroup(dctx, api, id, progress)
+		}
 		cancel()
 		if err != nil {
 			errs = append(errs, err)

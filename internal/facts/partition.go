@@ -22,6 +22,11 @@ const (
 	// quotas") and a tag value of 256 characters (EC2 User Guide, "Tag
 	// restrictions"): 5 ids of 20 characters and 4 commas fit.
 	TagDrillOriginalGroups = "marathon-ha:drill-original-groups"
+	// TagDrillELBGroup and TagDrillAppPort are the ELB's group and the
+	// port it was let out to the drill group on: the rule a restore takes
+	// back before it deletes the drill group.
+	TagDrillELBGroup = "marathon-ha:drill-elb-group"
+	TagDrillAppPort  = "marathon-ha:drill-app-port"
 )
 
 // PartitionRestoreTimeout bounds the restore of a partitioned instance's
