@@ -116,8 +116,12 @@ type Isolation struct {
 	// RestoredAt is when DescribeInstances first showed the original
 	// groups again (zero if the instance was gone by then: Gone);
 	// GroupDeletedAt when the drill group was deleted.
-	RestoredAt     time.Time `json:"restoredAt,omitzero"`
+	RestoredAt time.Time `json:"restoredAt,omitzero"`
+	// Gone says the instance was shutting down, terminated or unlisted
+	// when the restore looked (GoneAt): its interface, and so its groups,
+	// went with it.
 	Gone           bool      `json:"instanceGone,omitempty"`
+	GoneAt         time.Time `json:"goneAt,omitzero"`
 	GroupDeletedAt time.Time `json:"groupDeletedAt,omitzero"`
 
 	c        *Client
@@ -447,7 +451,7 @@ func (c *Client) restoreGroups(ctx context.Context, api GroupsAPI, iso *Isolatio
 	in, err := c.describeOne(ctx, iso.InstanceID, doing)
 	switch {
 	case errorCode(err) == "InvalidInstanceID.NotFound" || err == nil && (in.State == string(types.InstanceStateNameShuttingDown) || in.State == string(types.InstanceStateNameTerminated)):
-		iso.Gone = true
+		iso.Gone, iso.GoneAt = true, time.Now()
 		fmt.Fprintf(iso.progress, "partition: instance %s is %s: no groups to restore\n", iso.InstanceID, orUnknown(in.State))
 		return nil
 	case err != nil:
@@ -457,7 +461,7 @@ func (c *Client) restoreGroups(ctx context.Context, api GroupsAPI, iso *Isolatio
 		_, err := api.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{InstanceId: aws.String(iso.InstanceID), Groups: iso.OriginalGroups})
 		if err != nil {
 			if errorCode(err) == "IncorrectInstanceState" || errorCode(err) == "InvalidInstanceID.NotFound" {
-				iso.Gone = true
+				iso.Gone, iso.GoneAt = true, time.Now()
 				return nil
 			}
 			return callError("ModifyInstanceAttribute", doing, err)
@@ -466,7 +470,7 @@ func (c *Client) restoreGroups(ctx context.Context, api GroupsAPI, iso *Isolatio
 	at, err := c.waitGroups(ctx, iso.InstanceID, iso.OriginalGroups)
 	switch {
 	case errors.Is(err, errInstanceGone):
-		iso.Gone = true
+		iso.Gone, iso.GoneAt = true, at
 		return nil
 	case err != nil:
 		return fmt.Errorf("%s: %w", doing, err)

@@ -187,6 +187,9 @@ func Kill(ctx context.Context, e *ec2ops.Client, o stackoutputs.Outputs, t Targe
 	if _, err := ParseMode(string(mode)); err != nil {
 		return time.Time{}, fmt.Errorf("killing the agent %s: %w", t.Host, err)
 	}
+	if mode == ModePartition {
+		return time.Time{}, fmt.Errorf("killing the agent %s: mode %s terminates nothing: run it with RunPartition", t.Host, mode)
+	}
 	at, err := e.TerminateWith(ctx, Scope(o), t.InstanceID, ec2ops.TerminateOptions{SkipOSShutdown: mode.SkipOSShutdown()})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("killing the agent %s that runs %s: %w", t.Host, t.AppID, err)

@@ -121,7 +121,8 @@ var rank = map[string]int{EventKill: 0, EventShuttingDown: 1, EventOldAnswers: 2
 	EventOldOutOfService: 5, EventVolumeDetached: 6, EventAgentLost: 7, EventTaskStaged: 8, EventVolumeAttached: 9,
 	EventTaskRunning: 10, EventNewInService: 11, EventAppServed: 12, EventClicksReadBack: 13, EventDeadlineExceeded: 14,
 	EventMarathonLeaderless: 5, EventZooKeeperSession: 6, EventMesosLeader: 7, EventMarathonLeader: 8, EventAgentsReregistered: 9,
-	EventTaskKept: 10, EventAppServedThroughout: 12}
+	EventTaskKept: 10, EventAppServedThroughout: 12,
+	EventPartitionRequested: 0, EventGroupsSwapped: 1, EventGroupsRestored: 14, EventDrillGroupDeleted: 14}
 
 type watcher struct {
 	cfg    WatchConfig
@@ -151,7 +152,11 @@ func newWatcher(cfg WatchConfig, b Budget) *watcher {
 }
 
 func (w *watcher) run(ctx context.Context) Report {
-	w.record(EventKill, w.cfg.KilledAt, fmt.Sprintf("instance %s (%s), task %s; %s", w.cfg.Target.InstanceID, w.cfg.Target.Host, w.cfg.Target.TaskID, w.cfg.Mode.Describe()))
+	first := EventKill
+	if w.cfg.Mode == ModePartition {
+		first = EventPartitionRequested
+	}
+	w.record(first, w.cfg.KilledAt, fmt.Sprintf("instance %s (%s), task %s; %s", w.cfg.Target.InstanceID, w.cfg.Target.Host, w.cfg.Target.TaskID, w.cfg.Mode.Describe()))
 	remaining := w.cfg.KilledAt.Add(w.cfg.Deadline).Sub(w.cfg.Now())
 	dctx, cancel := context.WithTimeout(ctx, remaining)
 	defer cancel()
