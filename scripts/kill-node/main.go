@@ -65,7 +65,17 @@ Options:
                           SkipOsShutdown=true, the machine stops at once and
                           unflushed writes are lost; graceful: the API's
                           default OS shutdown, as in the 2015 demo (the app
-                          serves until Docker stops, the volume is flushed).
+                          serves until Docker stops, the volume is flushed);
+                          partition: terminate nothing, cut the agent off
+                          from the masters through its security groups
+                          (a drill group that admits only the ELB on the
+                          app port, nothing out), heal after --heal-after;
+                          the fence must terminate it. Needs the stack
+                          outputs elbSecurityGroupId and appPort.
+    --heal-after D        How long a partition lasts (default: the
+                          stack's detection + fence + relaunch + margin,
+                          30s with the default settings). The groups are
+                          restored on every exit: error, timeout, signal.
     --clicks N            Clicks to write through the ELB before the kill
                           (default 10; 0 writes none).
     --flush-wait D        Wait this long after the last click before the
@@ -137,6 +147,7 @@ type options struct {
 	svgFile                                    string // --svg
 	timeout, interval, marathonWait, flushWait time.Duration
 	target                                     failover.KillTarget
+	healAfter                                  time.Duration // --heal-after, 0: failover.DefaultHealAfter
 }
 
 // errUsage marks a usage error (exit status 2).
@@ -166,6 +177,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.timeout, "timeout", facts.FailoverWatchTimeout, "")
 	fs.DurationVar(&o.interval, "interval", failover.MaxInterval, "")
 	fs.DurationVar(&o.marathonWait, "marathon-wait", defaultMarathonWait, "")
+	fs.DurationVar(&o.healAfter, "heal-after", 0, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -204,6 +216,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	o.mode = m
 	if o.target, err = failover.ParseKillTarget(target); err != nil {
 		return bad("--%v", err)
+	}
+	if err := checkPartitionFlags(o); err != nil {
+		return bad("%v", err)
 	}
 	if o.target.IsMaster() {
 		if err := failover.MasterMode(o.mode); err != nil {
@@ -290,6 +305,14 @@ func run(ctx context.Context, args []string, d deps) int {
 	if err := waitWriteback(ctx, human, d.stderr, len(written), o.flushWait, o.mode); err != nil {
 		return fail("%v; instance %s was not terminated", err, target.InstanceID)
 	}
+	if o.mode == failover.ModePartition {
+		r, err := partition(ctx, o, outs, target, failover.WatchConfig{Outputs: outs, Target: target, Written: written,
+			Marathon: m, EC2: e, App: app, ELB: lb, Interval: o.interval, Deadline: o.timeout, Progress: human})
+		if err != nil && r.Partition == nil {
+			return fail("%v", err)
+		}
+		return report(r, err, o, d, human, fail)
+	}
 	killedAt, err := failover.Kill(ctx, e, outs, target, o.mode)
 	if err != nil {
 		return fail("%v", err)
@@ -305,6 +328,12 @@ func run(ctx context.Context, args []string, d deps) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	return report(r, nil, o, d, human, fail)
+}
+
+// report prints the watch's report (the summary, --json, --svg) and its
+// verdict; drillErr is a partition's restore failure, a failure too.
+func report(r failover.Report, drillErr error, o options, d deps, human io.Writer, fail func(string, ...any) int) int {
 	fmt.Fprint(human, r.Summary())
 	if o.jsonOut {
 		enc := json.NewEncoder(d.stdout)
@@ -319,7 +348,11 @@ func run(ctx context.Context, args []string, d deps) int {
 		}
 		fmt.Fprintf(human, "timeline drawn in %s\n", o.svgFile)
 	}
-	if p := r.Problems(0); len(p) > 0 {
+	p := r.Problems(0)
+	if drillErr != nil {
+		p = append(p, drillErr.Error())
+	}
+	if len(p) > 0 {
 		return fail("the failover failed: %s", strings.Join(p, "; "))
 	}
 	return 0
