@@ -13,6 +13,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -137,6 +138,9 @@ type Config struct {
 	// the watch expects (default facts.ZooKeeperSessionTimeout).
 	Drills         []string
 	SessionTimeout time.Duration
+	// HealAfter is how long the partition drill keeps the agent cut off
+	// (default failover.DefaultHealAfter of the stack's settings).
+	HealAfter time.Duration
 
 	Clicks          int
 	FlushWait       time.Duration // wait after the last click; 0 waits none (tests)
@@ -193,6 +197,9 @@ func (c *Config) defaults() error {
 	}
 	if _, err := failover.ParseMode(string(c.Mode)); err != nil {
 		return fmt.Errorf("rehearsal: %w", err)
+	}
+	if c.Mode == failover.ModePartition {
+		return fmt.Errorf("rehearsal: mode %s is a drill of its own: use --drills %s", c.Mode, DrillPartition)
 	}
 	c.fillDurations()
 	if c.Progress == nil {
@@ -363,6 +370,12 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 		return err
 	}
 	r.Target = &target
+	if slices.Contains(cfg.Drills, DrillPartition) {
+		return partitionDrill(ctx, cfg, r, outs, target, failover.WatchConfig{
+			Outputs: outs, Target: target, Written: r.ClicksWritten, Marathon: m, EC2: e, App: app, ELB: lb,
+			Interval: cfg.WatchInterval, Deadline: cfg.WatchDeadline, Progress: cfg.Progress, Now: cfg.Now,
+		})
+	}
 
 	var killedAt time.Time
 	if err := timed(cfg, r, StepKill, func() (err error) {
