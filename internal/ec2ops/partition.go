@@ -283,13 +283,6 @@ func (c *Client) createDrillGroup(ctx context.Context, api GroupsAPI, s Scope, i
 	return aws.ToString(out.GroupId), nil
 }
 
-// allEgress is the rule a new VPC group starts with: all traffic out to
-// anywhere ("By default, it includes an outbound rule that allows all
-// outbound traffic", Amazon VPC User Guide, "Security group rules").
-func allEgress() types.IpPermission {
-	return types.IpPermission{IpProtocol: aws.String("-1"), IpRanges: []types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}
-}
-
 // shapeDrillGroup makes the group hold exactly one ingress rule (TCP on the
 // app port from the ELB's group) and no egress rule, whatever it held
 // before, and checks it.

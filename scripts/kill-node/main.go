@@ -101,7 +101,11 @@ AWS_ENDPOINT_URL_EC2 and AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING override
 the endpoints. The credentials need ec2:DescribeInstances,
 ec2:DescribeVolumes, ec2:TerminateInstances,
 elasticloadbalancing:DescribeLoadBalancers and
-elasticloadbalancing:DescribeInstanceHealth. Marathon must be reachable from
+elasticloadbalancing:DescribeInstanceHealth; --mode partition also
+ec2:DescribeSecurityGroups, ec2:CreateSecurityGroup, ec2:CreateTags,
+ec2:AuthorizeSecurityGroupIngress, ec2:AuthorizeSecurityGroupEgress,
+ec2:RevokeSecurityGroupEgress, ec2:ModifyInstanceAttribute and
+ec2:DeleteSecurityGroup. Marathon must be reachable from
 this machine: the stack's operatorCidr must include its address.
 
 Exit status: 0 the app recovered and no click was lost (or --dry-run,
