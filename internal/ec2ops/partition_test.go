@@ -196,7 +196,7 @@ func TestIsolateUndoesAFailedSwap(t *testing.T) {
 	srv, c, spec := partitionSetup(t)
 	srv.Fail("ModifyInstanceAttribute", 1, http.StatusBadRequest, "UnauthorizedOperation", "You are not authorized to perform this operation.")
 	_, err := c.Isolate(context.Background(), scope, "i-0agent", spec, nil)
-	if err == nil || !strings.Contains(err.Error(), "ModifyInstanceAttribute") || !strings.Contains(err.Error(), "UnauthorizedOperation") {
+	if err == nil || !strings.Contains(err.Error(), "UnauthorizedOperation") || !strings.Contains(err.Error(), "the partition drill needs ec2:CreateSecurityGroup") {
 		t.Fatalf("error %v", err)
 	}
 	checkRestored(t, srv)
