@@ -48,6 +48,8 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export(out.SSHMaster, c.SSHMaster)
 	ctx.Export(out.SSHMasters, c.SSHMasters)
 	ctx.Export(out.SSHAgents, c.SSHAgents)
+	ctx.Export(out.ELBSecurityGroupID, c.Network.ELBSG)
+	ctx.Export(out.AppPort, pulumi.Int(cfg.AppPort))
 	settings := out.NewFailoverSettings(cfg.AgentPingTimeout, cfg.MaxAgentPingTimeouts)
 	if hc := c.AppHealthCheck; c.HasAppHealthCheck {
 		settings = settings.WithHealthCheck(hc.GracePeriod, hc.Interval, hc.MaxConsecutiveFailures)

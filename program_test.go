@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -565,6 +566,7 @@ func TestOutputs(t *testing.T) {
 		"cluster":     {o.ClusterID + " " + o.Stack + " " + o.VolumeDriver + " " + o.AppID, `^mha-[0-9a-f]{8} dev rexray /marathon-ha/moby-counter$`},
 		"ssh":         {o.SSHMaster + " | " + strings.Join(o.SSHAgents, " | "), `^ssh ubuntu@198\.51\.100\.\d+ \| ssh ubuntu@198\.51\.100\.\d+ \| ssh ubuntu@198\.51\.100\.\d+$`},
 		"app":         {o.AppVersion + " " + o.AppTaskHost, `^2026-11-24T10:00:00.000Z 10\.42\.1\.101$`},
+		"partition":   {o.ELBSecurityGroupID + " " + strconv.Itoa(o.AppPort), `^\S+ 8500$`},
 	}
 	for name, c := range checks {
 		if !regexp.MustCompile(c[1]).MatchString(c[0]) {

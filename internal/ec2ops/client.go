@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,11 +87,17 @@ func errorCode(err error) string {
 	return ""
 }
 
+// partitionCalls are the calls only the partition drill makes.
+var partitionCalls = []string{"CreateSecurityGroup", "CreateTags", "AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress",
+	"RevokeSecurityGroupEgress", "ModifyInstanceAttribute", "DeleteSecurityGroup", "DescribeSecurityGroups"}
+
 // fixFor names the remedy for the usual EC2 error codes (EC2 API reference,
 // "Error codes for the Amazon EC2 API").
 func fixFor(call string, err error) string {
 	code := errorCode(err)
 	switch {
+	case (code == "UnauthorizedOperation" || strings.HasPrefix(code, "AccessDenied")) && slices.Contains(partitionCalls, call):
+		return "the AWS credentials in use may not call ec2:" + call + ": the partition drill needs ec2:" + strings.Join(partitionCalls, ", ec2:") + " besides the describes"
 	case code == "UnauthorizedOperation" || strings.HasPrefix(code, "AccessDenied"):
 		return "the AWS credentials in use may not call ec2:" + call + ": grant ec2:DescribeInstances, ec2:TerminateInstances, ec2:DescribeVolumes and ec2:DeleteVolume to the user or role running this tool"
 	case code == "AuthFailure" || code == "InvalidClientTokenId" || code == "SignatureDoesNotMatch" ||

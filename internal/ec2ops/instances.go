@@ -103,6 +103,11 @@ type Instance struct {
 	ID, PrivateIP, State, Role string
 	Tags                       map[string]string
 	LaunchTime                 time.Time
+	// VpcID and SecurityGroups (group ids, in EC2's order) are where the
+	// instance sits; Interfaces counts its network interfaces.
+	VpcID          string
+	SecurityGroups []string
+	Interfaces     int
 }
 
 func fromSDK(in types.Instance) Instance {
@@ -116,6 +121,11 @@ func fromSDK(in types.Instance) Instance {
 		Role:       tags[facts.TagRole],
 		Tags:       tags,
 		LaunchTime: aws.ToTime(in.LaunchTime),
+		VpcID:      aws.ToString(in.VpcId),
+		Interfaces: len(in.NetworkInterfaces),
+	}
+	for _, g := range in.SecurityGroups {
+		out.SecurityGroups = append(out.SecurityGroups, aws.ToString(g.GroupId))
 	}
 	if in.State != nil {
 		out.State = string(in.State.Name)

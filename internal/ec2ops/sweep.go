@@ -130,6 +130,18 @@ type SweepOptions struct {
 	Progress io.Writer
 }
 
+func (o *SweepOptions) defaults() {
+	if o.Wait <= 0 {
+		o.Wait = DefaultSweepWait
+	}
+	if o.Poll <= 0 {
+		o.Poll = DefaultCleanupPoll
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+}
+
 // SweepReport is what a sweep found and did, each resource described as
 // "i-0... (running, Name=...)". Left is what was still there at the end:
 // not empty means the sweep failed, and Sweep's error says so.
@@ -144,11 +156,18 @@ type SweepReport struct {
 	Kept                 []string `json:"kept,omitempty"`
 	Left                 []string `json:"left"`
 	Seconds              float64  `json:"seconds"`
+	// Partitions is what the sweep of the partition drill's groups found
+	// and did (SweepPartitions); nil when it could not run.
+	Partitions *PartitionSweep `json:"partitionDrill,omitempty"`
 }
 
 // Found reports whether the sweep found anything to remove.
 func (r SweepReport) Found() bool {
-	return len(r.Instances)+len(r.Volumes)+len(r.LoadBalancers) > 0
+	n := len(r.Instances) + len(r.Volumes) + len(r.LoadBalancers)
+	if r.Partitions != nil {
+		n += len(r.Partitions.Groups)
+	}
+	return n > 0
 }
 
 // Sweeper removes a stack's leftovers from EC2 and classic ELB.
@@ -183,16 +202,8 @@ func (s *Sweeper) Sweep(ctx context.Context, scope SweepScope, opts SweepOptions
 	if err := scope.validate(); err != nil {
 		return rep, err
 	}
-	if opts.Wait <= 0 {
-		opts.Wait = DefaultSweepWait
-	}
-	if opts.Poll <= 0 {
-		opts.Poll = DefaultCleanupPoll
-	}
+	opts.defaults()
 	out := opts.Progress
-	if out == nil {
-		out = io.Discard
-	}
 	keep := func(id string) bool { return slices.Contains(opts.Keep, id) }
 	var errs []error
 	done := func(err error) (SweepReport, error) {
@@ -200,9 +211,16 @@ func (s *Sweeper) Sweep(ctx context.Context, scope SweepScope, opts SweepOptions
 		return rep, err
 	}
 
+	// First the partition drill's groups: a live instance still in one
+	// gets its own groups back before anything else is decided.
+	parts, err := s.SweepPartitions(ctx, scope, opts)
+	rep.Partitions = &parts
+	if err != nil {
+		errs = append(errs, err)
+	}
 	instances, err := s.instances(ctx, scope, nil)
 	if err != nil {
-		return done(err)
+		return done(errors.Join(append(errs, err)...))
 	}
 	var toTerminate, waitFor []string
 	for _, in := range instances {
@@ -254,6 +272,7 @@ func (s *Sweeper) Sweep(ctx context.Context, scope SweepScope, opts SweepOptions
 	if err := s.leftovers(ctx, scope, keep, &rep); err != nil {
 		errs = append(errs, err)
 	}
+	rep.Left = append(rep.Left, parts.Left...)
 	if len(rep.Left) > 0 {
 		errs = append([]error{fmt.Errorf("%s still there after the sweep, billing: %s; remove them by hand (EC2 and ELB consoles, tag %s=%s)",
 			plural(len(rep.Left), "resource"), strings.Join(rep.Left, "; "), facts.TagStack, scope.Stack)}, errs...)

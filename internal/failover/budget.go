@@ -82,6 +82,12 @@ func NewBudget(s stackoutputs.FailoverSettings, driver string, mode Mode) (Budge
 	steps = append(steps,
 		Step{Name: "Mesos declares the agent lost", Duration: detection,
 			Basis: fmt.Sprintf("agent_ping_timeout %s x max_agent_ping_timeouts %d, more than the %s ZooKeeper session", s.AgentPingTimeout(), s.MaxAgentPingTimeouts, facts.ZooKeeperSessionTimeout)},
+	)
+	if mode == ModePartition {
+		steps = append(steps, Step{Name: "the leading master's fencer terminates the agent", Duration: facts.FenceEstimate,
+			Basis: "estimate: one fencer poll, TerminateInstances with SkipOsShutdown, EC2 reports terminated (docs/fencing.md); the volume may move only then"})
+	}
+	steps = append(steps,
 		Step{Name: "Marathon relaunches the app", Duration: facts.MarathonRelaunchEstimate,
 			Basis: "estimate: unreachableStrategy 0/0, next offer within the 1 s allocation interval"})
 	steps = append(steps, volumeSteps(driver, mode)...)

@@ -96,14 +96,18 @@ func TestBudgetPerDriverAndMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	byKey := map[string]failover.Budget{}
-	totals := map[time.Duration]string{}
+	// Two budgets may add up alike by chance (Flocker's graceful OS
+	// shutdown and its partition's fence both come to 72 s); their steps
+	// must differ.
+	seen := map[string]string{}
 	for _, b := range all {
 		key := b.Driver + "/" + string(b.Mode)
 		byKey[key] = b
-		if other, dup := totals[b.Total]; dup {
-			t.Errorf("budgets %s and %s are both %s", other, key, b.Total)
+		steps := fmt.Sprint(b.Steps)
+		if other, dup := seen[steps]; dup {
+			t.Errorf("budgets %s and %s have the same steps %s", other, key, steps)
 		}
-		totals[b.Total] = key
+		seen[steps] = key
 		if !strings.HasPrefix(b.String(), fmt.Sprintf("recovery budget %s (%s, %s):\n", b.Total, b.Driver, b.Mode)) {
 			t.Errorf("%s prints as\n%s", key, b)
 		}
@@ -115,11 +119,14 @@ func TestBudgetPerDriverAndMode(t *testing.T) {
 			t.Errorf("%s: steps sum to %s, total %s", key, sum, b.Total)
 		}
 	}
-	if len(all) != 4 || all[0].Driver != facts.VolumeDriverRexRay || all[0].Mode != failover.ModeCrash {
-		t.Fatalf("budgets %d, first %s/%s; want 4, the default (rexray, crash) first", len(all), all[0].Driver, all[0].Mode)
+	if want := len(facts.VolumeDrivers) * len(failover.Modes); len(all) != want || all[0].Driver != facts.VolumeDriverRexRay || all[0].Mode != failover.ModeCrash {
+		t.Fatalf("budgets %d, first %s/%s; want %d, the default (rexray, crash) first", len(all), all[0].Driver, all[0].Mode, want)
 	}
 	rc, rg := byKey["rexray/crash"], byKey["rexray/graceful"]
 	fc, fg := byKey["flocker/crash"], byKey["flocker/graceful"]
+	if rp, fp := byKey["rexray/partition"], byKey["flocker/partition"]; rp.Total-rc.Total != facts.FenceEstimate || fp.Total-fc.Total != facts.FenceEstimate {
+		t.Errorf("partition - crash = %s (REX-Ray), %s (Flocker), want the fence %s", rp.Total-rc.Total, fp.Total-fc.Total, facts.FenceEstimate)
+	}
 	if rg.Total-rc.Total != facts.OSShutdownEstimate {
 		t.Errorf("REX-Ray graceful - crash = %s, want the OS shutdown %s", rg.Total-rc.Total, facts.OSShutdownEstimate)
 	}
@@ -147,8 +154,13 @@ func TestBudgetPerDriverAndMode(t *testing.T) {
 		if has("REX-Ray") != (b.Driver == facts.VolumeDriverRexRay) || has("Flocker attaches") != (b.Driver == facts.VolumeDriverFlocker) {
 			t.Errorf("%s: volume steps %+v", key, b.Steps)
 		}
-		if has("waits for EC2") != (key == "flocker/crash") {
+		// After a crash and after the fence alike, the volume is on a
+		// terminated instance that Flocker must see released.
+		if has("waits for EC2") != (key == "flocker/crash" || key == "flocker/partition") {
 			t.Errorf("%s: detach wait present %v", key, has("waits for EC2"))
+		}
+		if has("fencer terminates") != (b.Mode == failover.ModePartition) {
+			t.Errorf("%s: fence step present %v", key, has("fencer terminates"))
 		}
 	}
 }

@@ -15,10 +15,17 @@ const (
 	// 2015 demo did: systemd stops Docker and the Mesos agent, the volume
 	// is unmounted and flushed, and the app serves until then.
 	ModeGraceful Mode = "graceful"
+	// ModePartition terminates nothing: it swaps the agent's security
+	// groups for a drill group that lets in only the ELB on the app port
+	// and lets nothing out (ec2ops.Isolate), so the agent is cut off from
+	// the masters while the ELB still reaches it, and heals it after a
+	// while. The agent's self-fence and the masters' fencer must then do
+	// the rest: the fencer terminates it (docs/fencing.md).
+	ModePartition Mode = "partition"
 )
 
 // Modes are the kill modes, the default first.
-var Modes = []Mode{ModeCrash, ModeGraceful}
+var Modes = []Mode{ModeCrash, ModeGraceful, ModePartition}
 
 // ParseMode reads a --mode flag.
 func ParseMode(s string) (Mode, error) {
@@ -27,8 +34,8 @@ func ParseMode(s string) (Mode, error) {
 			return m, nil
 		}
 	}
-	return "", fmt.Errorf("mode %q: want %s (TerminateInstances with SkipOsShutdown, the default) or %s (the API's default OS shutdown, as in the 2015 demo)",
-		s, ModeCrash, ModeGraceful)
+	return "", fmt.Errorf("mode %q: want %s (TerminateInstances with SkipOsShutdown, the default), %s (the API's default OS shutdown, as in the 2015 demo) or %s (cut the agent off from the masters through its security groups; the fence terminates it)",
+		s, ModeCrash, ModeGraceful, ModePartition)
 }
 
 // SkipOSShutdown is the TerminateInstances SkipOsShutdown parameter of the
@@ -37,6 +44,9 @@ func (m Mode) SkipOSShutdown() bool { return m == ModeCrash }
 
 // Describe says what the mode does to the instance.
 func (m Mode) Describe() string {
+	if m == ModePartition {
+		return "partition: ModifyInstanceAttribute swaps the agent's security groups for a drill group that admits only the ELB on the app port and lets nothing out; the masters lose it, the fence terminates it"
+	}
 	if m == ModeGraceful {
 		return "graceful: TerminateInstances with the default OS shutdown (the app serves until Docker is stopped; the volume is flushed and unmounted)"
 	}

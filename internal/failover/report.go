@@ -30,6 +30,13 @@ const (
 	EventReplacementLost  = "a replacement did not last"                // Marathon's replacement task gone, not running or failing its health checks (may repeat)
 	EventDeadlineExceeded = "deadline exceeded"                         // the watch gave up
 
+	// A partition (ModePartition, RunPartition): EventPartitionRequested
+	// takes EventKill's place.
+	EventPartitionRequested = "partition requested"      // just before ModifyInstanceAttribute swapped in the drill group
+	EventGroupsSwapped      = "security groups swapped"  // DescribeInstances shows the drill group alone
+	EventGroupsRestored     = "security groups restored" // DescribeInstances shows the original groups, or the instance gone (fenced)
+	EventDrillGroupDeleted  = "drill group deleted"      // DeleteSecurityGroup of the drill group succeeded
+
 	// A master's loss (WatchMaster).
 	EventMarathonLeaderless  = "Marathon has no leader"                      // /v2/leader fails or names the lost master, which no longer answers
 	EventZooKeeperSession    = "ZooKeeper expires the lost master's session" // implied by the first new leader; expected at the session timeout
@@ -69,6 +76,7 @@ var eventSource = map[string]string{
 	EventMarathonLeader: SourceMasters, EventAgentsReregistered: SourceMesos, EventTaskKept: SourceMarathon,
 	EventAppServedThroughout: SourceApp,
 	EventWritesStop:          SourceClicks, EventWritesBack: SourceClicks,
+	EventPartitionRequested: SourceEC2, EventGroupsSwapped: SourceEC2, EventGroupsRestored: SourceEC2, EventDrillGroupDeleted: SourceEC2,
 }
 
 // SourceOf returns the source (lane) of an event name.
@@ -100,6 +108,9 @@ type Report struct {
 	// app's EBS volume the watch followed, "" when none was found.
 	Mode     Mode   `json:"mode"`
 	VolumeID string `json:"volumeId,omitempty"`
+	// Partition is the partition drill's record (ModePartition): the drill
+	// group, the groups put back, how long the partition was to last.
+	Partition *PartitionRecord `json:"partition,omitempty"`
 
 	Budget   Budget  `json:"budget"`
 	Timeline []Event `json:"timeline"`

@@ -17,9 +17,23 @@ const (
 
 // LossAllowance is what a kill in mode may lose of the acknowledged clicks:
 // a crash those acknowledged less than bound before it (0:
-// facts.CrashLossBound, the agents' writeback bound), a graceful kill none.
+// facts.CrashLossBound, the agents' writeback bound); a graceful kill
+// none; a partition none either, since the cut-off agent's self-fence
+// syncs the volume before the fencer's SkipOsShutdown can cut it
+// (docs/fencing.md).
 func LossAllowance(mode Mode, bound time.Duration) workload.Allowance {
-	return workload.Allowance{Crash: mode != ModeGraceful, Bound: bound}
+	return workload.Allowance{Crash: mode == ModeCrash, Bound: bound}
+}
+
+// FaultAt is when the fault was requested: the kill's or the partition's
+// event in the timeline (zero if neither is there).
+func (r Report) FaultAt() time.Time {
+	for _, e := range r.Timeline {
+		if e.Name == EventKill || e.Name == EventPartitionRequested {
+			return e.At
+		}
+	}
+	return time.Time{}
 }
 
 // AddWorkload puts the writer's summary in the report, and its outage in

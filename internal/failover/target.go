@@ -199,6 +199,9 @@ func Kill(ctx context.Context, m *marathon.Client, e *ec2ops.Client, lb *mobycou
 	if _, err := ParseMode(string(mode)); err != nil {
 		return time.Time{}, fmt.Errorf("killing the agent %s: %w", t.Host, err)
 	}
+	if mode == ModePartition {
+		return time.Time{}, fmt.Errorf("killing the agent %s: mode %s terminates nothing: run it with RunPartition", t.Host, mode)
+	}
 	if err := checkTarget(ctx, m, lb, t); err != nil {
 		return time.Time{}, fmt.Errorf("not killing the agent %s (instance %s): %w: nothing terminated", t.Host, t.InstanceID, err)
 	}

@@ -130,7 +130,8 @@ var rank = map[string]int{EventKill: 0, EventShuttingDown: 1, EventOldAnswers: 2
 	EventTaskRunning: 10, EventNewInService: 11, EventAppServed: 12, EventReplacementLost: 12, EventRecoveryBroken: 13, EventClicksReadBack: 13,
 	EventRecoveryHeld: 14, EventDeadlineExceeded: 15,
 	EventMarathonLeaderless: 5, EventZooKeeperSession: 6, EventMesosLeader: 7, EventMarathonLeader: 8, EventAgentsReregistered: 9,
-	EventTaskKept: 10, EventAppServedThroughout: 12}
+	EventTaskKept: 10, EventAppServedThroughout: 12,
+	EventPartitionRequested: 0, EventGroupsSwapped: 1, EventGroupsRestored: 14, EventDrillGroupDeleted: 14}
 
 type watcher struct {
 	cfg    WatchConfig
@@ -175,7 +176,11 @@ func newWatcher(cfg WatchConfig, b Budget) *watcher {
 }
 
 func (w *watcher) run(ctx context.Context) Report {
-	w.record(EventKill, w.cfg.KilledAt, fmt.Sprintf("instance %s (%s), task %s; %s", w.cfg.Target.InstanceID, w.cfg.Target.Host, w.cfg.Target.TaskID, w.cfg.Mode.Describe()))
+	first := EventKill
+	if w.cfg.Mode == ModePartition {
+		first = EventPartitionRequested
+	}
+	w.record(first, w.cfg.KilledAt, fmt.Sprintf("instance %s (%s), task %s; %s", w.cfg.Target.InstanceID, w.cfg.Target.Host, w.cfg.Target.TaskID, w.cfg.Mode.Describe()))
 	remaining := w.cfg.KilledAt.Add(w.cfg.Deadline).Sub(w.cfg.Now())
 	dctx, cancel := context.WithTimeout(ctx, remaining)
 	defer cancel()

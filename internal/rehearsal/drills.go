@@ -20,7 +20,17 @@ import (
 const (
 	DrillLeadingMaster = failover.TargetLeadingMaster
 	DrillAppAgent      = failover.TargetAppAgent
+	// DrillPartition cuts the app's agent off from the masters through its
+	// security groups instead of killing it (failover.RunPartition): the
+	// fence must end it and the app move. It takes the app-agent drill's
+	// place: after either, the stack has one agent left, nowhere to move
+	// the app again.
+	DrillPartition = string(failover.ModePartition)
 )
+
+// StepPartition is the partition drill's step: the isolation, the watch
+// and the heal.
+const StepPartition = "partition"
 
 // DrillMasterCount is the masterCount the rehearsal sets when it runs the
 // leading-master drill: the smallest count that survives a master's loss.
@@ -34,19 +44,22 @@ const (
 )
 
 // ParseDrills reads --drills: a comma-separated list of leading-master and
-// app-agent, each at most once; leading-master runs first whatever the
-// order given.
+// app-agent or partition, each at most once; leading-master runs first
+// whatever the order given.
 func ParseDrills(s string) ([]string, error) {
 	var out []string
 	for _, d := range strings.Split(s, ",") {
 		d = strings.TrimSpace(d)
 		switch {
-		case d != DrillLeadingMaster && d != DrillAppAgent:
-			return nil, fmt.Errorf("drill %q: want %s and/or %s, comma-separated", d, DrillLeadingMaster, DrillAppAgent)
+		case d != DrillLeadingMaster && d != DrillAppAgent && d != DrillPartition:
+			return nil, fmt.Errorf("drill %q: want %s and/or %s or %s, comma-separated", d, DrillLeadingMaster, DrillAppAgent, DrillPartition)
 		case slices.Contains(out, d):
 			return nil, fmt.Errorf("drill %s is listed twice", d)
 		}
 		out = append(out, d)
+	}
+	if slices.Contains(out, DrillAppAgent) && slices.Contains(out, DrillPartition) {
+		return nil, fmt.Errorf("drills %s and %s both move the app off its agent, and the first leaves the stack one agent: run them in separate rehearsals", DrillAppAgent, DrillPartition)
 	}
 	slices.SortFunc(out, func(a, b string) int { return drillOrder(a) - drillOrder(b) })
 	return out, nil
@@ -62,10 +75,36 @@ func drillOrder(d string) int {
 // HasMasterDrill reports whether drills include the leading master.
 func HasMasterDrill(drills []string) bool { return slices.Contains(drills, DrillLeadingMaster) }
 
-// hasAgentDrill reports whether drills include the app's agent (the
-// default when none is given).
+// hasAgentDrill reports whether drills include the app's agent, killed
+// (the default when none is given) or partitioned.
 func hasAgentDrill(drills []string) bool {
-	return len(drills) == 0 || slices.Contains(drills, DrillAppAgent)
+	return len(drills) == 0 || slices.Contains(drills, DrillAppAgent) || slices.Contains(drills, DrillPartition)
+}
+
+// partitionDrill cuts the target off from the masters for cfg.HealAfter
+// (or the stack's default) and watches (failover.RunPartition); a failure
+// of the drill itself (a restore that did not finish) goes to the report's
+// problems. It returns the watch's report, with its Partition record, or
+// the error that stopped the drill before the cut.
+func partitionDrill(ctx context.Context, cfg Config, r *Report, wcfg failover.WatchConfig) (failover.Report, error) {
+	var rep failover.Report
+	err := timed(cfg, r, StepPartition, func() error {
+		heal := cfg.HealAfter
+		if heal <= 0 {
+			heal = failover.DefaultHealAfter(wcfg.Outputs.Failover)
+		}
+		fmt.Fprintf(cfg.Progress, "rehearsal: cutting %s (%s) off from the masters for %s\n", wcfg.Target.InstanceID, wcfg.Target.Host, heal)
+		var err error
+		rep, err = failover.RunPartition(ctx, wcfg, heal)
+		if rep.Partition == nil {
+			return err
+		}
+		if err != nil {
+			r.Problems = append(r.Problems, DrillPartition+" drill: "+err.Error())
+		}
+		return nil
+	})
+	return rep, err
 }
 
 // MasterDrill is the report of the leading-master drill.

@@ -22,7 +22,7 @@ func TestJudgedAgainstItsOwnBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	rtoOf := func(b failover.Budget) time.Duration { return b.Total + rehearsal.DefaultBudgetMargin }
-	limits := map[time.Duration]bool{}
+	limits, totals := map[time.Duration]bool{}, map[time.Duration]bool{}
 	byKey := map[string]failover.Budget{}
 	for _, b := range budgets {
 		limit, from := rehearsal.RTOLimit(b, 0, rehearsal.DefaultBudgetMargin)
@@ -30,14 +30,18 @@ func TestJudgedAgainstItsOwnBudget(t *testing.T) {
 			t.Errorf("%s/%s: limit %s (%s), want %s", b.Driver, b.Mode, limit, from, rtoOf(b))
 		}
 		limits[limit] = true
+		totals[b.Total] = true
 		byKey[b.Driver+"/"+string(b.Mode)] = b
 	}
-	if len(limits) != len(budgets) {
+	// One limit per budget total (Flocker's graceful and partition budgets
+	// add up alike by chance, 72 s, from different steps).
+	if len(limits) != len(totals) || len(totals) < len(budgets)-1 {
 		t.Errorf("limits %v are not one per driver and mode", limits)
 	}
 	// One RTO just over the default's limit.
 	rto := rtoOf(byKey["rexray/crash"]) + time.Second
-	for key, wantFail := range map[string]bool{"rexray/crash": true, "rexray/graceful": false, "flocker/crash": false, "flocker/graceful": false} {
+	for key, wantFail := range map[string]bool{"rexray/crash": true, "rexray/graceful": false, "flocker/crash": false, "flocker/graceful": false,
+		"rexray/partition": false, "flocker/partition": false} {
 		b := byKey[key]
 		limit, _ := rehearsal.RTOLimit(b, 0, rehearsal.DefaultBudgetMargin)
 		r := failover.Report{Recovered: true, RTOSeconds: rto.Seconds(), Budget: b}

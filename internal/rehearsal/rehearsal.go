@@ -14,6 +14,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -140,6 +141,9 @@ type Config struct {
 	// the watch expects (default facts.ZooKeeperSessionTimeout).
 	Drills         []string
 	SessionTimeout time.Duration
+	// HealAfter is how long the partition drill keeps the agent cut off
+	// (default failover.DefaultHealAfter of the stack's settings).
+	HealAfter time.Duration
 
 	// Rounds, when above 0, kills the app's agent that many times in a
 	// row (internal/rounds): each round's kill mode drawn from RoundDrills
@@ -214,6 +218,9 @@ func (c *Config) defaults() error {
 	}
 	if _, err := failover.ParseMode(string(c.Mode)); err != nil {
 		return fmt.Errorf("rehearsal: %w", err)
+	}
+	if c.Mode == failover.ModePartition {
+		return fmt.Errorf("rehearsal: mode %s is a drill of its own: use --drills %s", c.Mode, DrillPartition)
 	}
 	c.fillDurations()
 	if c.Progress == nil {
@@ -434,8 +441,11 @@ func (a *agentRun) drill(ctx context.Context, mode failover.Mode, written []stri
 		return failover.Report{}, 0, err
 	}
 	r.Target = &target
+	if slices.Contains(cfg.Drills, DrillPartition) {
+		mode = failover.ModePartition
+	}
 
-	// The writer's clicks go through the kill and the watch; it stops at
+	// The writer's clicks go through the fault and the watch; it stops at
 	// the latest here, whatever happens.
 	var w *workload.Writer
 	defer func() {
@@ -450,37 +460,44 @@ func (a *agentRun) drill(ctx context.Context, mode failover.Mode, written []stri
 		return failover.Report{}, 0, err
 	}
 
-	var killedAt time.Time
-	if err := timed(cfg, r, StepKill, func() (err error) {
-		killedAt, err = failover.Kill(ctx, a.m, a.e, a.lb, a.outs, target, mode)
-		return err
-	}); err != nil {
-		return failover.Report{}, 0, err
+	wcfg := failover.WatchConfig{
+		Outputs: a.outs, Target: target, Mode: mode, Written: written,
+		Marathon: a.m, EC2: a.e, App: a.app, ELB: a.lb,
+		Interval: cfg.WatchInterval, Deadline: cfg.WatchDeadline,
+		Progress: cfg.Progress, Now: cfg.Now,
 	}
-	r.KilledAt = killedAt.UTC().Format(time.RFC3339Nano)
-
 	var rep failover.Report
-	var limit time.Duration
-	err := timed(cfg, r, StepWatch, func() (err error) {
-		rep, err = failover.Watch(ctx, failover.WatchConfig{
-			Outputs: a.outs, Target: target, Mode: mode, KilledAt: killedAt, Written: written,
-			Marathon: a.m, EC2: a.e, App: a.app, ELB: a.lb,
-			Interval: cfg.WatchInterval, Deadline: cfg.WatchDeadline,
-			Progress: cfg.Progress, Now: cfg.Now,
-		})
-		if err != nil {
-			return fmt.Errorf("watching the recovery: %w", err)
+	if mode == failover.ModePartition {
+		var err error
+		if rep, err = partitionDrill(ctx, cfg, r, wcfg); err != nil {
+			return failover.Report{}, 0, err
 		}
-		rep.AddWorkload(w.Finish(ctx, killedAt, rep.Recovered))
-		j := rep.Judge(cfg.RTOLimit, cfg.BudgetMargin)
-		r.Failover = &rep
-		// The caller adds rep.Problems(limit), which Judge recorded in
-		// rep.Judgement too.
-		limit, _ = failover.RTOLimit(rep.Budget, cfg.RTOLimit, cfg.BudgetMargin)
-		r.RTOLimitSeconds, r.RTOLimitFrom, r.BudgetMarginSeconds = j.RTOLimitSeconds, j.RTOLimitFrom, cfg.BudgetMargin.Seconds()
-		return nil
-	})
-	return rep, limit, err
+	} else {
+		if err := timed(cfg, r, StepKill, func() (err error) {
+			wcfg.KilledAt, err = failover.Kill(ctx, a.m, a.e, a.lb, a.outs, target, mode)
+			return err
+		}); err != nil {
+			return failover.Report{}, 0, err
+		}
+		if err := timed(cfg, r, StepWatch, func() (err error) {
+			if rep, err = failover.Watch(ctx, wcfg); err != nil {
+				return fmt.Errorf("watching the recovery: %w", err)
+			}
+			return nil
+		}); err != nil {
+			return failover.Report{}, 0, err
+		}
+	}
+	faultAt := rep.FaultAt()
+	r.KilledAt = faultAt.UTC().Format(time.RFC3339Nano)
+	rep.AddWorkload(w.Finish(ctx, faultAt, rep.Recovered))
+	j := rep.Judge(cfg.RTOLimit, cfg.BudgetMargin)
+	r.Failover = &rep
+	// The caller adds rep.Problems(limit), which Judge recorded in
+	// rep.Judgement too.
+	limit, _ := failover.RTOLimit(rep.Budget, cfg.RTOLimit, cfg.BudgetMargin)
+	r.RTOLimitSeconds, r.RTOLimitFrom, r.BudgetMarginSeconds = j.RTOLimitSeconds, j.RTOLimitFrom, cfg.BudgetMargin.Seconds()
+	return rep, limit, nil
 }
 
 // RTOLimit is the RTO a run is judged against (failover.RTOLimit, the judge

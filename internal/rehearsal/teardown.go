@@ -29,6 +29,12 @@ type Leftovers struct {
 	// internal/service/ec2/vpc_subnet.go, resourceSubnetDelete).
 	BeforeDestroy      *ec2ops.SweepReport `json:"beforeDestroy,omitempty"`
 	BeforeDestroyError string              `json:"beforeDestroyError,omitempty"`
+	// Partitions is the sweep of the partition drill's groups before the
+	// destroy, run every time: a drill group a dead run left sits in the
+	// stack's VPC, whose deletion it would block, and may still hold an
+	// agent (ec2ops.SweepPartitions). PartitionsError says why it failed.
+	Partitions      *ec2ops.PartitionSweep `json:"partitions,omitempty"`
+	PartitionsError string                 `json:"partitionsError,omitempty"`
 	// AfterDestroy is the sweep after a successful destroy: anything the
 	// stack's tags still find is removed, and what cannot be is a problem.
 	AfterDestroy *ec2ops.SweepReport `json:"afterDestroy,omitempty"`
@@ -159,6 +165,22 @@ func Teardown(parent context.Context, tc TeardownConfig, r *Report) {
 		}
 	}
 
+	if region != "" && tc.Sweep != nil {
+		err := within(sweepTimeout(tc.SweepWait), func(ctx context.Context) error {
+			sw, err := tc.Sweep(ctx, region)
+			if err != nil {
+				return err
+			}
+			p, err := sw.SweepPartitions(ctx, scope, ec2ops.SweepOptions{Wait: tc.SweepWait, Poll: tc.SweepPoll, Progress: tc.Progress})
+			lo.Partitions = &p
+			return err
+		})
+		if err != nil {
+			lo.PartitionsError = err.Error()
+			r.Problems = append(r.Problems, fmt.Sprintf("stack %s: the partition drill's groups could not all be undone before the destroy: %v", name, err))
+		}
+	}
+
 	fmt.Fprintf(tc.Progress, "rehearsal: destroying stack %s (up to %s)\n", name, tc.DestroyTimeout)
 	err := timedStep(tc.Now, r, StepDestroy, func() error {
 		return within(tc.DestroyTimeout, tc.Stack.Destroy)
@@ -217,6 +239,10 @@ func (lo *Leftovers) Summary(w io.Writer) {
 	}
 	for _, op := range lo.PendingOperations {
 		fmt.Fprintf(w, "  pending operation in the state: %s\n", op)
+	}
+	if p := lo.Partitions; p != nil && len(p.Groups) > 0 {
+		fmt.Fprintf(w, "  partition drill groups left by a dead run: %d found, %d instances restored, %d deleted, %d left\n",
+			len(p.Groups), len(p.Restored), len(p.GroupsDeleted), len(p.Left))
 	}
 	for _, s := range []struct {
 		when string

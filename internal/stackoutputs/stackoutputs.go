@@ -45,6 +45,12 @@ const (
 	SSHMasters       = "sshMasters"
 	SSHAgents        = "sshAgents"
 	Failover         = "failoverSettings"
+	// ELBSecurityGroupID is the ELB's security group and AppPort the app's
+	// host port on the agents: the partition drill admits that group on
+	// that port into the isolated agent. Stacks made before the drill lack
+	// them.
+	ELBSecurityGroupID = "elbSecurityGroupId"
+	AppPort            = "appPort"
 )
 
 // FailoverSettings are the stack's failure-detection settings, exported so a
@@ -136,6 +142,10 @@ type Outputs struct {
 	SSHMasters       []string         `json:"sshMasters"`
 	SSHAgents        []string         `json:"sshAgents"`
 	Failover         FailoverSettings `json:"failoverSettings"`
+	// ELBSecurityGroupID and AppPort: see the keys; "" and 0 when the
+	// stack lacks them.
+	ELBSecurityGroupID string `json:"elbSecurityGroupId,omitempty"`
+	AppPort            int    `json:"appPort,omitempty"`
 }
 
 // required are the keys every tool needs; a stack without them is not a

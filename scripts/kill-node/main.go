@@ -78,7 +78,17 @@ Options:
                           SkipOsShutdown=true, the machine stops at once and
                           unflushed writes are lost; graceful: the API's
                           default OS shutdown, as in the 2015 demo (the app
-                          serves until Docker stops, the volume is flushed).
+                          serves until Docker stops, the volume is flushed);
+                          partition: terminate nothing, cut the agent off
+                          from the masters through its security groups
+                          (a drill group that admits only the ELB on the
+                          app port, nothing out), heal after --heal-after;
+                          the fence must terminate it. Needs the stack
+                          outputs elbSecurityGroupId and appPort.
+    --heal-after D        How long a partition lasts (default: the
+                          stack's detection + fence + relaunch + margin,
+                          30s with the default settings). The groups are
+                          restored on every exit: error, timeout, signal.
     --clicks N            Clicks to write through the ELB before the kill
                           (default 10; 0 writes none).
     --flush-wait D        The 2015 demo's data check: wait this long after
@@ -113,7 +123,11 @@ AWS_ENDPOINT_URL_EC2 and AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING override
 the endpoints. The credentials need ec2:DescribeInstances,
 ec2:DescribeVolumes, ec2:TerminateInstances,
 elasticloadbalancing:DescribeLoadBalancers and
-elasticloadbalancing:DescribeInstanceHealth. Marathon must be reachable from
+elasticloadbalancing:DescribeInstanceHealth; --mode partition also
+ec2:DescribeSecurityGroups, ec2:CreateSecurityGroup, ec2:CreateTags,
+ec2:AuthorizeSecurityGroupIngress, ec2:AuthorizeSecurityGroupEgress,
+ec2:RevokeSecurityGroupEgress, ec2:ModifyInstanceAttribute and
+ec2:DeleteSecurityGroup. Marathon must be reachable from
 this machine: the stack's operatorCidr must include its address.
 
 Exit status: 0 the app recovered within its budget plus --margin (or
@@ -166,6 +180,7 @@ type options struct {
 	svgFile                                    string // --svg
 	timeout, interval, marathonWait, flushWait time.Duration
 	target                                     failover.KillTarget
+	healAfter                                  time.Duration // --heal-after, 0: failover.DefaultHealAfter
 }
 
 // errUsage marks a usage error (exit status 2).
@@ -198,6 +213,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.timeout, "timeout", facts.FailoverWatchTimeout, "")
 	fs.DurationVar(&o.interval, "interval", failover.MaxInterval, "")
 	fs.DurationVar(&o.marathonWait, "marathon-wait", defaultMarathonWait, "")
+	fs.DurationVar(&o.healAfter, "heal-after", 0, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -238,6 +254,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	o.mode = m
 	if o.target, err = failover.ParseKillTarget(target); err != nil {
 		return bad("--%v", err)
+	}
+	if err := checkPartitionFlags(o); err != nil {
+		return bad("%v", err)
 	}
 	if o.target.IsMaster() {
 		if err := failover.MasterMode(o.mode); err != nil {
@@ -333,11 +352,17 @@ func run(ctx context.Context, args []string, d deps) int {
 		return 0
 	}
 
-	r, err := killAndWatch(ctx, o, d, human, failover.WatchConfig{Outputs: outs, Target: target, Mode: o.mode, Written: written,
+	r, drillErr, err := killAndWatch(ctx, o, d, human, failover.WatchConfig{Outputs: outs, Target: target, Mode: o.mode, Written: written,
 		Marathon: m, EC2: e, App: app, ELB: lb, Interval: o.interval, Deadline: o.timeout, Progress: human})
 	if err != nil {
 		return fail("%v", err)
 	}
+	return report(r, drillErr, o, d, human, fail)
+}
+
+// report prints the watch's report (the summary, --json, --svg) and its
+// verdict; drillErr is a partition's restore failure, a failure too.
+func report(r failover.Report, drillErr error, o options, d deps, human io.Writer, fail func(string, ...any) int) int {
 	fmt.Fprint(human, r.Summary())
 	if o.jsonOut {
 		enc := json.NewEncoder(d.stdout)
@@ -352,7 +377,14 @@ func run(ctx context.Context, args []string, d deps) int {
 		}
 		fmt.Fprintf(human, "timeline drawn in %s\n", o.svgFile)
 	}
-	if p := r.Judgement.Problems; len(p) > 0 {
+	p := []string{}
+	if r.Judgement != nil {
+		p = append(p, r.Judgement.Problems...)
+	}
+	if drillErr != nil {
+		p = append(p, drillErr.Error())
+	}
+	if len(p) > 0 {
 		for _, line := range p {
 			fmt.Fprintf(d.stderr, "%s: FAILED: %s\n", program, line)
 		}

@@ -16,7 +16,7 @@ import (
 // judges the report as the rehearsal does (Report.Judge: the budget plus
 // --margin, or --rto-limit). wc is the watch's config without the kill
 // time.
-func killAndWatch(ctx context.Context, o options, d deps, human io.Writer, wc failover.WatchConfig) (failover.Report, error) {
+func killAndWatch(ctx context.Context, o options, d deps, human io.Writer, wc failover.WatchConfig) (r failover.Report, drillErr, err error) {
 	cfg := d.workload
 	cfg.App = wc.App
 	cfg.Loss = failover.LossAllowance(o.mode, cfg.Loss.Bound)
@@ -28,24 +28,34 @@ func killAndWatch(ctx context.Context, o options, d deps, human io.Writer, wc fa
 	cfg.Deadline = o.timeout
 	w, err := workload.Start(ctx, cfg)
 	if err != nil {
-		return failover.Report{}, fmt.Errorf("%w; instance %s was not terminated", err, wc.Target.InstanceID)
+		return failover.Report{}, nil, fmt.Errorf("%w; instance %s was not terminated", err, wc.Target.InstanceID)
 	}
 	defer w.Stop() // at the latest; Finish stops it first
 	fmt.Fprintln(human, w.Describe())
 	if err := w.WaitLead(ctx); err != nil {
-		return failover.Report{}, fmt.Errorf("%w; instance %s was not terminated", err, wc.Target.InstanceID)
+		return failover.Report{}, nil, fmt.Errorf("%w; instance %s was not terminated", err, wc.Target.InstanceID)
 	}
-	killedAt, err := failover.Kill(ctx, wc.Marathon, wc.EC2, wc.ELB, wc.Outputs, wc.Target, o.mode)
-	if err != nil {
-		return failover.Report{}, err
+	var faultAt time.Time
+	if o.mode == failover.ModePartition {
+		// The writer keeps clicking through the partition and its heal:
+		// clicks acknowledged by either side are judged alike.
+		r, drillErr = partition(ctx, o, wc.Outputs, wc.Target, wc)
+		if drillErr != nil && r.Partition == nil {
+			return failover.Report{}, nil, drillErr
+		}
+		faultAt = r.FaultAt()
+	} else {
+		faultAt, err = failover.Kill(ctx, wc.Marathon, wc.EC2, wc.ELB, wc.Outputs, wc.Target, o.mode)
+		if err != nil {
+			return failover.Report{}, nil, err
+		}
+		fmt.Fprintf(human, "terminate (%s) requested for %s at %s\n", o.mode, wc.Target.InstanceID, faultAt.UTC().Format(time.RFC3339Nano))
+		wc.KilledAt = faultAt
+		if r, err = failover.Watch(ctx, wc); err != nil {
+			return failover.Report{}, nil, err
+		}
 	}
-	fmt.Fprintf(human, "terminate (%s) requested for %s at %s\n", o.mode, wc.Target.InstanceID, killedAt.UTC().Format(time.RFC3339Nano))
-	wc.KilledAt = killedAt
-	r, err := failover.Watch(ctx, wc)
-	if err != nil {
-		return failover.Report{}, err
-	}
-	r.AddWorkload(w.Finish(ctx, killedAt, r.Recovered))
+	r.AddWorkload(w.Finish(ctx, faultAt, r.Recovered))
 	r.Judge(o.rtoLimit, o.margin)
-	return r, nil
+	return r, drillErr, nil
 }

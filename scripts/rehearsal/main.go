@@ -68,8 +68,13 @@ Options:
     --mode M               How the agent is killed: crash (default; TerminateInstances
                            with SkipOsShutdown=true) or graceful (the API's default
                            OS shutdown, as in the 2015 demo).
-    --drills LIST          What to kill, comma-separated: app-agent (default) and/or
-                           leading-master. leading-master runs first and sets the
+    --drills LIST          What to kill, comma-separated: app-agent (default) or
+                           partition, and/or leading-master. partition kills
+                           nothing: it cuts the app's agent off from the masters
+                           through its security groups for --heal-after, the
+                           fence must terminate it, and its groups are restored
+                           on every exit (the teardown sweeps a drill group a
+                           dead run left). leading-master runs first and sets the
                            stack's masterCount to 3; it kills the master whose
                            Marathon leads, watches the ZooKeeper session expire, the
                            Mesos and Marathon elections and the agents re-register,
@@ -89,6 +94,9 @@ Options:
     --seed S               The seed that draws the rounds' kill modes; the summary
                            prints it, and the same seed replays the same modes in the
                            same order (default: a new one).
+    --heal-after D         How long the partition drill lasts (default: the stack's
+                           latest detection + the fence + Marathon's relaunch +
+                           margin, 30s with the default settings).
     --margin D             How much the RTO may exceed the budget of the volume driver
                            and --mode (default 10s: one ELB health-check interval, one
                            agent ping timeout and one sample of the watch).
@@ -171,6 +179,7 @@ type options struct {
 	rounds                                                              int           // --rounds
 	roundDrills                                                         string        // --round-drills
 	seed                                                                uint64        // --seed
+	healAfter                                                           time.Duration // --heal-after
 }
 
 func firstOf(vs ...string) string {
@@ -202,6 +211,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	fs.IntVar(&o.rounds, "rounds", 0, "")
 	fs.Uint64Var(&o.seed, "seed", 0, "")
 	fs.StringVar(&o.roundDrills, "round-drills", strings.Join(rehearsal.RoundDrills, ","), "")
+	fs.DurationVar(&o.healAfter, "heal-after", 0, "")
 	fs.DurationVar(&o.margin, "margin", rehearsal.DefaultBudgetMargin, "")
 	fs.DurationVar(&o.upTimeout, "up-timeout", rehearsal.DefaultUpTimeout, "")
 	fs.DurationVar(&o.servingLimit, "serving-limit", bootbudget.Goal, "")
@@ -270,6 +280,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	r := rehearsal.Run(ctx, rehearsal.Config{
 		Stack: stack, Clients: d.clients(stderr), Clicks: o.clicks, FlushWait: o.flushWait, RTOLimit: o.rtoLimit,
 		Mode: failover.Mode(o.mode), BudgetMargin: o.margin, Drills: drills, Rounds: o.rounds, Seed: o.seed, RoundDrills: strings.Split(o.roundDrills, ","),
+		HealAfter:       o.healAfter,
 		AppReadyTimeout: o.appReady, WatchDeadline: o.watchDeadline, DestroyTimeout: o.destroyTimeout, Progress: stderr,
 		UpTimeout: o.upTimeout, ServingLimit: o.servingLimit, Region: o.region, Workload: d.workload,
 	})
@@ -321,8 +332,13 @@ func (o options) check() string {
 	case o.flushWait < 0 || (o.rtoLimitSet && o.rtoLimit <= 0) || o.margin <= 0 || o.appReady <= 0 || o.watchDeadline <= 0 || o.destroyTimeout <= 0 || o.upTimeout <= 0 || o.servingLimit <= 0:
 		return "durations must be positive (--flush-wait may be 0)"
 	}
-	if _, err := failover.ParseMode(o.mode); err != nil {
+	if m, err := failover.ParseMode(o.mode); err != nil {
 		return "--" + err.Error()
+	} else if m == failover.ModePartition {
+		return "--mode partition: the partition is a drill of its own: pass --drills partition"
+	}
+	if o.healAfter < 0 {
+		return "--heal-after must not be negative"
 	}
 	if _, err := rehearsal.ParseDrills(o.drills); err != nil {
 		return "--drills: " + err.Error()

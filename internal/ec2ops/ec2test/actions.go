@@ -103,7 +103,7 @@ func wildcard(pattern, s string) bool {
 
 func knownInstanceFilter(name string) bool {
 	return strings.HasPrefix(name, "tag:") || slices.Contains([]string{"tag-key",
-		"private-ip-address", "instance-state-name", "instance-id", "availability-zone"}, name)
+		"private-ip-address", "instance-state-name", "instance-id", "availability-zone", "vpc-id", "instance.group-id"}, name)
 }
 
 func knownVolumeFilter(name string) bool {
@@ -124,6 +124,10 @@ func (it *instance) matches(f filter) bool {
 		return f.matches(it.ID)
 	case "availability-zone":
 		return f.matches(it.AvailabilityZone)
+	case "vpc-id":
+		return f.matches(it.VpcID)
+	case "instance.group-id":
+		return f.matches(it.SecurityGroups...)
 	}
 	return false
 }
@@ -186,6 +190,8 @@ func (s *Server) describeInstances(form url.Values) (any, *apiError) {
 				InstanceType:     it.InstanceType,
 				LaunchTime:       timestamp(it.LaunchTime),
 				Placement:        xmlPlacement{AvailabilityZone: it.AvailabilityZone, Tenancy: "default"},
+				VpcID:            it.VpcID,
+				GroupSet:         s.groupIdentifiers(it.SecurityGroups),
 				TagSet:           xmlTags(it.Tags),
 			}},
 		})

@@ -1,6 +1,7 @@
 // Package ec2test is an in-process stand-in for the few EC2 Query-API
 // actions marathon-ha's tools call: DescribeInstances, TerminateInstances,
-// DescribeVolumes, DeleteVolume and GetConsoleOutput (console.go). It
+// DescribeVolumes, DeleteVolume, GetConsoleOutput (console.go) and the
+// security-group calls of the partition drill (groups.go). It
 // speaks the wire protocol (form-encoded POST, XML answers in the 2016-11-15
 // namespace, AWS-shaped error documents), so tests drive it with the real
 // aws-sdk-go-v2 ec2 client and exercise the SDK's serializers,
@@ -80,6 +81,14 @@ type Instance struct {
 	ImageID          string
 	LaunchTime       time.Time // zero means when it was added
 	Tags             map[string]string
+	// VpcID is the instance's VPC ("" means VpcID) and SecurityGroups the
+	// ids of the groups of its one network interface (empty means the
+	// VPC's default group, as EC2 gives an instance launched without
+	// any: EC2 API reference, CreateSecurityGroup). A seeded id the
+	// stand-in does not know is created as a group of that VPC with no
+	// rules. ModifyInstanceAttribute changes them (groups.go).
+	VpcID          string
+	SecurityGroups []string
 	// SkipOsShutdown is how the TerminateInstances that ended the
 	// instance asked (output only).
 	SkipOsShutdown bool
@@ -129,6 +138,10 @@ type Request struct {
 
 // Option configures a Server.
 type Option func(*Server)
+
+// actions are the handlers of the actions other files of the package add
+// (groups.go), by action name; set in init, read only after.
+var actions = map[string]func(*Server, url.Values) (any, *apiError){}
 
 // WithShutdownDelay sets how long a terminated instance stays shutting-down
 // before it is terminated (default 0: terminated at the next request).
@@ -190,6 +203,7 @@ type Server struct {
 	attachDelay   time.Duration
 	pageSize      int
 	onTerminate   func(string, bool)
+	onGroups      func(string, []string)
 	latency       map[string]time.Duration // set before serving, read only
 
 	mu        sync.Mutex
@@ -199,6 +213,9 @@ type Server struct {
 	faults    faultQueue
 	reqSeq    int
 	consoles  map[string]*console // console.go
+	groups    []*secGroup         // groups.go
+	vpcs      map[string]bool     // the VPCs that exist: VpcID and those seeded
+	idSeq     int                 // the last generated resource id number
 }
 
 type instance struct {
@@ -315,6 +332,10 @@ func (s *Server) AddInstance(in Instance) {
 		in.LaunchTime = now
 	}
 	in.Tags = maps.Clone(in.Tags)
+	if in.VpcID == "" {
+		in.VpcID = VpcID
+	}
+	in.SecurityGroups = s.seedGroups(in.VpcID, in.SecurityGroups)
 	it := &instance{Instance: in}
 	if in.State == StateShuttingDown {
 		it.shutdownAt = now
@@ -377,6 +398,7 @@ func (s *Server) Instance(id string) (Instance, bool) {
 	if it := s.findInstance(id); it != nil {
 		out := it.Instance
 		out.Tags = maps.Clone(out.Tags)
+		out.SecurityGroups = slices.Clone(out.SecurityGroups)
 		return out, true
 	}
 	return Instance{}, false
@@ -576,6 +598,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "GetConsoleOutput":
 		body, err = s.getConsoleOutput(r.Form)
 	default:
+		if h, ok := actions[action]; ok {
+			body, err = h(s, r.Form)
+			break
+		}
 		err = badRequest("InvalidAction", "The action %s is not valid for this web service.", action)
 	}
 	if err != nil {

@@ -33,7 +33,15 @@ type xmlInstance struct {
 	InstanceType     string       `xml:"instanceType"`
 	LaunchTime       string       `xml:"launchTime"`
 	Placement        xmlPlacement `xml:"placement"`
+	VpcID            string       `xml:"vpcId,omitempty"`
+	GroupSet         []xmlGroupID `xml:"groupSet>item"`
 	TagSet           []xmlTag     `xml:"tagSet>item"`
+}
+
+// xmlGroupID is a GroupIdentifier (API reference): an instance's group.
+type xmlGroupID struct {
+	GroupID   string `xml:"groupId"`
+	GroupName string `xml:"groupName"`
 }
 
 type xmlReservation struct {
