@@ -199,6 +199,9 @@ func runScript(t *testing.T, root, script, fakeIP, fail string, env ...string) (
 		"MHA_CALLS=" + filepath.Join(root, "calls.log"),
 		"MHA_RETRY_ATTEMPTS=2",
 		"MHA_READY_ATTEMPTS=2",
+		// The fencer (run-mha-fencer), started by the fake systemctl in the
+		// foreground, polls once and exits.
+		"MHA_FENCER_POLLS=1",
 		"FAKE_PRIVATE_IP=" + fakeIP,
 		"FAKE_FAIL=" + fail,
 		"FAKE_GPG_FPR=" + facts.DockerAptKeyFingerprint,
@@ -600,12 +603,16 @@ func TestReadyCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := runScript(t, root, facts.ReadyCheckCommand, testMasterIP, "")
-	if err != nil || strings.Count(out, "ok: ") != 5 {
+	if err != nil || strings.Count(out, "ok: ") != 6 {
 		t.Errorf("all services up: %v\n%s", err, out)
 	}
 	out, err = runScript(t, root, facts.ReadyCheckCommand, testMasterIP, "curl -fsS --max-time 3 http://"+testMasterIP+":8080/ping")
-	if err == nil || !strings.Contains(out, "not ready: Marathon /ping on 8080") || strings.Count(out, "ok: ") != 4 {
+	if err == nil || !strings.Contains(out, "not ready: Marathon /ping on 8080") || strings.Count(out, "ok: ") != 5 {
 		t.Errorf("Marathon down: %v\n%s", err, out)
+	}
+	out, err = runScript(t, root, facts.ReadyCheckCommand, testMasterIP, "systemctl is-active --quiet "+fencerService+".service")
+	if err == nil || !strings.Contains(out, "not ready: "+fencerService+" running") || strings.Count(out, "ok: ") != 5 {
+		t.Errorf("fencer down: %v\n%s", err, out)
 	}
 }
 
@@ -694,7 +701,7 @@ func TestBootPullsOverlap(t *testing.T) {
 			firstEnd = end
 		}
 	}
-	want := []string{in.Images.ZooKeeper, in.Images.MesosMaster, in.Images.Marathon, in.Images.FlockerControl}
+	want := []string{in.Images.ZooKeeper, in.Images.MesosMaster, in.Images.Marathon, in.Images.AWSCLI, in.Images.FlockerControl}
 	slices.Sort(images)
 	slices.Sort(want)
 	if !slices.Equal(images, want) {

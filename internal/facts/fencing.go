@@ -93,3 +93,8 @@ const (
 	FenceEventFailed     = "failed"      // the EC2 call was refused or timed out; the volume stays
 	FenceEventSelfFenced = "self-fenced" // the agent killed the app, flushed and unmounted, blocked the port
 )
+
+// FenceNoInstance is the instance= of a fence line whose host no instance
+// of this cluster's agents has (or whose look-up failed): the fencer
+// touches nothing then.
+const FenceNoInstance = "none"
