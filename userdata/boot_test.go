@@ -54,6 +54,25 @@ curl)
   case "$*" in
   *latest/api/token*) printf 'FAKE-TOKEN' ;;
   *latest/meta-data/local-ipv4*) printf '%s' "$FAKE_PRIVATE_IP" ;;
+  */v2/leader*)
+    # Marathon answers 404 "There is no leader" while none is elected
+    # (mesosphere/marathon v1.4.9 api/v2/LeaderResource.scala), and curl -f
+    # exits 22 on it. The test writes the leader's answer.
+    if [ ! -r "$MHA_ROOT/fake-marathon/leader.json" ]; then
+      echo "curl: (22) The requested URL returned error: 404" >&2; exit 22
+    fi
+    cat "$MHA_ROOT/fake-marathon/leader.json" ;;
+  */v2/tasks*)
+    # GET /v2/tasks has a JSON and a text/plain method (TasksResource.scala
+    # indexJson, indexTxt); without Accept: application/json the fake
+    # answers the text one (stricter than leaving it to JAX-RS).
+    if [[ " $* " != *" Accept: application/json "* ]]; then
+      printf '/moby-counter\t10000\t10.0.2.11:8500\n'
+    elif [ -r "$MHA_ROOT/fake-marathon/tasks.json" ]; then
+      cat "$MHA_ROOT/fake-marathon/tasks.json"
+    else
+      printf '{"tasks":[]}'
+    fi ;;
   esac
   # -o FILE writes the download there.
   prev=
