@@ -152,3 +152,49 @@ func TestBudgetPerDriverAndMode(t *testing.T) {
 		}
 	}
 }
+
+// The volume moves only after the fence (docs/fencing.md): every budget has
+// the fence step between the detection and the volume move, and it follows
+// facts.FenceEstimate when the detection is shorter than the termination.
+func TestBudgetFencesBeforeTheVolumeMoves(t *testing.T) {
+	all, err := failover.Budgets(failover.DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := func(b failover.Budget, sub string) int {
+		for i, s := range b.Steps {
+			if strings.Contains(s.Name, sub) {
+				return i
+			}
+		}
+		return -1
+	}
+	for _, b := range all {
+		key := b.Driver + "/" + string(b.Mode)
+		lost, fence, relaunch := index(b, "declares the agent lost"), index(b, "fencer confirms"), index(b, "Marathon relaunches")
+		volume := index(b, "REX-Ray moves")
+		if b.Driver == facts.VolumeDriverFlocker {
+			volume = index(b, "Flocker")
+		}
+		if lost < 0 || fence != lost+1 || relaunch != fence+1 || volume <= relaunch {
+			t.Errorf("%s: detection at %d, fence at %d, relaunch at %d, volume at %d; want them in that order:\n%s", key, lost, fence, relaunch, volume, b)
+		}
+		// The kill terminated the instance before the 12 s detection
+		// began, longer than the termination's share of the fence.
+		if d := b.Steps[fence].Duration; d != facts.FenceLookupEstimate {
+			t.Errorf("%s: fence %s, want the lookup %s", key, d, facts.FenceLookupEstimate)
+		}
+	}
+	// A detection shorter than the termination leaves the rest of it to
+	// the fence.
+	s := failover.DefaultSettings()
+	s.AgentPingTimeoutSeconds, s.MaxAgentPingTimeouts = 2, 3
+	b, err := failover.NewBudget(s, facts.VolumeDriverRexRay, failover.ModeCrash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := facts.FenceEstimate - 6*time.Second
+	if d := b.Steps[index(b, "fencer confirms")].Duration; d != want {
+		t.Errorf("with a 6 s detection the fence is %s, want %s (the fence %s less the detection)", d, want, facts.FenceEstimate)
+	}
+}
