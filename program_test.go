@@ -81,8 +81,8 @@ func TestResourcesPerComponent(t *testing.T) {
 			tSG: 3, tRule: 17, tKeyPair: 1, tInstance: 3, tELB: 1,
 			// the master's address; one ELB registration per agent
 			"aws:ec2/subnetCidrReservation:SubnetCidrReservation": 1, "aws:elb/attachment:Attachment": 2,
-			// agents only: the master calls no AWS API with rexray
-			tRole: 1, tPolicy: 1, tProfile: 1,
+			// the agents' and the masters' fencer's
+			tRole: 2, tPolicy: 2, tProfile: 2,
 			tCommand: 2, "random:index/randomId:RandomId": 1,
 			"pulumi:index:Stash": 1, // the recorded zone (components/placement.go)
 		}},

@@ -687,7 +687,9 @@ func TestBlockMetadataForContainers(t *testing.T) {
 // common instant, so no pull waited for another (one after the other they
 // would take len(pulls)*pullTime).
 func TestBootPullsOverlap(t *testing.T) {
-	const pullTime = 300 * time.Millisecond
+	// Long enough that five jobs, each starting the fake docker twice
+	// before its pull, all start within it on a loaded machine.
+	const pullTime = 800 * time.Millisecond
 	in := masterInput(facts.VolumeDriverFlocker)
 	doc, err := RenderMaster(in)
 	if err != nil {
