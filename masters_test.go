@@ -98,9 +98,16 @@ func TestMasters(t *testing.T) {
 					if md["httpTokens"] != "required" {
 						t.Errorf("master %d IMDS %v: masters require tokens", i+1, md)
 					}
-					wantProfile := driver == facts.VolumeDriverFlocker && i == 0
-					if got := m.String("iamInstanceProfile") != ""; got != wantProfile {
-						t.Errorf("master %d has an instance profile: %v, want %v (only the Flocker control master reads secrets)", i+1, got, wantProfile)
+					// Every master fences, with the fencer's role; the
+					// Flocker control master's also reads its secrets.
+					// (Both profiles have the masters' name prefix: the
+					// policy a master waits for tells them apart.)
+					wantPolicy := tPolicy + "::marathon-ha-masters-fencer-policy"
+					if driver == facts.VolumeDriverFlocker && i == 0 {
+						wantPolicy = tPolicy + "::marathon-ha-masters-policy"
+					}
+					if m.String("iamInstanceProfile") == "" || !slices.Contains(m.Dependencies, wantPolicy) {
+						t.Errorf("master %d: instance profile %q, dependencies %v; want a profile and %s", i+1, m.String("iamInstanceProfile"), m.Dependencies, wantPolicy)
 					}
 				}
 				// Everything EC2 gives an address waits for every reservation.

@@ -82,8 +82,8 @@ func TestResourcesPerComponent(t *testing.T) {
 			tSG: 3, tRule: 17, tKeyPair: 1, tInstance: 3, tELB: 1,
 			// the master's address; one ELB registration per agent
 			"aws:ec2/subnetCidrReservation:SubnetCidrReservation": 1, "aws:elb/attachment:Attachment": 2,
-			// agents only: the master calls no AWS API with rexray
-			tRole: 1, tPolicy: 1, tProfile: 1,
+			// the agents' and the masters' fencer's
+			tRole: 2, tPolicy: 2, tProfile: 2,
 			tCommand: 2, "random:index/randomId:RandomId": 1,
 			"pulumi:index:Stash": 1, // the recorded zone (components/placement.go)
 		}},
@@ -337,8 +337,9 @@ func TestIAM(t *testing.T) {
 	t.Run("rexray", func(t *testing.T) {
 		res := run(t, "dev", baseConfig())
 		pols := res.OfType(tPolicy)
-		if len(pols) != 1 || !strings.Contains(pols[0].Name, "agents") {
-			t.Fatalf("policies %v: want only the agents' (the master calls no AWS API)", pols)
+		slices.SortFunc(pols, func(a, b pulumimock.Resource) int { return strings.Compare(a.Name, b.Name) })
+		if len(pols) != 2 || pols[0].Name != "marathon-ha-agents-policy" || pols[1].Name != "marathon-ha-masters-fencer-policy" {
+			t.Fatalf("policies %v: want the agents' and the masters' fencer's", pols)
 		}
 		p := policyOf(t, pols[0])
 		if got := slices.Compact(actionsOf(p)); strings.Join(got, " ") != strings.Join(rexray, " ") {
@@ -346,6 +347,11 @@ func TestIAM(t *testing.T) {
 		}
 		clusterID := res.Outputs[stackoutputs.ClusterID].Value.(string)
 		scoped(t, p, res, facts.TagName, clusterID+"-moby-counter")
+		fencer := policyOf(t, pols[1])
+		if got := actionsOf(fencer); strings.Join(got, " ") != strings.Join(components.FencerActions, " ") {
+			t.Errorf("master actions %v: want only the fencer's %v", got, components.FencerActions)
+		}
+		fencesOwnAgents(t, fencer, clusterID)
 	})
 	t.Run("flocker", func(t *testing.T) {
 		res := run(t, "dev", flockerConfig())
@@ -360,8 +366,8 @@ func TestIAM(t *testing.T) {
 		if got := slices.Compact(actionsOf(agent)); strings.Join(got, " ") != strings.Join(flocker, " ") {
 			t.Errorf("agent actions\n got %v\nwant %v", got, flocker)
 		}
-		if got := actionsOf(master); strings.Join(got, " ") != "kms:Decrypt ssm:GetParameter ssm:GetParameters" {
-			t.Errorf("master actions %v: want only reading its own secrets", got)
+		if got := actionsOf(master); strings.Join(got, " ") != "ec2:DescribeInstances ec2:TerminateInstances kms:Decrypt ssm:GetParameter ssm:GetParameters" {
+			t.Errorf("master actions %v: want only fencing and reading its own secrets", got)
 		}
 		// The Flocker cluster UUID the volume clean-up deletes by
 		// (scripts/cleanup-volumes: MHA_FLOCKER_CLUSTER_UUID).
@@ -376,6 +382,7 @@ func TestIAM(t *testing.T) {
 		}
 		scoped(t, agent, res, facts.TagFlockerClusterID, uuid)
 		clusterID := res.Outputs[stackoutputs.ClusterID].Value.(string)
+		fencesOwnAgents(t, master, clusterID)
 		for _, s := range master.Statement {
 			if s.Sid == "ReadOwnSecrets" && s.Resource[0] != "arn:aws:ssm:us-east-1:123456789012:parameter/marathon-ha/"+clusterID+"/master/*" {
 				t.Errorf("master reads %v, want only its own prefix", s.Resource)
@@ -389,6 +396,24 @@ func TestIAM(t *testing.T) {
 			}
 		}
 	})
+}
+
+// fencesOwnAgents checks the masters' TerminateInstances is scoped to this
+// cluster's agents by their tags (components/iameval_test.go evaluates it).
+func fencesOwnAgents(t *testing.T, p components.PolicyDocument, clusterID string) {
+	t.Helper()
+	for _, s := range p.Statement {
+		if !slices.Contains(s.Action, "ec2:TerminateInstances") {
+			continue
+		}
+		eq := s.Condition["StringEquals"]
+		if len(s.Condition) != 1 || len(eq) != 2 || !slices.Equal(eq["aws:ResourceTag/"+facts.TagClusterID], []string{clusterID}) ||
+			!slices.Equal(eq["aws:ResourceTag/"+facts.TagRole], []string{facts.RoleAgent}) || s.Resource[0] != "arn:aws:ec2:us-east-1:123456789012:instance/*" {
+			t.Errorf("TerminateInstances on %v if %v: want this cluster's agents only", s.Resource, s.Condition)
+		}
+		return
+	}
+	t.Error("no statement allows ec2:TerminateInstances: the fencer cannot fence")
 }
 
 func TestInstances(t *testing.T) {

@@ -203,13 +203,20 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		masterSecrets, agentSecrets = c.PKI.MasterParameters, c.PKI.AgentParameters
 	}
 
+	// The Flocker control master's role reads its secrets; the other
+	// masters' (fencerRole) only fences.
+	const fencerRole = "master-fencer"
 	scope := func(role string) func(id, volumeTagValue, zone string) (string, error) {
 		return func(id, volumeTagValue, zone string) (string, error) {
 			s := PolicyScope{Partition: partition.Partition, Region: cfg.Region, Account: caller.AccountId, Zone: zone, ClusterID: id,
-				SSMPrefix: SSMPrefix(id, role), VolumeTagKey: ownTagKey, VolumeTagValue: volumeTagValue}
-			if role == facts.RoleMaster {
-				return MasterPolicy(s).json()
+				SSMPrefix: SSMPrefix(id, facts.RoleMaster), VolumeTagKey: ownTagKey, VolumeTagValue: volumeTagValue}
+			switch role {
+			case facts.RoleMaster:
+				return MasterPolicy(s, true).json()
+			case fencerRole:
+				return MasterPolicy(s, false).json()
 			}
+			s.SSMPrefix = SSMPrefix(id, role)
 			return AgentPolicy(cfg.VolumeDriver, s).json()
 		}
 	}
@@ -225,7 +232,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.Masters, err = NewMasters(ctx, name+"-masters", &MastersArgs{
 		Node:      node(cfg.MasterInstanceType, c.Network.MasterSG),
 		Boot:      masterBoot(cfg, zone),
-		ClusterID: c.ClusterID, Zone: c.Zone, NeedsProfile: flocker, Policy: policy(facts.RoleMaster),
+		ClusterID: c.ClusterID, Zone: c.Zone, Policy: policy(facts.RoleMaster), FencerPolicy: policy(fencerRole),
 		NamePrefix: namePrefix, RolePrefix: prefix(RoleNamePrefix, facts.RoleMaster),
 		Reservations: c.Network.MasterAddresses, Secrets: masterSecrets,
 		FormerName: name + "-master", Tags: tags,

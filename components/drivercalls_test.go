@@ -122,7 +122,10 @@ var sarEC2 = map[string]sarAction{
 	"ec2:CreateTags": {Optional: []string{"instance", "volume"}, Keys: map[string][]string{
 		"instance": append(slices.Clone(sarTagRequestKeys), sarInstanceKeys...), "volume": append(slices.Clone(sarTagRequestKeys), sarVolumeKeys...),
 	}, ActionKeys: []string{"ec2:CreateAction", "ec2:Region"}},
-	"ec2:DeleteVolume":              {Required: []string{"volume"}, Keys: map[string][]string{"volume": sarVolumeKeys}, ActionKeys: []string{"ec2:Region"}},
+	"ec2:DeleteVolume": {Required: []string{"volume"}, Keys: map[string][]string{"volume": sarVolumeKeys}, ActionKeys: []string{"ec2:Region"}},
+	// The masters' fencer; StopInstances only to show it is not granted.
+	"ec2:TerminateInstances":        {Required: []string{"instance"}, Keys: map[string][]string{"instance": sarInstanceKeys}, ActionKeys: []string{"ec2:Region"}},
+	"ec2:StopInstances":             {Required: []string{"instance"}, Keys: map[string][]string{"instance": sarInstanceKeys}, ActionKeys: []string{"ec2:Region"}},
 	"ec2:DescribeAvailabilityZones": {ActionKeys: []string{"ec2:Region"}},
 	"ec2:DescribeInstances":         {ActionKeys: []string{"ec2:Region"}},
 	"ec2:DescribeVolumes":           {ActionKeys: []string{"ec2:Region"}},

@@ -232,9 +232,41 @@ func tagNewVolumes(driver string, s PolicyScope) Condition {
 	return c
 }
 
-// MasterPolicy lets the master read its Flocker secrets; nothing else.
-func MasterPolicy(s PolicyScope) PolicyDocument {
-	return PolicyDocument{Version: "2012-10-17", Statement: secretsStatements(s)}
+// FencerActions are the EC2 actions the masters' fencer (userdata
+// run-mha-fencer, docs/fencing.md) calls, and no more.
+var FencerActions = []string{"ec2:DescribeInstances", "ec2:TerminateInstances"}
+
+// MasterPolicy is a master's policy: the fencer's two EC2 actions and,
+// for the master that runs the Flocker control service (readsSecrets), its
+// secrets. Per the Service Authorization Reference ("Actions, resources, and
+// condition keys for Amazon EC2", list_amazonec2.html):
+//
+//   - DescribeInstances lists no resource type (resource-level permissions
+//     are not supported): "*", in the cluster's region. The fencer finds the
+//     lost agent's instance by its address and this cluster's tags.
+//   - TerminateInstances requires the instance resource, whose condition
+//     keys include aws:ResourceTag/${TagKey}: only this cluster's agents,
+//     those tagged facts.TagClusterID=<cluster id> and facts.TagRole=agent.
+//     Another cluster's agent, a master or an untagged instance cannot be
+//     terminated, even by a stolen master credential.
+//
+// No volume action: EC2 releases a terminated instance's volumes by
+// itself, so the masters never detach anything.
+func MasterPolicy(s PolicyScope, readsSecrets bool) PolicyDocument {
+	stmts := []Statement{
+		{Sid: "FindLostAgents", Effect: "Allow", Action: []string{"ec2:DescribeInstances"}, Resource: []string{"*"},
+			Condition: Condition{"StringEquals": {"aws:RequestedRegion": {s.Region}}}},
+		{Sid: "FenceOwnAgents", Effect: "Allow", Action: []string{"ec2:TerminateInstances"},
+			Resource: []string{fmt.Sprintf("arn:%s:ec2:%s:%s:instance/*", s.Partition, s.Region, s.Account)},
+			Condition: Condition{"StringEquals": {
+				"aws:ResourceTag/" + facts.TagClusterID: {s.ClusterID},
+				"aws:ResourceTag/" + facts.TagRole:      {facts.RoleAgent},
+			}}},
+	}
+	if readsSecrets {
+		stmts = append(stmts, secretsStatements(s)...)
+	}
+	return PolicyDocument{Version: "2012-10-17", Statement: stmts}
 }
 
 var ec2AssumeRole = PolicyDocument{Version: "2012-10-17", Statement: []Statement{{

@@ -20,7 +20,12 @@ type NodeArgs struct {
 
 // IMDS settings. The master runs nothing that predates IMDSv2, so it
 // requires session tokens; hop limit 1 keeps containers in bridge networks
-// from fetching a token (AWS, "Configure the instance metadata options").
+// from fetching a token (AWS, "Configure the instance metadata options": the
+// token response's IP TTL is the hop limit, and the bridge's forwarding is a
+// hop). The masters' fencer runs the AWS CLI image with --network host
+// (userdata run-mha-fencer): the container shares the host's network stack,
+// no bridge forwards its packets, so the token reaches it at hop limit 1 and
+// it gets the master role's credentials as the host would.
 // The agents' volume drivers read instance metadata with IMDSv1 only:
 // Flocker through boto2's get_instance_metadata (flocker/node/agents/ebs.py)
 // and REX-Ray 0.11.4 through an aws-sdk-go older than IMDSv2 support

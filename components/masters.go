@@ -22,13 +22,12 @@ type MastersArgs struct {
 	// run's look-up, when the user data is rendered.
 	Zone pulumi.StringInput
 	// Policy is the instance profile's policy of the master that runs the
-	// Flocker control service, which reads its certificates from SSM;
-	// NeedsProfile says there is one (the flocker driver). The other
-	// masters call no AWS API and get no instance profile.
-	Policy       pulumi.StringOutput
-	NeedsProfile bool
-	NamePrefix   func(role string) pulumi.StringInput
-	RolePrefix   pulumi.StringInput
+	// Flocker control service, which fences lost agents and reads its
+	// certificates from SSM (MasterPolicy with secrets); FencerPolicy that
+	// of every other master, which only fences (MasterPolicy without).
+	Policy, FencerPolicy pulumi.StringOutput
+	NamePrefix           func(role string) pulumi.StringInput
+	RolePrefix           pulumi.StringInput
 	// Reservations are the reservations of the masters' addresses, one per
 	// master in Boot.Masters' order (Network.MasterAddresses).
 	Reservations []*ec2.SubnetCidrReservation
@@ -73,15 +72,24 @@ func NewMasters(ctx *pulumi.Context, name string, args *MastersArgs, opts ...pul
 	if err := ctx.RegisterComponentResource(typeToken("Masters"), name, m, opts...); err != nil {
 		return nil, err
 	}
-	var profile pulumi.StringInput
-	var profileDeps []pulumi.Resource
-	if args.NeedsProfile {
-		tags := args.Tags.For(facts.RoleMaster, args.Tags.Stack+"-master")
-		role, err := newInstanceRole(ctx, name, args.Policy, args.RolePrefix, args.NamePrefix("master"), tags, pulumi.Parent(m))
+	// Every master runs the fencer, which needs a role; the Flocker control
+	// master's role (named as before the fencer, so an upgrade keeps it)
+	// also reads its secrets. A master waits for its role's policy.
+	tags := args.Tags.For(facts.RoleMaster, args.Tags.Stack+"-master")
+	var controlRole, fencerRole *instanceRole
+	for i := 1; i <= n; i++ {
+		boot := args.Boot
+		boot.Index = i
+		var err error
+		switch {
+		case boot.RunsFlockerControl() && controlRole == nil:
+			controlRole, err = newInstanceRole(ctx, name, args.Policy, args.RolePrefix, args.NamePrefix("master"), tags, pulumi.Parent(m))
+		case !boot.RunsFlockerControl() && fencerRole == nil:
+			fencerRole, err = newInstanceRole(ctx, name+"-fencer", args.FencerPolicy, args.RolePrefix, args.NamePrefix("master"), tags, pulumi.Parent(m))
+		}
 		if err != nil {
 			return nil, err
 		}
-		profile, profileDeps = role.Profile.Name, []pulumi.Resource{role.Policy}
 	}
 
 	var ids, privateIPs, publicIPs pulumi.StringArray
@@ -100,14 +108,16 @@ func NewMasters(ctx *pulumi.Context, name string, args *MastersArgs, opts ...pul
 		if n == 1 {
 			nodeName = args.Tags.Stack + "-master"
 		}
-		// A master reads its address's reservation; the Flocker control
-		// master also its secrets and its instance profile's policy.
+		// A master reads its address's reservation and needs its instance
+		// profile's policy; the Flocker control master also its secrets.
 		deps := []pulumi.Resource{args.Reservations[i-1]}
-		var instProfile pulumi.StringInput
+		role := fencerRole
 		if boot.RunsFlockerControl() {
-			deps = append(append(deps, args.Secrets...), profileDeps...)
-			instProfile = profile
+			deps = append(deps, args.Secrets...)
+			role = controlRole
 		}
+		deps = append(deps, role.Policy)
+		instProfile := role.Profile.Name
 		instArgs := args.Node.instanceArgs(userData, instProfile, true, args.Tags.For(facts.RoleMaster, nodeName))
 		// A fixed address, so every node knows the masters before they
 		// exist. The Network reserves it (facts.MasterAddressReservationOf),

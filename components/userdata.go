@@ -23,7 +23,7 @@ func masterBoot(cfg config.Config, zone string) userdata.MasterInput {
 		Region:  cfg.Region, Zone: zone, VolumeDriver: cfg.VolumeDriver,
 		AgentPingTimeout: cfg.AgentPingTimeout, MaxAgentPingTimeouts: cfg.MaxAgentPingTimeouts,
 		Images: userdata.MasterImages{ZooKeeper: cfg.Images.ZooKeeper, MesosMaster: cfg.Images.MesosMaster,
-			Marathon: cfg.Images.Marathon, FlockerControl: cfg.Images.FlockerControl},
+			Marathon: cfg.Images.Marathon, FlockerControl: cfg.Images.FlockerControl, AWSCLI: cfg.Images.AWSCLI},
 	}
 }
 

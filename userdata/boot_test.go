@@ -54,6 +54,25 @@ curl)
   case "$*" in
   *latest/api/token*) printf 'FAKE-TOKEN' ;;
   *latest/meta-data/local-ipv4*) printf '%s' "$FAKE_PRIVATE_IP" ;;
+  */v2/leader*)
+    # Marathon answers 404 "There is no leader" while none is elected
+    # (mesosphere/marathon v1.4.9 api/v2/LeaderResource.scala), and curl -f
+    # exits 22 on it. The test writes the leader's answer.
+    if [ ! -r "$MHA_ROOT/fake-marathon/leader.json" ]; then
+      echo "curl: (22) The requested URL returned error: 404" >&2; exit 22
+    fi
+    cat "$MHA_ROOT/fake-marathon/leader.json" ;;
+  */v2/tasks*)
+    # GET /v2/tasks has a JSON and a text/plain method (TasksResource.scala
+    # indexJson, indexTxt); without Accept: application/json the fake
+    # answers the text one (stricter than leaving it to JAX-RS).
+    if [[ " $* " != *" Accept: application/json "* ]]; then
+      printf '/moby-counter\t10000\t10.0.2.11:8500\n'
+    elif [ -r "$MHA_ROOT/fake-marathon/tasks.json" ]; then
+      cat "$MHA_ROOT/fake-marathon/tasks.json"
+    else
+      printf '{"tasks":[]}'
+    fi ;;
   esac
   # -o FILE writes the download there.
   prev=
@@ -199,6 +218,9 @@ func runScript(t *testing.T, root, script, fakeIP, fail string, env ...string) (
 		"MHA_CALLS=" + filepath.Join(root, "calls.log"),
 		"MHA_RETRY_ATTEMPTS=2",
 		"MHA_READY_ATTEMPTS=2",
+		// The fencer (run-mha-fencer), started by the fake systemctl in the
+		// foreground, polls once and exits.
+		"MHA_FENCER_POLLS=1",
 		"FAKE_PRIVATE_IP=" + fakeIP,
 		"FAKE_FAIL=" + fail,
 		"FAKE_GPG_FPR=" + facts.DockerAptKeyFingerprint,
@@ -600,12 +622,16 @@ func TestReadyCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := runScript(t, root, facts.ReadyCheckCommand, testMasterIP, "")
-	if err != nil || strings.Count(out, "ok: ") != 5 {
+	if err != nil || strings.Count(out, "ok: ") != 6 {
 		t.Errorf("all services up: %v\n%s", err, out)
 	}
 	out, err = runScript(t, root, facts.ReadyCheckCommand, testMasterIP, "curl -fsS --max-time 3 http://"+testMasterIP+":8080/ping")
-	if err == nil || !strings.Contains(out, "not ready: Marathon /ping on 8080") || strings.Count(out, "ok: ") != 4 {
+	if err == nil || !strings.Contains(out, "not ready: Marathon /ping on 8080") || strings.Count(out, "ok: ") != 5 {
 		t.Errorf("Marathon down: %v\n%s", err, out)
+	}
+	out, err = runScript(t, root, facts.ReadyCheckCommand, testMasterIP, "systemctl is-active --quiet "+fencerService+".service")
+	if err == nil || !strings.Contains(out, "not ready: "+fencerService+" running") || strings.Count(out, "ok: ") != 5 {
+		t.Errorf("fencer down: %v\n%s", err, out)
 	}
 }
 
@@ -661,7 +687,9 @@ func TestBlockMetadataForContainers(t *testing.T) {
 // common instant, so no pull waited for another (one after the other they
 // would take len(pulls)*pullTime).
 func TestBootPullsOverlap(t *testing.T) {
-	const pullTime = 300 * time.Millisecond
+	// Long enough that five jobs, each starting the fake docker twice
+	// before its pull, all start within it on a loaded machine.
+	const pullTime = 800 * time.Millisecond
 	in := masterInput(facts.VolumeDriverFlocker)
 	doc, err := RenderMaster(in)
 	if err != nil {
@@ -694,7 +722,7 @@ func TestBootPullsOverlap(t *testing.T) {
 			firstEnd = end
 		}
 	}
-	want := []string{in.Images.ZooKeeper, in.Images.MesosMaster, in.Images.Marathon, in.Images.FlockerControl}
+	want := []string{in.Images.ZooKeeper, in.Images.MesosMaster, in.Images.Marathon, in.Images.AWSCLI, in.Images.FlockerControl}
 	slices.Sort(images)
 	slices.Sort(want)
 	if !slices.Equal(images, want) {

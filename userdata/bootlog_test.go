@@ -40,7 +40,7 @@ func TestBootConsoleTimeline(t *testing.T) {
 				"pull:"+agent.Images.FlockerDockerPlugin, "start:flocker-docker-plugin")
 		}
 		masterPulls := []string{"pull:" + master.Images.ZooKeeper, "start:zookeeper", "pull:" + master.Images.MesosMaster, "start:mesos-master",
-			"pull:" + master.Images.Marathon, "start:marathon"}
+			"pull:" + master.Images.Marathon, "start:marathon", "pull:" + master.Images.AWSCLI, "start:" + fencerService}
 		if driver == facts.VolumeDriverFlocker {
 			masterPulls = append(masterPulls, "pull:"+master.Images.FlockerControl, "start:flocker-control")
 		}

@@ -556,6 +556,10 @@ func (st *fakeState) run(args []string, release dockerRelease) error {
 			}
 		}
 	}
+	// The AWS CLI answers like the CLI and EC2 would (fakeawscli_test.go).
+	if filepath.Base(argv[0]) == "aws" {
+		return fakeAWSCLI(r, argv[1:])
+	}
 	// An entrypoint that writes configuration before the program starts
 	// is run as the image would (fakeentrypoint_test.go), and what it wrote
 	// is checked as the program would read it.

@@ -46,8 +46,9 @@ func (in MasterInput) RunsFlockerControl() bool {
 	return in.VolumeDriver == facts.VolumeDriverFlocker && in.Index == facts.FlockerControlMaster
 }
 
-// MasterImages are the container images the master runs.
-type MasterImages struct{ ZooKeeper, MesosMaster, Marathon, FlockerControl string }
+// MasterImages are the container images the master runs. AWSCLI is the
+// fencer's EC2 client (mha-fencer), run for each call.
+type MasterImages struct{ ZooKeeper, MesosMaster, Marathon, FlockerControl, AWSCLI string }
 
 // AgentInput is everything an agent's user data depends on.
 type AgentInput struct {

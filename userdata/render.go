@@ -106,6 +106,9 @@ func RenderMaster(in MasterInput) ([]byte, error) {
 		{Name: "zookeeper", Image: in.Images.ZooKeeper},
 		{Name: "mesos-master", Image: in.Images.MesosMaster},
 		{Name: "marathon", Image: in.Images.Marathon},
+		// The fencer is a script on the host that runs the AWS CLI's
+		// image for each EC2 call: it starts once that image is here.
+		{Name: fencerService, Image: in.Images.AWSCLI, OnHost: true},
 	}
 	if n.Flocker {
 		n.Services = append(n.Services, service{Name: "flocker-control", Image: in.Images.FlockerControl})
@@ -193,6 +196,10 @@ type node struct {
 type service struct {
 	Name, Image string
 	AfterAll    bool
+	// OnHost marks a service that is a script on the host rather than a
+	// container of the same name: its unit neither removes nor stops a
+	// container, and its lines go to the console (host-unit.service.tmpl).
+	OnHost bool
 }
 
 // PullArgs are mha_pull_all's arguments: each image of Pulls, followed by
@@ -262,6 +269,41 @@ func newNode(role, name, clusterID, region, zone, driver string, secrets []Secre
 		n.HeldPackages = append(n.HeldPackages, facts.AWSCLIPackage)
 	}
 	return n
+}
+
+// fencerService is the masters' STONITH service (run-mha-fencer.tmpl,
+// docs/fencing.md).
+const fencerService = "mha-fencer"
+
+// fenceConfirmPoll is how often the fencer asks EC2 whether the instance
+// is terminated yet: fence_aws's 1 s (ClusterLabs fence-agents v4.17.0
+// agents/aws/fence_aws.py, the power-wait loop).
+const fenceConfirmPoll = time.Second
+
+// fence are the values the fencer's script reads.
+type fence struct {
+	Image                                            string
+	PollSeconds, ConfirmPollSeconds, ConfirmAttempts int
+	Prefix, Lost, Fencing, Fenced, Failed            string
+	NoInstance, TagClusterID, TagRole, RoleAgent     string
+}
+
+// FencerService is the fencer's unit name, without ".service".
+func (*node) FencerService() string { return fencerService }
+
+// Fence is what the masters' fencer needs, all from facts.
+func (n *node) Fence() fence {
+	return fence{
+		Image:              n.Master.Images.AWSCLI,
+		PollSeconds:        int(facts.FencerPollInterval / time.Second),
+		ConfirmPollSeconds: int(fenceConfirmPoll / time.Second),
+		ConfirmAttempts:    int(facts.FenceConfirmTimeout / fenceConfirmPoll),
+		Prefix:             facts.FenceLogPrefix,
+		Lost:               facts.FenceEventLost, Fencing: facts.FenceEventFencing,
+		Fenced: facts.FenceEventFenced, Failed: facts.FenceEventFailed,
+		NoInstance:   facts.FenceNoInstance,
+		TagClusterID: facts.TagClusterID, TagRole: facts.TagRole, RoleAgent: facts.RoleAgent,
+	}
 }
 
 // Values the templates read; methods keep them next to their source.
@@ -360,7 +402,7 @@ func (*node) Ports() map[string]int {
 
 // masterPulls are the images a master pulls at boot, in order.
 func masterPulls(images MasterImages, flockerControl bool) []string {
-	pulls := []string{images.ZooKeeper, images.MesosMaster, images.Marathon}
+	pulls := []string{images.ZooKeeper, images.MesosMaster, images.Marathon, images.AWSCLI}
 	if flockerControl {
 		pulls = append(pulls, images.FlockerControl)
 	}
@@ -460,7 +502,11 @@ func (n *node) render(extra []file) ([]byte, error) {
 	}
 	var files []file // each service's unit, then extra
 	for _, s := range n.Services {
-		content, err := execute("unit.service.tmpl", s)
+		unit := "unit.service.tmpl"
+		if s.OnHost {
+			unit = "host-unit.service.tmpl"
+		}
+		content, err := execute(unit, s)
 		if err != nil {
 			return nil, err
 		}

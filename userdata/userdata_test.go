@@ -66,6 +66,7 @@ func masterInput(driver string) MasterInput {
 			MesosMaster:    facts.MesosMasterImage,
 			Marathon:       facts.MarathonImage,
 			FlockerControl: facts.FlockerControlServiceImage,
+			AWSCLI:         facts.AWSCLIImage,
 		},
 	}
 	if driver == facts.VolumeDriverFlocker {

@@ -56,6 +56,7 @@ func (in MasterInput) validate() error {
 		{"Images.ZooKeeper", in.Images.ZooKeeper},
 		{"Images.MesosMaster", in.Images.MesosMaster},
 		{"Images.Marathon", in.Images.Marathon},
+		{"Images.AWSCLI", in.Images.AWSCLI},
 	}
 	if in.RunsFlockerControl() {
 		images = append(images, namedValue{"Images.FlockerControl", in.Images.FlockerControl})

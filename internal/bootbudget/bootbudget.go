@@ -153,7 +153,7 @@ func nodeSteps(role string, flocker bool) []Step {
 	case role == facts.RoleMaster:
 		steps = append(steps, step("pull-images", masterPullsEstimate,
 			"derived: "+facts.MarathonImage+" is the largest, 1.6 GB unpacked (d2iq-archive/marathon#5159); downloads of 29-190 MB/s from Docker Hub (mountebank-testing/mountebank#580, moby/moby#21814) take 8-55 s for it; "+
-				"a 1.5 GB image took 35-40 s to extract with Go's gzip (moby/moby#21814); "+facts.ZooKeeperImage+" (115 MB compressed, docker-library/repo-info) and "+facts.MesosMasterImage+" download beside it; "+pullBasis),
+				"a 1.5 GB image took 35-40 s to extract with Go's gzip (moby/moby#21814); "+facts.ZooKeeperImage+" (115 MB compressed, docker-library/repo-info), "+facts.MesosMasterImage+" and the fencer's "+facts.AWSCLIImage+" (Amazon Linux 2023 with the CLI; its size UNVERIFIED) download beside it; "+pullBasis),
 			step("wait-ready", masterReadyEstimate,
 				"estimate: Marathon's JVM serves HTTP about 13 s after it starts (d2iq-archive/marathon#7136), then wins its election through ZooKeeper (zk_timeout 10 s, MarathonConf at v1.4.9); "+
 					"the Mesos master is elected within milliseconds once ZooKeeper answers (mesoscloud/mesos-master#9)"))

@@ -24,6 +24,7 @@ type Images struct {
 	ZooKeeper, MesosMaster, MesosAgent, MesosExecutor, Marathon string
 	FlockerControl, FlockerDatasetAgent, FlockerDockerPlugin    string
 	RexRayPlugin, App                                           string
+	AWSCLI                                                      string // the masters' fencer's EC2 client
 }
 
 // Config is the validated configuration of one stack.
@@ -95,6 +96,7 @@ func Parse(get Getter) (Config, error) {
 			FlockerDockerPlugin: p.str(KeyFlockerPluginImage),
 			RexRayPlugin:        p.str(KeyRexRayPlugin),
 			App:                 p.str(KeyAppImage),
+			AWSCLI:              p.str(KeyAWSCLIImage),
 		},
 	}
 	if len(p.errs) == 0 {
@@ -261,7 +263,7 @@ func (c Config) validate() []error {
 		KeyMesosAgentImage: c.Images.MesosAgent, KeyMesosExecutorImage: c.Images.MesosExecutor, KeyMarathonImage: c.Images.Marathon,
 		KeyFlockerControlImage: c.Images.FlockerControl, KeyFlockerAgentImage: c.Images.FlockerDatasetAgent,
 		KeyFlockerPluginImage: c.Images.FlockerDockerPlugin, KeyRexRayPlugin: c.Images.RexRayPlugin,
-		KeyAppImage: c.Images.App,
+		KeyAppImage: c.Images.App, KeyAWSCLIImage: c.Images.AWSCLI,
 	} {
 		switch {
 		case !imageRE.MatchString(ref):

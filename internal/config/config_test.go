@@ -52,7 +52,7 @@ func TestParseDefaults(t *testing.T) {
 			MesosExecutor: facts.MesosExecutorImage,
 			Marathon:      facts.MarathonImage, FlockerControl: facts.FlockerControlServiceImage,
 			FlockerDatasetAgent: facts.FlockerDatasetAgentImage, FlockerDockerPlugin: facts.FlockerDockerPluginImage,
-			RexRayPlugin: facts.RexRayEBSPlugin, App: facts.AppImage,
+			RexRayPlugin: facts.RexRayEBSPlugin, App: facts.AppImage, AWSCLI: facts.AWSCLIImage,
 		},
 	}
 	if c != want {

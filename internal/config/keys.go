@@ -78,6 +78,7 @@ const (
 	KeyFlockerAgentImage    = "flockerDatasetAgentImage"
 	KeyFlockerPluginImage   = "flockerPluginImage"
 	KeyRexRayPlugin         = "rexrayPlugin"
+	KeyAWSCLIImage          = "awsCliImage"
 	KeyAppImage             = "appImage"
 	// KeyRegion is the AWS provider's own key; it has no schema in Pulumi.yaml.
 	KeyRegion = "aws:region"
@@ -140,6 +141,7 @@ var Keys = []Key{
 	{KeyFlockerPluginImage, "string", Defaulted, facts.FlockerDockerPluginImage, "Flocker Docker plugin image."},
 	{KeyRexRayPlugin, "string", Defaulted, facts.RexRayEBSPlugin, "REX-Ray EBS Docker plugin."},
 	{KeyAppImage, "string", Defaulted, facts.AppImage, "Moby Counter image."},
+	{KeyAWSCLIImage, "string", Defaulted, facts.AWSCLIImage, "AWS CLI image the masters' fencer terminates lost agents with: 2.27.58 or newer (TerminateInstances --skip-os-shutdown)."},
 }
 
 // DefaultOf returns the declared default of a key; it panics on a name

@@ -93,3 +93,15 @@ const (
 	FenceEventFailed     = "failed"      // the EC2 call was refused or timed out; the volume stays
 	FenceEventSelfFenced = "self-fenced" // the agent killed the app, flushed and unmounted, blocked the port
 )
+
+// FenceLookupEstimate is the part of FenceEstimate left when the instance
+// is already terminated as Mesos declares it lost: one fencer poll
+// (FencerPollInterval), the AWS CLI container's start and one
+// DescribeInstances. The container's start and the call are not measured
+// here (UNVERIFIED); we allow 2 s for both.
+const FenceLookupEstimate = FencerPollInterval + 2*time.Second
+
+// FenceNoInstance is the instance= of a fence line whose host no instance
+// of this cluster's agents has (or whose look-up failed): the fencer
+// touches nothing then.
+const FenceNoInstance = "none"

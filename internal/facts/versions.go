@@ -50,6 +50,18 @@ const (
 	// 0.11.4 (rexray/rexray releases, 2019-01-15; adds NVMe support).
 	RexRayEBSPlugin = "rexray/ebs:0.11.4"
 
+	// AWSCLIImage is the AWS CLI the masters' fencer (mha-fencer) calls
+	// EC2 with, run as `docker run --rm --network host`: the official image
+	// (hub.docker.com/r/amazon/aws-cli), ENTRYPOINT ["/usr/local/bin/aws"]
+	// (aws/aws-cli docker/Dockerfile@2.27.58). 2.27.58 is the first release
+	// whose botocore knows TerminateInstances' SkipOsShutdown (aws/aws-cli
+	// CHANGELOG.rst 2.27.58, "Added support for skip-os-shutdown option for
+	// the EC2 instance stop and terminate operations";
+	// awscli/botocore/data/ec2/2016-11-15/service-2.json@2.27.58
+	// TerminateInstancesRequest; 2.27.57's lacks it): an older CLI refuses
+	// --skip-os-shutdown as an unknown option.
+	AWSCLIImage = "amazon/aws-cli:2.27.58"
+
 	// AppImage is the Moby Counter build the 2015 demo ran (app.json).
 	AppImage = "binocarlos/moby-counter:localfile"
 )

@@ -48,12 +48,13 @@ type Budget struct {
 // which the master's flags and the ELB were built from) and the estimates
 // in internal/facts.
 //
-// The drivers differ in the volume move: REX-Ray with preempt force-detaches
-// the volume from the dead agent and attaches it at once; Flocker 1.15
-// cannot preempt and detaches only once the old instance no longer runs,
-// which after a crash costs a wait of its own. A graceful kill adds the OS
-// shutdown, during which the app still serves and after which the volume
-// is already detached.
+// The order is detection, fence confirmed (the old instance terminated),
+// volume move, app start, ELB (docs/fencing.md). The drivers differ in the
+// volume move: REX-Ray, without preempt, attaches the volume once EC2 has
+// released it; Flocker 1.15 cannot preempt and detaches only once the old
+// instance no longer runs, which after a crash costs a wait of its own. A
+// graceful kill adds the OS shutdown, during which the app still serves and
+// after which the volume is already detached.
 func NewBudget(s stackoutputs.FailoverSettings, driver string, mode Mode) (Budget, error) {
 	var bad []string
 	if s.AgentPingTimeoutSeconds <= 0 || s.MaxAgentPingTimeouts <= 0 {
@@ -82,14 +83,9 @@ func NewBudget(s stackoutputs.FailoverSettings, driver string, mode Mode) (Budge
 	steps = append(steps,
 		Step{Name: "Mesos declares the agent lost", Duration: detection,
 			Basis: fmt.Sprintf("agent_ping_timeout %s x max_agent_ping_timeouts %d, more than the %s ZooKeeper session", s.AgentPingTimeout(), s.MaxAgentPingTimeouts, facts.ZooKeeperSessionTimeout)},
-	)
-	if mode == ModePartition {
-		steps = append(steps, Step{Name: "the leading master's fencer terminates the agent", Duration: facts.FenceEstimate,
-			Basis: "estimate: one fencer poll, TerminateInstances with SkipOsShutdown, EC2 reports terminated (docs/fencing.md); the volume may move only then"})
-	}
-	steps = append(steps,
+		fenceStep(mode, detection),
 		Step{Name: "Marathon relaunches the app", Duration: facts.MarathonRelaunchEstimate,
-			Basis: "estimate: unreachableStrategy 0/0, next offer within the 1 s allocation interval"})
+			Basis: "estimate: unreachableStrategy 0/0, next offer within the 1 s allocation interval; a replacement launched before the fence fails to mount and is relaunched"})
 	steps = append(steps, volumeSteps(driver, mode)...)
 	steps = append(steps,
 		Step{Name: "the container starts", Duration: facts.ContainerStartEstimate,
@@ -105,10 +101,35 @@ func NewBudget(s stackoutputs.FailoverSettings, driver string, mode Mode) (Budge
 	return b, nil
 }
 
-// volumeSteps are the volume move of driver after a kill in mode.
+// fenceStepName is the budget's fence step (docs/fencing.md): the volume
+// moves only after it.
+const fenceStepName = "the fencer confirms the lost agent terminated"
+
+// fenceStep is the masters' fencer's part after Mesos declares the agent
+// lost: it terminates the instance without an OS shutdown and waits for
+// EC2's "terminated" (facts.FenceEstimate). A kill in mode terminated the
+// instance itself: in crash mode at the kill, in graceful mode at the end of
+// the OS shutdown, both before the detection began. So the termination is
+// over by the time the fencer looks, unless it takes longer than the
+// detection, and the fencer's lookup is what remains.
+func fenceStep(mode Mode, detection time.Duration) Step {
+	if mode == ModePartition {
+		// Nothing terminated the cut-off agent: the fence does it all.
+		return Step{Name: fenceStepName, Duration: facts.FenceEstimate,
+			Basis: "estimate: one fencer poll, the AWS CLI container, TerminateInstances with SkipOsShutdown, EC2 reports terminated; the volume may move only then (the agent fenced itself before the detection: docs/fencing.md)"}
+	}
+	termination := facts.FenceEstimate - facts.FenceLookupEstimate
+	late := max(0, termination-detection)
+	return Step{Name: fenceStepName, Duration: facts.FenceLookupEstimate + late,
+		Basis: fmt.Sprintf("estimate: the %s kill terminated it before the detection began, so of the fence's %s the termination's %s are over (%s left); one fencer poll, the AWS CLI container and DescribeInstances take %s",
+			mode, facts.FenceEstimate, termination, late, facts.FenceLookupEstimate)}
+}
+
+// volumeSteps are the volume move of driver after a kill in mode, once the
+// fence is confirmed: EC2 has released the terminated instance's volume.
 func volumeSteps(driver string, mode Mode) []Step {
 	if driver == facts.VolumeDriverRexRay {
-		basis := "estimate: preempt force-detaches it from the dead agent if still attached, attaches and mounts it"
+		basis := "estimate: without preempt (REXRAY_PREEMPT=false) the mount fails until EC2 releases the volume at the old instance's termination; then REX-Ray attaches and mounts it"
 		if mode == ModeGraceful {
 			basis = "estimate: detached at the OS shutdown, REX-Ray attaches and mounts it"
 		}
@@ -121,7 +142,7 @@ func volumeSteps(driver string, mode Mode) []Step {
 		return []Step{attach}
 	}
 	return []Step{{Name: "Flocker waits for EC2 to release the dead agent's volume", Duration: facts.FlockerDetachWaitEstimate,
-		Basis: "estimate: no force detach; a plain DetachVolume once the instance no longer runs, 5 s before its first state check, loop backoff up to 10 s"}, attach}
+		Basis: "estimate: no force detach; a plain DetachVolume once the instance no longer runs (terminated: the fence), 5 s before its first state check, loop backoff up to 10 s"}, attach}
 }
 
 // Budgets are the budgets of every volume driver and kill mode with the

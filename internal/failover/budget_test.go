@@ -124,8 +124,11 @@ func TestBudgetPerDriverAndMode(t *testing.T) {
 	}
 	rc, rg := byKey["rexray/crash"], byKey["rexray/graceful"]
 	fc, fg := byKey["flocker/crash"], byKey["flocker/graceful"]
-	if rp, fp := byKey["rexray/partition"], byKey["flocker/partition"]; rp.Total-rc.Total != facts.FenceEstimate || fp.Total-fc.Total != facts.FenceEstimate {
-		t.Errorf("partition - crash = %s (REX-Ray), %s (Flocker), want the fence %s", rp.Total-rc.Total, fp.Total-fc.Total, facts.FenceEstimate)
+	// A crash's kill already terminated the instance; a partition's fence
+	// terminates it.
+	rp, fp, fenceTermination := byKey["rexray/partition"], byKey["flocker/partition"], facts.FenceEstimate-facts.FenceLookupEstimate
+	if want := fenceTermination; rp.Total-rc.Total != want || fp.Total-fc.Total != want {
+		t.Errorf("partition - crash = %s (REX-Ray), %s (Flocker), want the fence's termination %s", rp.Total-rc.Total, fp.Total-fc.Total, want)
 	}
 	if rg.Total-rc.Total != facts.OSShutdownEstimate {
 		t.Errorf("REX-Ray graceful - crash = %s, want the OS shutdown %s", rg.Total-rc.Total, facts.OSShutdownEstimate)
@@ -159,8 +162,59 @@ func TestBudgetPerDriverAndMode(t *testing.T) {
 		if has("waits for EC2") != (key == "flocker/crash" || key == "flocker/partition") {
 			t.Errorf("%s: detach wait present %v", key, has("waits for EC2"))
 		}
-		if has("fencer terminates") != (b.Mode == failover.ModePartition) {
-			t.Errorf("%s: fence step present %v", key, has("fencer terminates"))
+		if !has("fencer confirms") {
+			t.Errorf("%s: no fence step: the volume may move only after the fence", key)
 		}
+	}
+}
+
+// The volume moves only after the fence (docs/fencing.md): every budget has
+// the fence step between the detection and the volume move, and it follows
+// facts.FenceEstimate when the detection is shorter than the termination.
+func TestBudgetFencesBeforeTheVolumeMoves(t *testing.T) {
+	all, err := failover.Budgets(failover.DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := func(b failover.Budget, sub string) int {
+		for i, s := range b.Steps {
+			if strings.Contains(s.Name, sub) {
+				return i
+			}
+		}
+		return -1
+	}
+	for _, b := range all {
+		key := b.Driver + "/" + string(b.Mode)
+		lost, fence, relaunch := index(b, "declares the agent lost"), index(b, "fencer confirms"), index(b, "Marathon relaunches")
+		volume := index(b, "REX-Ray moves")
+		if b.Driver == facts.VolumeDriverFlocker {
+			volume = index(b, "Flocker")
+		}
+		if lost < 0 || fence != lost+1 || relaunch != fence+1 || volume <= relaunch {
+			t.Errorf("%s: detection at %d, fence at %d, relaunch at %d, volume at %d; want them in that order:\n%s", key, lost, fence, relaunch, volume, b)
+		}
+		// The kill terminated the instance before the 12 s detection
+		// began, longer than the termination's share of the fence; in a
+		// partition nothing did, and the fence takes all of it.
+		want := facts.FenceLookupEstimate
+		if b.Mode == failover.ModePartition {
+			want = facts.FenceEstimate
+		}
+		if d := b.Steps[fence].Duration; d != want {
+			t.Errorf("%s: fence %s, want %s", key, d, want)
+		}
+	}
+	// A detection shorter than the termination leaves the rest of it to
+	// the fence.
+	s := failover.DefaultSettings()
+	s.AgentPingTimeoutSeconds, s.MaxAgentPingTimeouts = 2, 3
+	b, err := failover.NewBudget(s, facts.VolumeDriverRexRay, failover.ModeCrash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := facts.FenceEstimate - 6*time.Second
+	if d := b.Steps[index(b, "fencer confirms")].Duration; d != want {
+		t.Errorf("with a 6 s detection the fence is %s, want %s (the fence %s less the detection)", d, want, facts.FenceEstimate)
 	}
 }

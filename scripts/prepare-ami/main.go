@@ -185,7 +185,8 @@ func stackConfig(pulumi func(context.Context, []string) ([]byte, error), stack, 
 func nodeImages(driver string, def func(key string) string) []string {
 	return userdata.NodeImages(driver,
 		userdata.MasterImages{ZooKeeper: def(config.KeyZooKeeperImage), MesosMaster: def(config.KeyMesosMasterImage),
-			Marathon: def(config.KeyMarathonImage), FlockerControl: def(config.KeyFlockerControlImage)},
+			Marathon: def(config.KeyMarathonImage), FlockerControl: def(config.KeyFlockerControlImage),
+			AWSCLI: def(config.KeyAWSCLIImage)},
 		userdata.AgentImages{MesosAgent: def(config.KeyMesosAgentImage), MesosExecutor: def(config.KeyMesosExecutorImage),
 			FlockerDatasetAgent: def(config.KeyFlockerAgentImage), FlockerDockerPlugin: def(config.KeyFlockerPluginImage)},
 		def(config.KeyAppImage))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -16,7 +17,8 @@ func TestModeAndMarginFlags(t *testing.T) {
 	}
 	r := h.readReport(t)
 	if r.Mode != failover.ModeGraceful || r.Failover == nil || r.Failover.Budget.Mode != failover.ModeGraceful ||
-		r.BudgetMarginSeconds != 7 || r.RTOLimitSeconds != r.Failover.Budget.Seconds+7 || !strings.Contains(r.RTOLimitFrom, "margin 7s") {
+		// Seconds are float64s: 57.01+7 is not 64.01 in binary floating point.
+		r.BudgetMarginSeconds != 7 || math.Abs(r.RTOLimitSeconds-(r.Failover.Budget.Seconds+7)) > 1e-9 || !strings.Contains(r.RTOLimitFrom, "margin 7s") {
 		t.Errorf("mode %q, margin %vs, limit %vs (%s)", r.Mode, r.BudgetMarginSeconds, r.RTOLimitSeconds, r.RTOLimitFrom)
 	}
 }
