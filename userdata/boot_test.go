@@ -136,7 +136,7 @@ exit 0
 // fakes are the programs the boot and readiness scripts may call that must
 // not touch the machine running the tests. docker is not among them: it is
 // this test binary (fakedocker_test.go).
-var fakes = []string{"apt-get", "apt-mark", "aws", "curl", "dpkg-query", "gpg", "iptables", "logger", "nc", "sleep", "sync", "sysctl", "systemctl", "umount"}
+var fakes = []string{"apt-get", "apt-mark", "aws", "curl", "dpkg-query", "gpg", "iptables", "logger", "mount", "nc", "sleep", "sync", "sysctl", "systemctl", "tune2fs", "umount"}
 
 // bootRun is one boot of a rendered node in a scratch root.
 type bootRun struct {
@@ -231,6 +231,7 @@ func runScript(t *testing.T, root, script, fakeIP, fail string, env ...string) (
 		// runs in the foreground: one round (its masters never answer
 		// here, so it does not arm).
 		"MHA_SELF_FENCE_ROUNDS=1",
+		"MHA_JOURNAL_COMMIT_ROUNDS=1",
 		"FAKE_FAIL=" + fail,
 		"FAKE_GPG_FPR=" + facts.DockerAptKeyFingerprint,
 	}

@@ -71,6 +71,12 @@ const (
 	// applies /etc/sysctl.d at every boot (sysctl.d(5)), and the first
 	// boot applies it itself, the file being written after that.
 	writebackSysctl = "/etc/sysctl.d/60-marathon-ha-writeback.conf"
+	// journalCommitScript is run by an agent's facts.JournalCommitUnit,
+	// which looks for a new mount of the app's volume every
+	// journalCommitCheck: the first writes after a failover may wait for
+	// ext4's default commit for that long.
+	journalCommitScript = "/usr/local/sbin/" + facts.JournalCommitUnit
+	journalCommitCheck  = time.Second
 	// flockerPluginSocket is where Flocker's plugin listens and Docker looks
 	// for legacy plugins (ClusterHQ/flocker flocker/dockerplugin/_script.py).
 	flockerPluginSocket = "/run/docker/plugins/flocker/flocker.sock"
@@ -165,6 +171,8 @@ func RenderAgent(in AgentInput) ([]byte, error) {
 		{selfFenceScript, "0755", "self-fence.sh.tmpl"},
 		{unitDir + "/" + facts.SelfFenceUnit + ".service", "0644", "self-fence.service.tmpl"},
 		{writebackSysctl, "0644", "writeback.conf.tmpl"},
+		{journalCommitScript, "0755", "journal-commit.sh.tmpl"},
+		{unitDir + "/" + facts.JournalCommitUnit + ".service", "0644", "journal-commit.service.tmpl"},
 	} {
 		content, err := execute(p.tmpl, n)
 		if err != nil {
@@ -337,13 +345,20 @@ func (*node) DockerPluginsDir() string   { return facts.DockerPluginsDir }
 func (*node) RexRayVolumeMounts() string { return facts.RexRayVolumeMounts }
 func (*node) FlockerMountRoot() string   { return facts.FlockerMountRoot }
 func (*node) WritebackSysctl() string    { return writebackSysctl }
-func (*node) FenceLogPrefix() string     { return facts.FenceLogPrefix }
+func (*node) JournalCommitUnit() string  { return facts.JournalCommitUnit }
+func (*node) JournalCommitScript() string {
+	return journalCommitScript
+}
+func (*node) JournalCommitSeconds() int { return int(facts.AgentJournalCommit / time.Second) }
+func (*node) JournalCheckSeconds() int  { return int(journalCommitCheck / time.Second) }
+func (*node) FenceLogPrefix() string    { return facts.FenceLogPrefix }
 func (*node) FenceEventSelfFenced() string {
 	return facts.FenceEventSelfFenced
 }
 
-// SelfFenceProbe are the self-fence's probe interval and per-master curl
-// timeout, in whole seconds (sleep and curl --max-time).
+// SelfFenceProbeInterval and SelfFenceProbeTimeout are the self-fence's
+// probe period and per-master curl timeout, in whole seconds (sleep and
+// curl --max-time).
 func (*node) SelfFenceProbeInterval() int { return int(facts.SelfFenceProbeInterval / time.Second) }
 func (*node) SelfFenceProbeTimeout() int  { return int(facts.SelfFenceProbeTimeout / time.Second) }
 

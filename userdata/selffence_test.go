@@ -314,3 +314,38 @@ func TestSelfFenceThresholdFromInput(t *testing.T) {
 		t.Errorf("a 7 s SelfFenceAfter does not give AFTER=700 centiseconds")
 	}
 }
+
+// TestJournalCommit: the watch remounts the driver's ext4 mounts that lack
+// commit=1 and writes it into their default mount options; it leaves one
+// that has it, and every mount that is not the driver's.
+func TestJournalCommit(t *testing.T) {
+	for _, driver := range facts.VolumeDrivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			root, _ := selfFenceNode(t, driver, 1)
+			mount, other := rexrayMount, flockerMount
+			if driver == facts.VolumeDriverFlocker {
+				mount, other = flockerMount, rexrayMount
+			}
+			mounts := "/dev/xvda1 / ext4 rw,relatime 0 0\n" +
+				"/dev/xvdf " + mount + " ext4 rw,relatime 0 0\n" +
+				"/dev/xvdh " + mount + "-done ext4 rw,relatime,commit=1 0 0\n" +
+				"/dev/xvdg " + other + " ext4 rw,relatime 0 0\n"
+			if err := os.WriteFile(filepath.Join(root, "proc/mounts"), []byte(mounts), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := runScript(t, root, journalCommitScript, selfFenceAgentIP, "", "MHA_JOURNAL_COMMIT_ROUNDS=1")
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			calls := readCalls(t, root)
+			want := [][]string{
+				{"mount", "-o", "remount,commit=1", mount},
+				{"tune2fs", "-E", "mount_opts=commit=1", "/dev/xvdf"},
+			}
+			if !slices.EqualFunc(calls, want, slices.Equal) {
+				t.Errorf("calls:\n%s\nwant:\n%s", callLines(calls), callLines(want))
+			}
+		})
+	}
+}

@@ -131,6 +131,11 @@ const (
 	// RexRayVolumeMounts is the part of a host mount point that marks a
 	// REX-Ray volume under DockerPluginsDir.
 	RexRayVolumeMounts = "/propagated-mount/volumes/"
+	// JournalCommitUnit is the agent's service that keeps the app's
+	// volume at AgentJournalCommit (writeback.go): neither driver passes
+	// mount options, so it remounts the driver's ext4 mounts with commit=
+	// once they appear.
+	JournalCommitUnit = "mha-journal-commit"
 	// FlockerMountRoot is where Flocker's dataset agent mounts each dataset,
 	// at <root>/<dataset id>, with a plain `mount DEVICE MOUNTPOINT`
 	// (ClusterHQ/flocker 1.15.0 flocker/node/agents/blockdevice.py
