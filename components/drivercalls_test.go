@@ -61,7 +61,7 @@ var driverEC2Calls = map[string][]call{
 		{"ec2:CreateVolume", rexrayEBS + "1152", "createVolume, from VolumeCreate (:336): docker volume create, or implicit create on mount (" + rexrayLinux + "193)"},
 		{"ec2:CreateTags", rexrayEBS + "1219", "createTags from createVolume (:1158): Name=<docker volume name> (:1204)"},
 		{"ec2:AttachVolume", rexrayEBS + "1101", "attachVolume from VolumeAttach (:626): docker mount (" + rexrayLinux + "220)"},
-		{"ec2:DetachVolume", rexrayEBS + "691", "VolumeDetach: docker unmount (" + rexrayLinux + "407), and preempt: VolumeAttach with Force=REXRAY_PREEMPT detaches from the other instance first (:606-609, " + rexrayLinux + "222)"},
+		{"ec2:DetachVolume", rexrayEBS + "691", "VolumeDetach: docker unmount (" + rexrayLinux + "407) when the app's container stops. Not preempt's forced detach (VolumeAttach with Force=REXRAY_PREEMPT, :606-609, " + rexrayLinux + "222): the agents run with REXRAY_PREEMPT=false, so a volume moves only once EC2 has released it (docs/fencing.md)"},
 	},
 }
 
@@ -419,7 +419,7 @@ func driverScenarios(driver string) []scenario {
 	switch driver {
 	case facts.VolumeDriverRexRay:
 		describe := func() step { return step{rexrayEBS + "918", op("ec2:DescribeVolumes")} }
-		return []scenario{{"create, mount on agent 1, preempt on agent 2, unmount", []step{
+		return []scenario{{"create, mount on agent 1, unmount there, mount on agent 2, unmount", []step{
 			describe(), // VolumeCreate's name check (:322)
 			{rexrayEBS + "1338", op("ec2:DescribeInstances")},
 			create(rexrayEBS+"1152", "vol-app"),
@@ -428,9 +428,8 @@ func driverScenarios(driver string) []scenario {
 			describe(), describe(), // VolumeAttach (:588), attachVolume (:1082)
 			attach(rexrayEBS+"1101", "vol-app", "i-agent1"),
 			describe(),
-			describe(), // agent 2: VolumeAttach finds it attached to agent 1
-			detach(rexrayEBS+"691", "vol-app"),
-			describe(),
+			detach(rexrayEBS+"691", "vol-app"), // docker unmount on agent 1 (without preempt, agent 2 never detaches it)
+			describe(), describe(),             // agent 2: VolumeAttach (:588), attachVolume (:1082)
 			attach(rexrayEBS+"1101", "vol-app", "i-agent2"),
 			detach(rexrayEBS+"691", "vol-app"), // docker unmount on agent 2
 		}}}

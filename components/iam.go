@@ -64,7 +64,7 @@ var VolumeDriverActions = map[string][]string{
 		"ec2:CreateVolume",      // ebs_storage.go:1152 createVolume (docker volume create)
 		"ec2:DescribeInstances", // ebs_storage.go:1338 getInstance, the new volume's zone
 		"ec2:DescribeVolumes",   // ebs_storage.go:918 getVolume (inspect, attach, detach, waits)
-		"ec2:DetachVolume",      // ebs_storage.go:691 VolumeDetach (docker unmount, and preempt's forced detach)
+		"ec2:DetachVolume",      // ebs_storage.go:691 VolumeDetach (docker unmount; preempt's forced detach is off)
 	},
 }
 
@@ -162,8 +162,8 @@ func secretsStatements(s PolicyScope) []Statement {
 //     reference lists the instance as optional for DetachVolume: the
 //     volume's tag is what must hold, and the instance statement keeps the
 //     detach allowed if AWS also checks the instance the volume is attached
-//     to (REX-Ray's preempt and Flocker's dead-node detach act on another
-//     agent of this cluster).
+//     to (Flocker's dead-node detach acts on another agent of this cluster;
+//     REX-Ray's preempt would, but it is off: docs/fencing.md).
 //
 // Residual risk: EC2 keeps no condition key that tells a volume created a
 // moment ago by this agent from an older one, so an agent can still give

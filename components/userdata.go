@@ -33,6 +33,7 @@ func agentBoot(cfg config.Config, zone string) userdata.AgentInput {
 	return userdata.AgentInput{
 		Region: cfg.Region, Zone: zone, Masters: facts.MasterPrivateIPs(cfg.MasterCount), VolumeDriver: cfg.VolumeDriver,
 		AppImage: cfg.Images.App, AppPort: cfg.AppPort, PortRangeStart: facts.AgentPortRangeStart, PortRangeEnd: facts.AgentPortRangeEnd,
+		SelfFenceAfter: cfg.SelfFenceAfter,
 		Images: userdata.AgentImages{MesosAgent: cfg.Images.MesosAgent, MesosExecutor: cfg.Images.MesosExecutor, FlockerDatasetAgent: cfg.Images.FlockerDatasetAgent,
 			FlockerDockerPlugin: cfg.Images.FlockerDockerPlugin, RexRayPlugin: cfg.Images.RexRayPlugin},
 	}

@@ -49,6 +49,8 @@ dpkg_entry() {
       if (p == want) { out = st "\t" v; found = 1 } }
     END { if (!found) exit 1; printf "%s", out }' "$MHA_ROOT/var/lib/dpkg/status" 2>/dev/null
 }
+# fake_now prints the fake clock, $MHA_ROOT/proc/uptime, in seconds.
+fake_now() { read -r up _ <"$MHA_ROOT/proc/uptime"; printf '%s' "${up%.*}"; }
 case $name in
 curl)
   case "$*" in
@@ -73,6 +75,15 @@ curl)
     else
       printf '{"tasks":[]}'
     fi ;;
+  *latest/meta-data/instance-id*) printf '%s' "$FAKE_INSTANCE_ID" ;;
+  *" -w "*/health)
+    # The self-fence's probe: a master answers when the last line of
+    # $MHA_ROOT/fake-masters ("<from second> <ip>...") whose second has
+    # come lists it. One that does not answer is a timeout: curl prints
+    # the write-out (000) and exits 28 (curl(1), EXIT CODES).
+    url=${*: -1}; ip=${url#http://}; ip=${ip%%:*}; now=$(fake_now); up=
+    while read -r from ips; do [ "$from" -gt "$now" ] || up=" $ips "; done <"$MHA_ROOT/fake-masters" 2>/dev/null
+    if [[ $up == *" $ip "* ]]; then printf '200\n'; else printf '000\n'; exit 28; fi ;;
   esac
   # -o FILE writes the download there.
   prev=
@@ -122,6 +133,12 @@ dpkg-query)
   fi
   rec=$(dpkg_entry "$3") || { echo "dpkg-query: no packages found matching $3" >&2; exit 1; }
   printf '%s' "$rec" ;;
+sleep)
+  # With a fake clock (the self-fence's tests), sleeping moves it on.
+  if [ -f "$MHA_ROOT/proc/uptime" ]; then
+    up=$(awk -v d="$1" '{ printf "%.2f %s", $1 + d, $2 }' "$MHA_ROOT/proc/uptime")
+    printf '%s\n' "$up" >"$MHA_ROOT/proc/uptime"
+  fi ;;
 nc) case " $* " in *" -z "*) ;; *) cat >/dev/null; printf imok ;; esac ;;
 systemctl)
   if [ "${1:-}" = enable ] && [ "${2:-}" = --now ]; then
@@ -138,7 +155,7 @@ exit 0
 // fakes are the programs the boot and readiness scripts may call that must
 // not touch the machine running the tests. docker is not among them: it is
 // this test binary (fakedocker_test.go).
-var fakes = []string{"apt-get", "apt-mark", "aws", "curl", "dpkg-query", "gpg", "iptables", "logger", "nc", "sleep", "systemctl"}
+var fakes = []string{"apt-get", "apt-mark", "aws", "curl", "dpkg-query", "gpg", "iptables", "logger", "mount", "nc", "sleep", "sync", "sysctl", "systemctl", "tune2fs", "umount"}
 
 // bootRun is one boot of a rendered node in a scratch root.
 type bootRun struct {
@@ -209,6 +226,15 @@ func runScript(t *testing.T, root, script, fakeIP, fail string, env ...string) (
 	if err := os.Symlink(self, filepath.Join(bin, "docker")); err != nil && !os.IsExist(err) {
 		t.Fatal(err)
 	}
+	// The clock the self-fence reads (/proc/uptime), unless the test set one.
+	if uptime := filepath.Join(root, "proc/uptime"); !exists(t, uptime) {
+		if err := os.MkdirAll(filepath.Dir(uptime), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(uptime, []byte("100.00 50.00\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cmd := exec.Command(filepath.Join(root, script))
 	cmd.Env = []string{
 		"PATH=" + bin + ":/usr/bin:/bin",
@@ -222,6 +248,12 @@ func runScript(t *testing.T, root, script, fakeIP, fail string, env ...string) (
 		// foreground, polls once and exits.
 		"MHA_FENCER_POLLS=1",
 		"FAKE_PRIVATE_IP=" + fakeIP,
+		"FAKE_INSTANCE_ID=" + testInstanceID,
+		// The boot starts the agent's self-fence, which the fake systemctl
+		// runs in the foreground: one round (its masters never answer
+		// here, so it does not arm).
+		"MHA_SELF_FENCE_ROUNDS=1",
+		"MHA_JOURNAL_COMMIT_ROUNDS=1",
 		"FAKE_FAIL=" + fail,
 		"FAKE_GPG_FPR=" + facts.DockerAptKeyFingerprint,
 	}
@@ -230,6 +262,16 @@ func runScript(t *testing.T, root, script, fakeIP, fail string, env ...string) (
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()
 	return out.String(), err
+}
+
+// exists reports whether path exists.
+func exists(t *testing.T, path string) bool {
+	t.Helper()
+	_, err := os.Stat(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return err == nil
 }
 
 // boot installs a node's user data in a scratch root and runs its runcmd.
@@ -366,6 +408,14 @@ func TestBootAgent(t *testing.T) {
 				"--executor_registration_timeout=5mins", "/var/run/docker.sock:/var/run/docker.sock",
 				"--pid=host", "--docker_mesos_image="+in.Images.MesosExecutor)
 			startAgent := r.find("docker", "run", "--rm", "--name", "mesos-agent")
+			// The writeback timers are set before the agent can start the
+			// app, and the self-fence starts with the agent.
+			if i := r.find("sysctl", "-p", r.root+writebackSysctl); i < 0 || i > startAgent {
+				t.Errorf("the writeback timers are not applied before the agent starts; calls:\n%s", r.callList())
+			}
+			if i := r.find("systemctl", "enable", "--now", facts.SelfFenceUnit+".service"); i < startAgent {
+				t.Errorf("the self-fence is not started after the agent; calls:\n%s", r.callList())
+			}
 			for _, image := range []string{facts.AppImage, in.Images.MesosExecutor} {
 				if pull := r.find("docker", "pull", image); pull < 0 || pull > startAgent {
 					t.Errorf("%s is not pulled before the agent starts; calls:\n%s", image, r.callList())
@@ -378,9 +428,9 @@ func TestBootAgent(t *testing.T) {
 					t.Fatalf("rexray/ebs is not installed before the agent starts; calls:\n%s", r.callList())
 				}
 				want := []string{"docker", "plugin", "install", "--disable", "--alias", "rexray/ebs", "--grant-all-permissions",
-					in.Images.RexRayPlugin, "EBS_REGION=us-east-1", "REXRAY_PREEMPT=true"}
+					in.Images.RexRayPlugin, "EBS_REGION=us-east-1", "REXRAY_PREEMPT=false"}
 				if !slices.Equal(r.calls[plugin], want) {
-					t.Errorf("plugin install = %v\nwant %v (instance-profile credentials: no keys)", r.calls[plugin], want)
+					t.Errorf("plugin install = %v\nwant %v (instance-profile credentials: no keys; no preempt: docs/fencing.md)", r.calls[plugin], want)
 				}
 				if enable := r.find("docker", "plugin", "enable", "rexray/ebs"); enable < plugin || enable > startAgent {
 					t.Errorf("rexray/ebs is not enabled after its install and before the agent starts; calls:\n%s", r.callList())
@@ -457,9 +507,14 @@ func (r bootRun) checkCommon(t *testing.T, secrets []SecretFile, region string) 
 	if i := r.find("curl", "-fsS", "--max-time", "5", "-H", "X-aws-ec2-metadata-token: FAKE-TOKEN"); i < 0 {
 		t.Errorf("the metadata read does not send the IMDSv2 token; calls:\n%s", r.callList())
 	}
+	// An agent also records its instance id, which its self-fence names.
+	wantEnv := "PRIVATE_IP=" + r.fakeIP + "\n"
+	if exists(t, filepath.Join(r.root, selfFenceScript)) {
+		wantEnv += "INSTANCE_ID=" + testInstanceID + "\n"
+	}
 	env, err := os.ReadFile(filepath.Join(r.root, nodeEnv))
-	if err != nil || string(env) != "PRIVATE_IP="+r.fakeIP+"\n" {
-		t.Errorf("%s = %q, %v", nodeEnv, env, err)
+	if err != nil || string(env) != wantEnv {
+		t.Errorf("%s = %q, %v; want %q", nodeEnv, env, err, wantEnv)
 	}
 
 	// Secrets: fetched from SSM with decryption, written with their mode

@@ -32,7 +32,7 @@ func TestBootConsoleTimeline(t *testing.T) {
 		// The parts of pull-images run at once: every pull, and the start
 		// of each service that needs one image alone.
 		agentPulls := []string{"pull:" + agent.Images.MesosAgent, "pull:" + agent.Images.MesosExecutor, "pull:" + agent.AppImage}
-		agentSteps := []string{"start-services", "start:mesos-agent", "wait-ready"}
+		agentSteps := []string{"start-services", "start:mesos-agent", "start:" + facts.SelfFenceUnit, "start:" + facts.JournalCommitUnit, "wait-ready"}
 		if driver == facts.VolumeDriverRexRay {
 			agentSteps = append([]string{"install-volume-plugin"}, agentSteps...)
 		} else {

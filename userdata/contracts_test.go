@@ -131,7 +131,7 @@ func TestFakeDockerRefusesWhatDockerRefuses(t *testing.T) {
 		{"docker before it is installed", "", false, []string{"pull", facts.ZooKeeperImage}, "command not found"},
 		// 3: the master installed the plugin of an empty reference.
 		{"plugin install of an empty reference", docker26, false,
-			[]string{"plugin", "install", "--alias", "rexray/ebs", "--grant-all-permissions", "", "EBS_REGION=us-east-1", "REXRAY_PREEMPT=true"}, "invalid reference format"},
+			[]string{"plugin", "install", "--alias", "rexray/ebs", "--grant-all-permissions", "", "EBS_REGION=us-east-1", "REXRAY_PREEMPT=false"}, "invalid reference format"},
 		{"plugin install without granting", docker26, false,
 			[]string{"plugin", "install", "--alias", "rexray/ebs", facts.RexRayEBSPlugin}, "denied"},
 		// 4: the agent drove Docker 26 through the host's CLI, API 1.45.

@@ -199,6 +199,10 @@ func installedDocker() (string, dockerRelease, error) {
 type fakeState struct {
 	Pulled  []string               `json:"pulled"`
 	Plugins map[string]*fakePlugin `json:"plugins"`
+	// Running are the names of the running containers a test put there
+	// (the self-fence's tests: the agent's own and the ones Mesos
+	// launched); `docker ps` lists them and `docker kill` stops them.
+	Running []string `json:"running"`
 }
 
 type fakePlugin struct {
@@ -364,7 +368,11 @@ func dockerCommand(args []string) error {
 		err = st.plugin(args[1:])
 	case "image":
 		return st.image(args[1:])
-	case "rm", "stop", "inspect", "ps", "version", "info":
+	case "ps":
+		return st.ps(args[1:])
+	case "kill":
+		err = st.kill(args[1:])
+	case "rm", "stop", "inspect", "version", "info":
 		return nil
 	default:
 		return fmt.Errorf("fake docker: no model of `docker %s`; add one before a script uses it", args[0])
@@ -385,6 +393,50 @@ func (st *fakeState) image(args []string) error {
 	}
 	if !slices.Contains(st.Pulled, args[1]) {
 		return &exitError{1, "Error: No such image: " + args[1]}
+	}
+	return nil
+}
+
+// ps models the one `docker ps` a script uses, `docker ps --format
+// {{.Names}}`: one running container's name a line, without the leading
+// slash (docker/cli cli/command/formatter/container.go Names at v26.1.4).
+func (st *fakeState) ps(args []string) error {
+	if !slices.Equal(args, []string{"--format", "{{.Names}}"}) {
+		return fmt.Errorf("fake docker: no model of `docker ps %s`; add one before a script uses it", strings.Join(args, " "))
+	}
+	for _, name := range st.Running {
+		fmt.Println(name)
+	}
+	return nil
+}
+
+// kill models `docker kill CONTAINER...` with the default signal, KILL: it
+// wants at least one container, kills each it knows and refuses the rest,
+// exiting 1 if any was refused (docker/cli cli/command/container/kill.go at
+// v26.1.4: cli.RequiresMinArgs(1), errors collected over all containers;
+// the daemon's "No such container").
+func (st *fakeState) kill(args []string) error {
+	if len(args) == 0 {
+		return &exitError{1, "\"docker kill\" requires at least 1 argument."}
+	}
+	var errs []string
+	for _, name := range args {
+		if strings.HasPrefix(name, "-") {
+			return fmt.Errorf("fake docker: no model of `docker kill %s`", name)
+		}
+		i := slices.Index(st.Running, name)
+		if i < 0 {
+			errs = append(errs, "Error response from daemon: No such container: "+name)
+			continue
+		}
+		st.Running = slices.Delete(st.Running, i, i+1)
+		fmt.Println(name)
+	}
+	if len(errs) > 0 {
+		if err := st.save(); err != nil {
+			return err
+		}
+		return &exitError{1, strings.Join(errs, "\n")}
 	}
 	return nil
 }

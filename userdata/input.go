@@ -65,10 +65,14 @@ type AgentInput struct {
 	PortRangeStart, PortRangeEnd int    // Mesos agent ports resource; must contain the app port
 	Images                       AgentImages
 	FlockerFiles                 []SecretFile // flocker only: cluster.crt, node.crt/.key, plugin.crt/.key
-	// AppPort, when not zero, is checked to lie inside the port range, so a
-	// misconfigured range fails at `pulumi preview` instead of leaving the
-	// app without offers.
+	// AppPort is checked to lie inside the port range, so a misconfigured
+	// range fails at `pulumi preview` instead of leaving the app without
+	// offers; the self-fence blocks it.
 	AppPort int
+	// SelfFenceAfter is how long the agent's self-fence service
+	// (facts.SelfFenceUnit) waits without a quorum of masters before it
+	// fences the agent (config selfFenceSeconds).
+	SelfFenceAfter time.Duration
 }
 
 // AgentImages are the container images and the Docker plugin an agent runs;

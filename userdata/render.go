@@ -64,6 +64,19 @@ const (
 	imageDoneFile = imageDoneDir + "/image-prepared"
 	// blockMetadata is run by Docker's unit after every start (dockerDrop).
 	blockMetadata = "/usr/local/sbin/marathon-ha-block-metadata"
+	// selfFenceScript is run by an agent's facts.SelfFenceUnit.
+	selfFenceScript = "/usr/local/sbin/" + facts.SelfFenceUnit
+	// writebackSysctl holds an agent's writeback timers
+	// (facts.AgentDirtyExpire, AgentDirtyWriteback); systemd-sysctl
+	// applies /etc/sysctl.d at every boot (sysctl.d(5)), and the first
+	// boot applies it itself, the file being written after that.
+	writebackSysctl = "/etc/sysctl.d/60-marathon-ha-writeback.conf"
+	// journalCommitScript is run by an agent's facts.JournalCommitUnit,
+	// which looks for a new mount of the app's volume every
+	// journalCommitCheck: the first writes after a failover may wait for
+	// ext4's default commit for that long.
+	journalCommitScript = "/usr/local/sbin/" + facts.JournalCommitUnit
+	journalCommitCheck  = time.Second
 	// flockerPluginSocket is where Flocker's plugin listens and Docker looks
 	// for legacy plugins (ClusterHQ/flocker flocker/dockerplugin/_script.py).
 	flockerPluginSocket = "/run/docker/plugins/flocker/flocker.sock"
@@ -129,6 +142,8 @@ func RenderAgent(in AgentInput) ([]byte, error) {
 	n := newNode(facts.RoleAgent, "agent-"+strconv.Itoa(in.Index), in.ClusterID, in.Region, in.Zone, in.VolumeDriver, in.FlockerFiles)
 	n.Agent = in
 	n.Masters = in.Masters
+	// The self-fence's quorum: the Mesos masters' own.
+	n.Quorum = facts.MasterQuorum(len(in.Masters))
 	n.ZooKeeperMesos = zooKeeperURL(in.Masters, "mesos")
 	n.PortResource = fmt.Sprintf("ports:[%d-%d]", in.PortRangeStart, in.PortRangeEnd)
 	n.ZoneAttribute = facts.AgentZoneAttribute + ":" + in.Zone
@@ -152,8 +167,22 @@ func RenderAgent(in AgentInput) ([]byte, error) {
 	// The agent starts last, once every image and the volume driver are
 	// in place: a task it launches needs the executor's image, the app's
 	// and the driver of its volume (Docker refuses a volume whose driver is
-	// not there).
-	n.Services = append(n.Services, service{Name: "mesos-agent", Image: in.Images.MesosAgent, AfterAll: true})
+	// not there). It never starts on a fenced agent.
+	n.Services = append(n.Services, service{Name: "mesos-agent", Image: in.Images.MesosAgent, AfterAll: true, UnlessFenced: true})
+	n.SelfFenceAfterCentis = int(in.SelfFenceAfter / (10 * time.Millisecond))
+	for _, p := range []part{
+		{selfFenceScript, "0755", "self-fence.sh.tmpl"},
+		{unitDir + "/" + facts.SelfFenceUnit + ".service", "0644", "self-fence.service.tmpl"},
+		{writebackSysctl, "0644", "writeback.conf.tmpl"},
+		{journalCommitScript, "0755", "journal-commit.sh.tmpl"},
+		{unitDir + "/" + facts.JournalCommitUnit + ".service", "0644", "journal-commit.service.tmpl"},
+	} {
+		content, err := execute(p.tmpl, n)
+		if err != nil {
+			return nil, fmt.Errorf("rendering agent user data of %s: %w", in.ClusterID, err)
+		}
+		extra = append(extra, file{Path: p.path, Perm: p.perm, Content: content})
+	}
 	out, err := n.render(extra)
 	if err != nil {
 		return nil, fmt.Errorf("rendering agent user data of %s: %w", in.ClusterID, err)
@@ -186,6 +215,10 @@ type node struct {
 	AgentPingTimeout, ExecutorRegistrationTimeout string
 	ZooKeeperMesos, PortResource, ZoneAttribute   string
 
+	// SelfFenceAfterCentis is AgentInput.SelfFenceAfter in the
+	// centiseconds of /proc/uptime, which the self-fence's clock reads.
+	SelfFenceAfterCentis int
+
 	Files []file // filled by render
 }
 
@@ -200,7 +233,13 @@ type service struct {
 	// container of the same name: its unit neither removes nor stops a
 	// container, and its lines go to the console (host-unit.service.tmpl).
 	OnHost bool
+	// UnlessFenced keeps the unit from starting, or restarting, once the
+	// agent has fenced itself (facts.SelfFenceMarker).
+	UnlessFenced bool
 }
+
+// FenceMarker is facts.SelfFenceMarker, for the unit template.
+func (service) FenceMarker() string { return facts.SelfFenceMarker }
 
 // PullArgs are mha_pull_all's arguments: each image of Pulls, followed by
 // "=service" when a service needs that image alone and starts right after
@@ -337,9 +376,41 @@ func (*node) FlockerCertDir() string      { return facts.FlockerCertDir }
 func (*node) FlockerDataPath() string     { return facts.FlockerDataPath }
 func (*node) FlockerPluginSocket() string { return flockerPluginSocket }
 func (*node) RexRayAlias() string         { return facts.DockerVolumeDriverName[facts.VolumeDriverRexRay] }
-func (*node) ReadyDelaySeconds() int      { return int(readyDelay / time.Second) }
-func (*node) ReadyAttempts() int          { return int(facts.BootReadyTimeout / readyDelay) }
-func (*node) ReadyLogEvery() int          { return int(readyLogEvery / readyDelay) }
+func (*node) SelfFenceUnit() string       { return facts.SelfFenceUnit }
+func (*node) SelfFenceScript() string     { return selfFenceScript }
+func (*node) SelfFenceMarker() string     { return facts.SelfFenceMarker }
+func (*node) MesosAgentUnit() string      { return facts.MesosAgentUnit }
+func (*node) MesosContainerPrefix() string {
+	return facts.MesosContainerPrefix
+}
+func (*node) DockerPluginsDir() string   { return facts.DockerPluginsDir }
+func (*node) RexRayVolumeMounts() string { return facts.RexRayVolumeMounts }
+func (*node) FlockerMountRoot() string   { return facts.FlockerMountRoot }
+func (*node) WritebackSysctl() string    { return writebackSysctl }
+func (*node) JournalCommitUnit() string  { return facts.JournalCommitUnit }
+func (*node) JournalCommitScript() string {
+	return journalCommitScript
+}
+func (*node) JournalCommitSeconds() int { return int(facts.AgentJournalCommit / time.Second) }
+func (*node) JournalCheckSeconds() int  { return int(journalCommitCheck / time.Second) }
+func (*node) FenceLogPrefix() string    { return facts.FenceLogPrefix }
+func (*node) FenceEventSelfFenced() string {
+	return facts.FenceEventSelfFenced
+}
+
+// SelfFenceProbeInterval and SelfFenceProbeTimeout are the self-fence's
+// probe period and per-master curl timeout, in whole seconds (sleep and
+// curl --max-time).
+func (*node) SelfFenceProbeInterval() int { return int(facts.SelfFenceProbeInterval / time.Second) }
+func (*node) SelfFenceProbeTimeout() int  { return int(facts.SelfFenceProbeTimeout / time.Second) }
+
+// Centisecs is d in centiseconds, the unit of vm.dirty_*_centisecs.
+func (*node) Centisecs(d time.Duration) int      { return int(d / (10 * time.Millisecond)) }
+func (*node) AgentDirtyExpire() time.Duration    { return facts.AgentDirtyExpire }
+func (*node) AgentDirtyWriteback() time.Duration { return facts.AgentDirtyWriteback }
+func (*node) ReadyDelaySeconds() int             { return int(readyDelay / time.Second) }
+func (*node) ReadyAttempts() int                 { return int(facts.BootReadyTimeout / readyDelay) }
+func (*node) ReadyLogEvery() int                 { return int(readyLogEvery / readyDelay) }
 
 // Ensemble reports whether the masters form a ZooKeeper ensemble (more
 // than one master).

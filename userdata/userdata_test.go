@@ -27,6 +27,8 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the curr
 const (
 	testClusterID = "mha-1a2b3c4d"
 	testMasterIP  = "10.0.1.10"
+	// testInstanceID is the agent's instance id the fake metadata serves.
+	testInstanceID = "i-0a1b2c3d4e5f60718"
 )
 
 // testMasterIPs are five masters' addresses, consecutive from testMasterIP
@@ -87,6 +89,7 @@ func agentInput(driver string) AgentInput {
 		PortRangeStart: facts.AgentPortRangeStart,
 		PortRangeEnd:   facts.AgentPortRangeEnd,
 		AppPort:        facts.DefaultAppPort,
+		SelfFenceAfter: facts.DefaultSelfFenceAfter,
 		Images: AgentImages{
 			MesosAgent:          facts.MesosAgentImage,
 			MesosExecutor:       facts.MesosExecutorImage,

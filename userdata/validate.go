@@ -93,8 +93,14 @@ func (in AgentInput) validate() error {
 			return fmt.Errorf("invalid PortRangeStart-PortRangeEnd %d-%d: contains port %d, which the agent itself uses", in.PortRangeStart, in.PortRangeEnd, p)
 		}
 	}
-	if in.AppPort != 0 && (in.AppPort < in.PortRangeStart || in.AppPort > in.PortRangeEnd) {
+	if in.AppPort == 0 {
+		return fmt.Errorf("invalid AppPort 0: the self-fence blocks the app's port, so it must be known, e.g. %d", facts.DefaultAppPort)
+	}
+	if in.AppPort < in.PortRangeStart || in.AppPort > in.PortRangeEnd {
 		return fmt.Errorf("invalid AppPort %d: outside PortRangeStart-PortRangeEnd %d-%d: Mesos would never offer it", in.AppPort, in.PortRangeStart, in.PortRangeEnd)
+	}
+	if in.SelfFenceAfter < time.Second {
+		return fmt.Errorf("invalid SelfFenceAfter %v: want at least 1s (config %s, default %v)", in.SelfFenceAfter, "selfFenceSeconds", facts.DefaultSelfFenceAfter)
 	}
 	images := []namedValue{{"Images.MesosAgent", in.Images.MesosAgent}, {"Images.MesosExecutor", in.Images.MesosExecutor}, {"AppImage", in.AppImage}}
 	switch in.VolumeDriver {

@@ -93,6 +93,9 @@ func TestRenderAgentRejects(t *testing.T) {
 		{"port range zero", facts.VolumeDriverRexRay, func(in *AgentInput) { in.PortRangeStart = 0 }, "PortRangeStart-PortRangeEnd"},
 		{"port range over the agent port", facts.VolumeDriverRexRay, func(in *AgentInput) { in.PortRangeStart = 5000 }, "contains port 5051"},
 		{"app port outside range", facts.VolumeDriverRexRay, func(in *AgentInput) { in.AppPort = 31000 }, "AppPort 31000"},
+		{"no app port: nothing for the self-fence to block", facts.VolumeDriverRexRay, func(in *AgentInput) { in.AppPort = 0 }, "AppPort 0"},
+		{"no self-fence time", facts.VolumeDriverRexRay, func(in *AgentInput) { in.SelfFenceAfter = 0 }, "SelfFenceAfter 0s: want at least 1s"},
+		{"self-fence under a second", facts.VolumeDriverRexRay, func(in *AgentInput) { in.SelfFenceAfter = 999 * time.Millisecond }, "SelfFenceAfter 999ms"},
 		{"no app image", facts.VolumeDriverRexRay, func(in *AgentInput) { in.AppImage = "" }, "AppImage"},
 		{"no agent image", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Images.MesosAgent = "" }, "Images.MesosAgent"},
 		{"rexray without plugin", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Images.RexRayPlugin = "" }, "Images.RexRayPlugin"},
@@ -135,7 +138,6 @@ func TestRenderAccepts(t *testing.T) {
 		t.Error("a 2.5 s ping timeout is not passed as 2500ms")
 	}
 	agent := agentInput(facts.VolumeDriverRexRay)
-	agent.AppPort = 0 // not checked
 	agent.Index = 10
 	agent.Images.FlockerDatasetAgent = "" // unused with rexray
 	out, err = RenderAgent(agent)

@@ -49,6 +49,7 @@ type Config struct {
 	AppManifestPath      string
 	AgentPingTimeout     time.Duration
 	MaxAgentPingTimeouts int
+	SelfFenceAfter       time.Duration // selfFenceSeconds
 	Images               Images
 }
 
@@ -85,6 +86,7 @@ func Parse(get Getter) (Config, error) {
 		AppManifestPath:      p.str(KeyAppManifest),
 		AgentPingTimeout:     time.Duration(p.integer(KeyAgentPingTimeout)) * time.Second,
 		MaxAgentPingTimeouts: p.integer(KeyMaxAgentPingTimeouts),
+		SelfFenceAfter:       time.Duration(p.integer(KeySelfFence)) * time.Second,
 		Images: Images{
 			ZooKeeper:           p.str(KeyZooKeeperImage),
 			MesosMaster:         p.str(KeyMesosMasterImage),
@@ -257,6 +259,18 @@ func (c Config) validate() []error {
 		add(bad(KeyAgentPingTimeout, strconv.Itoa(int(c.AgentPingTimeout.Seconds())),
 			"times %s:%s (%d) is %v; Mesos wants more than the ZooKeeper session timeout of %v (apache/mesos docs/configuration.md, agent_ping_timeout): raise either",
 			facts.Project, KeyMaxAgentPingTimeouts, c.MaxAgentPingTimeouts, total, facts.ZooKeeperSessionTimeout))
+	}
+	if c.SelfFenceAfter < time.Second {
+		add(bad(KeySelfFence, strconv.Itoa(int(c.SelfFenceAfter.Seconds())), "must be at least 1 second"))
+	} else if detect := c.AgentPingTimeout * time.Duration(c.MaxAgentPingTimeouts); detect > 0 && c.SelfFenceAfter+facts.SelfFenceLead > detect {
+		add(bad(KeySelfFence, strconv.Itoa(int(c.SelfFenceAfter.Seconds())),
+			"plus the self-fence's lead of %v (probe interval %v, probe timeout %v, fence actions %v, margin %v) is %v, later than the masters' earliest verdict that the agent is lost, %s:%s x %s:%s = %d x %d = %v: "+
+				"the masters would start the app elsewhere while this agent may still be writing to its volume (docs/fencing.md). Lower %s to at most %d, or raise %s or %s",
+			facts.SelfFenceLead, facts.SelfFenceProbeInterval, facts.SelfFenceProbeTimeout, facts.SelfFenceActionBudget, facts.FenceMargin,
+			c.SelfFenceAfter+facts.SelfFenceLead,
+			facts.Project, KeyAgentPingTimeout, facts.Project, KeyMaxAgentPingTimeouts,
+			int(c.AgentPingTimeout.Seconds()), c.MaxAgentPingTimeouts, detect,
+			KeySelfFence, int((detect-facts.SelfFenceLead)/time.Second), KeyAgentPingTimeout, KeyMaxAgentPingTimeouts))
 	}
 	for key, ref := range map[string]string{
 		KeyZooKeeperImage: c.Images.ZooKeeper, KeyMesosMasterImage: c.Images.MesosMaster,

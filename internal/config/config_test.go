@@ -47,6 +47,7 @@ func TestParseDefaults(t *testing.T) {
 		PublicKey: testKey, OperatorCIDR: "203.0.113.7/32", AMIOwner: facts.AMIOwnerCanonical,
 		AMINameFilter: facts.AMINameFilter, RootVolumeGiB: 30, VolumeDriver: facts.VolumeDriverRexRay,
 		AppPort: 8500, AgentPingTimeout: facts.AgentPingTimeout, MaxAgentPingTimeouts: facts.MaxAgentPingTimeouts,
+		SelfFenceAfter: facts.DefaultSelfFenceAfter,
 		Images: Images{
 			ZooKeeper: facts.ZooKeeperImage, MesosMaster: facts.MesosMasterImage, MesosAgent: facts.MesosAgentImage,
 			MesosExecutor: facts.MesosExecutorImage,
@@ -126,6 +127,13 @@ func TestParseRejects(t *testing.T) {
 		{"ping misses zero", with("maxAgentPingTimeouts", "0"), `marathon-ha:maxAgentPingTimeouts = "0": must be from 1 to 20`},
 		{"detection within the ZooKeeper session (the demo's 5 s x 2)", with("agentPingTimeoutSeconds", "5", "maxAgentPingTimeouts", "2"),
 			`marathon-ha:agentPingTimeoutSeconds = "5": times marathon-ha:maxAgentPingTimeouts (2) is 10s; Mesos wants more than the ZooKeeper session timeout of 10s`},
+		{"self-fence zero", with("selfFenceSeconds", "0"), `marathon-ha:selfFenceSeconds = "0": must be at least 1 second`},
+		{"self-fence after the masters' verdict (a lowered ping timeout)", with("agentPingTimeoutSeconds", "3"),
+			`marathon-ha:selfFenceSeconds = "4": plus the self-fence's lead of 7s (probe interval 1s, probe timeout 1s, fence actions 3s, margin 2s) is 11s, ` +
+				`later than the masters' earliest verdict that the agent is lost, marathon-ha:agentPingTimeoutSeconds x marathon-ha:maxAgentPingTimeouts = 3 x 3 = 9s: ` +
+				`the masters would start the app elsewhere while this agent may still be writing to its volume (docs/fencing.md). ` +
+				`Lower selfFenceSeconds to at most 2, or raise agentPingTimeoutSeconds or maxAgentPingTimeouts`},
+		{"self-fence one second too late", with("selfFenceSeconds", "6"), `marathon-ha:selfFenceSeconds = "6": plus the self-fence's lead of 7s`},
 		{"image without tag", with("zookeeperImage", "zookeeper"), `marathon-ha:zookeeperImage = "zookeeper": must be a pinned image reference`},
 		{"image latest", with("appImage", "binocarlos/moby-counter:latest"), `marathon-ha:appImage = "binocarlos/moby-counter:latest": must not float`},
 	}
@@ -237,5 +245,17 @@ func TestParseEmptyDefaultsAreUnset(t *testing.T) {
 		if got != want {
 			t.Errorf("empty defaults changed the config:\n%+v\nwant\n%+v", got, want)
 		}
+	}
+}
+
+// The self-fence may end exactly at the masters' earliest verdict: with
+// the default 4 s x 3 pings, selfFenceSeconds 5 (5 + 7 = 12) is the most.
+func TestParseSelfFenceAtTheLimit(t *testing.T) {
+	c, err := Parse(FromMap(with("selfFenceSeconds", "5")))
+	if err != nil {
+		t.Fatalf("Parse = %v", err)
+	}
+	if c.SelfFenceAfter != 5*time.Second {
+		t.Errorf("SelfFenceAfter = %v, want 5s", c.SelfFenceAfter)
 	}
 }

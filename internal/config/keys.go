@@ -69,6 +69,7 @@ const (
 	KeyAppManifest          = "appManifest"
 	KeyAgentPingTimeout     = "agentPingTimeoutSeconds"
 	KeyMaxAgentPingTimeouts = "maxAgentPingTimeouts"
+	KeySelfFence            = "selfFenceSeconds"
 	KeyZooKeeperImage       = "zookeeperImage"
 	KeyMesosMasterImage     = "mesosMasterImage"
 	KeyMesosAgentImage      = "mesosAgentImage"
@@ -131,6 +132,7 @@ var Keys = []Key{
 	{KeyAppManifest, "string", Optional, "", "Path to a Marathon app definition replacing apps/moby-counter.json; the program still sets its id, host port, volume and zone constraint."},
 	{KeyAgentPingTimeout, "integer", Defaulted, strconv.Itoa(int(facts.AgentPingTimeout.Seconds())), "Mesos master --agent_ping_timeout in seconds (Mesos default 15)."},
 	{KeyMaxAgentPingTimeouts, "integer", Defaulted, strconv.Itoa(facts.MaxAgentPingTimeouts), "Mesos master --max_agent_ping_timeouts (Mesos default 5)."},
+	{KeySelfFence, "integer", Defaulted, strconv.Itoa(int(facts.DefaultSelfFenceAfter.Seconds())), "Seconds an agent may go without reaching a majority of the masters before it fences itself (kills the app, unmounts its volume, blocks its port, stops its Mesos agent; docs/fencing.md). With " + strconv.Itoa(int(facts.SelfFenceLead.Seconds())) + " s of lead it must end before the masters can declare the agent lost: selfFenceSeconds + " + strconv.Itoa(int(facts.SelfFenceLead.Seconds())) + " <= agentPingTimeoutSeconds x maxAgentPingTimeouts."},
 	{KeyZooKeeperImage, "string", Defaulted, facts.ZooKeeperImage, "ZooKeeper image."},
 	{KeyMesosMasterImage, "string", Defaulted, facts.MesosMasterImage, "Mesos master image."},
 	{KeyMesosAgentImage, "string", Defaulted, facts.MesosAgentImage, "Mesos agent image."},

@@ -105,3 +105,52 @@ const FenceLookupEstimate = FencerPollInterval + 2*time.Second
 // of this cluster's agents has (or whose look-up failed): the fencer
 // touches nothing then.
 const FenceNoInstance = "none"
+
+// What the agent's self-fence service touches. userdata renders them into
+// the service's script and unit; docs/fencing.md describes the order.
+const (
+	// SelfFenceUnit is the agent's self-fence service, a systemd unit of
+	// this name running the script of the same name.
+	SelfFenceUnit = "mha-self-fence"
+	// SelfFenceMarker is written once an agent has fenced itself. The
+	// service finds it at every start (a reboot, a restart) and stays
+	// fenced; the Mesos agent's unit will not start while it exists
+	// (ConditionPathExists=!). It is on the root volume, so only replacing
+	// the instance clears it.
+	SelfFenceMarker = "/var/lib/marathon-ha/fenced"
+	// MesosAgentUnit is the systemd unit of the Mesos agent's container,
+	// the one the fence stops so that the agent cannot re-register and
+	// resurrect its tasks.
+	MesosAgentUnit = "mesos-agent.service"
+	// MesosContainerPrefix starts the name of every container the Mesos
+	// 1.4.1 Docker containerizer launches: DOCKER_NAME_PREFIX "mesos-" and
+	// the ContainerID, a UUID, with ".executor" appended for the executor's
+	// own container (apache/mesos 1.4.1 src/slave/containerizer/docker.cpp
+	// DOCKER_NAME_PREFIX, DOCKER_NAME_SEPERATOR; docker.hpp Container::name,
+	// executorName). Mesos itself recognises its containers by that prefix
+	// followed by a UUID (docker.cpp parse()), which the fence checks too:
+	// the agent's own container, "mesos-agent", is not one of them.
+	MesosContainerPrefix = "mesos-"
+	// DockerPluginsDir holds Docker's managed plugins. A plugin with a
+	// PropagatedMount (REX-Ray's rexray/ebs: /var/lib/rexray, rexray/rexray
+	// .docker/plugins/ebs/config.json@v0.11.4) has it on the host at
+	// <DockerPluginsDir>/<plugin id>/propagated-mount (moby/moby
+	// plugin/v2/plugin.go ScopedPath, plugin/manager_linux.go enable), and
+	// REX-Ray mounts each volume at <lib>/volumes/<name> inside it
+	// (libstorage/drivers/integration/linux/linux.go@v0.11.4,
+	// ConfigIgVolOpsMountPath default path.Join(Lib, "volumes")).
+	DockerPluginsDir = "/var/lib/docker/plugins"
+	// RexRayVolumeMounts is the part of a host mount point that marks a
+	// REX-Ray volume under DockerPluginsDir.
+	RexRayVolumeMounts = "/propagated-mount/volumes/"
+	// JournalCommitUnit is the agent's service that keeps the app's
+	// volume at AgentJournalCommit (writeback.go): neither driver passes
+	// mount options, so it remounts the driver's ext4 mounts with commit=
+	// once they appear.
+	JournalCommitUnit = "mha-journal-commit"
+	// FlockerMountRoot is where Flocker's dataset agent mounts each dataset,
+	// at <root>/<dataset id>, with a plain `mount DEVICE MOUNTPOINT`
+	// (ClusterHQ/flocker 1.15.0 flocker/node/agents/blockdevice.py
+	// mountroot = FilePath(b"/flocker"); blockdevice_manager.py mount).
+	FlockerMountRoot = "/flocker"
+)

@@ -54,15 +54,18 @@ const (
 	// next offer, made every --allocation_interval (default 1secs,
 	// apache/mesos docs/configuration/master.md), and is launched.
 	MarathonRelaunchEstimate = 2 * time.Second
-	// RexRayVolumeMoveEstimate: REX-Ray with preempt (REXRAY_PREEMPT=true)
-	// force-detaches the volume if it is still attached to the dead agent
-	// (DetachVolume Force=true, then it polls until no attachment is
-	// left), attaches it (AttachVolume, polled until "attached") and mounts
-	// it (rexray/rexray v0.11.4 libstorage/drivers/storage/ebs/storage/
-	// ebs_storage.go: VolumeAttach, VolumeDetach, waitVolumeComplete). It
-	// does not wait for the old instance. EBS attach typically completes in
-	// seconds (AWS ebs-attaching-volume.md: "attaching" -> "attached"); we
-	// allow 12 s for the whole move.
+	// RexRayVolumeMoveEstimate: REX-Ray without preempt
+	// (REXRAY_PREEMPT=false, docs/fencing.md) attaches the volume only once
+	// no other instance holds it: while it is still attached to the old
+	// agent the mount fails (the volume is neither attached here nor
+	// available) and Marathon relaunches the task, until EC2 has released
+	// the volume with the fenced instance's termination. It then attaches it
+	// (AttachVolume, polled until "attached") and mounts it (rexray/rexray
+	// v0.11.4 libstorage/drivers/integration/linux/linux.go Mount;
+	// libstorage/drivers/storage/ebs/storage/ebs_storage.go: VolumeAttach,
+	// waitVolumeComplete). EBS attach typically completes in seconds (AWS
+	// ebs-attaching-volume.md: "attaching" -> "attached"); we allow 12 s for
+	// the move after the release (the fence's own step is FenceEstimate).
 	RexRayVolumeMoveEstimate = 12 * time.Second
 	// FlockerDetachWaitEstimate: Flocker 1.15 cannot preempt. The dataset
 	// agent on the new node detaches the volume only from a node that is no

@@ -43,12 +43,23 @@ const (
 	AgentDirtyExpire    = 500 * time.Millisecond
 	AgentDirtyWriteback = 500 * time.Millisecond
 	// AgentJournalCommit is the ext4 commit interval of the app's volume
-	// (mount option commit=1; the default 5 s "you will lose as much as the
-	// latest 5 seconds of metadata changes", Linux
-	// Documentation/admin-guide/ext4.rst).
+	// (commit=1; the default 5 s "you will lose as much as the latest 5
+	// seconds of metadata changes", Linux Documentation/admin-guide/ext4.rst).
+	// Neither driver passes mount options: REX-Ray 0.11.4 mounts with an
+	// empty types.DeviceMountOpts{} and has no setting for them (rexray/rexray
+	// libstorage/drivers/integration/linux/linux.go@v0.11.4 Mount); Flocker
+	// 1.15 runs a bare `mount DEVICE MOUNTPOINT` (ClusterHQ/flocker
+	// flocker/node/agents/blockdevice_manager.py@1.15.0 mount). So the
+	// agent's JournalCommitUnit remounts the driver's ext4 mounts with
+	// commit=1 within a second of their appearance (ext4 accepts commit= on
+	// a remount) and writes it into the filesystem's default mount options
+	// (tune2fs -E mount_opts), which ext4 reads at every later mount.
 	AgentJournalCommit = 1 * time.Second
 	// CrashLossBound is the age of the newest acknowledged click a crash may
 	// lose: data written back within AgentDirtyExpire + AgentDirtyWriteback,
-	// then committed within AgentJournalCommit.
+	// then committed within AgentJournalCommit. Not bounded: the first
+	// second after a volume's first mount on an agent, before the watch
+	// remounted it, when the default 5 s commit still applies (a volume
+	// whose superblock already carries commit=1 mounts with it).
 	CrashLossBound = AgentDirtyExpire + AgentDirtyWriteback + AgentJournalCommit
 )
