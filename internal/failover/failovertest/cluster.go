@@ -249,6 +249,7 @@ type Cluster struct {
 	driverLog    []string                           // what the volume driver did
 	timers       []*time.Timer                      // graceful shutdowns under way
 	replaced     map[string]bool                    // lost hosts ReplaceLostAgents replaced (replace.go)
+	homeGroups   map[string][]string                // each agent's security groups at launch (partition.go)
 	replacements int
 	harnessErr   error
 
@@ -272,7 +273,7 @@ func Start(opts Options) (*Cluster, error) {
 	c := &Cluster{opts: opts, dataDir: dir, registered: map[string]bool{}, active: map[string]bool{}, dead: map[string]bool{},
 		servers: map[string]*mobycountertest.Server{}, serverID: map[string]int{}, mounts: map[string]*mount{},
 		mesosStopped: map[string]bool{}, cut: map[string]bool{}, cutSeq: map[string]int{}, fenced: map[string]bool{},
-		vol: &volume{path: volumePath(dir)}, rec: &recorder{}, startedAt: time.Now(), stop: make(chan struct{}), replaced: map[string]bool{}}
+		vol: &volume{path: volumePath(dir)}, rec: &recorder{}, startedAt: time.Now(), stop: make(chan struct{}), replaced: map[string]bool{}, homeGroups: map[string][]string{}}
 	if err := opts.checkFencing(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -290,7 +291,7 @@ func Start(opts Options) (*Cluster, error) {
 	}
 	c.ec2 = ec2test.NewServer(ec2test.WithShutdownDelay(opts.ShutdownDelay), ec2test.WithOSShutdown(opts.OSShutdown),
 		ec2test.WithAttachDelay(opts.AttachDelay), ec2test.WithDetachDelay(opts.DetachDelay), ec2test.WithTerminateHook(c.onTerminate),
-		ec2test.WithLatency("TerminateInstances", opts.TerminateLatency))
+		ec2test.WithLatency("TerminateInstances", opts.TerminateLatency), ec2test.WithGroupsChanged(c.onGroupsChanged))
 	c.elb = mobycountertest.NewELB(
 		mobycountertest.WithName(Stack+"-"+ClusterID),
 		mobycountertest.WithHealthCheck(opts.HealthInterval, facts.ELBHealthyThreshold, facts.ELBUnhealthyThreshold),
@@ -326,6 +327,7 @@ func (c *Cluster) start() error {
 			tags[facts.TagRole] = facts.RoleAgent
 		}
 		c.ec2.AddInstance(ec2test.Instance{ID: a.InstanceID, PrivateIP: a.Host, Tags: tags})
+		c.rememberGroups(a.InstanceID)
 		c.elb.Register(a.InstanceID)
 		// Without a second live agent the task has nowhere to go: only the
 		// first agent's Mesos agent registers.

@@ -42,6 +42,7 @@ func (c *Cluster) ReplaceLostAgents() []Agent {
 			tags[facts.TagProject], tags[facts.TagStack], tags[facts.TagClusterID], tags[facts.TagRole] = facts.Project, Stack, ClusterID, facts.RoleAgent
 		}
 		c.ec2.AddInstance(ec2test.Instance{ID: s.new.InstanceID, PrivateIP: s.new.Host, Tags: tags})
+		c.rememberGroups(s.new.InstanceID)
 		c.elb.Register(s.new.InstanceID)
 		c.mu.Lock()
 		c.agents = append(c.agents, s.new)
