@@ -2,6 +2,7 @@ package failover
 
 import (
 	"fmt"
+	"github.com/marathon-ha/marathon-ha/internal/fencelog"
 	"io"
 	"strings"
 	"time"
@@ -111,6 +112,9 @@ type Report struct {
 	// Partition is the partition drill's record (ModePartition): the drill
 	// group, the groups put back, how long the partition was to last.
 	Partition *PartitionRecord `json:"partition,omitempty"`
+	// Fences are the mha-fence lines about the faulted agent that its own
+	// console and the masters' printed (AddFences).
+	Fences []fencelog.Event `json:"fences,omitempty"`
 
 	Budget   Budget  `json:"budget"`
 	Timeline []Event `json:"timeline"`

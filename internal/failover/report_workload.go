@@ -40,12 +40,7 @@ func (r Report) FaultAt() time.Time {
 // the timeline beside the watch's events.
 func (r *Report) AddWorkload(s workload.Summary) {
 	r.Workload = &s
-	var killedAt time.Time
-	for _, e := range r.Timeline {
-		if e.Name == EventKill {
-			killedAt = e.At
-		}
-	}
+	killedAt := r.FaultAt()
 	o := s.Outage
 	if o == nil || killedAt.IsZero() {
 		return

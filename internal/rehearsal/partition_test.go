@@ -40,12 +40,12 @@ func (p *partitionStack) Up(ctx context.Context) (stackoutputs.Outputs, error) {
 
 // The partition drill runs like the others: its own step, the same report
 // (target, kill time, failover report judged against its budget), and the
-// teardown. The stand-in cluster has no partition physics yet (another part
-// glues them to ec2test's groups hook), so nothing fails over and the run
-// fails at the watch's deadline; what is held here is the drill's own part:
-// the groups swapped, healed and restored, the drill group deleted.
+// teardown. On the stand-in cluster with fencing, the swap cuts the agent
+// off from the masters (failovertest's groups hook): it fences itself, the
+// fencer terminates it, the app comes back on the other agent with every
+// acknowledged click, and the drill group is deleted.
 func TestPartitionDrill(t *testing.T) {
-	f := &partitionStack{fakeStack: &fakeStack{t: t}}
+	f := &partitionStack{fakeStack: &fakeStack{t: t, opts: failovertest.Options{Fencing: true, AgentWriteback: true}}}
 	var progress failovertest.Progress
 	cfg := testConfig(f.fakeStack, &progress)
 	cfg.Stack = f
@@ -53,9 +53,15 @@ func TestPartitionDrill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Drills, cfg.HealAfter, cfg.WatchDeadline = drills, 200*time.Millisecond, 800*time.Millisecond
+	cfg.Drills, cfg.HealAfter, cfg.WatchDeadline, cfg.RTOLimit = drills, 400*time.Millisecond, 3*time.Second, 2*time.Second
 	var e *ec2test.Server
-	f.onUp = func(c *failovertest.Cluster) { e = c.EC2Server() }
+	var c *failovertest.Cluster
+	f.onUp = func(cl *failovertest.Cluster) { e, c = cl.EC2Server(), cl }
+	// The fence lines come from the consoles of the stand-in's masters and
+	// of the cut-off agent.
+	cfg.Clients.Consoles = func(context.Context, stackoutputs.Outputs) (ec2ops.ConsoleAPI, error) {
+		return f.c().EC2Server().Client(), nil
+	}
 	r := rehearsal.Run(context.Background(), cfg)
 
 	want := []string{rehearsal.StepUp, rehearsal.StepAppReady, rehearsal.StepWriteClicks, rehearsal.StepFlushWait,
@@ -65,20 +71,30 @@ func TestPartitionDrill(t *testing.T) {
 	}
 	fo := r.Failover
 	if fo == nil || fo.Mode != failover.ModePartition || fo.Budget.Mode != failover.ModePartition || fo.Partition == nil ||
-		!fo.Partition.Restored || !fo.Partition.GroupDeleted || r.Target == nil || r.KilledAt == "" {
+		!fo.Partition.InstanceGone || !fo.Partition.GroupDeleted || r.Target == nil || r.KilledAt == "" {
 		t.Fatalf("report target %+v, failover %+v", r.Target, fo)
 	}
-	if in, _ := e.Instance(r.Target.InstanceID); !slices.Equal(in.SecurityGroups, f.agentGroups) {
-		t.Errorf("after the drill the agent is in %v, want %v", in.SecurityGroups, f.agentGroups)
+	if !r.Passed || !fo.Recovered || fo.Workload == nil || len(fo.Workload.Lost) != 0 {
+		t.Errorf("passed %v, recovered %v, problems %q\n%s", r.Passed, fo.Recovered, r.Problems, progress.String())
 	}
-	if n := len(e.Calls("ModifyInstanceAttribute")); n != 2 {
-		t.Errorf("%d ModifyInstanceAttribute calls, want the swap and the restore", n)
+	if in, _ := e.Instance(r.Target.InstanceID); in.State != ec2test.StateTerminated {
+		t.Errorf("after the drill the cut-off agent is %s, want terminated by the fencer", in.State)
 	}
-	if r.Passed || !hasProblem(r, "did not come back") {
-		t.Errorf("passed %v, problems %q: without partition physics the app does not move", r.Passed, r.Problems)
+	if n := len(e.Calls("ModifyInstanceAttribute")); n != 1 {
+		t.Errorf("%d ModifyInstanceAttribute calls, want the swap only: the fence terminated the instance before the heal", n)
 	}
-	if want := (fo.Budget.Total + rehearsal.DefaultBudgetMargin).Seconds(); r.RTOLimitSeconds != want {
-		t.Errorf("limit %vs, want the partition budget plus margin %vs", r.RTOLimitSeconds, want)
+	if c.Record().TwoServing() {
+		t.Errorf("two app servers served at once during the drill")
+	}
+	fenced := false
+	for _, ev := range fo.Timeline {
+		fenced = fenced || ev.Name == failover.EventFencerFenced
+	}
+	if !fenced {
+		t.Errorf("the report lacks the fencer's line from the master's console: %+v", fo.Timeline)
+	}
+	if want := (fo.Budget.Total + rehearsal.DefaultBudgetMargin).Seconds(); r.RTOLimitSeconds != 2 && r.RTOLimitSeconds != want {
+		t.Errorf("limit %vs", r.RTOLimitSeconds)
 	}
 	var sum bytes.Buffer
 	r.Summary(&sum)

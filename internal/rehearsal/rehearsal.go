@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/marathon-ha/marathon-ha/internal/fencelog"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -491,6 +492,7 @@ func (a *agentRun) drill(ctx context.Context, mode failover.Mode, written []stri
 	faultAt := rep.FaultAt()
 	r.KilledAt = faultAt.UTC().Format(time.RFC3339Nano)
 	rep.AddWorkload(w.Finish(ctx, faultAt, rep.Recovered))
+	a.addFences(ctx, &rep, target)
 	j := rep.Judge(cfg.RTOLimit, cfg.BudgetMargin)
 	r.Failover = &rep
 	// The caller adds rep.Problems(limit), which Judge recorded in
@@ -498,6 +500,24 @@ func (a *agentRun) drill(ctx context.Context, mode failover.Mode, written []stri
 	limit, _ := failover.RTOLimit(rep.Budget, cfg.RTOLimit, cfg.BudgetMargin)
 	r.RTOLimitSeconds, r.RTOLimitFrom, r.BudgetMarginSeconds = j.RTOLimitSeconds, j.RTOLimitFrom, cfg.BudgetMargin.Seconds()
 	return rep, limit, nil
+}
+
+// addFences puts the fence lines of the masters' and the agent's consoles
+// in rep (failover.ReadFences), when the run can read consoles; what it
+// could not read is said in the progress, not judged.
+func (a *agentRun) addFences(ctx context.Context, rep *failover.Report, target failover.Target) {
+	if a.cfg.Clients.Consoles == nil {
+		return
+	}
+	api, err := a.cfg.Clients.Consoles(ctx, a.outs)
+	if err == nil {
+		var fences []fencelog.Event
+		fences, err = failover.ReadFences(ctx, a.e, ec2ops.NewConsoleReader(api, 0), a.outs.ClusterID, target.InstanceID)
+		rep.AddFences(fences)
+	}
+	if err != nil {
+		fmt.Fprintf(a.cfg.Progress, "rehearsal: the fences' console lines are incomplete: %v\n", err)
+	}
 }
 
 // RTOLimit is the RTO a run is judged against (failover.RTOLimit, the judge

@@ -307,6 +307,13 @@ func run(ctx context.Context, args []string, d deps) int {
 		return fail("%v", err)
 	}
 	e := ec2ops.New(api)
+	// The fence lines on the masters' and the agent's consoles go in the
+	// report (failover.ReadFences): an EC2 API that reads consoles is
+	// enough, the real one and the stand-in's alike.
+	var consoles *ec2ops.ConsoleReader
+	if ca, ok := api.(ec2ops.ConsoleAPI); ok {
+		consoles = ec2ops.NewConsoleReader(ca, 0)
+	}
 	findCtx, cancel := context.WithTimeout(ctx, o.marathonWait)
 	target, inst, err := failover.FindTargetInstance(findCtx, m, e, outs)
 	cancel()
@@ -352,7 +359,7 @@ func run(ctx context.Context, args []string, d deps) int {
 		return 0
 	}
 
-	r, drillErr, err := killAndWatch(ctx, o, d, human, failover.WatchConfig{Outputs: outs, Target: target, Mode: o.mode, Written: written,
+	r, drillErr, err := killAndWatch(ctx, o, d, human, consoles, failover.WatchConfig{Outputs: outs, Target: target, Mode: o.mode, Written: written,
 		Marathon: m, EC2: e, App: app, ELB: lb, Interval: o.interval, Deadline: o.timeout, Progress: human})
 	if err != nil {
 		return fail("%v", err)

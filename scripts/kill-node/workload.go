@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"io"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 // judges the report as the rehearsal does (Report.Judge: the budget plus
 // --margin, or --rto-limit). wc is the watch's config without the kill
 // time.
-func killAndWatch(ctx context.Context, o options, d deps, human io.Writer, wc failover.WatchConfig) (r failover.Report, drillErr, err error) {
+func killAndWatch(ctx context.Context, o options, d deps, human io.Writer, consoles *ec2ops.ConsoleReader, wc failover.WatchConfig) (r failover.Report, drillErr, err error) {
 	cfg := d.workload
 	cfg.App = wc.App
 	cfg.Loss = failover.LossAllowance(o.mode, cfg.Loss.Bound)
@@ -56,6 +57,13 @@ func killAndWatch(ctx context.Context, o options, d deps, human io.Writer, wc fa
 		}
 	}
 	r.AddWorkload(w.Finish(ctx, faultAt, r.Recovered))
+	if consoles != nil {
+		fences, err := failover.ReadFences(ctx, wc.EC2, consoles, wc.Outputs.ClusterID, wc.Target.InstanceID)
+		if err != nil {
+			fmt.Fprintf(human, "kill-node: the fences' console lines are incomplete: %v\n", err)
+		}
+		r.AddFences(fences)
+	}
 	r.Judge(o.rtoLimit, o.margin)
 	return r, drillErr, nil
 }
