@@ -47,6 +47,10 @@ type fakeInstance struct {
 	PrivateIP string            `json:"privateIp"`
 	State     string            `json:"state"`
 	Tags      map[string]string `json:"tags"`
+	// LaunchTime is EC2's launchTime as the CLI's text output prints it
+	// (cli_timestamp_format iso8601, the AWS CLI v2 default:
+	// aws/aws-cli v2 awscli/customizations/scalarparse.py).
+	LaunchTime string `json:"launchTime"`
 	// PollsLeft counts down the describes until a shutting-down instance
 	// is terminated.
 	PollsLeft int `json:"pollsLeft"`
@@ -203,7 +207,7 @@ func parseAWS(args []string) (awsCall, error) {
 
 // The queries the fencer uses, and what the fake answers them with.
 const (
-	queryIDAndState = "Reservations[].Instances[].[InstanceId,State.Name]"
+	queryIDAndState = "Reservations[].Instances[].[InstanceId,State.Name,LaunchTime]"
 	queryState      = "Reservations[].Instances[].State.Name"
 )
 
@@ -325,7 +329,7 @@ func (e *fakeEC2) describe(c awsCall) (string, error) {
 	switch q := strings.Join(c.opts["query"], ""); q {
 	case queryIDAndState:
 		for _, in := range match {
-			fmt.Fprintf(&b, "%s\t%s\n", in.ID, in.State)
+			fmt.Fprintf(&b, "%s\t%s\t%s\n", in.ID, in.State, in.LaunchTime)
 		}
 	case queryState:
 		var states []string

@@ -35,11 +35,14 @@ type marathonTask struct {
 	Host    string `json:"host"`
 	SlaveID string `json:"slaveId"`
 	State   string `json:"state"`
+	// StagedAt is when Mesos staged it, as Marathon 1.4.9 writes it
+	// (api/v2/json/Formats.scala: ISO-8601 UTC with milliseconds).
+	StagedAt string `json:"stagedAt"`
 }
 
 func task(n int, host, state string) marathonTask {
 	return marathonTask{ID: "moby-counter.0000000" + strconv.Itoa(n) + "-0000-11e9-8d6f-0242ac110002", AppID: "/moby-counter",
-		Host: host, SlaveID: "f6d1e3a0-0000-4000-8000-00000000000" + strconv.Itoa(n) + "-S0", State: state}
+		Host: host, SlaveID: "f6d1e3a0-0000-4000-8000-00000000000" + strconv.Itoa(n) + "-S0", State: state, StagedAt: taskStaged}
 }
 
 // agentTags are the tags of an agent of cluster.
@@ -179,8 +182,14 @@ func (r fencerRun) count(command string) int {
 }
 
 func ourAgent(state string) *fakeInstance {
-	return &fakeInstance{ID: agentID, PrivateIP: agentIP, State: state, Tags: agentTags(testClusterID)}
+	return &fakeInstance{ID: agentID, PrivateIP: agentIP, State: state, Tags: agentTags(testClusterID), LaunchTime: agentLaunched}
 }
+
+// When the test's agent was launched and, later, its task staged.
+const (
+	agentLaunched = "2026-12-06T20:01:00+00:00"
+	taskStaged    = "2026-12-06T20:09:30.123Z"
+)
 
 func allowed(instances ...*fakeInstance) fakeEC2 {
 	return fakeEC2{Instances: instances, TerminateClusterID: testClusterID, ShutdownPolls: 2}
@@ -329,13 +338,39 @@ func TestFencerAlreadyTerminated(t *testing.T) {
 }
 
 // A replacement agent may have the address of a terminated one that EC2
-// still lists: the live instance is the one that holds it.
+// still lists: the live instance is the one that holds it, and it is
+// fenced when it was launched before the unreachable task was staged.
 func TestFencerTerminatesTheLiveHolderOfTheAddress(t *testing.T) {
-	old := &fakeInstance{ID: "i-0000000000000dead", PrivateIP: agentIP, State: "terminated", Tags: agentTags(testClusterID)}
+	old := &fakeInstance{ID: "i-0000000000000dead", PrivateIP: agentIP, State: "terminated", Tags: agentTags(testClusterID), LaunchTime: "2026-12-06T19:00:00+00:00"}
 	n := newFencerNode(t, self, []marathonTask{task(1, agentIP, "TASK_UNREACHABLE")}, allowed(old, ourAgent("running")))
 	r := n.run(1)
 	if !slices.Contains(r.kinds(), "fenced "+agentID+" "+agentIP) || n.ec2().instance(agentID).State != "terminated" {
 		t.Errorf("lines %v", r.kinds())
+	}
+}
+
+// An agent launched at the address after the unreachable task was staged
+// (pulumi up put a new agent at the same fixed address while Marathon still
+// lists the old task) cannot have run it: it is never fenced.
+func TestFencerSparesAnAgentLaunchedAfterTheTask(t *testing.T) {
+	newer := ourAgent("running")
+	newer.LaunchTime = "2026-12-06T20:14:00+00:00"
+	old := &fakeInstance{ID: "i-0000000000000dead", PrivateIP: agentIP, State: "terminated", Tags: agentTags(testClusterID), LaunchTime: agentLaunched}
+	for name, e := range map[string]fakeEC2{"old holder still listed": allowed(old, newer), "old holder gone from EC2": allowed(newer)} {
+		t.Run(name, func(t *testing.T) {
+			n := newFencerNode(t, self, []marathonTask{task(1, agentIP, "TASK_UNREACHABLE")}, e)
+			r := n.run(1)
+			if got := n.ec2().instance(agentID); got.State != "running" || got.Terminations != 0 || r.count("terminate-instances") != 0 {
+				t.Fatalf("the agent launched after the task is %+v; lines %v", got, r.kinds())
+			}
+			want := "fenced i-0000000000000dead " + agentIP
+			if name == "old holder gone from EC2" {
+				want = "failed " + facts.FenceNoInstance + " " + agentIP
+			}
+			if !slices.Contains(r.kinds(), want) {
+				t.Errorf("lines %v, want %q", r.kinds(), want)
+			}
+		})
 	}
 }
 
