@@ -13,6 +13,7 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/failover/failovertest"
 	"github.com/marathon-ha/marathon-ha/internal/rehearsal"
+	"github.com/marathon-ha/marathon-ha/internal/rounds"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
 
@@ -166,4 +167,62 @@ func TestTeardownUndoesADeadRunsPartition(t *testing.T) {
 	if g, ok := e.SecurityGroup(elbGroup); !ok || len(g.Egress) != 0 {
 		t.Errorf("the ELB's group after the teardown: %+v", g)
 	}
+}
+
+// Restore brings the partition stack back to full strength and keeps the
+// outputs the drill needs.
+func (p *partitionStack) Restore(ctx context.Context) (stackoutputs.Outputs, error) {
+	o, err := p.fakeStack.Restore(ctx)
+	if err != nil {
+		return o, err
+	}
+	e := p.c().EC2Server()
+	for _, g := range e.SecurityGroups() {
+		if g.Name == "elb" {
+			o.ELBSecurityGroupID = g.ID
+		}
+	}
+	o.AppPort = 8500
+	return o, nil
+}
+
+// Rounds draw partitions too: crash, graceful kill and partition of the
+// app's agent in the order the seed gives, on one stand-in cluster with
+// fencing, each round recovering, the partitions and graceful kills with
+// every acknowledged click kept.
+func TestRoundsWithPartitions(t *testing.T) {
+	f := &partitionStack{fakeStack: &fakeStack{t: t, opts: failovertest.Options{Fencing: true, AgentWriteback: true, Agents: 2}}}
+	var progress failovertest.Progress
+	cfg := testConfig(f.fakeStack, &progress)
+	cfg.Stack = f
+	drills := []string{string(failover.ModeCrash), string(failover.ModeGraceful), string(failover.ModePartition)}
+	const n, seed = 6, 7
+	cfg.Rounds, cfg.Seed, cfg.RoundDrills, cfg.Clicks = n, seed, drills, 2
+	cfg.HealAfter, cfg.WatchDeadline, cfg.RTOLimit = 400*time.Millisecond, 3*time.Second, 2*time.Second
+	r := rehearsal.Run(context.Background(), cfg)
+	s := r.Rounds
+	// A crash may lose what the agents' writeback bound allows (judged by
+	// the rounds); a partition and a graceful kill lose nothing.
+	if s == nil || !r.Passed || !s.OK() || len(s.Rounds) != n {
+		t.Fatalf("rounds %+v, problems %q\n%s", s, r.Problems, progress.String())
+	}
+	plan := rounds.Plan(seed, drills, n)
+	if !slices.Contains(plan, string(failover.ModePartition)) {
+		t.Fatalf("seed %d draws no partition in %d rounds (%v): pick another seed", seed, n, plan)
+	}
+	for i, rf := range r.RoundFailovers {
+		if rf.Failover.Mode != failover.ModeCrash && s.Rounds[i].Outcome.Lost != 0 {
+			t.Errorf("round %d (%s) lost %d acknowledged clicks", i+1, rf.Failover.Mode, s.Rounds[i].Outcome.Lost)
+		}
+		if string(rf.Failover.Mode) != plan[i] {
+			t.Errorf("round %d ran %s, the seed planned %s", i+1, rf.Failover.Mode, plan[i])
+		}
+		if rf.Failover.Mode == failover.ModePartition && (rf.Failover.Partition == nil || !rf.Failover.Partition.GroupDeleted) {
+			t.Errorf("round %d: partition record %+v", i+1, rf.Failover.Partition)
+		}
+	}
+	if f.c().Record().TwoServing() {
+		t.Errorf("two app servers served at once in the rounds")
+	}
+	assertTornDown(t, f.fakeStack, r)
 }

@@ -25,8 +25,10 @@ const (
 )
 
 // RoundDrills are the drills a round of the app's agent draws from by
-// default: its kill modes. Partitions and master kills join once their
-// drills exist.
+// default: its kill modes. A partition (failover.ModePartition) may join
+// them (--round-drills crash,graceful,partition): the stack then needs the
+// outputs elbSecurityGroupId and appPort. Master kills are not a round
+// drill yet.
 var RoundDrills = []string{string(failover.ModeCrash), string(failover.ModeGraceful)}
 
 // Restorer is a Stack that can be brought back to full strength after a

@@ -90,7 +90,8 @@ Options:
                            Each later round adds an up, its wait, the clicks and a watch
                            to the run's bound (default 0: one kill, in --mode).
     --round-drills LIST    What a round draws from, comma-separated (default
-                           crash,graceful: the kill modes of the app's agent).
+                           crash,graceful: the kill modes of the app's agent;
+                           partition may join them, lasting --heal-after).
     --seed S               The seed that draws the rounds' kill modes; the summary
                            prints it, and the same seed replays the same modes in the
                            same order (default: a new one).
