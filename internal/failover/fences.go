@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
@@ -83,5 +82,5 @@ func (r *Report) AddFences(evs []fencelog.Event) {
 			SinceKillSeconds: f.Time.Sub(faultAt).Seconds(), Detail: detail})
 		r.Fences = append(r.Fences, f)
 	}
-	sort.SliceStable(r.Timeline, func(i, j int) bool { return r.Timeline[i].At.Before(r.Timeline[j].At) })
+	sortTimeline(r.Timeline)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
@@ -119,13 +118,7 @@ func RunPartition(ctx context.Context, cfg WatchConfig, heal time.Duration) (Rep
 	add(EventGroupsRestored, iso.RestoredAt, fmt.Sprintf("instance %s back in %v", iso.InstanceID, iso.OriginalGroups))
 	add(EventGroupsRestored, iso.GoneAt, fmt.Sprintf("nothing to restore: instance %s is shutting down or terminated (fenced)", iso.InstanceID))
 	add(EventDrillGroupDeleted, iso.GroupDeletedAt, "security group "+iso.GroupID)
-	sort.SliceStable(rep.Timeline, func(i, j int) bool {
-		a, b := rep.Timeline[i], rep.Timeline[j]
-		if !a.At.Equal(b.At) {
-			return a.At.Before(b.At)
-		}
-		return rank[a.Name] < rank[b.Name]
-	})
+	sortTimeline(rep.Timeline)
 	if rec.RestoreError != "" {
 		return rep, fmt.Errorf("the partition of %s: %s", cfg.Target.InstanceID, rec.RestoreError)
 	}

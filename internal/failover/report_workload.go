@@ -2,7 +2,6 @@ package failover
 
 import (
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/workload"
@@ -54,7 +53,7 @@ func (r *Report) AddWorkload(s workload.Summary) {
 		r.Timeline = append(r.Timeline, Event{Name: EventWritesBack, Source: SourceClicks, At: at(o.ToSinceKillSeconds), SinceKillSeconds: o.ToSinceKillSeconds,
 			Detail: fmt.Sprintf("writer %s: outage %.2fs; RTO as the client saw it %.2fs", s.Writer, o.Seconds, s.ClientRTOSeconds)})
 	}
-	sort.SliceStable(r.Timeline, func(i, j int) bool { return r.Timeline[i].At.Before(r.Timeline[j].At) })
+	sortTimeline(r.Timeline)
 }
 
 // RTOLimit is the RTO a run is judged against: override when set (the

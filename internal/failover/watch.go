@@ -133,6 +133,17 @@ var rank = map[string]int{EventKill: 0, EventShuttingDown: 1, EventOldAnswers: 2
 	EventTaskKept: 10, EventAppServedThroughout: 12,
 	EventPartitionRequested: 0, EventGroupsSwapped: 1, EventGroupsRestored: 14, EventDrillGroupDeleted: 14}
 
+// sortTimeline orders a timeline by time, events of one moment by rank.
+func sortTimeline(tl []Event) {
+	sort.SliceStable(tl, func(i, j int) bool {
+		a, b := tl[i], tl[j]
+		if !a.At.Equal(b.At) {
+			return a.At.Before(b.At)
+		}
+		return rank[a.Name] < rank[b.Name]
+	})
+}
+
 type watcher struct {
 	cfg    WatchConfig
 	report Report
@@ -221,13 +232,7 @@ func (w *watcher) run(ctx context.Context) Report {
 		// shows they survived.
 		r.ClicksLost = append([]string{}, w.cfg.Written...)
 	}
-	sort.SliceStable(r.Timeline, func(i, j int) bool {
-		a, b := r.Timeline[i], r.Timeline[j]
-		if !a.At.Equal(b.At) {
-			return a.At.Before(b.At)
-		}
-		return rank[a.Name] < rank[b.Name]
-	})
+	sortTimeline(r.Timeline)
 	return r
 }
 

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -238,13 +237,7 @@ func (w *masterWatcher) run(ctx context.Context) MasterReport {
 	if w.seen[EventMarathonLeader] {
 		r.LeaderlessSeconds = w.at[EventMarathonLeader].Sub(w.cfg.KilledAt).Seconds()
 	}
-	sort.SliceStable(r.Timeline, func(i, j int) bool {
-		a, b := r.Timeline[i], r.Timeline[j]
-		if !a.At.Equal(b.At) {
-			return a.At.Before(b.At)
-		}
-		return rank[a.Name] < rank[b.Name]
-	})
+	sortTimeline(r.Timeline)
 	return r
 }
 
