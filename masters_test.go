@@ -284,7 +284,7 @@ func TestLargestStackFitsEC2(t *testing.T) {
 	}
 }
 
-// TestHAStackIsValid: the example stack with three masters (Pulumi.ha.yaml),
+// TestHAStackIsValid: the example stack with three masters (examples/Pulumi.ha.yaml),
 // plus the operator's own key and address as the quick start sets them,
 // passes the Pulumi CLI's config check and makes a working three-master
 // cluster.
@@ -293,7 +293,7 @@ func TestHAStackIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps, err := workspace.LoadProjectStack(nil, proj, "Pulumi.ha.yaml")
+	ps, err := workspace.LoadProjectStack(nil, proj, "examples/Pulumi.ha.yaml")
 	if err != nil {
 		t.Fatalf("Pulumi.ha.yaml: %v", err)
 	}

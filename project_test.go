@@ -18,10 +18,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"gopkg.in/yaml.v3"
 
-	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
 	"github.com/marathon-ha/marathon-ha/internal/config"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
-	"github.com/marathon-ha/marathon-ha/internal/failover"
 )
 
 var update = flag.Bool("update", false, "rewrite Pulumi.yaml's config block and the README's config reference from internal/config.Keys")
@@ -153,109 +151,8 @@ func TestPulumiYAMLDeclaresEveryKey(t *testing.T) {
 	}
 }
 
-// checkREADMESection compares the README's text between the markers
-// <!-- name:begin --> and <!-- name:end --> with want, rewriting it with -update.
-func checkREADMESection(t *testing.T, name, want string) {
-	t.Helper()
-	begin, end := "<!-- "+name+":begin -->", "<!-- "+name+":end -->"
-	raw, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, ok := replaceBetween(string(raw), begin, end, want)
-	if !ok {
-		t.Fatalf("README.md has no %s ... %s section", begin, end)
-	}
-	if doc == string(raw) {
-		return
-	}
-	if *update {
-		if err := os.WriteFile("README.md", []byte(doc), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Errorf("README.md %s section rewritten; run the tests again without -update", name)
-		return
-	}
-	t.Errorf("README.md's %s section is out of date; run `go test . -run README -update`", name)
-}
-
-func TestREADMEConfigReference(t *testing.T) {
-	checkREADMESection(t, "config-reference", referenceTable())
-}
-
-// The README shows the recovery budgets of a default stack, one per volume
-// driver and kill mode, as the tools compute them from the settings such a
-// stack exports: a table of the totals, then each budget's steps.
-func TestREADMERecoveryBudget(t *testing.T) {
-	budgets, err := failover.Budgets(failover.DefaultSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
-	totals := map[string]map[failover.Mode]string{}
-	var drivers []string
-	var steps strings.Builder
-	for i, b := range budgets {
-		if totals[b.Driver] == nil {
-			totals[b.Driver] = map[failover.Mode]string{}
-			drivers = append(drivers, b.Driver)
-		}
-		totals[b.Driver][b.Mode] = b.Total.String()
-		if i > 0 {
-			steps.WriteString("\n")
-		}
-		steps.WriteString(b.String())
-	}
-	var sb strings.Builder
-	sb.WriteString("| volume driver |")
-	for _, m := range failover.Modes {
-		fmt.Fprintf(&sb, " `--mode %s` |", m)
-	}
-	sb.WriteString("\n|---|")
-	for range failover.Modes {
-		sb.WriteString("---|")
-	}
-	sb.WriteString("\n")
-	for _, d := range drivers {
-		fmt.Fprintf(&sb, "| %s |", d)
-		for _, m := range failover.Modes {
-			fmt.Fprintf(&sb, " %s |", totals[d][m])
-		}
-		sb.WriteString("\n")
-	}
-	checkREADMESection(t, "budget", sb.String()+"\n```\n"+steps.String()+"```\n")
-}
-
-// TestREADMEBootBudget keeps the README's up-to-serving budget the one
-// internal/bootbudget computes.
-func TestREADMEBootBudget(t *testing.T) {
-	var sb strings.Builder
-	sb.WriteString("| volume driver | create | boot (slowest role) | app deployment | total | goal |\n|---|---|---|---|---|---|\n")
-	var details []string
-	for _, d := range []string{facts.VolumeDriverRexRay, facts.VolumeDriverFlocker} {
-		b, err := bootbudget.New(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&sb, "| %s | %s | %s (%s) | %s | **%s** | %s |\n", d, b.Create, b.Boot, b.Slowest, b.Deploy, b.Total, bootbudget.Goal)
-		var tb strings.Builder
-		tb.WriteString("| phase | step | time | basis |\n|---|---|---|---|\n")
-		for _, s := range b.Steps {
-			name := s.Name
-			if s.Role != "" {
-				name = s.Role + " `" + s.Name + "`"
-			}
-			fmt.Fprintf(&tb, "| %s | %s | %s | %s |\n", s.Phase, name, s.Duration, s.Basis)
-		}
-		details = append(details, tb.String())
-	}
-	sb.WriteString("\nThe default's (REX-Ray) steps; masters and agents boot side by side, so the boot phase is the slower role's sum:\n\n")
-	sb.WriteString(details[0])
-	sb.WriteString("\n<details><summary>Flocker's steps</summary>\n\n" + details[1] + "\n</details>\n")
-	checkREADMESection(t, "boot-budget", sb.String())
-}
-
 func TestDevStackIsValid(t *testing.T) {
-	raw, err := os.ReadFile("Pulumi.dev.yaml")
+	raw, err := os.ReadFile(devExample)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +160,7 @@ func TestDevStackIsValid(t *testing.T) {
 		Config map[string]any `yaml:"config"`
 	}
 	if err := yaml.Unmarshal(raw, &stack); err != nil {
-		t.Fatalf("Pulumi.dev.yaml: %v", err)
+		t.Fatalf("%s: %v", devExample, err)
 	}
 	cfg := map[string]string{}
 	for k, v := range stack.Config {
@@ -272,12 +169,12 @@ func TestDevStackIsValid(t *testing.T) {
 	// The operator adds their own key and address (README quick start).
 	for k, v := range map[string]string{"publicKey": testPublicKey, "operatorCidr": "203.0.113.7/32"} {
 		if _, set := cfg[k]; set {
-			t.Errorf("Pulumi.dev.yaml sets %s: it is the operator's own and must not be committed", k)
+			t.Errorf("%s sets %s: it is the operator's own and must not be committed", devExample, k)
 		}
 		cfg[k] = v
 	}
 	if _, err := pulumimockRun(cfg); err != nil {
-		t.Errorf("Pulumi.dev.yaml plus a key and a CIDR does not make a working stack: %v", err)
+		t.Errorf("%s plus a key and a CIDR does not make a working stack: %v", devExample, err)
 	}
 }
 
@@ -422,7 +319,15 @@ func cliValidateStackConfig(stackName string, proj *workspace.Project, stackConf
 type quickStart struct {
 	stack string
 	set   []string
+	// example is the tracked stack file the quick start copies to the
+	// operator's own Pulumi.<stack>.yaml, which .gitignore keeps out of git.
+	example string
+	// previewed: the quick start previews before anything is billed.
+	previewed bool
 }
+
+// devExample is the example stack the quick start copies.
+const devExample = "examples/Pulumi.dev.yaml"
 
 // readQuickStart reads the first sh block of the README's Quick start and
 // fails on any line this test does not model.
@@ -443,8 +348,12 @@ func readQuickStart(t *testing.T) quickStart {
 	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
 		f := strings.Fields(line)
 		switch {
+		case len(f) == 3 && f[0] == "cp" && f[2] == ".":
+			qs.example = f[1]
 		case len(f) == 4 && strings.Join(f[:3], " ") == "pulumi stack init":
 			qs.stack = f[3]
+		case len(f) == 4 && strings.Join(f[:2], " ") == "pulumi preview" && f[2] == "--stack" && f[3] == qs.stack:
+			qs.previewed = true
 		case len(f) >= 5 && strings.Join(f[:3], " ") == "pulumi config set" && !strings.HasPrefix(f[3], "-"):
 			qs.set = append(qs.set, f[3])
 		default:
@@ -453,6 +362,12 @@ func readQuickStart(t *testing.T) quickStart {
 	}
 	if qs.stack == "" {
 		t.Fatal("README quick start creates no stack (`pulumi stack init NAME`)")
+	}
+	if want := "Pulumi." + qs.stack + ".yaml"; filepath.Base(qs.example) != want || filepath.Dir(qs.example) != "examples" {
+		t.Fatalf("README quick start copies %q; want `cp examples/%s .` before `pulumi stack init %s`, so the operator's own stack file is not a tracked one", qs.example, want, qs.stack)
+	}
+	if !qs.previewed {
+		t.Fatalf("README quick start does not run `pulumi preview --stack %s` before the first, billed `up`", qs.stack)
 	}
 	return qs
 }
@@ -472,7 +387,7 @@ func quickStartStack(t *testing.T, projectFile string) (quickStart, *workspace.P
 	if err != nil {
 		t.Fatalf("the Pulumi CLI would not load %s: %v", projectFile, err)
 	}
-	stackFile := "Pulumi." + qs.stack + ".yaml"
+	stackFile := qs.example
 	if _, err := os.Stat(stackFile); err != nil {
 		t.Fatalf("the README's quick start uses stack %s: %v", qs.stack, err)
 	}

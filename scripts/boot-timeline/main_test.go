@@ -214,7 +214,7 @@ func TestTimelineAgainstTheBudget(t *testing.T) {
 	}
 }
 
-// TestREADMEShowsTheStandinTimeline: the README's stand-in timeline is
+// TestREADMEShowsTheStandinTimeline: docs/boot.md's stand-in timeline is
 // what boot-timeline prints for the recorded console.
 func TestREADMEShowsTheStandinTimeline(t *testing.T) {
 	var out, errOut bytes.Buffer
@@ -222,7 +222,7 @@ func TestREADMEShowsTheStandinTimeline(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	_, printed, _ := strings.Cut(out.String(), "\n") // without the "# file" line
-	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "boot.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,10 +230,10 @@ func TestREADMEShowsTheStandinTimeline(t *testing.T) {
 	_, rest, ok := strings.Cut(string(raw), begin)
 	shown, _, ok2 := strings.Cut(rest, end)
 	if !ok || !ok2 {
-		t.Fatalf("README.md has no %q ... %q block", begin, end)
+		t.Fatalf("docs/boot.md has no %q ... %q block", begin, end)
 	}
 	if shown != printed {
-		t.Errorf("README.md's stand-in timeline is not what boot-timeline prints for testdata/master-standin.console; replace it with:\n%s", printed)
+		t.Errorf("docs/boot.md's stand-in timeline is not what boot-timeline prints for testdata/master-standin.console; replace it with:\n%s", printed)
 	}
 }
 
