@@ -327,7 +327,8 @@ func TestREADMENumbers(t *testing.T) {
 		{"the boot goal", `\(budget \S+, goal (\d+) min\)`, strconv.Itoa(int(bootbudget.Goal.Minutes()))},
 		{"the master counts", `(\w+, \w+ or \w+)\s+masters\s+\(` + "`masterCount`", masters},
 		{"the agent counts", `(\w+ to \w+) agents`, words[2] + " to " + words[config.MaxAgentCount]},
-		{"stacks per region", `about (\w+) with the default VPC quota`, words[vpcs]},
+		{"stacks per region", `About (\w+) stacks fit side by side in one region\s+with the default VPC quota`, words[vpcs]},
+		{"stacks per region (quotas)", `\| 1: about (\w+) stacks per region \|`, words[vpcs]},
 		{"the Go version", `Go (\d+\.\d+) \(` + "`go.mod`", goVersion(t)},
 		{"one stack's vCPUs", `\| (\d+) \(2 per m4\.large node\) \|`, strconv.Itoa(costs.M4LargeVCPUs * (config.DefaultMasterCount + config.DefaultAgentCount))},
 	} {
@@ -514,7 +515,7 @@ func TestQuickStartLeavesTheCheckoutClean(t *testing.T) {
 	}
 	written := []string{
 		"Pulumi.dev.yaml", "Pulumi.ha.yaml", // the quick start's copies
-		"Pulumi.rehearsal-20260101-120000-abcd.yaml", // a rehearsal's stack file, should one land here
+		"Pulumi.rehearsal-20260101-120000-abcd.yaml",                // a rehearsal's stack file, should one land here
 		"prepare-ami-rexray.yaml.gz", "prepare-ami-flocker.yaml.gz", // scripts/prepare-ami's default output
 		"rehearsal-report.json", "rehearsal-report.svg", "rehearsal-report-masters.svg", // scripts/rehearsal --report's default
 		"failover.svg", "prepare-ami", "kill-node", // drawings and binaries
@@ -529,4 +530,18 @@ func TestQuickStartLeavesTheCheckoutClean(t *testing.T) {
 			t.Errorf("%s is ignored by .gitignore, but it is tracked and the quick start reads it", f)
 		}
 	}
+}
+
+// TestREADMEConfigErrors: the README's samples of refused keys are what
+// the program says, generated from config.UnknownKeys.
+func TestREADMEConfigErrors(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString("```\n")
+	for _, kv := range [][2]string{{"region", "eu-west-1"}, {"agentsCount", "3"}} {
+		for _, err := range config.UnknownKeys(map[string]string{facts.Project + ":" + kv[0]: kv[1]}, nil) {
+			sb.WriteString(err.Error() + "\n")
+		}
+	}
+	sb.WriteString("```\n")
+	checkSection(t, readmeFile, "unknown-keys", sb.String())
 }

@@ -7,11 +7,12 @@ import (
 
 // Load reads the stack's config. Defaults declared in Pulumi.yaml are applied
 // by the CLI; Parse applies the same defaults itself (from Keys) so that the
-// Automation API and tests without Pulumi.yaml get identical values.
+// Automation API and tests without Pulumi.yaml get identical values. A key
+// of this project that is none of Keys is refused too (UnknownKeys).
 func Load(ctx *pulumi.Context) (Config, error) {
 	project := pulumiconfig.New(ctx, "")
 	aws := pulumiconfig.New(ctx, "aws")
-	return Parse(func(key string) (string, bool) {
+	c, err := Parse(func(key string) (string, bool) {
 		var v string
 		switch key {
 		case KeyRegion:
@@ -23,4 +24,6 @@ func Load(ctx *pulumi.Context) (Config, error) {
 		}
 		return v, v != ""
 	})
+	all, secret, _ := StackConfig()
+	return withUnknown(c, err, UnknownKeys(all, secret))
 }
