@@ -64,16 +64,19 @@ func WriteSVGFile(path string, r Report, o SVGOptions) error {
 }
 
 // WriteSVG draws r as an SVG timeline: one lane per source (Sources, in
-// order, then any other source the report names), each event a mark at its
-// time since the kill with a short label, the kill at 0 and the RTO as
-// lines across the lanes; below, the measured RTO as a bar beside the
-// budget's steps stacked on one scale; above, a caption. The output
-// depends on r and o only: fixed float formatting, no clock.
+// order, then any other source the report names; the masters' lane only
+// when it has events), each event a mark at its time since the kill with a
+// short label, the kill at 0 and the RTO as lines across the lanes; below,
+// the measured RTO as a bar beside the budget's steps, on the timeline's
+// own time axis; above, a caption whose title says when the run was a
+// stand-in's. The output depends on r and o only: fixed float formatting,
+// no clock.
 func WriteSVG(w io.Writer, r Report, o SVGOptions) error {
 	var d drawing
+	sc := newScale(timeAxisMax(r, o))
 	d.caption(r, o)
-	d.timeline(r)
-	d.budget(r, o)
+	d.timeline(r, sc)
+	d.budget(r, o, sc)
 	var out bytes.Buffer
 	fmt.Fprintf(&out, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %s %s" width="%s" height="%s" font-family="monospace" font-size="%s">`+"\n",
 		num(svgWidth), num(d.y), num(svgWidth), num(d.y), num(fontSize))
@@ -82,6 +85,23 @@ func WriteSVG(w io.Writer, r Report, o SVGOptions) error {
 	out.WriteString("</svg>\n")
 	_, err := w.Write(out.Bytes())
 	return err
+}
+
+// timeAxisMax is the latest time either half of the drawing shows: the
+// last event, the RTO, the budget (an alongside step may end after the
+// stacked ones) and the limit. Both halves share one axis up to it, so a
+// second reads the same length in the timeline and in the budget.
+func timeAxisMax(r Report, o SVGOptions) float64 {
+	maxT := math.Max(math.Max(r.RTOSeconds, r.Budget.Seconds), o.LimitSeconds)
+	for _, e := range r.Timeline {
+		maxT = math.Max(maxT, e.SinceKillSeconds)
+	}
+	for _, s := range r.Budget.Steps {
+		if s.Alongside {
+			maxT = math.Max(maxT, s.FromSeconds+s.Seconds)
+		}
+	}
+	return maxT
 }
 
 // drawing accumulates the elements; y is the bottom drawn so far.
@@ -101,7 +121,11 @@ func (d *drawing) text(class string, x, y float64, anchor, s string, extra strin
 // the budget (and the limit), clicks lost.
 func (d *drawing) caption(r Report, o SVGOptions) {
 	d.y = 22
-	d.text("title", 12, d.y, "start", fmt.Sprintf("Failover of stack %s: %s volume, %s kill", orUnknown(r.Stack), orUnknown(r.Budget.Driver), orUnknown(string(r.Mode))), ` font-size="14" font-weight="bold"`)
+	title := fmt.Sprintf("Failover of stack %s: %s volume, %s kill", orUnknown(r.Stack), orUnknown(r.Budget.Driver), orUnknown(string(r.Mode)))
+	if r.TimeScale > 1 {
+		title = "Stand-in run, simulated, not AWS: f" + title[1:]
+	}
+	d.text("title", 12, d.y, "start", title, ` font-size="14" font-weight="bold"`)
 	d.y += 18
 	var outcome string
 	if r.Recovered {
@@ -141,13 +165,8 @@ type mark struct {
 	start, end float64 // the label's extent
 }
 
-// timeline draws the lanes and their marks.
-func (d *drawing) timeline(r Report) {
-	maxT := r.RTOSeconds
-	for _, e := range r.Timeline {
-		maxT = math.Max(maxT, e.SinceKillSeconds)
-	}
-	scale := newScale(maxT)
+// timeline draws the lanes and their marks; a lane without any says so.
+func (d *drawing) timeline(r Report, scale scale) {
 	top := d.y + 24
 	lanes, byLane := lanesOf(r)
 	y := top
@@ -185,6 +204,9 @@ func (d *drawing) timeline(r Report) {
 		d.printf(`<g class="lane" data-source="%s">`, esc(p.source))
 		d.printf(`<rect x="%s" y="%s" width="%s" height="%s" fill="%s" fill-opacity="0.6"/>`, num(0), num(p.top), num(svgWidth), num(p.h), fill)
 		d.text("lane-name", 12, p.top+laneMarkDY+4, "start", laneName(p.source), ` font-weight="bold"`)
+		if len(p.marks) == 0 {
+			d.text("no-event", plotLeft+6, p.top+laneMarkDY+4, "start", "nothing seen", ` fill="#555555" font-style="italic"`)
+		}
 		for _, m := range p.marks {
 			title := fmt.Sprintf("+%ss %s", sec(m.e.SinceKillSeconds), m.e.Name)
 			if m.e.Detail != "" {
@@ -215,22 +237,28 @@ func (d *drawing) timeline(r Report) {
 }
 
 // budget draws the measured RTO as a bar beside the budget, its steps
-// stacked in order on one scale and each step that runs alongside them
-// (Step.Alongside) on a row of its own from its start, then a legend of
-// the steps. The budget's total is its Seconds: the stacked steps, or an
-// alongside step that ends later.
-func (d *drawing) budget(r Report, o SVGOptions) {
-	maxT := math.Max(math.Max(r.RTOSeconds, r.Budget.Seconds), o.LimitSeconds)
+// stacked in order and each step that runs alongside them (Step.Alongside)
+// on a row of its own from its start, then a legend of the steps. The
+// budget's total is its Seconds: the stacked steps, or an alongside step
+// that ends later. Every step is drawn at least minStepWidth wide, and a
+// step too narrow for its number has the number below the bar (a stacked
+// step, on as many rows as keep the numbers apart) or after it (an
+// alongside one).
+func (d *drawing) budget(r Report, o SVGOptions, scale scale) {
 	var alongside []int
 	for i, s := range r.Budget.Steps {
 		if s.Alongside {
 			alongside = append(alongside, i)
-			maxT = math.Max(maxT, s.FromSeconds+s.Seconds)
 		}
 	}
-	scale := newScale(maxT)
+	stacked := stackSteps(r.Budget.Steps, scale)
+	outsideRows := 0
+	for _, sg := range stacked {
+		outsideRows = max(outsideRows, sg.row+1)
+	}
+	below := float64(outsideRows) * rowHeight
 	top := d.y + 24
-	panel := 66 + 24*float64(len(alongside))
+	panel := 66 + below + 24*float64(len(alongside))
 	d.printf(`<g class="budget-panel">`)
 	for _, t := range scale.ticks() {
 		x := scale.x(t)
@@ -241,7 +269,7 @@ func (d *drawing) budget(r Report, o SVGOptions) {
 	y := top + 8
 	d.text("lane-name", 12, y+13, "start", "measured RTO", ` font-weight="bold"`)
 	if r.Recovered {
-		w := math.Max(2, scale.x(r.RTOSeconds)-plotLeft) // visible however short
+		w := math.Max(minStepWidth, scale.x(r.RTOSeconds)-plotLeft) // visible however short
 		d.printf(`<rect class="rto" x="%s" y="%s" width="%s" height="18" fill="#2e7d32"/>`, num(plotLeft), num(y), num(w))
 		d.text("value", plotLeft+w+6, y+13, "start", sec(r.RTOSeconds)+"s", "")
 	} else {
@@ -251,33 +279,47 @@ func (d *drawing) budget(r Report, o SVGOptions) {
 	y += 28
 	d.text("lane-name", 12, y+13, "start", "budget", ` font-weight="bold"`)
 	d.printf(`<g class="budget" data-driver="%s" data-mode="%s">`, esc(r.Budget.Driver), esc(string(r.Budget.Mode)))
-	stepRect := func(i int, s Step, from, y float64, title string) {
-		x1, x2 := scale.x(from), scale.x(from+s.Seconds)
+	stepRect := func(i int, s Step, x1, x2, y float64, title string) {
 		extra := ""
 		if s.Alongside {
 			extra = ` data-alongside="true"`
 		}
 		d.printf(`<rect class="budget-step" data-step="%s"%s x="%s" y="%s" width="%s" height="18" fill="%s" stroke="#ffffff"><title>%s</title></rect>`,
 			esc(s.Name), extra, num(x1), num(y), num(x2-x1), stepColour(i), esc(title))
-		if x2-x1 >= 16 {
-			d.text("step-number", (x1+x2)/2, y+13, "middle", strconv.Itoa(i+1), ` fill="#ffffff"`)
-		}
 	}
 	cum := 0.0
-	for i, s := range r.Budget.Steps {
-		if s.Alongside {
+	for _, sg := range stacked {
+		s := r.Budget.Steps[sg.i]
+		cum += s.Seconds
+		stepRect(sg.i, s, sg.x1, sg.x2, y, fmt.Sprintf("%s: %ss, %ss cumulative (%s)", s.Name, sec(s.Seconds), sec(cum), s.Basis))
+		label := strconv.Itoa(sg.i + 1)
+		if sg.row < 0 {
+			d.text("step-number", (sg.x1+sg.x2)/2, y+13, "middle", label, ` fill="#ffffff"`)
 			continue
 		}
-		cum += s.Seconds
-		stepRect(i, s, cum-s.Seconds, y, fmt.Sprintf("%s: %ss, %ss cumulative (%s)", s.Name, sec(s.Seconds), sec(cum), s.Basis))
+		ly := y + 18 + float64(sg.row+1)*rowHeight
+		d.printf(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#999999"/>`, num(sg.labelX), num(y+18), num(sg.labelX), num(ly-fontSize+2))
+		d.text("step-number outside", sg.labelX, ly, "middle", label, "")
 	}
 	for k, i := range alongside {
 		s := r.Budget.Steps[i]
-		stepRect(i, s, s.FromSeconds, y+24*float64(k+1), fmt.Sprintf("%s: %ss from %ss, alongside (%s)", s.Name, sec(s.Seconds), sec(s.FromSeconds), s.Basis))
+		ay := y + below + 24*float64(k+1)
+		x1 := scale.x(s.FromSeconds)
+		x2 := math.Max(scale.x(s.FromSeconds+s.Seconds), x1+minStepWidth)
+		stepRect(i, s, x1, x2, ay, fmt.Sprintf("%s: %ss from %ss, alongside (%s)", s.Name, sec(s.Seconds), sec(s.FromSeconds), s.Basis))
+		if x2-x1 >= stepNumberWidth {
+			d.text("step-number", (x1+x2)/2, ay+13, "middle", strconv.Itoa(i+1), ` fill="#ffffff"`)
+		} else {
+			d.text("step-number outside", x2+4, ay+13, "start", strconv.Itoa(i+1), "")
+		}
 	}
 	d.printf(`</g>`)
-	d.text("value", scale.x(r.Budget.Seconds)+6, y+13, "start", sec(r.Budget.Seconds)+"s", "")
-	y += 24 * float64(len(alongside))
+	end := scale.x(r.Budget.Seconds)
+	if len(stacked) > 0 {
+		end = math.Max(end, stacked[len(stacked)-1].x2)
+	}
+	d.text("value", end+6, y+13, "start", sec(r.Budget.Seconds)+"s", "")
+	y += below + 24*float64(len(alongside))
 	if o.LimitSeconds > 0 {
 		x := scale.x(o.LimitSeconds)
 		d.printf(`<line class="limit" x1="%s" y1="%s" x2="%s" y2="%s" stroke="#c62828" stroke-width="2" stroke-dasharray="2 2"/>`, num(x), num(top), num(x), num(y+24))
@@ -301,25 +343,90 @@ func (d *drawing) budget(r Report, o SVGOptions) {
 	d.y = y + 4
 }
 
+const (
+	// minStepWidth keeps a step of a few hundred milliseconds, or of none,
+	// visible on a bar of a minute or more.
+	minStepWidth = 3.0
+	// stepNumberWidth is the narrowest step whose number fits inside it.
+	stepNumberWidth = 16.0
+)
+
+// segment is a stacked budget step placed on the axis: its span, and the
+// row below the bar its number goes to (-1: inside the bar).
+type segment struct {
+	i      int // index in the budget's steps
+	x1, x2 float64
+	row    int
+	labelX float64
+}
+
+// stackSteps places the steps that are not alongside one after the other,
+// each at least minStepWidth wide (a narrow step pushes the next along by
+// the difference), and gives each step too
+// narrow for its number the first row below the bar where that number
+// overlaps no other.
+func stackSteps(steps []Step, scale scale) []segment {
+	var segs []segment
+	var rows [][][2]float64
+	cum, x := 0.0, plotLeft
+	for i, s := range steps {
+		if s.Alongside {
+			continue
+		}
+		cum += s.Seconds
+		x1 := x
+		x2 := math.Max(scale.x(cum), x1+minStepWidth)
+		x = x2
+		sg := segment{i: i, x1: x1, x2: x2, row: -1}
+		if x2-x1 < stepNumberWidth {
+			w := float64(len(strconv.Itoa(i+1))) * charWidth
+			sg.labelX = (x1 + x2) / 2
+			lo, hi := sg.labelX-w/2, sg.labelX+w/2
+			row := 0
+			for ; row < len(rows); row++ {
+				if !slices.ContainsFunc(rows[row], func(iv [2]float64) bool { return lo < iv[1]+labelGap && iv[0] < hi+labelGap }) {
+					break
+				}
+			}
+			if row == len(rows) {
+				rows = append(rows, nil)
+			}
+			rows[row] = append(rows[row], [2]float64{lo, hi})
+			sg.row = row
+		}
+		segs = append(segs, sg)
+	}
+	return segs
+}
+
 // lanesOf returns the lanes in order and the events of each: Sources, then
 // any other source in order of appearance.
 func lanesOf(r Report) ([]string, map[string][]Event) {
-	lanes := append([]string(nil), Sources...)
 	byLane := map[string][]Event{}
 	for _, e := range r.Timeline {
-		src := e.Source
-		if src == "" {
-			src = SourceOf(e.Name)
-		}
-		if src == "" {
-			src = "other"
-		}
-		if _, ok := byLane[src]; !ok && !slices.Contains(lanes, src) {
+		byLane[laneOf(e)] = append(byLane[laneOf(e)], e)
+	}
+	// The masters' lane holds the leader elections of a master's loss; an
+	// agent's drill has none, and an empty lane would only puzzle.
+	lanes := slices.DeleteFunc(slices.Clone(Sources), func(s string) bool { return s == SourceMasters && len(byLane[s]) == 0 })
+	for _, e := range r.Timeline {
+		if src := laneOf(e); !slices.Contains(lanes, src) {
 			lanes = append(lanes, src)
 		}
-		byLane[src] = append(byLane[src], e)
 	}
 	return lanes, byLane
+}
+
+// laneOf is the lane of an event: its source, else its name's, else other.
+func laneOf(e Event) string {
+	src := e.Source
+	if src == "" {
+		src = SourceOf(e.Name)
+	}
+	if src == "" {
+		src = "other"
+	}
+	return src
 }
 
 // layout places the marks of one lane and staggers their labels: each

@@ -1,8 +1,6 @@
 package failover_test
 
 import (
-	"bytes"
-	"encoding/xml"
 	"strconv"
 	"testing"
 
@@ -23,15 +21,7 @@ func TestSVGDrawsAlongsideStepsBesideTheStack(t *testing.T) {
 		t.Fatalf("master budget %gs, session %s: this test's numbers assume 20 s and 10 s", b.Seconds, facts.ZooKeeperSessionTimeout)
 	}
 	r := failover.Report{Stack: "dev", Mode: failover.ModeCrash, Budget: b, Recovered: true, RTOSeconds: 18, ClicksLost: []string{}}
-	var svg bytes.Buffer
-	if err := failover.WriteSVG(&svg, r, failover.SVGOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	checkSVG(t, svg.Bytes(), r, failover.SVGOptions{})
-	var root node
-	if err := xml.Unmarshal(svg.Bytes(), &root); err != nil {
-		t.Fatal(err)
-	}
+	root := drawChecked(t, r)
 	type box struct{ x1, x2, y float64 }
 	f := func(s string) float64 {
 		v, err := strconv.ParseFloat(s, 64)

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -148,15 +150,43 @@ func checkSVG(t *testing.T, svg []byte, r failover.Report, o failover.SVGOptions
 	if root.XMLName.Local != "svg" || !strings.HasPrefix(root.attr("viewBox"), "0 0 1000 ") {
 		t.Errorf("root %s viewBox %q, want svg 0 0 1000 ...", root.XMLName.Local, root.attr("viewBox"))
 	}
-	var lanes []string
+	var lanes, emptyLanes []string
 	marks := map[string]string{} // event -> lane
 	var rto, limit bool
 	var steps []string
 	var captions []string
+	var title string
+	ticks := map[string][]string{} // group class -> tick labels
+	var stepWidths []float64
+	type number struct {
+		text    string
+		x       float64
+		y       string
+		outside bool
+	}
+	var numbers []number
+	float := func(s string) float64 {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		return f
+	}
 	root.walk(func(n node, parents []node) {
 		switch {
+		case n.attr("class") == "tick" && len(parents) > 0:
+			g := parents[len(parents)-1].attr("class")
+			ticks[g] = append(ticks[g], n.Text)
+		case n.attr("class") == "title":
+			title = n.Text
+			captions = append(captions, n.Text)
+		case strings.HasPrefix(n.attr("class"), "step-number"):
+			numbers = append(numbers, number{n.Text, float(n.attr("x")), n.attr("y"), strings.HasSuffix(n.attr("class"), "outside")})
 		case n.attr("class") == "lane":
 			lanes = append(lanes, n.attr("data-source"))
+			if !slices.ContainsFunc(n.Nodes, func(c node) bool { return c.attr("class") == "mark" || c.attr("class") == "no-event" }) {
+				emptyLanes = append(emptyLanes, n.attr("data-source"))
+			}
 			checkLabels(t, n)
 		case n.attr("class") == "mark":
 			if len(parents) > 0 {
@@ -168,12 +198,45 @@ func checkSVG(t *testing.T, svg []byte, r failover.Report, o failover.SVGOptions
 			limit = true
 		case n.attr("class") == "budget-step":
 			steps = append(steps, n.attr("data-step"))
+			stepWidths = append(stepWidths, float(n.attr("width")))
 		case n.attr("class") == "caption" || n.attr("class") == "title":
 			captions = append(captions, n.Text)
 		}
 	})
-	if strings.Join(lanes[:min(len(lanes), len(failover.Sources))], ",") != strings.Join(failover.Sources, ",") {
-		t.Errorf("lanes %q, want %q first", lanes, failover.Sources)
+	// Every source's lane in order, but the masters' only with events.
+	want := slices.DeleteFunc(slices.Clone(failover.Sources), func(s string) bool {
+		return s == failover.SourceMasters && !slices.ContainsFunc(r.Timeline, func(e failover.Event) bool { return e.Source == failover.SourceMasters })
+	})
+	if strings.Join(lanes[:min(len(lanes), len(want))], ",") != strings.Join(want, ",") {
+		t.Errorf("lanes %q, want %q first", lanes, want)
+	}
+	for _, lane := range emptyLanes {
+		t.Errorf("lane %s has neither a mark nor a word saying nothing was seen", lane)
+	}
+	// A stand-in run says so in its title, not only in a caption.
+	if stand := strings.Contains(title, "Stand-in"); stand != (r.TimeScale > 1) {
+		t.Errorf("title %q: says stand-in %t, time scale %g", title, stand, r.TimeScale)
+	}
+	// One time axis: the budget's ticks are the timeline's.
+	if len(r.Timeline) > 0 && !slices.Equal(ticks["axis"], ticks["budget-panel"]) {
+		t.Errorf("two time axes: timeline %q, budget %q", ticks["axis"], ticks["budget-panel"])
+	}
+	// Every step visible, and numbered inside its bar or outside it with
+	// no two outside numbers on one another.
+	for _, w := range stepWidths {
+		if w < 3 {
+			t.Errorf("a budget step %g px wide: invisible", w)
+		}
+	}
+	if len(numbers) != len(r.Budget.Steps) {
+		t.Errorf("%d step numbers for %d steps", len(numbers), len(r.Budget.Steps))
+	}
+	for i, a := range numbers {
+		for _, b := range numbers[i+1:] {
+			if a.outside && b.outside && a.y == b.y && a.x-3.3 < b.x+3.3+4 && b.x-3.3 < a.x+3.3+4 {
+				t.Errorf("step numbers %s and %s overlap", a.text, b.text)
+			}
+		}
 	}
 	for _, e := range r.Timeline {
 		if lane, ok := marks[e.Name]; !ok || lane != e.Source {
