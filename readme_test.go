@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,7 +20,9 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/costs"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
+	"github.com/marathon-ha/marathon-ha/internal/operatoriam"
 	"github.com/marathon-ha/marathon-ha/internal/rehearsal"
+	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
 
 // Where the generated tables live: the README keeps what a newcomer needs,
@@ -467,7 +470,7 @@ var pendingDocs = []string{"docs/masters.md", "docs/masters-ready.md", "docs/day
 // before the quick start.
 func TestREADMELinks(t *testing.T) {
 	linkRe := regexp.MustCompile(`\]\(([^)#\s]+)(#[^)]*)?\)`)
-	for _, file := range []string{readmeFile, failoverDoc, bootDoc, rehearsalDoc, "docs/architecture.md", "docs/operations.md", "docs/verification.md"} {
+	for _, file := range []string{readmeFile, failoverDoc, bootDoc, rehearsalDoc, "docs/architecture.md", "docs/operations.md", "docs/verification.md", "docs/sample-up.md", "CHANGELOG.md"} {
 		text := readFile(t, file)
 		for _, m := range linkRe.FindAllStringSubmatch(text, -1) {
 			target := m[1]
@@ -544,4 +547,139 @@ func TestREADMEConfigErrors(t *testing.T) {
 	}
 	sb.WriteString("```\n")
 	checkSection(t, readmeFile, "unknown-keys", sb.String())
+}
+
+// TestOperatorPolicyCoversEveryResourceType: the operator's policy
+// (internal/operatoriam, docs/operator-iam-policy.json) has the calls of
+// every AWS resource type the program registers, with either driver and
+// three masters.
+func TestOperatorPolicyCoversEveryResourceType(t *testing.T) {
+	for _, driver := range []string{facts.VolumeDriverRexRay, facts.VolumeDriverFlocker} {
+		res, err := pulumimockRun(map[string]string{"aws:region": "us-east-1", config.KeyPublicKey: testPublicKey,
+			config.KeyOperatorCIDR: "203.0.113.7/32", config.KeyVolumeDriver: driver, config.KeyMasterCount: "3"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked := 0
+		for _, r := range res.Resources {
+			if !strings.HasPrefix(r.Type, "aws:") {
+				continue
+			}
+			checked++
+			if !slices.ContainsFunc(operatoriam.Needs, func(n operatoriam.Need) bool { return n.Who == r.Type }) {
+				t.Errorf("%s (%s, %s): no entry in internal/operatoriam.Needs, so the operator's policy lacks its calls", r.Type, r.Name, driver)
+			}
+		}
+		if checked < 10 {
+			t.Errorf("only %d AWS resources registered with %s", checked, driver)
+		}
+	}
+}
+
+// TestREADMESampleUp writes docs/sample-up.md: what `pulumi up` of the
+// quick start's stack registers and exports, from a run of the program
+// under Pulumi's mocks (internal/pulumimock), drawn as the CLI draws its
+// resource tree and outputs.
+func TestREADMESampleUp(t *testing.T) {
+	res, err := pulumimockRun(map[string]string{"aws:region": "us-east-1", config.KeyPublicKey: testPublicKey, config.KeyOperatorCIDR: "203.0.113.7/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stack's own resource is not among the registered ones: whatever
+	// has no registered parent hangs from it.
+	known := map[string]bool{}
+	for _, r := range res.Resources {
+		known[r.Type+"::"+r.Name] = true
+	}
+	children := map[string][]int{}
+	for i, r := range res.Resources {
+		parent := r.Parent
+		if !known[parent] {
+			parent = ""
+		}
+		children[parent] = append(children[parent], i)
+	}
+	// Registration order varies from run to run (outputs resolve
+	// concurrently): list each resource's children by type and name.
+	for _, kids := range children {
+		slices.SortFunc(kids, func(a, b int) int {
+			ra, rb := res.Resources[a], res.Resources[b]
+			return strings.Compare(ra.Type+" "+ra.Name, rb.Type+" "+rb.Name)
+		})
+	}
+	const stack = "pulumi:pulumi:Stack"
+	rows := [][2]string{{"+   " + stack, facts.Project + "-dev"}}
+	var walk func(parent, indent string)
+	walk = func(parent, indent string) {
+		kids := children[parent]
+		for k, i := range kids {
+			r := res.Resources[i]
+			branch, next := "├─ ", "│  "
+			if k == len(kids)-1 {
+				branch, next = "└─ ", "   "
+			}
+			rows = append(rows, [2]string{"+   " + indent + branch + r.Type, r.Name})
+			walk(r.Type+"::"+r.Name, indent+next)
+		}
+	}
+	walk("", "")
+	if len(rows) != len(res.Resources)+1 {
+		t.Fatalf("%d rows for %d resources: a parent cycle?", len(rows), len(res.Resources))
+	}
+	width := 0
+	for _, r := range rows {
+		width = max(width, len([]rune(r[0])))
+	}
+	var sb strings.Builder
+	sb.WriteString("```\n")
+	fmt.Fprintf(&sb, "     %-*s  %s\n", width-4, "Type", "Name")
+	for _, r := range rows {
+		fmt.Fprintf(&sb, " %s%s  %s\n", r[0], strings.Repeat(" ", width-len([]rune(r[0]))), r[1])
+	}
+	names := make([]string, 0, len(res.Outputs))
+	for n := range res.Outputs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	sb.WriteString("\nOutputs:\n")
+	for _, n := range names {
+		o := res.Outputs[n]
+		v := "[unknown]"
+		switch {
+		case o.Secret:
+			v = "[secret]"
+		case n == stackoutputs.AppTaskHost:
+			// The mocks place the app on either agent, run by run.
+			v = "(one of agentPrivateIps: the agent Marathon placed the app on)"
+		case o.Known:
+			raw, err := json.MarshalIndent(o.Value, "    ", "    ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			v = string(raw)
+		}
+		fmt.Fprintf(&sb, "    %s: %s\n", n, v)
+	}
+	fmt.Fprintf(&sb, "\nResources:\n    + %d created\n```\n", len(rows))
+	// The mocks number instances, and so their ids and addresses, in the
+	// order the nodes register, which varies: number them again in the
+	// order the outputs show them.
+	text := sb.String()
+	for _, f := range []struct {
+		re     string
+		format func(int) string
+	}{
+		{`i-[0-9a-f]{17}`, func(k int) string { return fmt.Sprintf("i-%017d", k) }},
+		{`10\.42\.1\.1[0-9][0-9]`, func(k int) string { return fmt.Sprintf("10.42.1.%d", 100+k) }},
+		{`198\.51\.100\.[0-9]+`, func(k int) string { return fmt.Sprintf("198.51.100.%d", 9+k) }},
+	} {
+		seen := map[string]string{}
+		text = regexp.MustCompile(f.re).ReplaceAllStringFunc(text, func(m string) string {
+			if _, ok := seen[m]; !ok {
+				seen[m] = f.format(len(seen) + 1)
+			}
+			return seen[m]
+		})
+	}
+	checkSection(t, "docs/sample-up.md", "sample-up", text)
 }
