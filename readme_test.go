@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -479,6 +480,9 @@ func TestREADMELinks(t *testing.T) {
 			}
 			path := filepath.Join(filepath.Dir(file), target)
 			if _, err := os.Stat(path); err == nil {
+				if m[2] != "" && strings.HasSuffix(path, ".md") && !slices.Contains(anchors(t, path), m[2][1:]) {
+					t.Errorf("%s links to %s%s: no such heading there", file, target, m[2])
+				}
 				continue
 			}
 			if file == readmeFile && slices.Contains(pendingDocs, target) {
@@ -488,6 +492,11 @@ func TestREADMELinks(t *testing.T) {
 		}
 	}
 	readme := readFile(t, readmeFile)
+	for _, m := range regexp.MustCompile(`\]\(#([^)]+)\)`).FindAllStringSubmatch(readme, -1) {
+		if !slices.Contains(anchors(t, readmeFile), m[1]) {
+			t.Errorf("README.md links to #%s: no such heading", m[1])
+		}
+	}
 	if n := strings.Count(readme, "\n"); n > readmeMaxLine {
 		t.Errorf("README.md has %d lines; keep it under %d and move detail to docs/", n, readmeMaxLine)
 	}
@@ -682,4 +691,32 @@ func TestREADMESampleUp(t *testing.T) {
 		})
 	}
 	checkSection(t, "docs/sample-up.md", "sample-up", text)
+}
+
+// anchors are the ids GitHub gives a Markdown file's headings: lower case,
+// punctuation but hyphens and underscores dropped, spaces made hyphens.
+func anchors(t *testing.T, file string) []string {
+	t.Helper()
+	var out []string
+	inCode := false
+	for _, line := range strings.Split(readFile(t, file), "\n") {
+		if strings.HasPrefix(line, "```") {
+			inCode = !inCode
+		}
+		if inCode || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		h := strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#")))
+		var b strings.Builder
+		for _, r := range h {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
