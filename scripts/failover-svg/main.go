@@ -19,12 +19,13 @@ const usage = `Usage:
 
 Reads a saved failover report, either kind: the JSON kill-node --json
 prints, or the rehearsal's report (--report FILE); reads stdin when REPORT
-is "-" or absent. Writes an SVG timeline: one lane per source (EC2, Mesos,
-Marathon, EBS volume, ELB, app answers, clicks), each event a mark at its
-time since the terminate request, the measured RTO as a bar beside the
-recovery budget's steps (and the rehearsal's RTO limit), and a caption. A
-stand-in report given back at the stack's scale ("timeScale") says so in
-its caption and axis.
+is "-" or absent. Writes an SVG timeline: one lane per source (EC2, the
+masters when a master was lost, Mesos, Marathon, EBS volume, ELB, app
+answers, clicks), each event a mark at its time since the terminate
+request, and on the same time axis the measured RTO as a bar beside the
+recovery budget's steps, each visible and numbered (and the rehearsal's
+RTO limit), with a caption. A stand-in report given back at the stack's
+scale ("timeScale") says so in its title, caption and axis.
 
 Options:
     -o FILE     Write the SVG to FILE instead of stdout.
