@@ -720,3 +720,20 @@ func anchors(t *testing.T, file string) []string {
 	}
 	return out
 }
+
+// The rehearsal's stack config (internal/rehearsal.StackConfig, with three
+// masters) has only keys the program knows: Load would refuse any other.
+func TestRehearsalConfigHasNoUnknownKeys(t *testing.T) {
+	cm := rehearsal.StackConfig("us-east-1", "203.0.113.7/32", facts.VolumeDriverRexRay, 2, testPublicKey)
+	rehearsal.SetMasterCount(cm, 3)
+	m := map[string]string{}
+	for k, v := range cm {
+		m[k] = v.Value
+	}
+	if errs := config.UnknownKeys(m, nil); len(errs) > 0 {
+		t.Errorf("the rehearsal sets keys the program refuses: %v", errs)
+	}
+	if len(m) < 5 {
+		t.Fatalf("the rehearsal's config has %d keys", len(m))
+	}
+}
