@@ -57,7 +57,7 @@ type Cluster struct {
 }
 
 // NewCluster builds the cluster, one phase after another: look-ups, the
-// cluster's identity, network, secrets, masters, agents, load balancer and
+// account's preflight, the cluster's identity, network, secrets, masters, agents, load balancer and
 // app. Data flows one way. The masters' addresses are fixed
 // (facts.MasterPrivateIPs), so the network reserves them, the Flocker
 // certificates and every node's user data name them, and nothing waits for
@@ -72,7 +72,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	b.parent = pulumi.Parent(b.c)
 	for _, phase := range []func() error{
-		b.lookUps, b.identity, b.network, b.secrets, b.masters, b.agents, b.loadBalancer, b.app, b.outputs,
+		b.lookUps, b.preflight, b.identity, b.network, b.secrets, b.masters, b.agents, b.loadBalancer, b.app, b.outputs,
 	} {
 		if err := phase(); err != nil {
 			return nil, err
@@ -100,6 +100,7 @@ type clusterBuild struct {
 	ami       amiChoice
 	caller    *aws.GetCallerIdentityResult
 	partition *aws.GetPartitionResult
+	account   preflightResult
 
 	// identity
 	tags       Tags
@@ -180,6 +181,13 @@ func (b *clusterBuild) lookUps() error {
 		return LookupKeyPairName(b.ctx, b.cfg.KeyName)
 	}
 	return nil
+}
+
+// preflight asks the account what would fail later (preflight.go).
+func (b *clusterBuild) preflight() error {
+	var err error
+	b.account, err = preflight(b.ctx, b.cfg, b.stack, b.c)
+	return err
 }
 
 // identity records the zone (looked up on every run, recorded once:
@@ -272,7 +280,7 @@ const fencerRole = "master-fencer"
 // policy is the IAM policy of a role (facts.RoleMaster, fencerRole or
 // "agents"), scoped to this cluster, its zone and its volume.
 func (b *clusterBuild) policy(role string) pulumi.StringOutput {
-	cfg, partition, caller, ownTagKey := b.cfg, b.partition, b.caller, b.ownTagKey
+	cfg, partition, caller, ownTagKey, ebsKey := b.cfg, b.partition, b.caller, b.ownTagKey, b.account.EBSKeyARN
 	return pulumi.All(b.c.ClusterID, b.ownTagValue, b.c.Zone).ApplyT(func(v []any) (string, error) {
 		id, volumeTagValue, zone := v[0].(string), v[1].(string), v[2].(string)
 		s := PolicyScope{Partition: partition.Partition, Region: cfg.Region, Account: caller.AccountId, Zone: zone, ClusterID: id,
@@ -283,7 +291,7 @@ func (b *clusterBuild) policy(role string) pulumi.StringOutput {
 		case fencerRole:
 			return MasterPolicy(s, false).json()
 		}
-		s.SSMPrefix = SSMPrefix(id, role)
+		s.SSMPrefix, s.EBSKeyARN = SSMPrefix(id, role), ebsKey
 		return AgentPolicy(cfg.VolumeDriver, s).json()
 	}).(pulumi.StringOutput)
 }
