@@ -57,8 +57,8 @@ type Cluster struct {
 }
 
 // NewCluster builds the cluster, one phase after another: look-ups, the
-// account's preflight, the cluster's identity, network, secrets, masters, agents, load balancer and
-// app. Data flows one way. The masters' addresses are fixed
+// account's preflight, the cluster's identity, network, secrets, masters,
+// agents, load balancer and app. Data flows one way. The masters' addresses are fixed
 // (facts.MasterPrivateIPs), so the network reserves them, the Flocker
 // certificates and every node's user data name them, and nothing waits for
 // a master to exist.
