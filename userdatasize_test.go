@@ -31,7 +31,7 @@ func TestOversizedUserDataFailsBeforeAnyResource(t *testing.T) {
 	for _, tt := range []struct {
 		name, key, want string
 	}{
-		{"master", "zookeeperImage", "master user data"},
+		{"master", "marathonImage", "master user data"}, // zookeeperImage must carry a 3.4.x tag (internal/config checks.go)
 		{"agents", "mesosAgentImage", "agent 1 user data"},
 	} {
 		for _, preview := range []bool{true, false} {

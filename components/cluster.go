@@ -56,20 +56,78 @@ type Cluster struct {
 	FlockerUUID  pulumi.StringOutput
 }
 
-// NewCluster builds the cluster. Data flows one way: config, then look-ups,
-// then the network, secrets, nodes, load balancer and app. The masters'
-// addresses are fixed (facts.MasterPrivateIPs), so the network reserves
-// them, the Flocker certificates and every node's user data name them, and
-// nothing waits for a master to exist.
+// NewCluster builds the cluster, one phase after another: look-ups, the
+// account's preflight, the cluster's identity, network, secrets, masters,
+// agents, load balancer and app. Data flows one way. The masters' addresses are fixed
+// (facts.MasterPrivateIPs), so the network reserves them, the Flocker
+// certificates and every node's user data name them, and nothing waits for
+// a master to exist.
 func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pulumi.ResourceOption) (*Cluster, error) {
+	b, err := newClusterBuild(ctx, name, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.RegisterComponentResource(typeToken("Cluster"), name, b.c, opts...); err != nil {
+		return nil, err
+	}
+	b.parent = pulumi.Parent(b.c)
+	for _, phase := range []func() error{
+		b.lookUps, b.preflight, b.identity, b.network, b.secrets, b.masters, b.agents, b.loadBalancer, b.app, b.outputs,
+	} {
+		if err := phase(); err != nil {
+			return nil, err
+		}
+	}
+	return b.c, nil
+}
+
+// clusterBuild carries what one phase of NewCluster hands to the next.
+type clusterBuild struct {
+	ctx    *pulumi.Context
+	name   string
+	cfg    config.Config
+	stack  string
+	c      *Cluster
+	parent pulumi.ResourceOrInvokeOption
+	// renderManifest renders and validates the app's definition.
+	renderManifest func(zone, volume string) (string, error)
+
+	// look-ups
+	placement zoneChoice
+	// zone is this run's pick, known at once; everything placed reads the
+	// recorded c.Zone instead (recordZone).
+	zone      string
+	ami       amiChoice
+	caller    *aws.GetCallerIdentityResult
+	partition *aws.GetPartitionResult
+	account   preflightResult
+
+	// identity
+	tags       Tags
+	prefix     func(f func(stack, id, role string) string, role string) pulumi.StringInput
+	namePrefix func(role string) pulumi.StringInput
+	masterIPs  []string
+
+	// secrets. ownTagKey and ownTagValue are the tag by which the volume
+	// driver marks this cluster's volume: the agents' policy is scoped to
+	// it (REX-Ray names the volume, Flocker tags its cluster UUID).
+	masterSecrets, agentSecrets []pulumi.Resource
+	ownTagKey                   string
+	ownTagValue                 pulumi.StringOutput
+	flockerUUID                 pulumi.StringInput
+}
+
+// newClusterBuild refuses a bad app manifest and user data over EC2's limit
+// before any resource is registered.
+func newClusterBuild(ctx *pulumi.Context, name string, args *ClusterArgs) (*clusterBuild, error) {
 	cfg := args.Config
 	base := apps.MobyCounter
 	if cfg.AppManifestPath != "" {
-		b, err := os.ReadFile(cfg.AppManifestPath)
+		doc, err := os.ReadFile(cfg.AppManifestPath)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s:%s: %w", facts.Project, config.KeyAppManifest, err)
 		}
-		base = b
+		base = doc
 	}
 	dockerDriver := facts.DockerVolumeDriverName[cfg.VolumeDriver]
 	renderManifest := func(zone, volume string) (string, error) {
@@ -85,225 +143,258 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		}
 		return string(doc), nil
 	}
-	// Reject a bad manifest before any resource is registered.
 	if _, err := renderManifest("us-east-1a", VolumeName("mha-00000000")); err != nil {
 		return nil, err
 	}
-	// And user data over EC2's limit: the real documents wait for the
-	// random cluster id, which a new stack's preview does not know.
+	// The real documents wait for the random cluster id, which a new
+	// stack's preview does not know.
 	if err := checkUserData(cfg); err != nil {
 		return nil, err
 	}
-
 	c := &Cluster{}
 	var err error
 	if c.AppHealthCheck, c.HasAppHealthCheck, err = manifest.HealthCheckOf(base); err != nil {
 		return nil, fmt.Errorf("app manifest (%s:%s): %w", facts.Project, config.KeyAppManifest, err)
 	}
-	if err := ctx.RegisterComponentResource(typeToken("Cluster"), name, c, opts...); err != nil {
-		return nil, err
-	}
-	parent := pulumi.Parent(c)
+	return &clusterBuild{ctx: ctx, name: name, cfg: cfg, stack: args.Stack, c: c, renderManifest: renderManifest}, nil
+}
 
-	placement, err := lookupZone(ctx, cfg, c)
-	if err != nil {
-		return nil, err
+// lookUps asks AWS where the cluster goes, which image it boots and whose
+// account it is in, and checks a named key pair exists.
+func (b *clusterBuild) lookUps() error {
+	var err error
+	if b.placement, err = lookupZone(b.ctx, b.cfg, b.c); err != nil {
+		return err
 	}
-	// zone is this run's pick, known at once; everything placed reads the
-	// recorded c.Zone instead (recordZone, below).
-	zone := placement.Zone
-	ami, err := pickAMI(ctx, cfg, c)
-	if err != nil {
-		return nil, err
+	b.zone = b.placement.Zone
+	if b.ami, err = pickAMI(b.ctx, b.cfg, b.c); err != nil {
+		return err
 	}
-	c.AMI = pulumi.String(ami.ID)
-	caller, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, pulumi.Parent(c))
-	if err != nil {
-		return nil, fmt.Errorf("asking AWS who we are (are credentials configured?): %w", err)
+	b.c.AMI = pulumi.String(b.ami.ID)
+	if b.caller, err = aws.GetCallerIdentity(b.ctx, &aws.GetCallerIdentityArgs{}, b.parent); err != nil {
+		return fmt.Errorf("asking AWS who we are (are credentials configured?): %w", err)
 	}
-	partition, err := aws.GetPartition(ctx, &aws.GetPartitionArgs{}, pulumi.Parent(c))
-	if err != nil {
-		return nil, fmt.Errorf("looking up the AWS partition: %w", err)
+	if b.partition, err = aws.GetPartition(b.ctx, &aws.GetPartitionArgs{}, b.parent); err != nil {
+		return fmt.Errorf("looking up the AWS partition: %w", err)
 	}
-	if cfg.KeyName != "" {
-		if err := LookupKeyPairName(ctx, cfg.KeyName); err != nil {
-			return nil, err
-		}
+	if b.cfg.KeyName != "" {
+		return LookupKeyPairName(b.ctx, b.cfg.KeyName)
 	}
+	return nil
+}
 
-	// Looked up on every run, the zone is recorded once (placement.go).
-	c.Zone, err = recordZone(ctx, name, cfg, placement, c)
-	if err != nil {
-		return nil, err
+// preflight asks the account what would fail later (preflight.go).
+func (b *clusterBuild) preflight() error {
+	var err error
+	b.account, err = preflight(b.ctx, b.cfg, b.stack, b.c)
+	return err
+}
+
+// identity records the zone (looked up on every run, recorded once:
+// placement.go) and draws the cluster id, which names and tags everything
+// after it. The id is random and kept in state: two stacks never share it,
+// even stacks of the same name in different backends.
+func (b *clusterBuild) identity() error {
+	c := b.c
+	var err error
+	if c.Zone, err = recordZone(b.ctx, b.name, b.cfg, b.placement, c); err != nil {
+		return err
 	}
-	// The cluster id is random and kept in state: two stacks never share it,
-	// even stacks of the same name in different backends.
-	rid, err := random.NewRandomId(ctx, name+"-id", &random.RandomIdArgs{ByteLength: pulumi.Int(4)}, parent)
+	rid, err := random.NewRandomId(b.ctx, b.name+"-id", &random.RandomIdArgs{ByteLength: pulumi.Int(4)}, b.parent)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	c.ClusterID = rid.Hex.ApplyT(func(h string) string { return "mha-" + h }).(pulumi.StringOutput)
 	c.VolumeName = c.ClusterID.ApplyT(VolumeName).(pulumi.StringOutput)
-	stack := args.Stack
-	tags := Tags{Stack: stack, ClusterID: c.ClusterID}
-	prefix := func(f func(stack, id, role string) string, role string) pulumi.StringInput {
+	stack := b.stack
+	b.tags = Tags{Stack: stack, ClusterID: c.ClusterID}
+	b.prefix = func(f func(stack, id, role string) string, role string) pulumi.StringInput {
 		return c.ClusterID.ApplyT(func(id string) string { return f(stack, id, role) }).(pulumi.StringOutput)
 	}
-	namePrefix := func(role string) pulumi.StringInput { return prefix(NamePrefix, role) }
+	b.namePrefix = func(role string) pulumi.StringInput { return b.prefix(NamePrefix, role) }
+	b.masterIPs = facts.MasterPrivateIPs(b.cfg.MasterCount)
+	return nil
+}
 
-	masterIPs := facts.MasterPrivateIPs(cfg.MasterCount)
-	c.Network, err = NewNetwork(ctx, name+"-network", &NetworkArgs{
+// network builds the VPC, subnet, security groups and master address
+// reservations, and the SSH key pair.
+func (b *clusterBuild) network() error {
+	c, cfg := b.c, b.cfg
+	var err error
+	c.Network, err = NewNetwork(b.ctx, b.name+"-network", &NetworkArgs{
 		Zone: c.Zone, OperatorCIDR: pulumi.String(cfg.OperatorCIDR), AppPort: cfg.AppPort,
-		ExposeFlockerAPI: cfg.ExposeFlockerAPI, MasterIPs: masterIPs, NamePrefix: namePrefix, Tags: tags,
-	}, parent)
+		ExposeFlockerAPI: cfg.ExposeFlockerAPI, MasterIPs: b.masterIPs, NamePrefix: b.namePrefix, Tags: b.tags,
+	}, b.parent)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	c.KeyPair, err = NewKeyPair(ctx, name+"-ssh", &KeyPairArgs{
-		Name: cfg.KeyName, PublicKey: cfg.PublicKey, NamePrefix: namePrefix("ssh"), Tags: tags,
-	}, parent)
-	if err != nil {
-		return nil, err
-	}
+	c.KeyPair, err = NewKeyPair(b.ctx, b.name+"-ssh", &KeyPairArgs{
+		Name: cfg.KeyName, PublicKey: cfg.PublicKey, NamePrefix: b.namePrefix("ssh"), Tags: b.tags,
+	}, b.parent)
+	return err
+}
 
-	flocker := cfg.VolumeDriver == facts.VolumeDriverFlocker
-	var masterSecrets, agentSecrets []pulumi.Resource
-	// The tag by which the volume driver marks this cluster's volume: the
-	// agents' policy is scoped to it (REX-Ray names the volume, Flocker tags
-	// its cluster UUID).
-	ownTagKey := facts.TagName
-	var ownTagValue pulumi.StringOutput = c.VolumeName
-	var flockerUUID pulumi.StringInput
-	if flocker {
-		cu, err := random.NewRandomUuid(ctx, name+facts.FlockerClusterUUIDResource, &random.RandomUuidArgs{}, parent)
+// secrets draws Flocker's cluster and node UUIDs and issues its
+// certificates into SSM; with REX-Ray there are none, and the volume is
+// known by its name.
+func (b *clusterBuild) secrets() error {
+	c, cfg := b.c, b.cfg
+	b.ownTagKey, b.ownTagValue = facts.TagName, c.VolumeName
+	if cfg.VolumeDriver != facts.VolumeDriverFlocker {
+		return nil
+	}
+	cu, err := random.NewRandomUuid(b.ctx, b.name+facts.FlockerClusterUUIDResource, &random.RandomUuidArgs{}, b.parent)
+	if err != nil {
+		return err
+	}
+	c.FlockerUUID = cu.Result
+	b.flockerUUID = cu.Result
+	b.ownTagKey, b.ownTagValue = facts.TagFlockerClusterID, cu.Result
+	var nodes []pulumi.StringInput
+	for i := 1; i <= cfg.AgentCount; i++ {
+		nu, err := random.NewRandomUuid(b.ctx, fmt.Sprintf("%s-flocker-node-%d-uuid", b.name, i), &random.RandomUuidArgs{}, b.parent)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		c.FlockerUUID = cu.Result
-		flockerUUID = cu.Result
-		ownTagKey, ownTagValue = facts.TagFlockerClusterID, cu.Result
-		var nodes []pulumi.StringInput
-		for i := 1; i <= cfg.AgentCount; i++ {
-			nu, err := random.NewRandomUuid(ctx, fmt.Sprintf("%s-flocker-node-%d-uuid", name, i), &random.RandomUuidArgs{}, parent)
-			if err != nil {
-				return nil, err
-			}
-			nodes = append(nodes, nu.Result)
-		}
-		c.PKI, err = NewFlockerPKI(ctx, name+"-flocker-pki", &FlockerPKIArgs{
-			ClusterName: facts.Project + "-" + stack, ClusterUUID: cu.Result, NodeUUIDs: nodes,
-			ControlHost:  masterIPs[facts.FlockerControlMaster-1],
-			MasterPrefix: c.ClusterID.ApplyT(func(id string) string { return SSMPrefix(id, facts.RoleMaster) }).(pulumi.StringOutput),
-			AgentsPrefix: c.ClusterID.ApplyT(func(id string) string { return SSMPrefix(id, "agents") }).(pulumi.StringOutput),
-			Tags:         tags,
-		}, parent)
-		if err != nil {
-			return nil, err
-		}
-		masterSecrets, agentSecrets = c.PKI.MasterParameters, c.PKI.AgentParameters
+		nodes = append(nodes, nu.Result)
 	}
-
-	// The Flocker control master's role reads its secrets; the other
-	// masters' (fencerRole) only fences.
-	const fencerRole = "master-fencer"
-	scope := func(role string) func(id, volumeTagValue, zone string) (string, error) {
-		return func(id, volumeTagValue, zone string) (string, error) {
-			s := PolicyScope{Partition: partition.Partition, Region: cfg.Region, Account: caller.AccountId, Zone: zone, ClusterID: id,
-				SSMPrefix: SSMPrefix(id, facts.RoleMaster), VolumeTagKey: ownTagKey, VolumeTagValue: volumeTagValue}
-			switch role {
-			case facts.RoleMaster:
-				return MasterPolicy(s, true).json()
-			case fencerRole:
-				return MasterPolicy(s, false).json()
-			}
-			s.SSMPrefix = SSMPrefix(id, role)
-			return AgentPolicy(cfg.VolumeDriver, s).json()
-		}
-	}
-	policy := func(role string) pulumi.StringOutput {
-		f := scope(role)
-		return pulumi.All(c.ClusterID, ownTagValue, c.Zone).ApplyT(func(v []any) (string, error) { return f(v[0].(string), v[1].(string), v[2].(string)) }).(pulumi.StringOutput)
-	}
-
-	node := func(instanceType string, sg pulumi.IDOutput) NodeArgs {
-		return NodeArgs{AMI: c.AMI, KeepAMI: ami.FromLookup, InstanceType: instanceType, SubnetID: c.Network.SubnetID, SecurityGroupID: sg,
-			KeyName: c.KeyPair.KeyName, RootVolumeGiB: cfg.RootVolumeGiB}
-	}
-	c.Masters, err = NewMasters(ctx, name+"-masters", &MastersArgs{
-		Node:      node(cfg.MasterInstanceType, c.Network.MasterSG),
-		Boot:      masterBoot(cfg, zone),
-		ClusterID: c.ClusterID, Zone: c.Zone, Policy: policy(facts.RoleMaster), FencerPolicy: policy(fencerRole),
-		NamePrefix: namePrefix, RolePrefix: prefix(RoleNamePrefix, facts.RoleMaster),
-		Reservations: c.Network.MasterAddresses, Secrets: masterSecrets,
-		FormerName: name + "-master", Tags: tags,
-	}, parent)
+	c.PKI, err = NewFlockerPKI(b.ctx, b.name+"-flocker-pki", &FlockerPKIArgs{
+		ClusterName: facts.Project + "-" + b.stack, ClusterUUID: cu.Result, NodeUUIDs: nodes,
+		ControlHost:  b.masterIPs[facts.FlockerControlMaster-1],
+		MasterPrefix: c.ClusterID.ApplyT(func(id string) string { return SSMPrefix(id, facts.RoleMaster) }).(pulumi.StringOutput),
+		AgentsPrefix: c.ClusterID.ApplyT(func(id string) string { return SSMPrefix(id, "agents") }).(pulumi.StringOutput),
+		Tags:         b.tags,
+	}, b.parent)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	c.Agents, err = NewAgents(ctx, name+"-agents", &AgentsArgs{
-		Node:      node(cfg.AgentInstanceType, c.Network.AgentSG),
+	b.masterSecrets, b.agentSecrets = c.PKI.MasterParameters, c.PKI.AgentParameters
+	return nil
+}
+
+// fencerRole is the role of the masters other than Flocker's control
+// master: it only fences, while the control master's role also reads its
+// secrets.
+const fencerRole = "master-fencer"
+
+// policy is the IAM policy of a role (facts.RoleMaster, fencerRole or
+// "agents"), scoped to this cluster, its zone and its volume.
+func (b *clusterBuild) policy(role string) pulumi.StringOutput {
+	cfg, partition, caller, ownTagKey, ebsKey := b.cfg, b.partition, b.caller, b.ownTagKey, b.account.EBSKeyARN
+	return pulumi.All(b.c.ClusterID, b.ownTagValue, b.c.Zone).ApplyT(func(v []any) (string, error) {
+		id, volumeTagValue, zone := v[0].(string), v[1].(string), v[2].(string)
+		s := PolicyScope{Partition: partition.Partition, Region: cfg.Region, Account: caller.AccountId, Zone: zone, ClusterID: id,
+			SSMPrefix: SSMPrefix(id, facts.RoleMaster), VolumeTagKey: ownTagKey, VolumeTagValue: volumeTagValue}
+		switch role {
+		case facts.RoleMaster:
+			return MasterPolicy(s, true).json()
+		case fencerRole:
+			return MasterPolicy(s, false).json()
+		}
+		s.SSMPrefix, s.EBSKeyARN = SSMPrefix(id, role), ebsKey
+		return AgentPolicy(cfg.VolumeDriver, s).json()
+	}).(pulumi.StringOutput)
+}
+
+// node is what every instance of a role shares.
+func (b *clusterBuild) node(instanceType string, sg pulumi.IDOutput) NodeArgs {
+	c := b.c
+	return NodeArgs{AMI: c.AMI, KeepAMI: b.ami.FromLookup, InstanceType: instanceType, SubnetID: c.Network.SubnetID, SecurityGroupID: sg,
+		KeyName: c.KeyPair.KeyName, RootVolumeGiB: b.cfg.RootVolumeGiB}
+}
+
+// masters starts the masters at their reserved addresses.
+func (b *clusterBuild) masters() error {
+	c, cfg := b.c, b.cfg
+	var err error
+	c.Masters, err = NewMasters(b.ctx, b.name+"-masters", &MastersArgs{
+		Node:      b.node(cfg.MasterInstanceType, c.Network.MasterSG),
+		Boot:      masterBoot(cfg, b.zone),
+		ClusterID: c.ClusterID, Zone: c.Zone, Policy: b.policy(facts.RoleMaster), FencerPolicy: b.policy(fencerRole),
+		NamePrefix: b.namePrefix, RolePrefix: b.prefix(RoleNamePrefix, facts.RoleMaster),
+		Reservations: c.Network.MasterAddresses, Secrets: b.masterSecrets,
+		FormerName: b.name + "-master", Tags: b.tags,
+	}, b.parent)
+	return err
+}
+
+// agents starts the agents, after the master addresses are reserved and
+// their secrets stored.
+func (b *clusterBuild) agents() error {
+	c, cfg := b.c, b.cfg
+	var err error
+	c.Agents, err = NewAgents(b.ctx, b.name+"-agents", &AgentsArgs{
+		Node:      b.node(cfg.AgentInstanceType, c.Network.AgentSG),
 		Count:     cfg.AgentCount,
-		Boot:      agentBoot(cfg, zone),
-		ClusterID: c.ClusterID, Zone: c.Zone, FlockerClusterUUID: flockerUUID, VolumeName: c.VolumeName,
-		Account: caller.AccountId, Profile: cfg.Profile,
-		Policy: policy("agents"), NamePrefix: namePrefix("agents"), RolePrefix: prefix(RoleNamePrefix, "agents"),
-		DependsOn: append(c.Network.Reservations(), agentSecrets...), Tags: tags,
-	}, parent)
+		Boot:      agentBoot(cfg, b.zone),
+		ClusterID: c.ClusterID, Zone: c.Zone, FlockerClusterUUID: b.flockerUUID, VolumeName: c.VolumeName,
+		Account: b.caller.AccountId, Profile: cfg.Profile,
+		Policy: b.policy("agents"), NamePrefix: b.namePrefix("agents"), RolePrefix: b.prefix(RoleNamePrefix, "agents"),
+		DependsOn: append(c.Network.Reservations(), b.agentSecrets...), Tags: b.tags,
+	}, b.parent)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	c.LoadBalancer, err = NewLoadBalancer(ctx, name+"-elb", &LoadBalancerArgs{
-		Name:     c.ClusterID.ApplyT(func(id string) string { return ELBName(stack, id) }).(pulumi.StringOutput),
-		SubnetID: c.Network.SubnetID, SecurityGroupID: c.Network.ELBSG, AppPort: cfg.AppPort,
-		Agents: c.Agents.Instances, DependsOn: c.Network.Reservations(), Tags: tags,
-	}, parent)
-	if err != nil {
-		return nil, err
-	}
+	c.SSHAgents = formatEach(c.Agents.PublicIPs, "ssh "+facts.SSHUser+"@%s")
+	return nil
+}
 
-	perMaster := func(format string) pulumi.StringArrayOutput {
-		return c.Masters.PublicIPs.ApplyT(func(ips []string) []string {
-			out := make([]string, len(ips))
-			for i, ip := range ips {
-				out[i] = fmt.Sprintf(format, ip)
-			}
-			return out
-		}).(pulumi.StringArrayOutput)
+// loadBalancer puts the classic ELB in front of the agents.
+func (b *clusterBuild) loadBalancer() error {
+	c, stack := b.c, b.stack
+	var err error
+	c.LoadBalancer, err = NewLoadBalancer(b.ctx, b.name+"-elb", &LoadBalancerArgs{
+		Name:     c.ClusterID.ApplyT(func(id string) string { return ELBName(stack, id) }).(pulumi.StringOutput),
+		SubnetID: c.Network.SubnetID, SecurityGroupID: c.Network.ELBSG, AppPort: b.cfg.AppPort,
+		Agents: c.Agents.Instances, DependsOn: c.Network.Reservations(), Tags: b.tags,
+	}, b.parent)
+	if err != nil {
+		return err
 	}
+	c.AppURL = pulumi.Sprintf("http://%s", c.LoadBalancer.DNSName)
+	return nil
+}
+
+// app deploys the app to Marathon once every node is up.
+func (b *clusterBuild) app() error {
+	c, cfg := b.c, b.cfg
+	perMaster := func(format string) pulumi.StringArrayOutput { return formatEach(c.Masters.PublicIPs, format) }
 	c.MarathonURLs = perMaster(fmt.Sprintf("http://%%s:%d", facts.MarathonPort))
 	c.MesosURLs = perMaster(fmt.Sprintf("http://%%s:%d", facts.MesosMasterPort))
 	c.SSHMasters = perMaster("ssh " + facts.SSHUser + "@%s")
 	c.MarathonURL, c.MesosURL, c.SSHMaster = c.MarathonURLs.Index(pulumi.Int(0)), c.MesosURLs.Index(pulumi.Int(0)), c.SSHMasters.Index(pulumi.Int(0))
-	c.AppURL = pulumi.Sprintf("http://%s", c.LoadBalancer.DNSName)
 	nodes := append(instancesOf(c.Masters.Instances), instancesOf(c.Agents.Instances)...)
-	c.App, err = NewAppDeployment(ctx, name+"-app", &AppDeploymentArgs{
+	var err error
+	c.App, err = NewAppDeployment(b.ctx, b.name+"-app", &AppDeploymentArgs{
 		MarathonURLs: c.MarathonURLs,
 		AppID:        facts.AppID,
 		Manifest: pulumi.All(c.Zone, c.VolumeName).ApplyT(func(v []any) (string, error) {
-			return renderManifest(v[0].(string), v[1].(string))
+			return b.renderManifest(v[0].(string), v[1].(string))
 		}).(pulumi.StringOutput),
 		DependsOn:     nodes,
 		BootInstances: BootInstances(c.Masters.Instances, c.Agents.Instances),
 		Region:        cfg.Region, Profile: cfg.Profile, VolumeDriver: cfg.VolumeDriver,
-	}, parent)
-	if err != nil {
-		return nil, err
-	}
+	}, b.parent)
+	return err
+}
 
-	c.SSHAgents = c.Agents.PublicIPs.ApplyT(func(ips []string) []string {
+// outputs registers the component's outputs, last.
+func (b *clusterBuild) outputs() error {
+	c := b.c
+	return b.ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"clusterId": c.ClusterID, "marathonUrl": c.MarathonURL, "mesosUrl": c.MesosURL, "marathonUrls": c.MarathonURLs, "appUrl": c.AppURL,
+	})
+}
+
+// formatEach formats every address with format.
+func formatEach(ips pulumi.StringArrayOutput, format string) pulumi.StringArrayOutput {
+	return ips.ApplyT(func(ips []string) []string {
 		out := make([]string, len(ips))
 		for i, ip := range ips {
-			out[i] = fmt.Sprintf("ssh %s@%s", facts.SSHUser, ip)
+			out[i] = fmt.Sprintf(format, ip)
 		}
 		return out
 	}).(pulumi.StringArrayOutput)
-
-	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"clusterId": c.ClusterID, "marathonUrl": c.MarathonURL, "mesosUrl": c.MesosURL, "marathonUrls": c.MarathonURLs, "appUrl": c.AppURL,
-	}); err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 func instancesOf(instances []*ec2.Instance) []pulumi.Resource {

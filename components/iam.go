@@ -115,6 +115,35 @@ type PolicyScope struct {
 	// this cluster's volume: Flocker flocker-cluster-id=<cluster UUID>,
 	// REX-Ray Name=<Docker volume name> (components.VolumeName).
 	VolumeTagKey, VolumeTagValue string
+	// EBSKeyARN is the customer managed KMS key EBS encrypts new volumes
+	// with by default in this region (preflight.go); empty when encryption
+	// by default is off or uses the AWS managed key aws/ebs.
+	EBSKeyARN string
+}
+
+// EBSKeyActions are what a principal creating, attaching and reading a
+// volume encrypted with a customer managed key needs on that key (Amazon EBS
+// User Guide, "Amazon EBS encryption" > "Permissions for IAM users", and
+// "How Amazon EBS uses AWS KMS": EC2 calls GenerateDataKeyWithoutPlaintext
+// and CreateGrant at CreateVolume and Decrypt at AttachVolume on the
+// caller's behalf).
+var EBSKeyActions = []string{"kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
+
+// ebsKeyStatements let the agents' driver use the account's default EBS key
+// only through EC2 in this region (kms:ViaService), and create grants only
+// for AWS resources (kms:GrantIsForAWSResource), as the EBS User Guide's
+// example policy does.
+func ebsKeyStatements(s PolicyScope) []Statement {
+	if s.EBSKeyARN == "" {
+		return nil
+	}
+	via := Condition{"StringEquals": {"kms:ViaService": {"ec2." + s.Region + ".amazonaws.com"}}}
+	use := slices.DeleteFunc(slices.Clone(EBSKeyActions), func(a string) bool { return a == "kms:CreateGrant" })
+	return []Statement{
+		{Sid: "UseDefaultEBSKey", Effect: "Allow", Action: use, Resource: []string{s.EBSKeyARN}, Condition: via},
+		{Sid: "GrantDefaultEBSKeyToEBS", Effect: "Allow", Action: []string{"kms:CreateGrant"}, Resource: []string{s.EBSKeyARN},
+			Condition: Condition{"StringEquals": via["StringEquals"], "Bool": {"kms:GrantIsForAWSResource": {"true"}}}},
+	}
 }
 
 // secretsStatements let a node read its own SecureStrings and nothing else.
@@ -205,6 +234,7 @@ func AgentPolicy(driver string, s PolicyScope) PolicyDocument {
 	add(Statement{Sid: "AttachToOwnAgents", Effect: "Allow", Action: []string{"ec2:AttachVolume", "ec2:DetachVolume"}, Resource: []string{arn("instance")},
 		Condition: Condition{"StringEquals": {"aws:RequestedRegion": region,
 			"ec2:ResourceTag/" + facts.TagClusterID: {s.ClusterID}, "ec2:ResourceTag/" + facts.TagRole: {facts.RoleAgent}}}})
+	stmts = append(stmts, ebsKeyStatements(s)...)
 	if driver == facts.VolumeDriverFlocker {
 		stmts = append(stmts, secretsStatements(s)...)
 	}

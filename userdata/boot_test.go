@@ -691,10 +691,10 @@ func TestReadyCheck(t *testing.T) {
 }
 
 // Every node's Docker unit runs the metadata block after each start, and the
-// block inserts its rule once: containers on the bridge cannot reach the
-// instance role's credentials.
+// block inserts its rule once: containers on any Docker bridge cannot reach
+// the instance role's credentials.
 func TestBlockMetadataForContainers(t *testing.T) {
-	rule := []string{"--in-interface", "docker+", "--destination", facts.InstanceMetadataAddress + "/32", "--jump", "DROP"}
+	rule := []string{"--destination", facts.InstanceMetadataAddress + "/32", "--jump", "DROP"}
 	for _, v := range variants() {
 		t.Run(v.name, func(t *testing.T) {
 			root, cc := installNode(t, mustRender(t, v))
@@ -713,6 +713,16 @@ func TestBlockMetadataForContainers(t *testing.T) {
 			}
 			if len(calls) != 2 || !slices.Equal(calls[0], want[0]) || !slices.Equal(calls[1], want[1]) {
 				t.Fatalf("calls %q, want %q", calls, want)
+			}
+			// Containers reach the metadata service through forwarded
+			// packets from whichever bridge their network has: the
+			// default docker0, a user-defined network's br-<id>, a bridge
+			// named by com.docker.network.bridge.name, swarm's
+			// docker_gwbridge. The inserted rule must drop every one.
+			for _, bridge := range []string{"docker0", "br-3f2a9c1d7e6b", "appnet0", "docker_gwbridge"} {
+				if !iptablesRuleDrops(calls[1][5:], bridge, facts.InstanceMetadataAddress) {
+					t.Errorf("rule %q lets a container on %s reach %s", calls[1][5:], bridge, facts.InstanceMetadataAddress)
+				}
 			}
 
 			// Present already (Docker restarted): nothing is added.
@@ -735,6 +745,33 @@ func TestBlockMetadataForContainers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// iptablesRuleDrops reports whether a DOCKER-USER rule of --in-interface,
+// --destination and --jump drops a forwarded packet from a bridge to an
+// address. An interface name ending in "+" matches every name with that
+// prefix (iptables(8), "-i, --in-interface"); without the option every
+// interface matches. Any other option is refused: the test cannot judge it.
+func iptablesRuleDrops(rule []string, bridge, dest string) bool {
+	matches := true
+	jump := ""
+	for i := 0; i+1 < len(rule); i += 2 {
+		switch v := rule[i+1]; rule[i] {
+		case "--in-interface":
+			if p, wild := strings.CutSuffix(v, "+"); wild {
+				matches = matches && strings.HasPrefix(bridge, p)
+			} else {
+				matches = matches && bridge == v
+			}
+		case "--destination":
+			matches = matches && v == dest+"/32"
+		case "--jump":
+			jump = v
+		default:
+			return false
+		}
+	}
+	return matches && jump == "DROP" && len(rule)%2 == 0
 }
 
 // TestBootPullsOverlap: the boot pulls a node's images at once. Each fake

@@ -38,6 +38,20 @@ const (
 // measured as the uptime the boot's first console line carries.
 const StepOS = "os"
 
+// Image is where a node's packages and container images come from.
+type Image string
+
+// The two images a stack can boot (amiId): Canonical's Ubuntu, which the
+// boot completes from the network, and one made by scripts/prepare-ami,
+// which already holds the packages, the container images and a seeded snapd.
+const (
+	ImageCanonical Image = "canonical"
+	ImagePrepared  Image = "prepared"
+)
+
+// Images are both, in the order docs/boot-budget.md shows them.
+var Images = []Image{ImageCanonical, ImagePrepared}
+
 // Step is one part of the budget.
 type Step struct {
 	Phase string `json:"phase"`
@@ -55,6 +69,7 @@ type Step struct {
 // Budget is the up-to-serving budget of one volume driver.
 type Budget struct {
 	Driver string `json:"driver"`
+	Image  Image  `json:"image"`
 	Steps  []Step `json:"steps"`
 	// Create, Boot and Deploy are the phases' durations; Boot is the
 	// slower role's sum (Slowest), the roles booting side by side.
@@ -70,36 +85,86 @@ type Budget struct {
 // Estimates that no setting of ours decides; each is stated with what it
 // rests on in the step's Basis.
 const (
-	createEstimate       = 60 * time.Second
-	osBootEstimate       = 45 * time.Second
-	packagesEstimate     = 35 * time.Second
+	createEstimate = 60 * time.Second
+	osBootEstimate = 45 * time.Second
+	// snapSeedingEstimate: on Canonical's image cloud-init's config and
+	// final stages, and so the boot script in runcmd, wait for snapd to
+	// seed the image's snaps (cloud-config.service After=snapd.seeded.service:
+	// canonical/cloud-init PR #4687, which restored that order; issue #3397,
+	// cloud-final waiting on a seeding job). An image made by prepare-ami
+	// has seeded once already.
+	snapSeedingEstimate  = 15 * time.Second
+	packagesEstimate     = 40 * time.Second
+	heldPackagesEstimate = 3 * time.Second
 	awscliEstimate       = 10 * time.Second
 	nodeAddressEstimate  = 1 * time.Second
 	certificatesEstimate = 5 * time.Second
-	masterPullsEstimate  = 75 * time.Second
+	masterPullsEstimate  = 90 * time.Second
 	mesosPullsEstimate   = 40 * time.Second
 	flockerPullsEstimate = 60 * time.Second
+	presentPullsEstimate = 2 * time.Second
 	pluginEstimate       = 15 * time.Second
 	agentStartEstimate   = 2 * time.Second
 	masterReadyEstimate  = 30 * time.Second
+	// lazyLoadEstimate: a prepared image's blocks, its container images
+	// included, come from its snapshot on first read ("Initialize Amazon
+	// EBS volumes", EBS User Guide: the first access of each block is
+	// fetched from S3); Marathon's JVM reads its jars that way.
+	lazyLoadEstimate     = 10 * time.Second
 	agentReadyEstimate   = 10 * time.Second
 	volumeCreateEstimate = 5 * time.Second
 )
 
-// New is the budget of a stack whose app volume is moved by driver.
-func New(driver string) (Budget, error) {
+// The default m4.large's disk: its dedicated EBS bandwidth is 450 Mbit/s
+// (EC2 User Guide, "Amazon EBS-optimized instance types"), 56.25 MB/s,
+// below the gp3 root volume's 125 MB/s baseline, so it bounds every write
+// of a pull. marathonUnpacked is Marathon's image unpacked
+// (d2iq-archive/marathon#5159).
+const (
+	m4LargeEBSBytesPerSecond = 450e6 / 8
+	marathonUnpackedBytes    = 1.6e9
+)
+
+// marathonWriteFloor is the time an m4.large takes to write Marathon's
+// unpacked image, whatever the network does.
+func marathonWriteFloor() time.Duration {
+	seconds := marathonUnpackedBytes / m4LargeEBSBytesPerSecond
+	return time.Duration(seconds * float64(time.Second)).Round(time.Second)
+}
+
+// Flocker 1.15.0's first volume: without a size option its Docker plugin
+// asks for DEFAULT_SIZE, 75 GiB (flocker/dockerplugin/_api.py:51,
+// RACKSPACE_MINIMUM_VOLUME_SIZE in flocker/common/__init__.py:51); its EBS
+// backend sleeps 5 s before it first polls a create or an attach, then
+// polls every second (flocker/node/agents/ebs.py:719
+// _wait_for_volume_state_change).
+const (
+	flockerStateSleep   = 5 * time.Second
+	flockerMkfsEstimate = 8 * time.Second
+)
+
+// New is the budget of a stack on Canonical's image whose app volume is
+// moved by driver: the default stack, which the rehearsal boots.
+func New(driver string) (Budget, error) { return NewFor(driver, ImageCanonical) }
+
+// NewFor is the budget of a stack booting image whose app volume is moved
+// by driver.
+func NewFor(driver string, image Image) (Budget, error) {
 	if !slices.Contains(facts.VolumeDrivers, driver) {
 		return Budget{}, fmt.Errorf("boot budget: volume driver %q is not one of %s", driver, strings.Join(facts.VolumeDrivers, ", "))
+	}
+	if !slices.Contains(Images, image) {
+		return Budget{}, fmt.Errorf("boot budget: image %q is neither %s nor %s", image, ImageCanonical, ImagePrepared)
 	}
 	flocker := driver == facts.VolumeDriverFlocker
 	steps := []Step{{Phase: PhaseCreate, Name: "Pulumi creates the network, IAM role, key pair and SSM parameters, then launches the instances",
 		Duration: createEstimate, Basis: "estimate, no published figure: about twenty resources before the instances, which wait for their instance profile; the rehearsal measures it"}}
 	for _, role := range []string{facts.RoleMaster, facts.RoleAgent} {
-		steps = append(steps, nodeSteps(role, flocker)...)
+		steps = append(steps, nodeSteps(role, flocker, image)...)
 	}
 	steps = append(steps, deploySteps(flocker)...)
 
-	b := Budget{Driver: driver, GoalSeconds: Goal.Seconds()}
+	b := Budget{Driver: driver, Image: image, GoalSeconds: Goal.Seconds()}
 	perRole := map[string]time.Duration{}
 	for i := range steps {
 		s := &steps[i]
@@ -126,43 +191,64 @@ func New(driver string) (Budget, error) {
 
 // nodeSteps are one role's boot, in the order the boot script runs them
 // (userdata/templates/boot.sh.tmpl), named as its console lines name them.
-func nodeSteps(role string, flocker bool) []Step {
+func nodeSteps(role string, flocker bool, image Image) []Step {
 	step := func(name string, d time.Duration, basis string) Step {
 		return Step{Phase: PhaseBoot, Role: role, Name: name, Duration: d, Basis: basis}
 	}
+	prepared := image == ImagePrepared
+	osBoot := step(StepOS, osBootEstimate,
+		"derived: RunInstances to SSH 26-29 s on EC2 (daemonology.net EC2 boot time benchmarking, 2021; brevdev/ec2-coldboot-research, Amazon Linux 2023), "+
+			"kernel to cloud-init's final stage about 23 s in cloud-init's own example (canonical/cloud-init doc/rtd/topics/analyze.rst at 22.3.1); Ubuntu boots slower than Amazon Linux")
+	if !prepared {
+		osBoot.Duration += snapSeedingEstimate
+		osBoot.Basis += fmt.Sprintf("; plus %s (estimate) of snap seeding, which cloud-init's config and final stages wait for on Canonical's image "+
+			"(After=snapd.seeded.service: canonical/cloud-init PR #4687, issue #3397)", snapSeedingEstimate)
+	}
 	packages := step("install-packages", packagesEstimate,
-		"derived: apt-get update about 7 s (15.6 MB from the EC2 regional mirror in 7 s, alphagov/prometheus-aws-configuration-beta#311); "+
-			"Docker's three packages about 70 MB (the same versions' Debian 12 builds: 69.9 MB), about 4 s at the 17.7 MB/s seen from a regional mirror (runs-on/runner-images-for-aws#61); "+
-			"unpacking, configuring and Docker's restart: estimate 20 s")
-	if flocker {
+		"derived: apt-get update about 7 s (15.6 MB from the EC2 regional mirror in 7 s, alphagov/prometheus-aws-configuration-beta#311) plus Docker's own repository's key and index; "+
+			"Docker's three packages, about 70 MB (the same versions' Debian 12 builds: 69.9 MB), come from download.docker.com (userdata install-packages: mha_docker_apt_repo), not the regional mirror: no published speed from EC2, estimate 10 s; "+
+			"unpacking, configuring and Docker's restart: estimate 20 s. UNVERIFIED: apt-daily on a first boot may hold the dpkg lock (the boot waits up to 300 s, DPkg::Lock::Timeout)")
+	if prepared {
+		packages = step("install-packages", heldPackagesEstimate,
+			"every package is already at its pinned version (\"no apt step\"): apt-mark hold, systemd's reload and Docker's restart")
+	}
+	if flocker && !prepared {
 		packages.Duration += awscliEstimate
 		packages.Basis += "; awscli and its Python dependencies, for the certificates: estimate 10 s"
 	}
-	steps := []Step{
-		step(StepOS, osBootEstimate,
-			"derived: RunInstances to SSH 26-29 s on EC2 (daemonology.net EC2 boot time benchmarking, 2021; brevdev/ec2-coldboot-research, Amazon Linux 2023), "+
-				"kernel to cloud-init's final stage about 23 s in cloud-init's own example (canonical/cloud-init doc/rtd/topics/analyze.rst at 22.3.1); Ubuntu boots slower than Amazon Linux"),
-		packages,
-		step("node-address", nodeAddressEstimate, "two instance-metadata calls"),
-	}
+	steps := []Step{osBoot, packages, step("node-address", nodeAddressEstimate, "two instance-metadata calls")}
 	if flocker {
 		steps = append(steps, step("fetch-certificates", certificatesEstimate, "estimate: one aws ssm get-parameter per certificate file, each a Python start of about a second"))
 	}
 	pullBasis := "dockerd downloads three layers at a time for all pulls together (max-concurrent-downloads 3, moby/moby daemon/config/config.go at v26.1.4) and extracts each image's layers in order (distribution/xfer/download.go), with unpigz (pigz is installed)"
+	pulls := func(d time.Duration, basis string) Step {
+		if prepared {
+			return step("pull-images", presentPullsEstimate, "every image is in the prepared image: each pull job finds it present (userdata lib mha_pull_job) and downloads nothing")
+		}
+		return step("pull-images", d, basis)
+	}
+	ebsFloor := marathonWriteFloor()
+	masterReady := step("wait-ready", masterReadyEstimate,
+		"estimate: Marathon's JVM serves HTTP about 13 s after it starts (d2iq-archive/marathon#7136), then wins its election through ZooKeeper (zk_timeout 10 s, MarathonConf at v1.4.9); "+
+			"the Mesos master is elected within milliseconds once ZooKeeper answers (mesoscloud/mesos-master#9)")
+	if prepared {
+		masterReady.Duration += lazyLoadEstimate
+		masterReady.Basis += fmt.Sprintf("; plus %s (estimate): the images' blocks are read from the AMI's snapshot on first access (EBS User Guide, \"Initialize Amazon EBS volumes\")", lazyLoadEstimate)
+	}
 	switch {
 	case role == facts.RoleMaster:
-		steps = append(steps, step("pull-images", masterPullsEstimate,
-			"derived: "+facts.MarathonImage+" is the largest, 1.6 GB unpacked (d2iq-archive/marathon#5159); downloads of 29-190 MB/s from Docker Hub (mountebank-testing/mountebank#580, moby/moby#21814) take 8-55 s for it; "+
-				"a 1.5 GB image took 35-40 s to extract with Go's gzip (moby/moby#21814); "+facts.ZooKeeperImage+" (115 MB compressed, docker-library/repo-info), "+facts.MesosMasterImage+" and the fencer's "+facts.AWSCLIImage+" (Amazon Linux 2023 with the CLI; its size UNVERIFIED) download beside it; "+pullBasis),
-			step("wait-ready", masterReadyEstimate,
-				"estimate: Marathon's JVM serves HTTP about 13 s after it starts (d2iq-archive/marathon#7136), then wins its election through ZooKeeper (zk_timeout 10 s, MarathonConf at v1.4.9); "+
-					"the Mesos master is elected within milliseconds once ZooKeeper answers (mesoscloud/mesos-master#9)"))
+		steps = append(steps, pulls(masterPullsEstimate,
+			fmt.Sprintf("derived: on the default m4.large the disk bounds it, not Docker Hub: 450 Mbit/s of EBS bandwidth, %.2f MB/s (EC2 User Guide, EBS-optimized instance types), below gp3's 125 MB/s, "+
+				"so writing %s's 1.6 GB unpacked (d2iq-archive/marathon#5159) alone takes %s, and the compressed layers are written before it; "+
+				"%s (115 MB compressed, docker-library/repo-info), %s and the fencer's %s (sizes UNVERIFIED) are written beside it; downloads of 29-190 MB/s from Docker Hub (mountebank-testing/mountebank#580, moby/moby#21814) are not the limit; estimate %s; %s",
+				m4LargeEBSBytesPerSecond/1e6, facts.MarathonImage, ebsFloor, facts.ZooKeeperImage, facts.MesosMasterImage, facts.AWSCLIImage, masterPullsEstimate, pullBasis)),
+			masterReady)
 	case flocker:
-		steps = append(steps, step("pull-images", flockerPullsEstimate,
+		steps = append(steps, pulls(flockerPullsEstimate,
 			"derived: "+facts.MesosAgentImage+" and "+facts.MesosExecutorImage+" share all but their last layer (mesosphere/docker-containers mesos/dockerfile-templates), about 524 MB unpacked for an image of that template (mesosphere-backup/docker-containers#33); "+
 				"the three Flocker images share clusterhq/flocker-core:1.14.0, Ubuntu 14.04 with build tools (ClusterHQ/flocker-coreos flocker-bits); estimate 60 s; "+pullBasis))
 	default:
-		steps = append(steps, step("pull-images", mesosPullsEstimate,
+		steps = append(steps, pulls(mesosPullsEstimate,
 			"derived: "+facts.MesosAgentImage+" and "+facts.MesosExecutorImage+" share all but their last layer (mesosphere/docker-containers mesos/dockerfile-templates), about 524 MB unpacked for an image of that template (mesosphere-backup/docker-containers#33); "+
 				facts.AppImage+" is small; estimate 40 s; "+pullBasis),
 			step("install-volume-plugin", pluginEstimate, "estimate: "+facts.RexRayEBSPlugin+" is one layer (rexray/rexray#1174); install, enable, and the plugin's first EC2 calls"))
@@ -181,8 +267,13 @@ func deploySteps(flocker bool) []Step {
 	volume := Step{Phase: PhaseDeploy, Name: "REX-Ray creates the app's EBS volume and attaches it", Duration: volumeCreateEstimate + facts.RexRayVolumeMoveEstimate,
 		Basis: fmt.Sprintf("estimate: CreateVolume until available %s, then the attach and mount of a failover (%s)", volumeCreateEstimate, facts.RexRayVolumeMoveEstimate)}
 	if flocker {
-		volume = Step{Phase: PhaseDeploy, Name: "Flocker creates the dataset's EBS volume and attaches it", Duration: volumeCreateEstimate + facts.FlockerAttachEstimate,
-			Basis: fmt.Sprintf("estimate: CreateVolume until available %s, then the attach and mount of a failover (%s)", volumeCreateEstimate, facts.FlockerAttachEstimate)}
+		// Create and attach each wait flockerStateSleep before their first
+		// poll and one poll after it; the new 75 GiB volume then gets its
+		// file system before the mount of a failover.
+		d := 2*(flockerStateSleep+time.Second) + flockerMkfsEstimate + facts.FlockerAttachEstimate
+		volume = Step{Phase: PhaseDeploy, Name: "Flocker creates the dataset's 75 GiB EBS volume, attaches it and makes its file system", Duration: d,
+			Basis: fmt.Sprintf("derived: the Docker plugin asks for 75 GiB (no size option; flocker/dockerplugin/_api.py DEFAULT_SIZE); CreateVolume and AttachVolume each wait %s before their first poll and poll every 1 s (flocker/node/agents/ebs.py:719); "+
+				"mkfs of 75 GiB: estimate %s; then the mount of a failover (%s)", flockerStateSleep, flockerMkfsEstimate, facts.FlockerAttachEstimate)}
 	}
 	return []Step{
 		{Phase: PhaseDeploy, Name: "deploy-app sees Marathon's leader and posts the app", Duration: marathon.DefaultPollInterval,

@@ -144,7 +144,7 @@ func TestJudge(t *testing.T) {
 	if len(v.Overruns) != 2 || v.Overruns[0].Node != "master" || v.Overruns[0].Step != "pull-images" || v.Overruns[1].Step != StepOS {
 		t.Errorf("overruns %+v, want master pull-images then agent-1 os", v.Overruns)
 	}
-	for _, want := range []string{"up to serving took 7m10s, over the limit of 6m0s", "boot 5m36s (budget 3m6s)", "slowest steps: master pull-images 3m15s (budget 1m15s), agent-1 os 1m15s (budget 45s)"} {
+	for _, want := range []string{"up to serving took 7m45s, over the limit of 6m0s", "boot 6m11s (budget 3m41s)", "slowest steps: master pull-images 3m30s (budget 1m30s), agent-1 os 1m30s (budget 1m0s)"} {
 		if !strings.Contains(v.Problem(), want) {
 			t.Errorf("problem %q lacks %q", v.Problem(), want)
 		}

@@ -46,6 +46,7 @@ type Overrun struct {
 // goal unless overridden).
 type Verdict struct {
 	Driver        string       `json:"driver"`
+	Image         Image        `json:"image"`
 	GoalSeconds   float64      `json:"goalSeconds"`
 	LimitSeconds  float64      `json:"limitSeconds"`
 	BudgetSeconds float64      `json:"budgetSeconds"`
@@ -62,7 +63,7 @@ func (b Budget) Judge(m Measured, limit time.Duration) Verdict {
 	if limit <= 0 {
 		limit = Goal
 	}
-	v := Verdict{Driver: b.Driver, GoalSeconds: Goal.Seconds(), LimitSeconds: limit.Seconds(), BudgetSeconds: b.TotalSeconds,
+	v := Verdict{Driver: b.Driver, Image: b.Image, GoalSeconds: Goal.Seconds(), LimitSeconds: limit.Seconds(), BudgetSeconds: b.TotalSeconds,
 		TotalSeconds: m.Total.Seconds(), Within: m.Total <= limit,
 		Phases: []PhaseCheck{
 			{PhaseCreate, m.Create.Seconds(), b.CreateSeconds},
@@ -179,4 +180,31 @@ func (v Verdict) Summary() string {
 
 func secs(s float64) string {
 	return time.Duration(s * float64(time.Second)).Round(time.Second).String()
+}
+
+// presentDetail is the detail of a pull that found its image already on
+// the node (userdata lib.sh mha_pull_job: `done present`).
+const presentDetail = "present"
+
+// ImageOf tells from the nodes' consoles which image they booted: a
+// prepared one when every image pull they logged found its image present,
+// Canonical's otherwise (any download, or no pull logged at all). The
+// rehearsal judges a measured path against that image's budget.
+func ImageOf(m Measured) Image {
+	pulls := 0
+	for _, n := range m.Nodes {
+		for _, s := range n.Steps {
+			if !strings.HasPrefix(s.Name, "pull:") {
+				continue
+			}
+			if s.State != bootlog.Done || s.Detail != presentDetail {
+				return ImageCanonical
+			}
+			pulls++
+		}
+	}
+	if pulls == 0 {
+		return ImageCanonical
+	}
+	return ImagePrepared
 }

@@ -39,6 +39,7 @@ type Config struct {
 	KeyName              string // exactly one of KeyName and PublicKey
 	PublicKey            string
 	OperatorCIDR         string
+	WideOperatorCIDR     bool // operatorCidrIsWide: an operatorCidr broader than MinOperatorPrefixBits is meant
 	ExposeFlockerAPI     bool
 	AMIID                string // empty: look up by AMIOwner and AMINameFilter
 	AMIOwner             string
@@ -76,6 +77,7 @@ func Parse(get Getter) (Config, error) {
 		KeyName:              p.str(KeyKeyName),
 		PublicKey:            strings.TrimSpace(p.str(KeyPublicKey)),
 		OperatorCIDR:         p.str(KeyOperatorCIDR),
+		WideOperatorCIDR:     p.boolean(KeyOperatorCIDRIsWide),
 		ExposeFlockerAPI:     p.boolean(KeyExposeFlockerAPI),
 		AMIID:                p.str(KeyAMIID),
 		AMIOwner:             p.str(KeyAMIOwner),
@@ -173,12 +175,6 @@ var (
 	imageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$`)
 )
 
-// xenFamilies are the instance families not built on the Nitro System, whose
-// EBS volumes appear as /dev/xvd* rather than NVMe devices (AWS, "Instances
-// built on the AWS Nitro System", docs.aws.amazon.com/ec2/latest/instancetypes/ec2-nitro-instances.html).
-// Flocker's EBS backend knows only /dev/xvd* names (flocker/node/agents/ebs.py).
-var xenFamilies = []string{"c1", "c3", "c4", "d2", "f1", "g2", "g3", "h1", "i2", "i3", "m1", "m2", "m3", "m4", "p2", "p3", "r3", "r4", "t1", "t2", "x1", "x1e"}
-
 func (c Config) validate() []error {
 	var errs []error
 	add := func(err error) { errs = append(errs, err) }
@@ -202,11 +198,8 @@ func (c Config) validate() []error {
 			add(bad(key, t, "is not an EC2 instance type such as %s", DefaultInstanceType))
 		}
 	}
-	if c.VolumeDriver == facts.VolumeDriverFlocker && instanceTypeRE.MatchString(c.AgentInstanceType) {
-		family, _, _ := strings.Cut(c.AgentInstanceType, ".")
-		if !slices.Contains(xenFamilies, family) {
-			add(bad(KeyAgentInstanceType, c.AgentInstanceType, "is a Nitro (NVMe) type, which Flocker's EBS backend cannot use; pick a Xen type such as m4.large, c4.large or t2.large, or set volumeDriver to rexray"))
-		}
+	if err := c.checkNitroAgents(); err != nil {
+		add(err)
 	}
 	switch {
 	case c.KeyName != "" && c.PublicKey != "":
@@ -222,6 +215,11 @@ func (c Config) validate() []error {
 	}
 	if err := checkOperatorCIDR(c.OperatorCIDR); err != nil {
 		add(bad(KeyOperatorCIDR, c.OperatorCIDR, "%v", err))
+	} else if err := c.checkOperatorCIDRBreadth(); err != nil {
+		add(err)
+	}
+	if err := checkZooKeeperImage(c.Images.ZooKeeper); err != nil {
+		add(err)
 	}
 	if c.ExposeFlockerAPI && c.VolumeDriver != facts.VolumeDriverFlocker {
 		add(bad(KeyExposeFlockerAPI, "true", "only applies with volumeDriver flocker"))

@@ -135,6 +135,13 @@ func TestParseRejects(t *testing.T) {
 				`Lower selfFenceSeconds to at most 2, or raise agentPingTimeoutSeconds or maxAgentPingTimeouts`},
 		{"self-fence one second too late", with("selfFenceSeconds", "6"), `marathon-ha:selfFenceSeconds = "6": plus the self-fence's lead of 7s`},
 		{"image without tag", with("zookeeperImage", "zookeeper"), `marathon-ha:zookeeperImage = "zookeeper": must be a pinned image reference`},
+		{"rexray on nitro", with("agentInstanceType", "m5.large"), `marathon-ha:agentInstanceType = "m5.large": is a Nitro (NVMe) type, whose EBS volumes REX-Ray 0.11.4 finds only through a udev alias`},
+		{"operator cidr a /1", with("operatorCidr", "0.0.0.0/1"), `marathon-ha:operatorCidr = "0.0.0.0/1": is broader than /16: it opens SSH and the unauthenticated Marathon API to about 2147 million addresses; ` +
+			`use your own address (e.g. 203.0.113.7/32), or set marathon-ha:operatorCidrIsWide true`},
+		{"operator cidr a /15", with("operatorCidr", "10.0.0.0/15"), `is broader than /16: it opens SSH and the unauthenticated Marathon API to 131072 addresses`},
+		{"zookeeper 3.5", with("zookeeperImage", "zookeeper:3.5.10"), `marathon-ha:zookeeperImage = "zookeeper:3.5.10": must be a ZooKeeper 3.4.x image tagged with its version, e.g. zookeeper:3.4.14: 3.5 and newer change ZOO_SERVERS' format and start an AdminServer on port 8080, Marathon's`},
+		{"zookeeper 3.40 is not 3.4", with("zookeeperImage", "zookeeper:3.40.1"), `must be a ZooKeeper 3.4.x image`},
+		{"zookeeper by digest hides its version", with("zookeeperImage", "zookeeper@sha256:"+strings.Repeat("ab", 32)), `must be a ZooKeeper 3.4.x image tagged with its version`},
 		{"image latest", with("appImage", "binocarlos/moby-counter:latest"), `marathon-ha:appImage = "binocarlos/moby-counter:latest": must not float`},
 	}
 	for _, tt := range tests {
@@ -156,6 +163,22 @@ func TestParseRejects(t *testing.T) {
 
 // Every count the config accepts is one the rest of the program is built
 // for: 1, 3 and 5 parse, each as itself.
+// What the breadth, ZooKeeper and Nitro checks still take.
+func TestParseAcceptsNarrowCIDRsAndZooKeeper34(t *testing.T) {
+	for _, cfg := range []map[string]string{
+		with("operatorCidr", "10.0.0.0/16"),
+		with("operatorCidr", "10.0.0.0/8", "operatorCidrIsWide", "true"),
+		with("zookeeperImage", "zookeeper:3.4.13"),
+		with("zookeeperImage", "registry.example/mirror/zookeeper:3.4.14-alpine"),
+		with("masterInstanceType", "m5.large"),
+		with("agentInstanceType", "c4.large", "volumeDriver", "flocker"),
+	} {
+		if _, err := Parse(FromMap(cfg)); err != nil {
+			t.Errorf("Parse refused %v: %v", cfg, err)
+		}
+	}
+}
+
 func TestParseMasterCounts(t *testing.T) {
 	for _, n := range facts.MasterCounts {
 		c, err := Parse(FromMap(with("masterCount", strconv.Itoa(n))))

@@ -59,6 +59,7 @@ const (
 	KeyKeyName              = "keyName"
 	KeyPublicKey            = "publicKey"
 	KeyOperatorCIDR         = "operatorCidr"
+	KeyOperatorCIDRIsWide   = "operatorCidrIsWide"
 	KeyExposeFlockerAPI     = "exposeFlockerApi"
 	KeyAMIID                = "amiId"
 	KeyAMIOwner             = "amiOwner"
@@ -118,10 +119,11 @@ var Keys = []Key{
 	{KeyMasterCount, "integer", Defaulted, strconv.Itoa(DefaultMasterCount), "Number of masters, each running ZooKeeper, a Mesos master and Marathon: " + masterCounts() + ". Three survive the loss of any one master, five of any two; one is the demo's cost. Choose it when creating the stack: changing it replaces every master with an empty ZooKeeper."},
 	{KeyAgentCount, "integer", Defaulted, strconv.Itoa(DefaultAgentCount), "Number of Mesos agents, 2 to " + strconv.Itoa(MaxAgentCount) + ": failover needs somewhere to go."},
 	{KeyMasterInstanceType, "string", Defaulted, DefaultInstanceType, "EC2 instance type of the masters."},
-	{KeyAgentInstanceType, "string", Defaulted, DefaultInstanceType, "EC2 instance type of the agents. With volumeDriver flocker it must be a Xen type (t2, m4, c4, r4, ...): Flocker cannot use NVMe devices."},
+	{KeyAgentInstanceType, "string", Defaulted, DefaultInstanceType, "EC2 instance type of the agents: a Xen type (t2, m4, c4, r4, ...). Neither Flocker nor REX-Ray 0.11.4 on Ubuntu 20.04 finds EBS volumes on Nitro (NVMe) types."},
 	{KeyKeyName, "string", OneOfKeyPair, "", "Name of an existing EC2 key pair in the region. Set exactly one of keyName and publicKey."},
 	{KeyPublicKey, "string", OneOfKeyPair, "", "OpenSSH public key (ssh-rsa or ssh-ed25519) to import as a new key pair. Set exactly one of keyName and publicKey."},
-	{KeyOperatorCIDR, "string", Required, "", "Required. CIDR allowed to reach SSH and the Mesos and Marathon UIs, e.g. 203.0.113.7/32. Must include the machine running `pulumi up`: it posts the app to Marathon."},
+	{KeyOperatorCIDR, "string", Required, "", "Required. CIDR allowed to reach SSH and the Mesos and Marathon UIs, e.g. 203.0.113.7/32. Must include the machine running `pulumi up`: it posts the app to Marathon. Broader than /" + strconv.Itoa(MinOperatorPrefixBits) + " only with operatorCidrIsWide."},
+	{KeyOperatorCIDRIsWide, "boolean", Defaulted, "false", "Set true to accept an operatorCidr broader than /" + strconv.Itoa(MinOperatorPrefixBits) + ": SSH and Marathon's unauthenticated API are then open to every address in it."},
 	{KeyExposeFlockerAPI, "boolean", Defaulted, "false", "Open the Flocker control API (4523) to operatorCidr as well (volumeDriver flocker only)."},
 	{KeyAMIID, "string", Optional, "", "AMI id to use instead of the lookup by amiOwner and amiNameFilter; setting or changing it replaces every node not already on it (the way to move to a new image). An image made by scripts/prepare-ami already holds the packages and container images, and its nodes skip those downloads."},
 	{KeyAMIOwner, "string", Defaulted, facts.AMIOwnerCanonical, "Owner account of the AMI lookup (Canonical)."},
@@ -133,7 +135,7 @@ var Keys = []Key{
 	{KeyAgentPingTimeout, "integer", Defaulted, strconv.Itoa(int(facts.AgentPingTimeout.Seconds())), "Mesos master --agent_ping_timeout in seconds (Mesos default 15)."},
 	{KeyMaxAgentPingTimeouts, "integer", Defaulted, strconv.Itoa(facts.MaxAgentPingTimeouts), "Mesos master --max_agent_ping_timeouts (Mesos default 5)."},
 	{KeySelfFence, "integer", Defaulted, strconv.Itoa(int(facts.DefaultSelfFenceAfter.Seconds())), "Seconds an agent may go without reaching a majority of the masters before it fences itself (kills the app, unmounts its volume, blocks its port, stops its Mesos agent; docs/fencing.md). With " + strconv.Itoa(int(facts.SelfFenceLead.Seconds())) + " s of lead it must end before the masters can declare the agent lost: selfFenceSeconds + " + strconv.Itoa(int(facts.SelfFenceLead.Seconds())) + " <= agentPingTimeoutSeconds x maxAgentPingTimeouts."},
-	{KeyZooKeeperImage, "string", Defaulted, facts.ZooKeeperImage, "ZooKeeper image."},
+	{KeyZooKeeperImage, "string", Defaulted, facts.ZooKeeperImage, "ZooKeeper image, 3.4.x tagged with its version: 3.5 changes ZOO_SERVERS and starts an AdminServer on Marathon's port 8080."},
 	{KeyMesosMasterImage, "string", Defaulted, facts.MesosMasterImage, "Mesos master image."},
 	{KeyMesosAgentImage, "string", Defaulted, facts.MesosAgentImage, "Mesos agent image."},
 	{KeyMesosExecutorImage, "string", Defaulted, facts.MesosExecutorImage, "Image the agents run each executor in (--docker_mesos_image), so the app survives a restart of the agent: no ENTRYPOINT, with Mesos and a docker CLI of API 1.44 or older."},

@@ -99,6 +99,8 @@ type Mocks struct {
 	// logical name (stash.go). Pass one run's map to the next run's mocks
 	// to model an update of the same stack.
 	Stashes map[string]StashState
+	// Account is what the preflight's data sources read (account.go).
+	Account Account
 	// KeyPairs are the existing key pairs getKeyPair finds.
 	KeyPairs []string
 	// DeployStdout is what the deploy command prints, as deploy-app would.
@@ -116,6 +118,7 @@ func NewMocks() *Mocks {
 		Zones:        defaultZones(),
 		Offerings:    defaultOfferings(),
 		Images:       defaultImages(),
+		Account:      defaultAccount(),
 		Now:          time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC),
 		DeployStdout: `{"appId":"/marathon-ha/moby-counter","version":"2026-11-24T10:00:00.000Z","taskHost":"10.42.1.101","taskId":"marathon-ha_moby-counter.1","changed":true}`,
 	}
@@ -234,16 +237,36 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	return id, out, nil
 }
 
+// dataSources answer the data sources modelled from their tables
+// (invokes.go, account.go), by invoke token.
+var dataSources = map[string]func(*Mocks, resource.PropertyMap) (map[string]any, error){
+	"aws:index/getAvailabilityZones:getAvailabilityZones":       (*Mocks).availabilityZones,
+	"aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": (*Mocks).instanceTypeOfferings,
+	"aws:ec2/getAmi:getAmi":                                     (*Mocks).ami,
+	"aws:ebs/getEncryptionByDefault:getEncryptionByDefault":     (*Mocks).encryptionByDefault,
+	"aws:ebs/getDefaultKmsKey:getDefaultKmsKey":                 (*Mocks).defaultKmsKey,
+	"aws:ec2/getVpcs:getVpcs":                                   (*Mocks).vpcs,
+	"aws:servicequotas/getServiceQuota:getServiceQuota":         (*Mocks).serviceQuota,
+	"aws:ec2/getInstanceType:getInstanceType":                   (*Mocks).instanceType,
+}
+
 // Call implements pulumi.MockResourceMonitor for the data sources used.
 func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	if answerFrom, ok := dataSources[args.Token]; ok {
+		return answer(answerFrom(m, args.Args))
+	}
+	// The arguments these data sources take that the answers below model
+	// (terraform-provider-aws sts_caller_identity_data_source.go: none;
+	// partition_data_source.go: none; ec2_key_pair_data_source.go:
+	// key_name, the only one the program sends).
+	known := map[string][]string{"aws:index/getCallerIdentity:getCallerIdentity": nil, "aws:index/getPartition:getPartition": nil, "aws:ec2/getKeyPair:getKeyPair": {"keyName"}}
+	if names, ok := known[args.Token]; ok {
+		if _, err := newCallArgs(args.Token, args.Args, names...); err != nil {
+			return nil, err
+		}
+	}
 	out := map[string]any{}
 	switch args.Token {
-	case "aws:index/getAvailabilityZones:getAvailabilityZones":
-		return answer(m.availabilityZones(args.Args))
-	case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
-		return answer(m.instanceTypeOfferings(args.Args))
-	case "aws:ec2/getAmi:getAmi":
-		return answer(m.ami(args.Args))
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		out["accountId"] = "123456789012"
 		out["arn"] = "arn:aws:iam::123456789012:user/operator"
@@ -264,7 +287,9 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		}
 		return nil, fmt.Errorf("InvalidKeyPair.NotFound: The key pair '%s' does not exist", name)
 	default:
-		return args.Args, nil
+		// Echoing the arguments back would answer a data source the mocks
+		// know nothing about with the wrong shape; model it first.
+		return nil, fmt.Errorf("pulumimock: data source %s is not modelled; add it to invokes.go or account.go from the provider's source", args.Token)
 	}
 	return resource.NewPropertyMapFromMap(out), nil
 }

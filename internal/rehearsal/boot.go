@@ -72,12 +72,15 @@ func readBootTimeline(ctx context.Context, cfg Config, r *Report, outs stackoutp
 	if b.ServingAt.IsZero() {
 		return
 	}
-	budget, err := bootbudget.New(outs.VolumeDriver)
+	// Judged against the budget of the image the nodes booted: a prepared
+	// image's nodes find every image present (bootbudget.ImageOf).
+	m := b.measured()
+	budget, err := bootbudget.NewFor(outs.VolumeDriver, bootbudget.ImageOf(m))
 	if err != nil {
 		b.Notes = append(b.Notes, "the up-to-serving time is not judged: "+err.Error())
 		return
 	}
-	v := budget.Judge(b.measured(), cfg.ServingLimit)
+	v := budget.Judge(m, cfg.ServingLimit)
 	b.Budget = &v
 	if p := v.Problem(); p != "" {
 		r.Problems = append(r.Problems, p)

@@ -171,7 +171,7 @@ func TestTimelineAgainstTheBudget(t *testing.T) {
 	if code := run([]string{"--console", "testdata/agent-1-failed.console", "--volume-driver", "rexray"}, d); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	want := "  budget: os 21s of 45s, install-packages 51s of 35s over, node-address 0s of 1s, pull-images 1m52s of 40s over, " +
+	want := "  budget: os 21s of 1m0s, install-packages 51s of 40s over, node-address 0s of 1s, pull-images 1m52s of 40s over, " +
 		"install-volume-plugin - of 15s, start-services - of 2s, wait-ready - of 10s\n"
 	if !strings.Contains(out.String(), want) {
 		t.Errorf("stdout lacks %q:\n%s", want, out.String())

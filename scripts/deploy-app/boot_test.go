@@ -282,7 +282,7 @@ func TestDeployHoldsTheBootAgainstItsBudget(t *testing.T) {
 		step("node-address", "done", 51), step("pull-images", "start", 51), step("pull:mesosphere/marathon:v1.4.9", "start", 51)))
 	r := runCmd(t, "", append([]string{"--marathon", m.URL(), "--manifest", path, "--timeout", "300ms",
 		"--instances", "master=" + masterID, "--volume-driver", "rexray"}, watchFlags...)...)
-	want := "boot master: step pull:mesosphere/marathon:v1.4.9 since 51s, 51s into the boot; budget of pull-images 1m15s; over budget: install-packages 51s of 35s"
+	want := "boot master: step pull:mesosphere/marathon:v1.4.9 since 51s, 51s into the boot; budget of pull-images 1m30s; over budget: install-packages 51s of 40s"
 	if !strings.Contains(r.stderr, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 	}
