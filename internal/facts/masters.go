@@ -44,3 +44,8 @@ const FlockerControlMaster = 1
 // were told apart (issue 19); the ZooKeeper settings (ZooKeeper) are
 // chosen to meet it, not the goal raised to meet them.
 const MasterBudgetGoal = 20 * time.Second
+
+// CanaryAppID is the Marathon app a master failover's watch deploys and
+// removes to prove that Marathon schedules again (failover.CanaryManifest):
+// outside the app's group, so that nothing of the app is touched.
+const CanaryAppID = "/marathon-ha-canary"

@@ -49,3 +49,19 @@ func (c *Client) Leader(ctx context.Context) (string, error) {
 	})
 	return leader, err
 }
+
+// Info is one GET /v2/info: the version, the leader and Marathon's Mesos
+// framework id (mesosphere/marathon v1.4.9 api/v2/InfoResource.scala). It
+// goes through the leader proxy like every call, so it fails while there
+// is no leader; it is not retried.
+func (c *Client) Info(ctx context.Context) (Info, error) {
+	body, u, err := c.do(ctx, http.MethodGet, "/v2/info", nil)
+	if err != nil {
+		return Info{}, err
+	}
+	var info Info
+	if json.Unmarshal(body, &info) != nil || info.Version == "" {
+		return Info{}, fmt.Errorf("GET %s: the answer is not Marathon's info: %.200s", u, body)
+	}
+	return info, nil
+}

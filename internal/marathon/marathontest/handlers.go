@@ -171,7 +171,7 @@ func (s *Server) info(w http.ResponseWriter) {
 		"version":     marathonVersion(),
 		"elected":     true,
 		"leader":      s.leaderAddr(),
-		"frameworkId": "4f2d8e1a-0000-4000-8000-000000000001-0000",
+		"frameworkId": FrameworkID,
 		"http_config": map[string]any{"http_port": 8080, "https_port": 8443},
 		"marathon_config": map[string]any{
 			"master": "zk://127.0.0.1:2181/mesos", "task_launch_timeout": 300000,

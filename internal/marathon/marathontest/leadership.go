@@ -30,6 +30,11 @@ import (
 //     Mesos master (MarathonScheduler.disconnected -> driver.stop ->
 //     MarathonSchedulerService abdicates): Abdicate.
 
+// FrameworkID is the Mesos framework id Marathon registered with, as
+// /v2/info names it (frameworkId); every leader re-registers the same one
+// (a failover of the framework, not a new one).
+const FrameworkID = "4f2d8e1a-0000-4000-8000-000000000001-0000"
+
 // DefaultLeaderProxyWait is waitForConsistentLeadership's wait: 11 x 250 ms.
 const DefaultLeaderProxyWait = 11 * 250 * time.Millisecond
 
@@ -140,4 +145,15 @@ func (s *Server) proxyTimeout(w http.ResponseWriter, r *http.Request) {
 		writeSendError(w, http.StatusGatewayTimeout, r.URL.Path, msgLeaderTimedOut)
 	case <-r.Context().Done():
 	}
+}
+
+// Serving reports whether instance m (nil: the Server's own) serves and
+// has not crashed: whether it can be elected.
+func (s *Server) Serving(m *Member) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m == nil {
+		return s.hs != nil && !s.crashed
+	}
+	return m.hs != nil && !m.crashed
 }
