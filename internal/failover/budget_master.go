@@ -165,7 +165,7 @@ func MasterBudgetWith(z facts.ZooKeeperSettings, held Held) MasterBudget {
 	case held.ZooKeeper && !held.Marathon:
 		why = "the leading Marathon exited at Curator's SUSPENDED, its latch gone with its session"
 	case mb.MarathonMayChange:
-		why = "if it exited"
+		why = "the leader exited, if it did,"
 	}
 	marathon := add(Step{Name: "Marathon elects a leader, which registers with the Mesos leader", Duration: facts.MarathonLeaderElectionEstimate,
 		Basis: "estimate: Curator leader latch once " + why + "; the new leader loads its state and registers its framework; 503 until then"}, marathonStart...)
