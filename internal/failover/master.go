@@ -83,10 +83,9 @@ type Leaders struct {
 	ZooKeeperError  string `json:"zookeeperError,omitempty"`
 }
 
-// HeldBy is what master idx led. With ZooKeeper's leader unknown it
-// counts the ZooKeeper leadership as held, the worst case.
+// HeldBy is what master idx is known to lead.
 func (l Leaders) HeldBy(idx int) Held {
-	return Held{ZooKeeper: l.ZooKeeperMaster == idx || l.ZooKeeperMaster == 0, Mesos: l.MesosMaster == idx, Marathon: l.MarathonMaster == idx}
+	return Held{ZooKeeper: l.ZooKeeperMaster == idx, Mesos: l.MesosMaster == idx, Marathon: l.MarathonMaster == idx}
 }
 
 // String names the leaders for a progress line.
@@ -110,9 +109,14 @@ type MasterTarget struct {
 	// the leader /v2/leader named then (host:port).
 	Leading bool   `json:"leading"`
 	Leader  string `json:"leader"`
-	// Leaders are the three leaders found, Held what this master led.
-	Leaders Leaders `json:"leaders"`
-	Held    Held    `json:"held"`
+	// Leaders are the three leaders found, Held what this master is known
+	// to have led; ZooKeeperUnknown is set when no ZooKeeper said who
+	// leads (its port closed to this machine): the budget then counts the
+	// ZooKeeper leadership as held (BudgetCase), the watch expects no
+	// election for it but records one that comes.
+	Leaders          Leaders `json:"leaders"`
+	Held             Held    `json:"held"`
+	ZooKeeperUnknown bool    `json:"zookeeperUnknown,omitempty"`
 	// FrameworkID is Marathon's Mesos framework (/v2/info), which must be
 	// active on the Mesos leader again.
 	FrameworkID string `json:"frameworkId"`
@@ -199,7 +203,7 @@ func FindMasterWith(ctx context.Context, m *marathon.Client, e *ec2ops.Client, o
 		return fail(fmt.Errorf("mapping master %d (%s) to an EC2 master of stack %q: %w", idx, ips[idx-1], o.Stack, err))
 	}
 	t := MasterTarget{Index: idx, InstanceID: in.ID, PrivateIP: in.PrivateIP, Leading: idx == l.MarathonMaster, Leader: l.Marathon,
-		Leaders: l, Held: l.HeldBy(idx), FrameworkID: info.FrameworkID, AppID: o.AppID, TaskID: task.ID, AppHost: task.Host}
+		Leaders: l, Held: l.HeldBy(idx), ZooKeeperUnknown: l.ZooKeeperMaster == 0, FrameworkID: info.FrameworkID, AppID: o.AppID, TaskID: task.ID, AppHost: task.Host}
 	if idx <= len(o.MarathonURLs) {
 		t.MarathonURL = o.MarathonURLs[idx-1]
 	}
@@ -229,6 +233,15 @@ func findLeaders(ctx context.Context, m *marathon.Client, o stackoutputs.Outputs
 		l.ZooKeeperError = err.Error()
 	}
 	return l, nil
+}
+
+// BudgetCase is the master case the budget counts: what the target held,
+// with ZooKeeper's leadership counted as held when it is unknown (the
+// worst case).
+func (t MasterTarget) BudgetCase() Held {
+	h := t.Held
+	h.ZooKeeper = h.ZooKeeper || t.ZooKeeperUnknown
+	return h
 }
 
 // masterOfHost is the 1-based master whose private IP is the host of

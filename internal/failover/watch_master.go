@@ -193,7 +193,7 @@ func WatchMaster(ctx context.Context, cfg MasterWatchConfig) (MasterReport, erro
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	b, err := NewMasterBudget(cfg.Outputs.Failover, cfg.Target.Held)
+	b, err := NewMasterBudget(cfg.Outputs.Failover, cfg.Target.BudgetCase())
 	if err != nil {
 		return MasterReport{}, fmt.Errorf("watching the master failover: %w", err)
 	}

@@ -50,7 +50,7 @@ func runMaster(ctx context.Context, o options, d deps, outs stackoutputs.Outputs
 	if err != nil {
 		return fail("%v", err)
 	}
-	budget, err := failover.NewMasterBudget(outs.Failover, target.Held)
+	budget, err := failover.NewMasterBudget(outs.Failover, target.BudgetCase())
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -125,6 +125,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte, sel
 		select {
 		case <-time.After(step):
 		case <-r.Context().Done():
+			gaveUp(w)
 			return
 		}
 	}

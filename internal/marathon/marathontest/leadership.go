@@ -144,6 +144,15 @@ func (s *Server) proxyTimeout(w http.ResponseWriter, r *http.Request) {
 	case <-time.After(connect):
 		writeSendError(w, http.StatusGatewayTimeout, r.URL.Path, msgLeaderTimedOut)
 	case <-r.Context().Done():
+		gaveUp(w)
+	}
+}
+
+// gaveUp logs a request whose client left before the answer as
+// unanswered (Request.Status 0).
+func gaveUp(w http.ResponseWriter) {
+	if rec, ok := w.(*recorder); ok {
+		rec.status = 0
 	}
 }
 
