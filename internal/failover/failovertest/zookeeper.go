@@ -69,7 +69,10 @@ func (c *Cluster) fourLetterWord(i int, conn net.Conn) {
 			return
 		}
 		mode := "follower"
-		if leader == i {
+		switch {
+		case len(c.masters) == 1:
+			mode = "standalone" // no ZOO_SERVERS: one server, no quorum (run-zookeeper.tmpl)
+		case leader == i:
 			mode = "leader"
 		}
 		_, _ = io.WriteString(conn, zkVersionLine+"Latency min/avg/max: 0/0/3\nReceived: 120\nSent: 119\nConnections: 4\nOutstanding: 0\nZxid: 0x200000031\nMode: "+mode+"\nNode count: 42\n")
