@@ -83,7 +83,9 @@ func TestBootEnsemble(t *testing.T) {
 					if !slices.Equal(servers, want.servers) {
 						t.Errorf("zoo.cfg server lines\n %q\nwant %q", servers, want.servers)
 					}
-					for _, l := range []string{"clientPort=2181", "initLimit=5", "syncLimit=2", "dataDir=/data"} {
+					zk := facts.ZooKeeper // the ensemble's detection settings (docs/masters.md)
+					for _, l := range []string{"clientPort=2181", "tickTime=" + zk.TickTimeMillis(), "initLimit=" + strconv.Itoa(zk.InitLimit),
+						"syncLimit=" + strconv.Itoa(zk.SyncLimit), "dataDir=/data"} {
 						if !strings.Contains(string(cfg), l+"\n") {
 							t.Errorf("zoo.cfg lacks %s:\n%s", l, cfg)
 						}
@@ -94,9 +96,10 @@ func TestBootEnsemble(t *testing.T) {
 					}
 
 					hasArgs(t, "mesos-master", r.dockerRun(t, "mesos-master"),
-						"--zk="+want.mesosZK, "--quorum="+want.quorum, "--ip="+ip, "--hostname="+ip)
+						"--zk="+want.mesosZK, "--quorum="+want.quorum, "--ip="+ip, "--hostname="+ip, "--zk_session_timeout="+zk.MesosSessionFlag())
 					hasArgs(t, "marathon", r.dockerRun(t, "marathon"), "--master="+want.mesosZK, "--zk="+want.marathonZK,
-						"--hostname="+ip, "--http_port=8080", "LIBPROCESS_IP="+ip, "LIBPROCESS_PORT="+strconv.Itoa(facts.MarathonLibprocessPort))
+						"--hostname="+ip, "--http_port=8080", "LIBPROCESS_IP="+ip, "LIBPROCESS_PORT="+strconv.Itoa(facts.MarathonLibprocessPort),
+						"--zk_session_timeout="+zk.MarathonSessionMillis())
 
 					flocker := r.find("docker", "run", "--rm", "--name", "flocker-control")
 					if runs := driver == facts.VolumeDriverFlocker && index == 1; runs != (flocker >= 0) {

@@ -16,12 +16,13 @@ const (
 	// pings. The Mesos defaults are 15secs and 5 = 75 s.
 	AgentPingTimeout     = 4 * time.Second
 	MaxAgentPingTimeouts = 3
-	// ZooKeeperSessionTimeout is the ZooKeeper session of the Mesos master
-	// (--zk_session_timeout, default 10secs: apache/mesos 1.4.1
-	// src/master/flags.cpp:82-85, master/constants.hpp:123) and of the
-	// agent's master detector, which has no flag for it
-	// (MASTER_DETECTOR_ZK_SESSION_TIMEOUT = Seconds(10),
-	// src/master/detector/zookeeper.cpp:53). The cluster keeps the default.
+	// ZooKeeperSessionTimeout is the longest ZooKeeper session of the
+	// cluster: the agent's master detector's, which has no flag for it
+	// (MASTER_DETECTOR_ZK_SESSION_TIMEOUT = Seconds(10), apache/mesos 1.4.1
+	// src/master/detector/zookeeper.cpp:53), and a single master's Mesos
+	// --zk_session_timeout (default 10secs: src/master/flags.cpp:82-85,
+	// master/constants.hpp:123). The masters of an ensemble use shorter
+	// sessions (ZooKeeper in zookeeper.go, docs/masters.md).
 	ZooKeeperSessionTimeout = 10 * time.Second
 
 	// ELB health check: the minimums AWS allows, as the demo used

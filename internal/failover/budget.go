@@ -33,7 +33,7 @@ type Step struct {
 // kill mode: the sum of its steps, which happen one after the other.
 type Budget struct {
 	// Target is what was killed: "" or TargetAppAgent for the app's agent,
-	// TargetLeadingMaster for a master (NewMasterBudget).
+	// TargetMaster for a master (NewMasterBudget).
 	Target  string        `json:"target,omitempty"`
 	Driver  string        `json:"driver"`
 	Mode    Mode          `json:"mode"`
@@ -182,7 +182,7 @@ func DefaultSettings() stackoutputs.FailoverSettings {
 // String prints the budget as the tools show it, one step a line.
 func (b Budget) String() string {
 	var sb strings.Builder
-	if b.Target == TargetLeadingMaster {
+	if b.Target != "" && b.Target != TargetAppAgent {
 		fmt.Fprintf(&sb, "master failover budget %s (%s):\n", b.Total, b.Mode)
 	} else {
 		fmt.Fprintf(&sb, "recovery budget %s (%s, %s):\n", b.Total, b.Driver, b.Mode)

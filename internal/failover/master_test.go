@@ -15,12 +15,19 @@ import (
 
 // killLeader finds the leading master of c, kills it and watches.
 func killLeader(t *testing.T, c *failovertest.Cluster, deadline time.Duration) (failover.MasterReport, failover.MasterTarget, string) {
+	return killMaster(t, c, failover.KillTarget{Kind: failover.TargetLeadingMaster}, deadline)
+}
+
+// killMaster finds the master k names in c (asking its Mesos masters and
+// ZooKeepers), kills it and watches.
+func killMaster(t *testing.T, c *failovertest.Cluster, k failover.KillTarget, deadline time.Duration) (failover.MasterReport, failover.MasterTarget, string) {
 	t.Helper()
 	ctx := context.Background()
 	o := c.Outputs()
 	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	target, inst, err := failover.FindMaster(fctx, c.Marathon(), c.EC2(), o, failover.KillTarget{Kind: failover.TargetLeadingMaster})
+	mesos, zk := failover.NewMesosProbe(o.MesosURLs, nil), failover.NewZooKeeperProbe(c.ZooKeeperAddrs(), 200*time.Millisecond)
+	target, inst, err := failover.FindMasterWith(fctx, c.Marathon(), c.EC2(), o, k, mesos, zk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,8 +40,8 @@ func killLeader(t *testing.T, c *failovertest.Cluster, deadline time.Duration) (
 	}
 	var progress failovertest.Progress
 	r, err := failover.WatchMaster(ctx, failover.MasterWatchConfig{Outputs: o, Target: target, KilledAt: at, Marathon: c.Marathon(),
-		EC2: c.EC2(), App: c.App(), Mesos: failover.NewMesosProbe(o.MesosURLs, nil), SessionTimeout: failovertest.DefaultSessionTimeout,
-		Interval: 5 * time.Millisecond, Deadline: deadline, Progress: &progress})
+		EC2: c.EC2(), App: c.App(), Mesos: mesos, ZooKeeper: zk, SessionTimeout: failovertest.DefaultSessionTimeout,
+		LeaderTimeout: 50 * time.Millisecond, Interval: 5 * time.Millisecond, Deadline: deadline, Progress: &progress})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,27 +143,6 @@ func TestFindMasterRefusesUntaggedMasters(t *testing.T) {
 	}
 }
 
-func TestMasterBudget(t *testing.T) {
-	b, err := failover.NewMasterBudget(failover.DefaultSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := facts.ZooKeeperSessionTimeout + facts.MesosLeaderElectionEstimate + facts.AgentReregistrationEstimate
-	if b.Total != want || b.Target != failover.TargetLeadingMaster {
-		t.Errorf("budget %s for %q, want %s for %q", b.Total, b.Target, want, failover.TargetLeadingMaster)
-	}
-	s := b.String()
-	for _, w := range []string{"master failover budget 20s", "ZooKeeper expires the lost master's session", "--zk_session_timeout 10s",
-		"the Mesos masters elect a leader", "the agents re-register", "Marathon elects a leader", "alongside"} {
-		if !strings.Contains(s, w) {
-			t.Errorf("budget text lacks %q:\n%s", w, s)
-		}
-	}
-	if failover.LeaderlessBudget() != 20*time.Second {
-		t.Errorf("leaderless budget %s, want 20s", failover.LeaderlessBudget())
-	}
-}
-
 func TestParseKillTarget(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
@@ -165,6 +151,9 @@ func TestParseKillTarget(t *testing.T) {
 	}{{"", failover.KillTarget{Kind: failover.TargetAppAgent}, false}, {"app-agent", failover.KillTarget{Kind: failover.TargetAppAgent}, false},
 		{"leading-master", failover.KillTarget{Kind: failover.TargetLeadingMaster}, false},
 		{"master 2", failover.KillTarget{Kind: failover.TargetMaster, Master: 2}, false}, {"master-3", failover.KillTarget{Kind: failover.TargetMaster, Master: 3}, false},
+		{"marathon-leader", failover.KillTarget{Kind: failover.TargetMarathonLeader}, false},
+		{"mesos-leader", failover.KillTarget{Kind: failover.TargetMesosLeader}, false},
+		{"zookeeper-leader", failover.KillTarget{Kind: failover.TargetZooKeeperLeader}, false},
 		{"master 0", failover.KillTarget{}, true}, {"master", failover.KillTarget{}, true}, {"agent", failover.KillTarget{}, true}} {
 		got, err := failover.ParseKillTarget(tc.in)
 		if (err != nil) != tc.bad || got != tc.want {

@@ -17,6 +17,29 @@ import (
 type MesosState struct {
 	Leader string
 	Agents []string
+	// Frameworks are the frameworks the leader knows: Marathon's is
+	// active once its leader registered, and lists the tasks Mesos runs
+	// for it as the agents reported them (reconciled, not Marathon's
+	// memory).
+	Frameworks []MesosFramework
+}
+
+// MesosFramework is a framework in the Mesos leader's state.
+type MesosFramework struct {
+	ID     string
+	Active bool
+	// Tasks are its tasks' states by task id.
+	Tasks map[string]string
+}
+
+// Framework is the framework id, if the leader knows it.
+func (s MesosState) Framework(id string) (MesosFramework, bool) {
+	for _, f := range s.Frameworks {
+		if f.ID == id {
+			return f, true
+		}
+	}
+	return MesosFramework{}, false
 }
 
 // MesosProbe reads the Mesos masters' state once.
@@ -29,8 +52,11 @@ type MesosProbe func(ctx context.Context) (MesosState, error)
 // leader answers with its state (apache/mesos 1.4.1 src/master/http.cpp
 // Master::Http::state redirects unless elected; docs/endpoints/master/
 // redirect.md). The leader's "leader" field is its PID, master@ip:port,
-// and "slaves" lists the agents with their "hostname" and "active" flag.
-// An answer of no master, or none that leads, is an error.
+// "slaves" lists the agents with their "hostname" and "active" flag, and
+// "frameworks" each framework's "id", "active" and "tasks" ("id",
+// "state"; src/master/http.cpp FullFrameworkWriter).
+// The masters are asked at once and the leader's answer taken; an answer
+// of no master, or none that leads, is an error.
 func NewMesosProbe(urls []string, client *http.Client) MesosProbe {
 	if client == nil {
 		client = &http.Client{Timeout: 2 * time.Second}
@@ -38,16 +64,29 @@ func NewMesosProbe(urls []string, client *http.Client) MesosProbe {
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return func(ctx context.Context) (MesosState, error) {
-		var why []string
-		for _, u := range urls {
-			st, err := mesosState(ctx, &c, strings.TrimRight(u, "/")+"/master/state")
-			if err == nil {
-				return st, nil
-			}
-			why = append(why, err.Error())
-		}
-		if len(why) == 0 {
+		if len(urls) == 0 {
 			return MesosState{}, errors.New("no Mesos master URL (stack output mesosUrls)")
+		}
+		// Every master at once: a lost master's address holds a request
+		// until the client's timeout, which must not delay the others.
+		type answer struct {
+			st  MesosState
+			err error
+		}
+		answers := make(chan answer, len(urls))
+		for _, u := range urls {
+			go func() {
+				st, err := mesosState(ctx, &c, strings.TrimRight(u, "/")+"/master/state")
+				answers <- answer{st, err}
+			}()
+		}
+		var why []string
+		for range urls {
+			a := <-answers
+			if a.err == nil {
+				return a.st, nil
+			}
+			why = append(why, a.err.Error())
 		}
 		return MesosState{}, fmt.Errorf("no Mesos master leads: %s", strings.Join(why, "; "))
 	}
@@ -76,6 +115,14 @@ func mesosState(ctx context.Context, c *http.Client, u string) (MesosState, erro
 			Hostname string `json:"hostname"`
 			Active   bool   `json:"active"`
 		} `json:"slaves"`
+		Frameworks []struct {
+			ID     string `json:"id"`
+			Active bool   `json:"active"`
+			Tasks  []struct {
+				ID    string `json:"id"`
+				State string `json:"state"`
+			} `json:"tasks"`
+		} `json:"frameworks"`
 	}
 	if err := json.Unmarshal(body, &s); err != nil {
 		return MesosState{}, fmt.Errorf("GET %s: %w", u, err)
@@ -88,6 +135,13 @@ func mesosState(ctx context.Context, c *http.Client, u string) (MesosState, erro
 		if a.Active {
 			st.Agents = append(st.Agents, a.Hostname)
 		}
+	}
+	for _, f := range s.Frameworks {
+		mf := MesosFramework{ID: f.ID, Active: f.Active, Tasks: map[string]string{}}
+		for _, t := range f.Tasks {
+			mf.Tasks[t.ID] = t.State
+		}
+		st.Frameworks = append(st.Frameworks, mf)
 	}
 	return st, nil
 }

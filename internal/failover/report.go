@@ -40,12 +40,24 @@ const (
 
 	// A master's loss (WatchMaster).
 	EventMarathonLeaderless  = "Marathon has no leader"                      // /v2/leader fails or names the lost master, which no longer answers
-	EventZooKeeperSession    = "ZooKeeper expires the lost master's session" // implied by the first new leader; expected at the session timeout
+	EventZooKeeperSession    = "ZooKeeper expires the lost master's session" // implied by the first new leader that waits for it; expected the session timeout after the kill, or after the new ZooKeeper leader
 	EventMesosLeader         = "Mesos elects a new leader"                   // a Mesos master other than the lost one leads
 	EventMarathonLeader      = "Marathon elects a new leader"                // /v2/leader names a master other than the lost one
 	EventAgentsReregistered  = "agents re-register with the new leader"      // every agent active in the new Mesos leader's state
-	EventTaskKept            = "the app's task kept running"                 // the new Marathon leader lists the same task running on the same agent
+	EventTaskKept            = "the app's task kept running"                 // Marathon lists the same task running on the same agent, and Mesos runs it for Marathon's framework
 	EventAppServedThroughout = "the app answered throughout"                 // every ping through the ELB since the kill answered
+
+	// Each leader the lost master did not hold stays (or, for Marathon,
+	// may be re-elected); ZooKeeper's is seen with srvr (ZooKeeperProbe).
+	EventZooKeeperLeaderless = "ZooKeeper has no leader"                         // srvr: no server says Mode: leader
+	EventZooKeeperLeader     = "ZooKeeper elects a new leader"                   // another master's ZooKeeper says Mode: leader
+	EventZooKeeperUnchanged  = "ZooKeeper leader unchanged"                      // the same master's ZooKeeper still leads
+	EventMesosUnchanged      = "Mesos leader unchanged"                          // the same Mesos master still leads
+	EventMarathonUnchanged   = "Marathon leader unchanged"                       // /v2/leader names the same leader
+	EventAgentsActive        = "agents stay registered"                          // every agent active on the unchanged Mesos leader
+	EventFrameworkActive     = "Marathon's framework active on the Mesos leader" // /master/state frameworks: Marathon's id, active (after its new leader registered)
+	EventCanaryDeployed      = "a canary app runs"                               // Marathon deployed the canary and Mesos runs its task
+	EventCanaryRemoved       = "the canary app is removed"                       // Marathon removed it: it schedules again
 )
 
 // The sources of the events: one lane each in a drawing of the timeline,
@@ -76,7 +88,10 @@ var eventSource = map[string]string{
 	EventMarathonLeaderless: SourceMasters, EventZooKeeperSession: SourceMasters, EventMesosLeader: SourceMasters,
 	EventMarathonLeader: SourceMasters, EventAgentsReregistered: SourceMesos, EventTaskKept: SourceMarathon,
 	EventAppServedThroughout: SourceApp,
-	EventWritesStop:          SourceClicks, EventWritesBack: SourceClicks,
+	EventZooKeeperLeaderless: SourceMasters, EventZooKeeperLeader: SourceMasters, EventZooKeeperUnchanged: SourceMasters,
+	EventMesosUnchanged: SourceMasters, EventMarathonUnchanged: SourceMasters, EventAgentsActive: SourceMesos,
+	EventFrameworkActive: SourceMesos, EventCanaryDeployed: SourceMarathon, EventCanaryRemoved: SourceMarathon,
+	EventWritesStop: SourceClicks, EventWritesBack: SourceClicks,
 	EventPartitionRequested: SourceEC2, EventGroupsSwapped: SourceEC2, EventGroupsRestored: SourceEC2, EventDrillGroupDeleted: SourceEC2,
 }
 

@@ -3,22 +3,25 @@ package failover_test
 import (
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
 )
 
-// The master budget: three steps one after the other (20 s) and
-// Marathon's election alongside them, from the session expiry. The bar
-// stacks the three and draws the election on a row of its own, from
-// 10 s to 20 s, so the budget reads 20 s, not the 30 s of all four.
+// The budget of losing the Mesos leader: four steps one after the other
+// (session expiry 4 s, Mesos election, re-registration, canary: 17 s)
+// and Marathon's election alongside them, from the session expiry. The
+// bar stacks the four and draws the election on a row of its own, from
+// 4 s to 14 s, so the budget reads 17 s, not the 27 s of all five.
 func TestSVGDrawsAlongsideStepsBesideTheStack(t *testing.T) {
-	b, err := failover.NewMasterBudget(failover.DefaultSettings())
+	mb, err := failover.NewMasterBudget(failover.DefaultSettings(), failover.Held{Mesos: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Seconds != 20 || facts.ZooKeeperSessionTimeout.Seconds() != 10 {
-		t.Fatalf("master budget %gs, session %s: this test's numbers assume 20 s and 10 s", b.Seconds, facts.ZooKeeperSessionTimeout)
+	b := mb.Budget
+	if b.Seconds != 17 || facts.ZooKeeper.MesosSessionTimeout+facts.ZooKeeper.TickTime != 4*time.Second {
+		t.Fatalf("master budget %gs, session %s: this test's numbers assume 17 s and a 4 s expiry", b.Seconds, facts.ZooKeeper.MesosSessionTimeout)
 	}
 	r := failover.Report{Stack: "dev", Mode: failover.ModeCrash, Budget: b, Recovered: true, RTOSeconds: 18, ClicksLost: []string{}}
 	root := drawChecked(t, r)
@@ -50,22 +53,22 @@ func TestSVGDrawsAlongsideStepsBesideTheStack(t *testing.T) {
 			}
 		}
 	})
-	if len(stacked) != 3 || len(alongside) != 1 {
-		t.Fatalf("%d stacked and %d alongside steps, want 3 and 1", len(stacked), len(alongside))
+	if len(stacked) != 4 || len(alongside) != 1 {
+		t.Fatalf("%d stacked and %d alongside steps, want 4 and 1", len(stacked), len(alongside))
 	}
-	a, first, last := alongside[0], stacked[0], stacked[2]
+	a, first, last := alongside[0], stacked[0], stacked[3]
 	if a.y == first.y {
 		t.Errorf("the alongside step is drawn in the stack's row (y %g)", a.y)
 	}
-	// The stack ends at 20 s, the alongside step runs from 10 s to 20 s,
+	// The stack ends at 17 s, the alongside step runs from 4 s to 14 s,
 	// on the scale the RTO bar (18 s) is drawn on.
 	x0 := first.x1
 	per := (rto.x2 - x0) / 18
 	near := func(got, want float64) bool { return got > want-0.2 && got < want+0.2 }
-	if !near(last.x2, x0+20*per) || !near(a.x1, x0+10*per) || !near(a.x2, x0+20*per) || !near(first.x2, x0+10*per) {
-		t.Errorf("stack %v, alongside %v, %g px a second from %g: want the stack to end at 20 s and the alongside step at 10..20 s", stacked, a, per, x0)
+	if !near(last.x2, x0+17*per) || !near(a.x1, x0+4*per) || !near(a.x2, x0+14*per) || !near(first.x2, x0+4*per) {
+		t.Errorf("stack %v, alongside %v, %g px a second from %g: want the stack to end at 17 s and the alongside step at 4..14 s", stacked, a, per, x0)
 	}
-	if total != "20.0s" {
-		t.Errorf("the budget's total reads %q, want 20.0s", total)
+	if total != "17.0s" {
+		t.Errorf("the budget's total reads %q, want 17.0s", total)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
@@ -131,6 +130,8 @@ var rank = map[string]int{EventKill: 0, EventShuttingDown: 1, EventOldAnswers: 2
 	EventRecoveryHeld: 14, EventDeadlineExceeded: 15,
 	EventMarathonLeaderless: 5, EventZooKeeperSession: 6, EventMesosLeader: 7, EventMarathonLeader: 8, EventAgentsReregistered: 9,
 	EventTaskKept: 10, EventAppServedThroughout: 12,
+	EventZooKeeperLeaderless: 4, EventZooKeeperLeader: 5, EventZooKeeperUnchanged: 5, EventMesosUnchanged: 7, EventMarathonUnchanged: 8,
+	EventAgentsActive: 9, EventFrameworkActive: 9, EventCanaryDeployed: 11, EventCanaryRemoved: 11,
 	EventPartitionRequested: 0, EventGroupsSwapped: 1, EventGroupsRestored: 14, EventDrillGroupDeleted: 14}
 
 // sortTimeline orders a timeline by time, events of one moment by rank.
@@ -145,16 +146,12 @@ func sortTimeline(tl []Event) {
 }
 
 type watcher struct {
+	*watchLoop
 	cfg    WatchConfig
 	report Report
 
 	window time.Duration // how long a recovery must hold
-	// watchCtx ends with the watch: a sample it cut short says nothing
-	// about the sources, so none records what it met (cut).
-	watchCtx context.Context
 
-	mu          sync.Mutex
-	seen        map[string]bool
 	newHost     string // the replacement followed now ("" while none)
 	newTask     string
 	newInstance string // the EC2 instance of newHost, once EC2 said
@@ -167,15 +164,13 @@ type watcher struct {
 	// windowStart is the first sample of the recovery being held, zero
 	// while none is.
 	windowStart time.Time
-	graceEnd    time.Time         // after the recovery held, how long the other sources may still report
-	last        map[string]string // the last thing each source said, for the error
-	done        chan struct{}
-	doneOnce    sync.Once
+	graceEnd    time.Time // after the recovery held, how long the other sources may still report
 }
 
 func newWatcher(cfg WatchConfig, b Budget) *watcher {
 	window, _, _ := StabilityWindow(cfg.Outputs.Failover) // normalize checked it
-	w := &watcher{cfg: cfg, window: window, seen: map[string]bool{}, last: map[string]string{}, done: make(chan struct{})}
+	w := &watcher{cfg: cfg, window: window,
+		watchLoop: newWatchLoop(cfg.KilledAt, cfg.Interval, cfg.Progress, cfg.Now, "EC2", "volume", "Marathon", "ELB", "app")}
 	w.report = Report{
 		Stack: cfg.Outputs.Stack, AppURL: cfg.Outputs.AppURL,
 		KilledInstanceID: cfg.Target.InstanceID, KilledHost: cfg.Target.Host,
@@ -192,25 +187,12 @@ func (w *watcher) run(ctx context.Context) Report {
 		first = EventPartitionRequested
 	}
 	w.record(first, w.cfg.KilledAt, fmt.Sprintf("instance %s (%s), task %s; %s", w.cfg.Target.InstanceID, w.cfg.Target.Host, w.cfg.Target.TaskID, w.cfg.Mode.Describe()))
-	remaining := w.cfg.KilledAt.Add(w.cfg.Deadline).Sub(w.cfg.Now())
-	dctx, cancel := context.WithTimeout(ctx, remaining)
-	defer cancel()
-	w.watchCtx = dctx
-
-	wg := loops{cancel: cancel} // a loop's panic reaches the caller (loops.go)
-	for _, loop := range []func(context.Context){w.sampleEC2, w.sampleMarathon, w.sampleApp} {
-		wg.Go(func() { w.every(dctx, loop) })
-	}
-	select {
-	case <-w.done:
-	case <-dctx.Done():
-	}
-	cancel()
-	wg.Wait()
+	w.watchLoop.run(ctx, w.cfg.Deadline, w.sampleEC2, w.sampleMarathon, w.sampleApp)
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	r := w.report
+	r.Timeline = w.timeline
 	if !w.seen[EventRecoveryHeld] {
 		switch {
 		case ctx.Err() != nil:
@@ -236,36 +218,6 @@ func (w *watcher) run(ctx context.Context) Report {
 	return r
 }
 
-// every runs sample now and then every Interval until ctx ends or the
-// watch is done. A sample slower than Interval delays the next one.
-func (w *watcher) every(ctx context.Context, sample func(context.Context)) {
-	t := time.NewTicker(w.cfg.Interval)
-	defer t.Stop()
-	for {
-		sample(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.done:
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (w *watcher) since(t time.Time) time.Duration { return t.Sub(w.cfg.KilledAt) }
-
-// record adds an event unless it was seen already; the caller must not
-// hold w.mu.
-func (w *watcher) record(name string, at time.Time, detail string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.recordLocked(name, at, detail)
-}
-
-// repeatable are the events recorded each time they happen, not once.
-var repeatable = map[string]bool{EventRecoveryBroken: true, EventReplacementLost: true}
-
 // recordNewLocked records an event of the replacement followed now, once
 // for each replacement.
 func (w *watcher) recordNewLocked(name string, at time.Time, detail string) {
@@ -276,47 +228,6 @@ func (w *watcher) recordNewLocked(name string, at time.Time, detail string) {
 	w.seen[name] = false // a later replacement's step is an event of its own
 	w.recordLocked(name, at, detail)
 }
-
-func (w *watcher) recordLocked(name string, at time.Time, detail string) {
-	if w.seen[name] && !repeatable[name] {
-		return
-	}
-	w.seen[name] = true
-	d := w.since(at)
-	w.report.Timeline = append(w.report.Timeline, Event{Name: name, Source: SourceOf(name), At: at, SinceKillSeconds: d.Seconds(), Detail: detail})
-	if detail != "" {
-		fmt.Fprintf(w.cfg.Progress, "%s  %s: %s\n", stamp(d), name, detail)
-	} else {
-		fmt.Fprintf(w.cfg.Progress, "%s  %s\n", stamp(d), name)
-	}
-}
-
-// stamp formats a time since the kill for a progress line.
-func stamp(d time.Duration) string { return fmt.Sprintf("%+9.2fs", d.Seconds()) }
-
-// cut reports whether the watch has ended, cutting the samples under way.
-func (w *watcher) cut() bool { return w.watchCtx != nil && w.watchCtx.Err() != nil }
-
-func (w *watcher) setLast(source, what string) {
-	if w.cut() {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.last[source] = what
-}
-
-func (w *watcher) lastSeen() string {
-	var parts []string
-	for _, s := range []string{"EC2", "volume", "Marathon", "ELB", "app"} {
-		if v := w.last[s]; v != "" {
-			parts = append(parts, s+": "+v)
-		}
-	}
-	return strings.Join(parts, "; ")
-}
-
-func (w *watcher) finish() { w.doneOnce.Do(func() { close(w.done) }) }
 
 // lostStates are the states of a task Mesos no longer reaches
 // (mesos.proto TaskState: TASK_LOST before partition awareness,

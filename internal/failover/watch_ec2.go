@@ -2,10 +2,7 @@ package failover
 
 import (
 	"context"
-	"errors"
 	"fmt"
-
-	"github.com/aws/smithy-go"
 )
 
 // sampleEC2 reads the killed instance's state, the app's volume and, once
@@ -24,7 +21,7 @@ func (w *watcher) sampleEC2(ctx context.Context) {
 	sctx, cancel := context.WithTimeout(ctx, sampleTimeout)
 	defer cancel()
 	if !instanceDone {
-		w.sampleInstance(sctx)
+		w.sampleInstance(sctx, w.cfg.EC2, w.cfg.Target.InstanceID)
 	}
 	if !volumeDone {
 		w.sampleVolume(sctx)
@@ -40,29 +37,6 @@ func (w *watcher) sampleEC2(ctx context.Context) {
 			w.newInstance, w.report.NewInstanceID = in.ID, in.ID
 		}
 		w.mu.Unlock()
-	}
-}
-
-func (w *watcher) sampleInstance(ctx context.Context) {
-	id := w.cfg.Target.InstanceID
-	state, err := w.cfg.EC2.InstanceState(ctx, id)
-	now := w.cfg.Now()
-	var ae smithy.APIError
-	switch {
-	case err != nil && errors.As(err, &ae) && ae.ErrorCode() == "InvalidInstanceID.NotFound":
-		w.record(EventShuttingDown, now, fmt.Sprintf("implied: instance %s is gone from the EC2 API", id))
-		w.record(EventInstanceDown, now, fmt.Sprintf("instance %s is gone from the EC2 API", id))
-	case err != nil:
-		w.setLast("EC2", err.Error())
-	case state == "shutting-down":
-		w.setLast("EC2", "instance "+id+" "+state)
-		w.record(EventShuttingDown, now, fmt.Sprintf("instance %s is %s", id, state))
-	case state == "terminated":
-		w.setLast("EC2", "instance "+id+" "+state)
-		w.record(EventShuttingDown, now, fmt.Sprintf("implied: instance %s is terminated", id))
-		w.record(EventInstanceDown, now, fmt.Sprintf("instance %s is %s", id, state))
-	default:
-		w.setLast("EC2", "instance "+id+" "+state)
 	}
 }
 

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
@@ -21,20 +19,29 @@ import (
 // was killed and when, and clients of the sources.
 type MasterWatchConfig struct {
 	Outputs  stackoutputs.Outputs
-	Target   MasterTarget
+	Target   MasterTarget // FindMaster's: what it led, the task, the framework
 	KilledAt time.Time
 	Marathon *marathon.Client // every master's Marathon (o.MarathonURLs)
 	EC2      *ec2ops.Client
 	App      *mobycounter.Client // the ELB's address (o.AppURL)
 	Mesos    MesosProbe          // NewMesosProbe(o.MesosURLs, nil)
-	// SessionTimeout is the ZooKeeper session timeout the lost master's
-	// session expires after (default facts.ZooKeeperSessionTimeout).
+	// ZooKeeper asks the ZooKeepers who leads (NewZooKeeperProbe); nil:
+	// ZooKeeper's election is not observed, only implied.
+	ZooKeeper ZooKeeperProbe
+	// SessionTimeout is the ZooKeeper session the lost master's leadership
+	// expires after (default facts.ZooKeeper.MesosSessionTimeout).
 	SessionTimeout time.Duration
-	Interval       time.Duration // default and maximum 1s
-	Deadline       time.Duration // default facts.FailoverWatchTimeout
-	Progress       io.Writer
-	Now            func() time.Time
+	// LeaderTimeout bounds one Marathon sample (default 4 s): more than
+	// the 2.75 s a leaderless Marathon waits before its 503.
+	LeaderTimeout time.Duration
+	Interval      time.Duration // default and maximum 1s
+	Deadline      time.Duration // default facts.FailoverWatchTimeout
+	Progress      io.Writer
+	Now           func() time.Time
 }
+
+// DefaultLeaderTimeout is MasterWatchConfig.LeaderTimeout's default.
+const DefaultLeaderTimeout = 4 * time.Second
 
 // MasterReport is what a master's loss measured.
 type MasterReport struct {
@@ -44,20 +51,29 @@ type MasterReport struct {
 	Budget Budget       `json:"budget"`
 
 	Timeline []Event `json:"timeline"`
-	// NewMarathonLeader and NewMesosLeader are the leaders elected after
-	// the loss (host:port).
-	NewMarathonLeader string `json:"newMarathonLeader,omitempty"`
-	NewMesosLeader    string `json:"newMesosLeader,omitempty"`
-	// Recovered is true once both leaders were elected, every agent
-	// re-registered, the app's task kept running and the app answered
-	// every ping through the ELB. RecoverySeconds is the time from the
-	// kill to the last of those; LeaderlessSeconds the time from the kill
-	// to the new Marathon leader, during which nothing could be deployed.
-	Recovered         bool    `json:"recovered"`
-	RecoverySeconds   float64 `json:"recoverySeconds,omitempty"`
-	LeaderlessSeconds float64 `json:"leaderlessSeconds,omitempty"`
-	// LeaderlessBudgetSeconds is the budget of that time (LeaderlessBudget).
-	LeaderlessBudgetSeconds float64 `json:"leaderlessBudgetSeconds"`
+	// NewMarathonLeader, NewMesosLeader and NewZooKeeperLeader are the
+	// leaders elected after the loss (host:port; a master for ZooKeeper),
+	// empty for a leader that did not change.
+	NewMarathonLeader  string `json:"newMarathonLeader,omitempty"`
+	NewMesosLeader     string `json:"newMesosLeader,omitempty"`
+	NewZooKeeperLeader string `json:"newZooKeeperLeader,omitempty"`
+	// Recovered is true once the cluster schedules again: every leader
+	// the lost master held elected anew (the others unchanged or
+	// re-elected), every agent registered with the Mesos leader,
+	// Marathon's framework active there, the app's task running in both
+	// Marathon and Mesos where it ran, a canary app deployed and removed,
+	// and the app answered every ping through the ELB. RecoverySeconds is
+	// the time from the kill to the canary's removal.
+	Recovered       bool    `json:"recovered"`
+	RecoverySeconds float64 `json:"recoverySeconds,omitempty"`
+	// LeaderlessSeconds is how long Marathon had no leader (from the kill
+	// if the lost master led it, else from the first sample without one),
+	// MesosLeaderlessSeconds the same of Mesos; the budgets are the
+	// case's (MasterBudget).
+	LeaderlessSeconds            float64 `json:"leaderlessSeconds,omitempty"`
+	LeaderlessBudgetSeconds      float64 `json:"leaderlessBudgetSeconds"`
+	MesosLeaderlessSeconds       float64 `json:"mesosLeaderlessSeconds,omitempty"`
+	MesosLeaderlessBudgetSeconds float64 `json:"mesosLeaderlessBudgetSeconds"`
 	// AppAnswers and AppFailures count the pings through the ELB.
 	AppAnswers  int    `json:"appAnswers"`
 	AppFailures int    `json:"appFailures"`
@@ -67,12 +83,11 @@ type MasterReport struct {
 }
 
 // Recovery is the measured recovery time.
-func (r MasterReport) Recovery() time.Duration {
-	return time.Duration(r.RecoverySeconds * float64(time.Second))
-}
+func (r MasterReport) Recovery() time.Duration { return seconds(r.RecoverySeconds) }
 
 // Problems lists why the master failover failed; a limit of 0 checks no
-// time.
+// time. The leaderless times are judged against their budgets plus the
+// margin the limit allows over the budget's total.
 func (r MasterReport) Problems(limit time.Duration) []string {
 	var p []string
 	if r.AppFailures > 0 {
@@ -85,8 +100,20 @@ func (r MasterReport) Problems(limit time.Duration) []string {
 		}
 		p = append(p, msg)
 	}
-	if r.Recovered && limit > 0 && r.Recovery() > limit {
+	if limit <= 0 {
+		return p
+	}
+	if r.Recovered && r.Recovery() > limit {
 		p = append(p, fmt.Sprintf("master recovery %s exceeds the limit %s (budget %s)", r.Recovery().Round(time.Millisecond), limit, r.Budget.Total))
+	}
+	margin := max(0, limit-r.Budget.Total)
+	for _, l := range []struct {
+		what          string
+		took, allowed float64
+	}{{"Marathon", r.LeaderlessSeconds, r.LeaderlessBudgetSeconds}, {"Mesos", r.MesosLeaderlessSeconds, r.MesosLeaderlessBudgetSeconds}} {
+		if l.took > 0 && seconds(l.took) > seconds(l.allowed)+margin {
+			p = append(p, fmt.Sprintf("%s had no leader for %.1fs, more than its budget %.1fs plus the margin %s", l.what, l.took, l.allowed, margin))
+		}
 	}
 	return p
 }
@@ -94,29 +121,45 @@ func (r MasterReport) Problems(limit time.Duration) []string {
 // WriteTimeline prints the timeline, one event a line.
 func (r MasterReport) WriteTimeline(w io.Writer) error { return writeTimeline(w, r.Timeline) }
 
-// Summary is the outcome in two lines.
+// Summary is the outcome in a few lines.
 func (r MasterReport) Summary() string {
 	var sb strings.Builder
 	if r.Recovered {
-		fmt.Fprintf(&sb, "masters recovered: Marathon leader %s, Mesos leader %s after %.1fs (budget %.1fs)\n", r.NewMarathonLeader, r.NewMesosLeader, r.RecoverySeconds, r.Budget.Seconds)
+		fmt.Fprintf(&sb, "masters recovered (master %d held %s): the cluster scheduled a canary %.1fs after the kill (budget %.1fs)\n",
+			r.Killed.Index, r.Killed.Held, r.RecoverySeconds, r.Budget.Seconds)
 	} else {
-		fmt.Fprintf(&sb, "masters NOT recovered: %s\n", r.Error)
+		fmt.Fprintf(&sb, "masters NOT recovered (master %d held %s): %s\n", r.Killed.Index, r.Killed.Held, r.Error)
 	}
-	fmt.Fprintf(&sb, "time without a Marathon leader: %.1fs (budget %.1fs); app: %d answers, %d failures through the ELB\n",
-		r.LeaderlessSeconds, r.LeaderlessBudgetSeconds, r.AppAnswers, r.AppFailures)
+	fmt.Fprintf(&sb, "leaders after: Marathon %s, Mesos %s, ZooKeeper %s\n", orUnchanged(r.NewMarathonLeader), orUnchanged(r.NewMesosLeader), orUnchanged(r.NewZooKeeperLeader))
+	fmt.Fprintf(&sb, "time without a Marathon leader: %.1fs (budget %.1fs); without a Mesos leader: %.1fs (budget %.1fs); app: %d answers, %d failures through the ELB\n",
+		r.LeaderlessSeconds, r.LeaderlessBudgetSeconds, r.MesosLeaderlessSeconds, r.MesosLeaderlessBudgetSeconds, r.AppAnswers, r.AppFailures)
 	return sb.String()
 }
 
+func orUnchanged(s string) string {
+	if s == "" {
+		return "unchanged"
+	}
+	return s
+}
+
 // WatchMaster samples EC2 (the killed master), Marathon (/v2/leader, the
-// app's tasks), the Mesos masters (MesosProbe) and the app through the ELB
-// at least once a second after the leading master was killed, until both
-// leaders are elected anew, every agent re-registered (the stack output
-// agentPrivateIps) and the new Marathon leader lists the app's task still
-// running where it ran. The app must answer every ping meanwhile: a
-// failure is recorded and fails the report. The ZooKeeper session expiry
-// is not observed (no client of ours talks to ZooKeeper): the first new
-// leader implies it, and it is placed at the session timeout after the
-// kill unless a leader came sooner.
+// app's tasks), the Mesos masters (MesosProbe), the ZooKeepers
+// (ZooKeeperProbe, if given) and the app through the ELB at least once a
+// second after a master was killed, each in its own loop (watchLoop, as
+// the agent watch), and expects an election only of what the lost master
+// held (Target.Held): the others are reported "unchanged", or their
+// election recorded if one came anyway (a Marathon whose ZooKeeper
+// connection was to the lost server exits). It ends once the cluster
+// schedules again (MasterReport.Recovered): a canary app (CanaryManifest)
+// is deployed and removed once the leaders are back, every agent is
+// active on the Mesos leader, Marathon's framework is active there and
+// the app's task runs in both Marathon and Mesos where it ran. The app
+// must answer every ping meanwhile. The ZooKeeper sessions' expiry is
+// not observed (no client of ours holds one): the first new leader that
+// waits for it implies it, placed at the session timeout after its start
+// (the new ZooKeeper leader if the lost master led ZooKeeper: its
+// session tracker restarts every timer) unless a leader came sooner.
 func WatchMaster(ctx context.Context, cfg MasterWatchConfig) (MasterReport, error) {
 	var missing []string
 	for _, m := range []struct {
@@ -139,7 +182,10 @@ func WatchMaster(ctx context.Context, cfg MasterWatchConfig) (MasterReport, erro
 		cfg.Deadline = facts.FailoverWatchTimeout
 	}
 	if cfg.SessionTimeout <= 0 {
-		cfg.SessionTimeout = facts.ZooKeeperSessionTimeout
+		cfg.SessionTimeout = facts.ZooKeeper.MesosSessionTimeout
+	}
+	if cfg.LeaderTimeout <= 0 {
+		cfg.LeaderTimeout = DefaultLeaderTimeout
 	}
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
@@ -147,163 +193,136 @@ func WatchMaster(ctx context.Context, cfg MasterWatchConfig) (MasterReport, erro
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	b, err := NewMasterBudget(cfg.Outputs.Failover)
+	b, err := NewMasterBudget(cfg.Outputs.Failover, cfg.Target.BudgetCase())
 	if err != nil {
 		return MasterReport{}, fmt.Errorf("watching the master failover: %w", err)
 	}
-	w := &masterWatcher{cfg: cfg, seen: map[string]bool{}, last: map[string]string{}, done: make(chan struct{})}
-	w.report = MasterReport{Stack: cfg.Outputs.Stack, AppURL: cfg.Outputs.AppURL, Killed: cfg.Target, Budget: b,
-		LeaderlessBudgetSeconds: LeaderlessBudget().Seconds(), SampleIntervalSeconds: cfg.Interval.Seconds()}
+	// The lost master's Marathon would hold every request it is asked
+	// until the timeout: ask the others.
+	if cfg.Marathon, err = cfg.Marathon.Without(cfg.Target.MarathonURL); err != nil {
+		return MasterReport{}, fmt.Errorf("watching the master failover: %w", err)
+	}
+	w := &masterWatcher{cfg: cfg, budget: b,
+		watchLoop: newWatchLoop(cfg.KilledAt, cfg.Interval, cfg.Progress, cfg.Now, "EC2", "Marathon", "Mesos", "ZooKeeper", "canary", "app")}
+	w.report = MasterReport{Stack: cfg.Outputs.Stack, AppURL: cfg.Outputs.AppURL, Killed: cfg.Target, Budget: b.Budget,
+		LeaderlessBudgetSeconds: b.MarathonLeaderless.Seconds(), MesosLeaderlessBudgetSeconds: b.MesosLeaderless.Seconds(),
+		SampleIntervalSeconds: cfg.Interval.Seconds()}
 	return w.run(ctx), nil
 }
 
 type masterWatcher struct {
+	*watchLoop
 	cfg    MasterWatchConfig
+	budget MasterBudget
 	report MasterReport
 
-	mu       sync.Mutex
-	seen     map[string]bool
-	at       map[string]time.Time
-	last     map[string]string
-	done     chan struct{}
-	doneOnce sync.Once
+	// marathonGap and mesosGap are when each was first seen without a
+	// leader, marathonOld when Marathon last named its old leader;
+	// reconciled is whether Mesos ran the app's task for Marathon's
+	// framework at the last sample.
+	marathonGap, mesosGap, marathonOld time.Time
+	reconciled                         bool
+}
+
+// expectMarathon is whether the lost master's loss makes Marathon elect:
+// it led Marathon, or Mesos (the driver loses its master and Marathon
+// abdicates), or ZooKeeper (every client is disconnected; Curator
+// SUSPENDED makes the leader exit).
+func (w *masterWatcher) expectMarathon() bool {
+	h := w.cfg.Target.Held
+	return h.Marathon || h.Mesos || h.ZooKeeper
+}
+
+// required are the events a recovery needs.
+func (w *masterWatcher) required() []string {
+	h := w.cfg.Target.Held
+	req := []string{EventInstanceDown}
+	if h.ZooKeeper && w.cfg.ZooKeeper != nil {
+		req = append(req, EventZooKeeperLeader)
+	}
+	if h.Mesos {
+		req = append(req, EventMesosLeader, EventAgentsReregistered)
+	} else {
+		req = append(req, EventAgentsActive)
+	}
+	if w.expectMarathon() {
+		req = append(req, EventMarathonLeader)
+	}
+	return append(req, EventFrameworkActive, EventTaskKept, EventCanaryRemoved)
+}
+
+// missingLocked lists the required events not seen; the caller holds w.mu.
+func (w *masterWatcher) missingLocked() []string {
+	var want []string
+	for _, e := range w.required() {
+		if !w.seen[e] {
+			want = append(want, e)
+		}
+	}
+	return want
 }
 
 func (w *masterWatcher) run(ctx context.Context) MasterReport {
-	w.at = map[string]time.Time{}
 	t := w.cfg.Target
-	w.record(EventKill, w.cfg.KilledAt, fmt.Sprintf("master %d, instance %s (%s), Marathon leader %s; crash", t.Index, t.InstanceID, t.PrivateIP, t.Leader))
-	dctx, cancel := context.WithTimeout(ctx, w.cfg.KilledAt.Add(w.cfg.Deadline).Sub(w.cfg.Now()))
-	defer cancel()
-	wg := loops{cancel: cancel} // a loop's panic reaches the caller (loops.go)
-	for _, loop := range []func(context.Context){w.sampleEC2, w.sampleLeader, w.sampleMesos, w.sampleApp} {
-		wg.Go(func() {
-			tk := time.NewTicker(w.cfg.Interval)
-			defer tk.Stop()
-			for {
-				loop(dctx)
-				select {
-				case <-dctx.Done():
-					return
-				case <-w.done:
-					return
-				case <-tk.C:
-				}
-			}
-		})
+	w.record(EventKill, w.cfg.KilledAt, fmt.Sprintf("master %d, instance %s (%s), which held %s; leaders %s; crash", t.Index, t.InstanceID, t.PrivateIP, t.Held, t.Leaders))
+	samples := []func(context.Context){w.sampleEC2, w.sampleMarathon, w.sampleMesos, w.sampleApp, w.sampleCanary}
+	if w.cfg.ZooKeeper != nil {
+		samples = append(samples, w.sampleZooKeeper)
 	}
-	select {
-	case <-w.done:
-	case <-dctx.Done():
-	}
-	cancel()
-	wg.Wait()
+	w.watchLoop.run(ctx, w.cfg.Deadline, samples...)
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	r := w.report
 	now := w.cfg.Now()
-	if w.complete() {
-		last := w.at[EventMarathonLeader]
-		for _, e := range []string{EventMesosLeader, EventAgentsReregistered, EventTaskKept} {
-			if w.at[e].After(last) {
-				last = w.at[e]
-			}
-		}
-		r.RecoverySeconds = last.Sub(w.cfg.KilledAt).Seconds()
+	if want := w.missingLocked(); len(want) == 0 {
+		r.RecoverySeconds = w.since(w.at[EventCanaryRemoved]).Seconds()
 		if r.AppFailures == 0 {
 			r.Recovered = true
-			r.Timeline = append(r.Timeline, w.event(EventAppServedThroughout, now, fmt.Sprintf("%d answers, none failed", r.AppAnswers)))
+			w.timeline = append(w.timeline, w.event(EventAppServedThroughout, now, fmt.Sprintf("%d answers, none failed", r.AppAnswers)))
 		} else {
 			r.Error = fmt.Sprintf("the app failed %d of %d pings through the ELB at %s", r.AppFailures, r.AppFailures+r.AppAnswers, w.cfg.Outputs.AppURL)
 		}
 	} else {
-		var want []string
-		for _, e := range []string{EventInstanceDown, EventMesosLeader, EventMarathonLeader, EventAgentsReregistered, EventTaskKept} {
-			if !w.seen[e] {
-				want = append(want, e)
-			}
-		}
 		r.Error = fmt.Sprintf("deadline %s exceeded before: %s", w.cfg.Deadline, strings.Join(want, ", "))
 		if ctx.Err() != nil {
-			r.Error = fmt.Sprintf("the watch was cancelled %s after the kill (%v) before: %s", now.Sub(w.cfg.KilledAt).Round(time.Millisecond), ctx.Err(), strings.Join(want, ", "))
+			r.Error = fmt.Sprintf("the watch was cancelled %s after the kill (%v) before: %s", w.since(now).Round(time.Millisecond), ctx.Err(), strings.Join(want, ", "))
 		} else {
-			r.Timeline = append(r.Timeline, w.event(EventDeadlineExceeded, now, w.lastSeen()))
+			w.timeline = append(w.timeline, w.event(EventDeadlineExceeded, now, w.lastSeen()))
 		}
 		if ls := w.lastSeen(); ls != "" {
 			r.Error += "; last seen: " + ls
 		}
 	}
 	if w.seen[EventMarathonLeader] {
-		r.LeaderlessSeconds = w.at[EventMarathonLeader].Sub(w.cfg.KilledAt).Seconds()
+		// From the first sample without a leader; a gap no sample saw
+		// began after the last sample that named the old leader.
+		from := w.marathonGap
+		switch {
+		case t.Held.Marathon:
+			from = w.cfg.KilledAt
+		case from.IsZero() && !w.marathonOld.IsZero():
+			from = w.marathonOld
+		case from.IsZero():
+			from = w.cfg.KilledAt
+		}
+		r.LeaderlessSeconds = w.at[EventMarathonLeader].Sub(from).Seconds()
 	}
+	if w.seen[EventMesosLeader] {
+		r.MesosLeaderlessSeconds = w.since(w.at[EventMesosLeader]).Seconds()
+	}
+	r.Timeline = w.timeline
 	sortTimeline(r.Timeline)
 	return r
 }
 
-func (w *masterWatcher) complete() bool {
-	return w.seen[EventInstanceDown] && w.seen[EventMesosLeader] && w.seen[EventMarathonLeader] &&
-		w.seen[EventAgentsReregistered] && w.seen[EventTaskKept]
-}
-
 func (w *masterWatcher) maybeFinish() {
 	w.mu.Lock()
-	c := w.complete()
+	c := len(w.missingLocked()) == 0
 	w.mu.Unlock()
 	if c {
-		w.doneOnce.Do(func() { close(w.done) })
+		w.finish()
 	}
-}
-
-func (w *masterWatcher) event(name string, at time.Time, detail string) Event {
-	d := at.Sub(w.cfg.KilledAt)
-	if detail != "" {
-		fmt.Fprintf(w.cfg.Progress, "%s  %s: %s\n", stamp(d), name, detail)
-	} else {
-		fmt.Fprintf(w.cfg.Progress, "%s  %s\n", stamp(d), name)
-	}
-	return Event{Name: name, Source: SourceOf(name), At: at, SinceKillSeconds: d.Seconds(), Detail: detail}
-}
-
-func (w *masterWatcher) record(name string, at time.Time, detail string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.recordLocked(name, at, detail)
-}
-
-func (w *masterWatcher) recordLocked(name string, at time.Time, detail string) {
-	if w.seen[name] {
-		return
-	}
-	w.seen[name], w.at[name] = true, at
-	w.report.Timeline = append(w.report.Timeline, w.event(name, at, detail))
-}
-
-func (w *masterWatcher) setLast(source, what string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.last[source] = what
-}
-
-func (w *masterWatcher) lastSeen() string {
-	var parts []string
-	for _, s := range []string{"EC2", "Marathon", "Mesos", "app"} {
-		if v := w.last[s]; v != "" {
-			parts = append(parts, s+": "+v)
-		}
-	}
-	return strings.Join(parts, "; ")
-}
-
-// newLeader records the ZooKeeper session expiry the first new leader
-// implies; the caller holds w.mu.
-func (w *masterWatcher) newLeaderLocked(now time.Time) {
-	expected := w.cfg.KilledAt.Add(w.cfg.SessionTimeout)
-	at := now
-	if expected.Before(now) {
-		at = expected
-	}
-	w.recordLocked(EventZooKeeperSession, at, fmt.Sprintf("implied by a new leader seen %.2fs after the kill; expected at the session timeout %s", now.Sub(w.cfg.KilledAt).Seconds(), w.cfg.SessionTimeout))
 }
 
 func (w *masterWatcher) sampleEC2(ctx context.Context) {
@@ -316,109 +335,183 @@ func (w *masterWatcher) sampleEC2(ctx context.Context) {
 	defer w.maybeFinish()
 	sctx, cancel := context.WithTimeout(ctx, sampleTimeout)
 	defer cancel()
-	state, err := w.cfg.EC2.InstanceState(sctx, w.cfg.Target.InstanceID)
-	now := w.cfg.Now()
-	if err != nil {
-		w.setLast("EC2", err.Error())
-		return
-	}
-	w.setLast("EC2", orGone(state))
-	switch state {
-	case "shutting-down":
-		w.record(EventShuttingDown, now, w.cfg.Target.InstanceID)
-	case "terminated", "":
-		w.record(EventShuttingDown, now, "implied: "+orGone(state))
-		w.record(EventInstanceDown, now, w.cfg.Target.InstanceID+" "+orGone(state))
-	}
+	w.sampleInstance(sctx, w.cfg.EC2, w.cfg.Target.InstanceID)
 }
 
-// sampleLeader asks /v2/leader (through any master), then the new
-// leader's view of the app's task.
-func (w *masterWatcher) sampleLeader(ctx context.Context) {
-	w.mu.Lock()
-	done := w.seen[EventTaskKept]
-	elected := w.seen[EventMarathonLeader]
-	w.mu.Unlock()
-	if done {
-		return
-	}
-	defer w.maybeFinish()
-	sctx, cancel := context.WithTimeout(ctx, w.cfg.Interval)
-	defer cancel()
-	if !elected {
-		leader, err := w.cfg.Marathon.Leader(sctx)
-		now := w.cfg.Now()
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if err != nil || leader == w.cfg.Target.Leader {
-			why := "it names the lost master " + leader
-			if err != nil {
-				why = err.Error()
-			}
-			w.last["Marathon"] = why
-			w.recordLocked(EventMarathonLeaderless, now, why)
-			return
+// sessionExpiredLocked records the ZooKeeper session expiry that a new
+// leader waiting for it implies; the caller holds w.mu.
+func (w *masterWatcher) sessionExpiredLocked(now time.Time) {
+	z := facts.ZooKeeper
+	start, from := w.cfg.KilledAt, "the kill"
+	if w.cfg.Target.Held.ZooKeeper {
+		start, from = w.cfg.KilledAt.Add(z.SyncTimeout()+facts.ZooKeeperElectionEstimate), "the ZooKeeper election's expected end (the new leader restarts every session's timer)"
+		if w.seen[EventZooKeeperLeader] {
+			start, from = w.at[EventZooKeeperLeader], "the new ZooKeeper leader (it restarts every session's timer)"
 		}
-		w.last["Marathon"] = "leader " + leader
-		w.recordLocked(EventMarathonLeaderless, now, "implied by a new leader")
-		w.newLeaderLocked(now)
-		w.report.NewMarathonLeader = leader
-		w.recordLocked(EventMarathonLeader, now, leader)
+	}
+	expected := start.Add(w.cfg.SessionTimeout)
+	at := now
+	if expected.Before(now) {
+		at = expected
+	}
+	w.recordLocked(EventZooKeeperSession, at, fmt.Sprintf("implied by a new leader seen %.2fs after the kill; expected the session timeout %s after %s", w.since(now).Seconds(), w.cfg.SessionTimeout, from))
+}
+
+// sampleMarathon asks /v2/leader, then the leader's view of the app's
+// task.
+func (w *masterWatcher) sampleMarathon(ctx context.Context) {
+	defer w.maybeFinish()
+	sctx, cancel := context.WithTimeout(ctx, max(w.cfg.Interval, w.cfg.LeaderTimeout))
+	defer cancel()
+	t := w.cfg.Target
+	leader, err := w.cfg.Marathon.Leader(sctx)
+	now := w.cfg.Now()
+	if w.cut() {
 		return
 	}
-	tasks, err := w.cfg.Marathon.AppTasks(sctx, w.cfg.Target.AppID)
-	now := w.cfg.Now()
+	w.mu.Lock()
+	switch {
+	case err != nil || (leader == t.Leaders.Marathon && t.Held.Marathon):
+		why := "it names the lost master " + leader
+		if err != nil {
+			why = err.Error()
+		}
+		w.last["Marathon"] = "no leader: " + why
+		if w.marathonGap.IsZero() {
+			w.marathonGap = now
+		}
+		if !w.seen[EventMarathonLeader] {
+			w.recordLocked(EventMarathonLeaderless, now, why)
+		}
+		w.mu.Unlock()
+		return
+	case leader != t.Leaders.Marathon && !w.seen[EventMarathonLeader]:
+		w.recordLocked(EventMarathonLeaderless, now, "implied by a new leader")
+		if t.Held.Marathon || t.Held.ZooKeeper {
+			w.sessionExpiredLocked(now)
+		}
+		detail := leader
+		if !w.expectMarathon() {
+			detail += " (the lost master did not lead Marathon: the leader's ZooKeeper connection was to the lost server, and it exited)"
+		}
+		w.report.NewMarathonLeader = leader
+		w.recordLocked(EventMarathonLeader, now, detail)
+	case leader == t.Leaders.Marathon:
+		if !w.seen[EventMarathonLeader] {
+			w.marathonOld = now
+		}
+		if !w.expectMarathon() {
+			w.recordLocked(EventMarathonUnchanged, now, leader)
+		}
+	}
+	w.last["Marathon"] = "leader " + leader
+	elected := !w.expectMarathon() || w.seen[EventMarathonLeader]
+	reconciled := w.reconciled
+	w.mu.Unlock()
+	if !elected {
+		return
+	}
+	tasks, err := w.cfg.Marathon.AppTasks(sctx, t.AppID)
+	now = w.cfg.Now()
 	if err != nil {
 		w.setLast("Marathon", err.Error())
 		return
 	}
 	var states []string
-	for _, t := range tasks {
-		states = append(states, t.ID+" "+t.State+" on "+t.Host)
-		if t.ID == w.cfg.Target.TaskID && t.Host == w.cfg.Target.AppHost && t.State == "TASK_RUNNING" {
-			w.record(EventTaskKept, now, fmt.Sprintf("task %s on %s, as before the kill", t.ID, t.Host))
+	for _, task := range tasks {
+		states = append(states, task.ID+" "+task.State+" on "+task.Host)
+		if task.ID == t.TaskID && task.Host == t.AppHost && task.State == "TASK_RUNNING" && reconciled {
+			w.record(EventTaskKept, now, fmt.Sprintf("task %s on %s, as before the kill, running in Marathon and in Mesos", task.ID, task.Host))
 			return
 		}
 	}
 	w.setLast("Marathon", strings.Join(states, ", "))
 }
 
+// sampleMesos reads the Mesos leader's state: who leads, the agents,
+// Marathon's framework and the app's task in it.
 func (w *masterWatcher) sampleMesos(ctx context.Context) {
-	w.mu.Lock()
-	done := w.seen[EventAgentsReregistered]
-	w.mu.Unlock()
-	if done {
-		return
-	}
 	defer w.maybeFinish()
 	sctx, cancel := context.WithTimeout(ctx, sampleTimeout)
 	defer cancel()
 	st, err := w.cfg.Mesos(sctx)
 	now := w.cfg.Now()
+	if w.cut() {
+		return
+	}
+	t := w.cfg.Target
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
 		w.last["Mesos"] = err.Error()
+		if w.mesosGap.IsZero() {
+			w.mesosGap = now
+		}
 		return
-	}
-	host, _, herr := net.SplitHostPort(st.Leader)
-	if herr != nil {
-		host = st.Leader
 	}
 	w.last["Mesos"] = fmt.Sprintf("leader %s, agents %v", st.Leader, st.Agents)
-	if host == w.cfg.Target.PrivateIP {
+	idx := masterOfHost(w.cfg.Outputs, st.Leader)
+	switch {
+	case idx == t.Index:
+		return // the lost master's state, answered before it died
+	case st.Leader == t.Leaders.Mesos:
+		w.recordLocked(EventMesosUnchanged, now, st.Leader)
+	case !w.seen[EventMesosLeader]:
+		if t.Held.Mesos {
+			w.sessionExpiredLocked(now)
+		}
+		w.report.NewMesosLeader = st.Leader
+		detail := st.Leader
+		if !t.Held.Mesos {
+			detail += " (unexpected: the lost master did not lead Mesos)"
+		}
+		w.recordLocked(EventMesosLeader, now, detail)
+	}
+	all := true
+	for _, a := range w.cfg.Outputs.AgentPrivateIPs {
+		all = all && slices.Contains(st.Agents, a)
+	}
+	if all {
+		what, ev := "active with the leader", EventAgentsActive
+		if t.Held.Mesos {
+			what, ev = "re-registered with the new leader", EventAgentsReregistered
+		}
+		w.recordLocked(ev, now, fmt.Sprintf("%d agents %s (%s)", len(w.cfg.Outputs.AgentPrivateIPs), what, strings.Join(w.cfg.Outputs.AgentPrivateIPs, ", ")))
+	}
+	f, ok := st.Framework(t.FrameworkID)
+	w.reconciled = ok && f.Tasks[t.TaskID] == "TASK_RUNNING"
+	// Only a registration of the leader elected after the loss counts.
+	if ok && f.Active && (!w.expectMarathon() || w.seen[EventMarathonLeader]) {
+		w.recordLocked(EventFrameworkActive, now, fmt.Sprintf("framework %s active on the Mesos leader %s", t.FrameworkID, st.Leader))
+	}
+}
+
+// sampleZooKeeper asks the ZooKeepers who leads.
+func (w *masterWatcher) sampleZooKeeper(ctx context.Context) {
+	defer w.maybeFinish()
+	sctx, cancel := context.WithTimeout(ctx, sampleTimeout)
+	defer cancel()
+	st, err := w.cfg.ZooKeeper(sctx)
+	now := w.cfg.Now()
+	if w.cut() {
 		return
 	}
-	w.newLeaderLocked(now)
-	w.report.NewMesosLeader = st.Leader
-	w.recordLocked(EventMesosLeader, now, st.Leader)
-	want := w.cfg.Outputs.AgentPrivateIPs
-	for _, a := range want {
-		if !slices.Contains(st.Agents, a) {
-			return
+	t := w.cfg.Target
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.last["ZooKeeper"] = strings.Join(st.Modes, ", ")
+	switch {
+	case err != nil || st.Leader == t.Index:
+		if t.Held.ZooKeeper && !w.seen[EventZooKeeperLeader] {
+			w.recordLocked(EventZooKeeperLeaderless, now, fmt.Sprint(err))
 		}
+	case st.Leader == t.Leaders.ZooKeeperMaster:
+		w.recordLocked(EventZooKeeperUnchanged, now, fmt.Sprintf("master %d", st.Leader))
+	case !w.seen[EventZooKeeperLeader]:
+		w.recordLocked(EventZooKeeperLeaderless, now, "implied by a new leader")
+		w.report.NewZooKeeperLeader = fmt.Sprintf("master %d", st.Leader)
+		w.recordLocked(EventZooKeeperLeader, now, w.report.NewZooKeeperLeader)
 	}
-	w.recordLocked(EventAgentsReregistered, now, fmt.Sprintf("%d agents active (%s)", len(want), strings.Join(want, ", ")))
 }
 
 func (w *masterWatcher) sampleApp(ctx context.Context) {
@@ -426,7 +519,7 @@ func (w *masterWatcher) sampleApp(ctx context.Context) {
 	defer cancel()
 	err := w.cfg.App.Ping(sctx)
 	now := w.cfg.Now()
-	if ctx.Err() != nil {
+	if w.cut() {
 		return // the watch ended, not the app
 	}
 	w.mu.Lock()
@@ -439,6 +532,43 @@ func (w *masterWatcher) sampleApp(ctx context.Context) {
 	}
 	w.report.AppAnswers++
 }
+
+// sampleCanary deploys the canary app and removes it, once everything
+// else a recovery needs is back.
+func (w *masterWatcher) sampleCanary(ctx context.Context) {
+	w.mu.Lock()
+	var pending []string
+	for _, e := range w.missingLocked() {
+		if e != EventCanaryRemoved && e != EventInstanceDown {
+			pending = append(pending, e)
+		}
+	}
+	deployed := w.seen[EventCanaryDeployed]
+	w.mu.Unlock()
+	if len(pending) > 0 {
+		return
+	}
+	defer w.maybeFinish()
+	if !deployed {
+		res, err := w.cfg.Marathon.Apply(ctx, CanaryManifest)
+		if err != nil {
+			w.setLast("canary", err.Error())
+			return
+		}
+		w.record(EventCanaryDeployed, w.cfg.Now(), fmt.Sprintf("app %s running as a task on %s", res.AppID, res.TaskHost))
+	}
+	if err := w.cfg.Marathon.Delete(ctx, facts.CanaryAppID); err != nil {
+		w.setLast("canary", err.Error())
+		return
+	}
+	w.record(EventCanaryRemoved, w.cfg.Now(), "app "+facts.CanaryAppID+" removed: Marathon schedules again")
+}
+
+// CanaryManifest is the canary app: one command task with no image (the
+// Mesos containerizer's command executor), as small as Marathon allows,
+// so that it needs nothing but an offer (mesosphere/marathon v1.4.9
+// AppDefinition: cmd, cpus, mem, instances).
+var CanaryManifest = []byte(`{"id": "` + facts.CanaryAppID + `", "cmd": "sleep 600", "cpus": 0.01, "mem": 16, "instances": 1}`)
 
 // AsReport is r in the shape of an agent failover's Report, for what
 // draws or stores a Report (the SVG timeline): the same stack, timeline

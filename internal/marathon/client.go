@@ -59,9 +59,11 @@ import (
 // Defaults of a Client's timings.
 const (
 	// DefaultHTTPTimeout bounds one request. Marathon answers API calls in
-	// milliseconds once it has a leader; a leaderless non-leader waits up
-	// to 10 x 250 ms for consistent leadership before its 503
-	// (LeaderProxyFilter.scala), well inside this.
+	// milliseconds once it has a leader; a leaderless non-leader waits
+	// 11 x 250 ms for consistent leadership before its 503, and a
+	// non-leader forwarding to a leader whose host is gone answers 504
+	// after its 5 s connection timeout (LeaderProxyFilter.scala), both
+	// inside this.
 	DefaultHTTPTimeout = 10 * time.Second
 	// DefaultPollInterval is how often deployments and tasks are polled,
 	// the order of Marathon's UI refresh; go-marathon's own polling waits

@@ -21,7 +21,11 @@ import (
 // fast are the stand-in's timings in tests: a deployment takes tens of
 // milliseconds.
 // fast runs the app's health checks (5 s interval) at a millisecond per second.
-var fast = marathontest.Options{DeploymentDuration: 20 * time.Millisecond, StagingDuration: 20 * time.Millisecond, HealthCheckSecond: time.Millisecond}
+// fast runs the stand-in's timers in milliseconds; a leaderless instance's
+// 11 looks for a leader (marathontest.DefaultLeaderProxyWait, 2.75 s on a
+// real Marathon) take 11 ms, inside every client timeout of these tests.
+var fast = marathontest.Options{DeploymentDuration: 20 * time.Millisecond, StagingDuration: 20 * time.Millisecond, HealthCheckSecond: time.Millisecond,
+	LeaderProxyWait: 11 * time.Millisecond}
 
 const appPath = "/v2/apps" + facts.AppID
 

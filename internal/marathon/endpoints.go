@@ -109,3 +109,23 @@ func (c *Client) target(path string) string {
 	}
 	return path + " (Marathon at " + c.ends.String() + ")"
 }
+
+// Without returns a Client like c (the same timeouts, polling and
+// progress) that asks every Marathon but the one at u: a master known to
+// be gone, whose address would hold each request it gets until the
+// timeout (a crashed instance answers nothing). With u not among them, or
+// the only one, it returns c.
+func (c *Client) Without(u string) (*Client, error) {
+	u = strings.TrimSuffix(u, "/")
+	var rest []string
+	for _, e := range c.ends.urls {
+		if e != u {
+			rest = append(rest, e)
+		}
+	}
+	if len(rest) == len(c.ends.urls) || len(rest) == 0 {
+		return c, nil
+	}
+	return New(strings.Join(rest, ","), WithHTTPTimeout(c.timeout), WithProgress(c.progress), WithPollInterval(c.pollEvery),
+		WithBackoff(c.backoffMin, c.backoffMax))
+}

@@ -29,6 +29,11 @@ type APIError struct {
 	Message string
 	// Err is the transport error when Status is 0.
 	Err error
+	// NoLeader marks an answer that says an election is under way though
+	// its status would be final elsewhere: the leading Marathon's 404
+	// "There is no leader" to GET /v2/leader while it cannot read
+	// ZooKeeper (mesosphere/marathon v1.4.9 api/v2/LeaderResource.scala).
+	NoLeader bool
 }
 
 func (e *APIError) Error() string { return e.Method + " " + e.URL + ": " + e.reason() }
@@ -50,7 +55,7 @@ func Retryable(err error) bool {
 	if !errors.As(err, &e) {
 		return false
 	}
-	return e.Status == 0 || e.Status == http.StatusConflict || e.Status >= 500
+	return e.Status == 0 || e.Status == http.StatusConflict || e.Status >= 500 || e.NoLeader
 }
 
 // IsNotFound reports whether Marathon answered 404, e.g. for an app it does

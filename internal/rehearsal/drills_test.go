@@ -41,11 +41,11 @@ func TestBothDrillsInOneStack(t *testing.T) {
 		t.Errorf("time without a Marathon leader %.3fs, want at least the session timeout", d.Failover.LeaderlessSeconds)
 	}
 	// Each drill is judged against its own budget.
-	if want := d.Failover.Budget.Total + rehearsal.DefaultBudgetMargin; d.LimitSeconds != want.Seconds() || d.Failover.Budget.Target != failover.TargetLeadingMaster {
+	if want := d.Failover.Budget.Total + rehearsal.DefaultBudgetMargin; d.LimitSeconds != want.Seconds() || d.Failover.Budget.Target != failover.TargetMaster {
 		t.Errorf("master drill limit %vs against budget %+v, want %vs", d.LimitSeconds, d.Failover.Budget, want.Seconds())
 	}
 	fo := r.Failover
-	if fo == nil || !fo.Recovered || len(fo.ClicksLost) != 0 || fo.Budget.Target == failover.TargetLeadingMaster {
+	if fo == nil || !fo.Recovered || len(fo.ClicksLost) != 0 || fo.Budget.Target == failover.TargetMaster {
 		t.Fatalf("agent drill %+v: want recovered with its agent budget and no click lost after the master's loss too", fo)
 	}
 	if f.terminatesAtDestroy != 2 {

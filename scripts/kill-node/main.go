@@ -67,13 +67,18 @@ Options:
     --yes                 Do not ask for confirmation.
     --dry-run             Show what would be terminated, then stop (exit 0).
     --target T            What to kill: app-agent (default), the agent that
-                          runs the app; leading-master, the master whose
-                          Marathon leads (/v2/leader); or "master N" (1-based,
-                          masterPrivateIps order). A master is refused when
-                          the stack has one (masterCount 1), and is killed as
-                          a crash; the watch then shows the ZooKeeper session
-                          loss, the Mesos and Marathon elections, the agents
-                          re-registering and the app answering throughout.
+                          runs the app; marathon-leader (or leading-master),
+                          mesos-leader or zookeeper-leader, the master whose
+                          Marathon, Mesos master or ZooKeeper leads; or
+                          "master N" (1-based, masterPrivateIps order). A
+                          master is refused when the stack has one
+                          (masterCount 1), and is killed as a crash; every
+                          leader is found first, the watch expects an
+                          election only of what the master led (the others
+                          "unchanged"), a canary app deployed and removed,
+                          and the app answering throughout (docs/masters.md).
+                          ZooKeeper's leader is asked with srvr on port 2181
+                          of each master's public address.
     --mode M              crash (default): TerminateInstances with
                           SkipOsShutdown=true, the machine stops at once and
                           unflushed writes are lost; graceful: the API's
@@ -160,6 +165,9 @@ type deps struct {
 	rng        interface{ Uint32() uint32 }
 	// workload shapes the writer (zero fields: workload's defaults).
 	workload workload.Config
+	// zooKeeper asks the masters' ZooKeepers who leads (nil:
+	// failover.NewZooKeeperProbe of their public addresses).
+	zooKeeper func(stackoutputs.Outputs) failover.ZooKeeperProbe
 }
 
 func main() {

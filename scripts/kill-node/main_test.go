@@ -16,6 +16,7 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/failover/failovertest"
 	"github.com/marathon-ha/marathon-ha/internal/mobycounter"
+	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 	"github.com/marathon-ha/marathon-ha/internal/workload"
 )
 
@@ -51,6 +52,9 @@ func testDeps(c *failovertest.Cluster, stdin string) deps {
 		},
 		rng:      rand.New(rand.NewPCG(1, 2)),
 		workload: testWorkload,
+		zooKeeper: func(stackoutputs.Outputs) failover.ZooKeeperProbe {
+			return failover.NewZooKeeperProbe(c.ZooKeeperAddrs(), 200*time.Millisecond)
+		},
 	}
 }
 

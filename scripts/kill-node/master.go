@@ -25,14 +25,11 @@ func marathonURLs(o stackoutputs.Outputs) string {
 	return o.MarathonURL
 }
 
-// runMaster kills a master (--target leading-master or master N) and
-// watches the elections, the agents re-registering and the app.
+// runMaster finds every leader, kills a master (--target
+// marathon-leader, mesos-leader, zookeeper-leader or master N) and
+// watches the elections of what it held, the agents, a canary and the
+// app.
 func runMaster(ctx context.Context, o options, d deps, outs stackoutputs.Outputs, human io.Writer, fail func(string, ...any) int) int {
-	budget, err := failover.NewMasterBudget(outs.Failover)
-	if err != nil {
-		return fail("%v", err)
-	}
-	fmt.Fprint(human, budget.String())
 	m, err := marathon.New(marathonURLs(outs))
 	if err != nil {
 		return fail("%v", err)
@@ -42,18 +39,29 @@ func runMaster(ctx context.Context, o options, d deps, outs stackoutputs.Outputs
 		return fail("%v", err)
 	}
 	e := ec2ops.New(api)
+	zk := failover.NewZooKeeperProbe(failover.ZooKeeperAddrs(outs), 0)
+	if d.zooKeeper != nil {
+		zk = d.zooKeeper(outs)
+	}
+	mesos := failover.NewMesosProbe(outs.MesosURLs, nil)
 	findCtx, cancel := context.WithTimeout(ctx, o.marathonWait)
-	target, inst, err := failover.FindMaster(findCtx, m, e, outs, o.target)
+	target, inst, err := failover.FindMasterWith(findCtx, m, e, outs, o.target, mesos, zk)
 	cancel()
 	if err != nil {
 		return fail("%v", err)
 	}
-	lead := "not the leader"
+	budget, err := failover.NewMasterBudget(outs.Failover, target.BudgetCase())
+	if err != nil {
+		return fail("%v", err)
+	}
+	lead := "not the Marathon leader"
 	if target.Leading {
 		lead = "the Marathon leader"
 	}
-	fmt.Fprintf(human, "master %d of %d is %s (/v2/leader: %s); app %s runs as task %s on agent %s and must keep running\n",
-		target.Index, len(outs.MasterPrivateIPs), lead, target.Leader, target.AppID, target.TaskID, target.AppHost)
+	fmt.Fprintf(human, "leaders: %s\n", target.Leaders)
+	fmt.Fprintf(human, "master %d of %d is %s and holds %s (/v2/leader: %s); app %s runs as task %s on agent %s and must keep running\n",
+		target.Index, len(outs.MasterPrivateIPs), lead, target.Held, target.Leader, target.AppID, target.TaskID, target.AppHost)
+	fmt.Fprint(human, budget.String())
 	fmt.Fprintf(human, "target: instance %s, private IP %s, %s, stack %s in %s\n", target.InstanceID, target.PrivateIP, inst.State, outs.Stack, outs.Region)
 	for _, k := range sortedTags(inst.Tags) {
 		fmt.Fprintf(human, "  tag %s = %s\n", k, inst.Tags[k])
@@ -79,7 +87,7 @@ func runMaster(ctx context.Context, o options, d deps, outs stackoutputs.Outputs
 		return 0
 	}
 	r, err := failover.WatchMaster(ctx, failover.MasterWatchConfig{Outputs: outs, Target: target, KilledAt: killedAt, Marathon: m, EC2: e, App: app,
-		Mesos: failover.NewMesosProbe(outs.MesosURLs, nil), Interval: o.interval, Deadline: o.timeout, Progress: human})
+		Mesos: mesos, ZooKeeper: zk, Interval: o.interval, Deadline: o.timeout, Progress: human})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -97,8 +105,9 @@ func runMaster(ctx context.Context, o options, d deps, outs stackoutputs.Outputs
 			return fail("writing the JSON report: %v", err)
 		}
 	}
-	// Judged as the rehearsal's master drill is: the master budget plus
-	// --margin, or --rto-limit.
+	// Judged as the rehearsal's master drill is: the case's master budget
+	// plus --margin, or --rto-limit; the leaderless times against theirs
+	// plus the same margin (MasterReport.Problems).
 	limit, _ := failover.RTOLimit(r.Budget, o.rtoLimit, o.margin)
 	if p := r.Problems(limit); len(p) > 0 {
 		for _, line := range p {

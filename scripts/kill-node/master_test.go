@@ -59,7 +59,7 @@ func TestKillMasterRefusedWithOneMaster(t *testing.T) {
 func TestKillMasterNDryRunAndBadTargets(t *testing.T) {
 	c := failovertest.StartT(t, failovertest.Options{Masters: 3})
 	r := runWith(t, testDeps(c, ""), args("--outputs", outputsFile(t, c), "--dry-run", "--target", "master 2")...)
-	if r.code != 0 || terminations(c) != 0 || !strings.Contains(r.stdout, "master 2 of 3 is not the leader") ||
+	if r.code != 0 || terminations(c) != 0 || !strings.Contains(r.stdout, "master 2 of 3 is not the Marathon leader and holds no leader") ||
 		!strings.Contains(r.stdout, c.Masters()[1].InstanceID) {
 		t.Fatalf("exit %d, %d terminations\n%s%s", r.code, terminations(c), r.stdout, r.stderr)
 	}
@@ -68,5 +68,29 @@ func TestKillMasterNDryRunAndBadTargets(t *testing.T) {
 		if r.code == 0 || terminations(c) != 0 {
 			t.Errorf("%v: exit %d with %d terminations, want a refusal\n%s", bad, r.code, terminations(c), r.stderr)
 		}
+	}
+}
+
+// Mesos leads on master 2, ZooKeeper on 3, Marathon on 1: --target
+// mesos-leader kills master 2, and the watch expects Mesos's election
+// (and Marathon's, whose driver loses its master), ZooKeeper unchanged.
+func TestKillMesosLeaderOnAnotherMaster(t *testing.T) {
+	c := failovertest.StartT(t, failovertest.Options{Masters: 3, MesosLeader: 2, ZooKeeperLeader: 3})
+	r := runWith(t, testDeps(c, ""), args("--outputs", outputsFile(t, c), "--yes", "--target", "mesos-leader")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"master 2 of 3 is not the Marathon leader and holds the Mesos leader", "master failover budget 17s",
+		failover.EventZooKeeperUnchanged, failover.EventMesosLeader, failover.EventAgentsReregistered, failover.EventMarathonLeader,
+		failover.EventCanaryRemoved} {
+		if !strings.Contains(r.stderr+r.stdout, want) {
+			t.Errorf("the output lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, failover.EventZooKeeperLeader) {
+		t.Errorf("ZooKeeper elected a leader, but master 2 did not lead it:\n%s", r.stderr)
+	}
+	if got := c.EC2Server().Calls("TerminateInstances"); len(got) != 1 || !strings.Contains(got[0].Params.Get("InstanceId.1"), c.Masters()[1].InstanceID) {
+		t.Errorf("TerminateInstances calls %+v, want one of master 2's instance", got)
 	}
 }

@@ -106,6 +106,17 @@ type Options struct {
 	// how long the agents then take to re-register with a new Mesos leader
 	// (default DefaultReregistration).
 	SessionTimeout, Reregistration time.Duration
+	// MarathonLeader, MesosLeader and ZooKeeperLeader are the masters
+	// (1-based) whose Marathon, Mesos master and ZooKeeper lead at the
+	// start (default 1 each): the three elect apart (masters.go).
+	MarathonLeader, MesosLeader, ZooKeeperLeader int
+	// SyncTimeout is how long ZooKeeper's followers wait for a silent
+	// leader (syncLimit x tickTime), ZooKeeperElection how long they then
+	// take to elect and sync a new one, MarathonElection how long a
+	// Marathon takes from a free latch to a registered leader; zero: the
+	// cluster's (facts.ZooKeeper, facts.ZooKeeperElectionEstimate) scaled,
+	// and DefaultMarathonElection.
+	SyncTimeout, ZooKeeperElection, MarathonElection time.Duration
 
 	// VolumeDriver moves the app's volume: facts.VolumeDriverRexRay
 	// (default) or facts.VolumeDriverFlocker; it is the stack output
@@ -207,6 +218,20 @@ func (o *Options) defaults() {
 	if o.Reregistration <= 0 {
 		o.Reregistration = DefaultReregistration
 	}
+	for _, l := range []*int{&o.MarathonLeader, &o.MesosLeader, &o.ZooKeeperLeader} {
+		if *l <= 0 || *l > o.Masters {
+			*l = 1
+		}
+	}
+	if o.SyncTimeout <= 0 {
+		o.SyncTimeout = o.scaled(facts.ZooKeeper.SyncTimeout())
+	}
+	if o.ZooKeeperElection <= 0 {
+		o.ZooKeeperElection = o.scaled(facts.ZooKeeperElectionEstimate)
+	}
+	if o.MarathonElection <= 0 {
+		o.MarathonElection = DefaultMarathonElection
+	}
 	if o.SelfFenceAfter <= 0 {
 		o.SelfFenceAfter = o.scaled(facts.DefaultSelfFenceAfter)
 	}
@@ -236,6 +261,11 @@ type Cluster struct {
 	registered   map[string]bool                    // hosts known to Mesos
 	active       map[string]bool                    // hosts registered with the current Mesos leader
 	mesosLeader  int                                // index of the leading Mesos master, -1 while none
+	zkLeader     int                                // index of the leading ZooKeeper, -1 while none
+	abdicated    int                                // the master whose Marathon abdicated last (1-based)
+	masterEvents []MasterEvent                      // what the masters did (masters.go)
+	tmu          sync.Mutex                         // guards masterTimers
+	masterTimers []*time.Timer                      // the masters' failover steps (masters.go after)
 	dead         map[string]bool                    // hosts whose instance was terminated
 	servers      map[string]*mobycountertest.Server // app servers by host
 	serverID     map[string]int                     // their ids in the record
@@ -284,7 +314,9 @@ func Start(opts Options) (*Cluster, error) {
 	c.mt = marathontest.NewServer(marathontest.Options{DetectionDelay: opts.DetectionDelay, StagingDuration: opts.StagingDuration,
 		AgentPingTimeout: opts.DetectionDelay / facts.MaxAgentPingTimeouts, MaxAgentPingTimeouts: facts.MaxAgentPingTimeouts,
 		BackoffUnit: opts.scaled(time.Second), ReconciliationInitialDelay: opts.ReconciliationInitialDelay, ReconciliationInterval: opts.ReconciliationInterval,
-		ExpungeInitialDelay: opts.ExpungeInitialDelay, ExpungeInterval: opts.ExpungeInterval, HealthCheckSecond: HealthCheckSecond})
+		ExpungeInitialDelay: opts.ExpungeInitialDelay, ExpungeInterval: opts.ExpungeInterval, HealthCheckSecond: HealthCheckSecond,
+		LeaderProxyWait:              opts.scaled(marathontest.DefaultLeaderProxyWait),
+		LeaderProxyConnectionTimeout: opts.scaled(marathontest.DefaultLeaderProxyConnectionTimeout)})
 	if opts.VolumeDriver != facts.VolumeDriverRexRay && opts.VolumeDriver != facts.VolumeDriverFlocker {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("failovertest: volume driver %q: want %s or %s", opts.VolumeDriver, facts.VolumeDriverRexRay, facts.VolumeDriverFlocker)
@@ -543,6 +575,7 @@ func (c *Cluster) Close() {
 	}
 	close(c.stop)
 	c.done.Wait()
+	c.stopMasterTimers()
 	c.mu.Lock()
 	for _, t := range c.timers {
 		t.Stop()
@@ -556,6 +589,7 @@ func (c *Cluster) Close() {
 	c.mt.Close()
 	for _, m := range c.masters {
 		m.mesos.Close()
+		m.zk.close()
 	}
 	c.ec2.Close()
 	os.RemoveAll(c.dataDir)

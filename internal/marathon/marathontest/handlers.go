@@ -37,7 +37,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	f := s.takeFault(nil, r.Method, r.URL.Path)
+	crashed := s.crashed
 	s.mu.Unlock()
+	if crashed {
+		hang(r, rec)
+		return
+	}
 	if !delay(f, r, rec) {
 		return
 	}
@@ -80,28 +85,49 @@ func (s *Server) record(r *http.Request, body []byte, rec *recorder, addr string
 // (mesosphere/marathon v1.4.9 src/main/scala/mesosphere/marathon/api/
 // LeaderProxyFilter.scala doFilter, mapped to "/*" by
 // MarathonRestModule.scala): the leader serves it and names itself in
-// X-Marathon-Leader; without a leader the answer is 503 "Could not
-// determine the current leader" (after up to 10 x 250 ms of waiting for
-// consistent leadership, which the stand-in skips); any other instance
-// forwards it to the leader (proxy).
+// X-Marathon-Leader; an instance that knows no other leader (none elected,
+// or ZooKeeper unreadable) looks again every 250 ms, 11 times
+// (LeaderProxyWait), and then answers 503 "Could not determine the current
+// leader"; any other instance forwards it to the leader (proxy), which
+// ends in 504 after the connection timeout when the leader's master
+// crashed (leadership.go).
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte, self *Member) {
-	s.mu.Lock()
-	s.advance()
-	switch {
-	case !s.leader:
-		s.mu.Unlock()
-		writeNoLeader(w, r.URL.Path)
-	case s.leaderMember == self:
-		defer s.mu.Unlock()
-		w.Header().Set(headerLeader, "http://"+s.leaderAddr())
-		s.route(w, r, body)
-	default:
-		leader, selfAddr := s.leaderAddr(), s.addr
-		if self != nil {
-			selfAddr = self.addr
+	wait := s.leaderProxyWait()
+	step := wait / leaderProxyRetries
+	for tries := 0; ; tries++ {
+		s.mu.Lock()
+		s.advance()
+		switch {
+		case s.leader && s.leaderMember == self:
+			defer s.mu.Unlock()
+			w.Header().Set(headerLeader, "http://"+s.leaderAddr())
+			s.route(w, r, body)
+			return
+		case s.leader && !s.zkUnreadable:
+			leader, selfAddr := s.leaderAddr(), s.addr
+			if self != nil {
+				selfAddr = self.addr
+			}
+			crashed := s.crashedAddr(leader)
+			s.mu.Unlock()
+			if crashed {
+				s.proxyTimeout(w, r)
+				return
+			}
+			s.proxy(w, r, body, selfAddr, leader)
+			return
 		}
 		s.mu.Unlock()
-		s.proxy(w, r, body, selfAddr, leader)
+		if tries >= leaderProxyRetries {
+			writeNoLeader(w, r.URL.Path)
+			return
+		}
+		select {
+		case <-time.After(step):
+		case <-r.Context().Done():
+			gaveUp(w)
+			return
+		}
 	}
 }
 
@@ -146,7 +172,7 @@ func (s *Server) info(w http.ResponseWriter) {
 		"version":     marathonVersion(),
 		"elected":     true,
 		"leader":      s.leaderAddr(),
-		"frameworkId": "4f2d8e1a-0000-4000-8000-000000000001-0000",
+		"frameworkId": FrameworkID,
 		"http_config": map[string]any{"http_port": 8080, "https_port": 8443},
 		"marathon_config": map[string]any{
 			"master": "zk://127.0.0.1:2181/mesos", "task_launch_timeout": 300000,

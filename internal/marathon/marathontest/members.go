@@ -45,9 +45,10 @@ const (
 // leader proxy (Server.handle): while another instance leads, it forwards
 // each request there.
 type Member struct {
-	s    *Server
-	addr string
-	hs   *httptest.Server
+	s       *Server
+	addr    string
+	hs      *httptest.Server
+	crashed bool // Crash: its master is gone (leadership.go)
 }
 
 // AddMember adds a Marathon instance to the cluster, serving at once and
@@ -83,6 +84,7 @@ func (m *Member) Start() {
 	}
 	m.hs = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(m.serve)}}
 	m.hs.Start()
+	m.crashed = false
 }
 
 // Stop stops the member, as its master or its Marathon died: connections
@@ -111,7 +113,12 @@ func (m *Member) serve(w http.ResponseWriter, r *http.Request) {
 	defer m.s.record(r, body, rec, m.addr, time.Now())
 	m.s.mu.Lock()
 	f := m.s.takeFault(m, r.Method, r.URL.Path)
+	crashed := m.crashed
 	m.s.mu.Unlock()
+	if crashed {
+		hang(r, rec)
+		return
+	}
 	if !delay(f, r, rec) {
 		return
 	}
@@ -168,6 +175,10 @@ func (s *Server) leaderServing() bool {
 func (s *Server) leaderResource(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
+		if s.zkUnreadable {
+			writeMessage(w, http.StatusNotFound, msgNoLeaderResource)
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]any{"leader": s.leaderAddr()})
 	case http.MethodDelete:
 		s.leader, s.electedAt = false, time.Time{}

@@ -89,6 +89,10 @@ type Options struct {
 	// (--leader_proxy_connection_timeout, --leader_proxy_read_timeout);
 	// zero means Marathon 1.4.9's defaults.
 	LeaderProxyConnectionTimeout, LeaderProxyReadTimeout time.Duration
+	// LeaderProxyWait is how long an instance that knows no leader waits
+	// for one before its 503 (zero: DefaultLeaderProxyWait, Marathon
+	// 1.4.9's 11 x 250 ms; leadership.go).
+	LeaderProxyWait time.Duration
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -139,6 +143,9 @@ type Server struct {
 	leaderMember *Member
 	// kills are the tasks Marathon killed (Kills).
 	kills []Kill
+	// crashed: the Server's own instance's master is gone (Crash);
+	// zkUnreadable: the Marathons cannot read ZooKeeper (leadership.go).
+	crashed, zkUnreadable bool
 }
 
 // NewServer starts a stand-in with one leader and no agents.
@@ -192,6 +199,7 @@ func (s *Server) Start() {
 	s.hs = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve)}}
 	s.hs.Start()
 	s.advance()
+	s.crashed = false
 	if s.leader && s.leaderMember == nil {
 		s.electedAt = s.opts.Now()
 	}
