@@ -240,6 +240,15 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
+	// The ELB first: the agents' group registers with it (agents.go).
+	c.LoadBalancer, err = NewLoadBalancer(ctx, name+"-elb", &LoadBalancerArgs{
+		Name:     c.ClusterID.ApplyT(func(id string) string { return ELBName(stack, id) }).(pulumi.StringOutput),
+		SubnetID: c.Network.SubnetID, SecurityGroupID: c.Network.ELBSG, AppPort: cfg.AppPort,
+		DependsOn: c.Network.Reservations(), Tags: tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
 	c.Agents, err = NewAgents(ctx, name+"-agents", &AgentsArgs{
 		Node:      node(cfg.AgentInstanceType, c.Network.AgentSG),
 		Count:     cfg.AgentCount,
@@ -247,16 +256,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		ClusterID: c.ClusterID, Zone: c.Zone, FlockerClusterUUID: flockerUUID, VolumeName: c.VolumeName,
 		Account: caller.AccountId, Profile: cfg.Profile,
 		Policy: policy("agents"), NamePrefix: namePrefix("agents"), RolePrefix: prefix(RoleNamePrefix, "agents"),
-		DependsOn: append(c.Network.Reservations(), agentSecrets...), Tags: tags,
+		DependsOn: append(c.Network.Reservations(), agentSecrets...), LoadBalancer: c.LoadBalancer.ELB.Name, Tags: tags,
 	}, parent)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = c.LoadBalancer.AttachAgents(ctx, c.Agents.Instances)
 	}
-	c.LoadBalancer, err = NewLoadBalancer(ctx, name+"-elb", &LoadBalancerArgs{
-		Name:     c.ClusterID.ApplyT(func(id string) string { return ELBName(stack, id) }).(pulumi.StringOutput),
-		SubnetID: c.Network.SubnetID, SecurityGroupID: c.Network.ELBSG, AppPort: cfg.AppPort,
-		Agents: c.Agents.Instances, DependsOn: c.Network.Reservations(), Tags: tags,
-	}, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +279,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.SSHMasters = perMaster("ssh " + facts.SSHUser + "@%s")
 	c.MarathonURL, c.MesosURL, c.SSHMaster = c.MarathonURLs.Index(pulumi.Int(0)), c.MesosURLs.Index(pulumi.Int(0)), c.SSHMasters.Index(pulumi.Int(0))
 	c.AppURL = pulumi.Sprintf("http://%s", c.LoadBalancer.DNSName)
-	nodes := append(instancesOf(c.Masters.Instances), instancesOf(c.Agents.Instances)...)
+	nodes := append(instancesOf(c.Masters.Instances), c.Agents.Resources()...)
 	c.App, err = NewAppDeployment(ctx, name+"-app", &AppDeploymentArgs{
 		MarathonURLs: c.MarathonURLs,
 		AppID:        facts.AppID,
@@ -283,8 +287,8 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 			return renderManifest(v[0].(string), v[1].(string))
 		}).(pulumi.StringOutput),
 		DependsOn:     nodes,
-		BootInstances: BootInstances(c.Masters.Instances, c.Agents.Instances),
-		Region:        cfg.Region, Profile: cfg.Profile, VolumeDriver: cfg.VolumeDriver,
+		BootInstances: BootInstances(c.Masters.Instances, c.Agents.Instances), AgentsOf: c.Agents.FoundByTag(c.ClusterID),
+		Region: cfg.Region, Profile: cfg.Profile, VolumeDriver: cfg.VolumeDriver,
 	}, parent)
 	if err != nil {
 		return nil, err
