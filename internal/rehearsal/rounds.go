@@ -93,6 +93,9 @@ func (a *agentRun) rounds(ctx context.Context) error {
 	var full func(ctx context.Context, n int) (time.Duration, error)
 	if group {
 		full = a.groupFullStrength
+		if row, ok := failover.FullStrength(a.outs.VolumeDriver); ok {
+			fmt.Fprintf(cfg.Progress, "rehearsal: the agents are an Auto Scaling group's; time-to-full-strength budget %s (%s)\n", row.Duration, row.Basis)
+		}
 	}
 	sum := rounds.Run(ctx, rounds.Config{Rounds: cfg.Rounds, Seed: cfg.Seed, Drills: cfg.RoundDrills, Progress: cfg.Progress, Now: cfg.Now, FullStrength: full,
 		Round: func(ctx context.Context, n int, drill string) (rounds.Outcome, error) {
