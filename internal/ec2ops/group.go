@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -150,4 +151,23 @@ func (c *Client) WaitFullStrength(ctx context.Context, s Scope, progress io.Writ
 		case <-tick.C:
 		}
 	}
+}
+
+// LiveAgentAddresses are the private addresses of the running agents of
+// cluster clusterID, found by tag, sorted: what the stack output
+// agentPrivateIps held before the agents were a group's, whose instances
+// no output can name.
+func (c *Client) LiveAgentAddresses(ctx context.Context, clusterID string) ([]string, error) {
+	live, err := c.LiveAgents(ctx, clusterID)
+	if err != nil {
+		return nil, err
+	}
+	var ips []string
+	for _, in := range live {
+		if in.State == "running" && in.PrivateIP != "" {
+			ips = append(ips, in.PrivateIP)
+		}
+	}
+	slices.Sort(ips)
+	return ips, nil
 }

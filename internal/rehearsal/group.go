@@ -42,17 +42,7 @@ func (a *agentRun) agentIPs(ctx context.Context) ([]string, error) {
 	if len(a.outs.AgentPrivateIPs) > 0 {
 		return a.outs.AgentPrivateIPs, nil
 	}
-	live, err := a.e.LiveAgents(ctx, a.outs.ClusterID)
-	if err != nil {
-		return nil, err
-	}
-	var ips []string
-	for _, in := range live {
-		if in.State == "running" {
-			ips = append(ips, in.PrivateIP)
-		}
-	}
-	return ips, nil
+	return a.e.LiveAgentAddresses(ctx, a.outs.ClusterID)
 }
 
 // groupRestorer restores a group's cluster without `pulumi up`: the group
