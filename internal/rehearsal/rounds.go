@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/ctxsleep"
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/marathon"
 	"github.com/marathon-ha/marathon-ha/internal/rounds"
@@ -75,7 +76,16 @@ func (a *agentRun) rounds(ctx context.Context) error {
 	// REX-Ray's agents are an Auto Scaling group's, which replaces a lost
 	// agent by itself: no `pulumi up` between rounds, only the wait for
 	// the group (rounds.Config.FullStrength).
-	group := a.e != nil && a.groupErr(ctx) == nil
+	group := false
+	if a.e != nil {
+		switch err := a.groupErr(ctx); {
+		case err == nil:
+			group = true
+		case !errors.Is(err, ec2ops.ErrNoGroup):
+			// Not knowing would run pulumi up between rounds on a group.
+			return fmt.Errorf("rounds on stack %s: %w", cfg.Stack.Name(), err)
+		}
+	}
 	if group {
 		restorer, ok = groupRestorer{a}, true
 	}
