@@ -15,8 +15,13 @@ func (a *agentRun) scope() ec2ops.Scope {
 }
 
 // groupErr is nil when the stack's agents are an Auto Scaling group's
-// (ec2ops.ErrNoGroup when they are fixed agents).
+// (ec2ops.ErrNoGroup when they are fixed agents). A stack whose outputs
+// name its agents has fixed ones (a group's stack names none:
+// components.Agents), and Auto Scaling is not asked.
 func (a *agentRun) groupErr(ctx context.Context) error {
+	if len(a.outs.AgentInstanceIDs) > 0 {
+		return ec2ops.ErrNoGroup
+	}
 	_, err := a.e.AgentGroup(ctx, a.scope())
 	return err
 }
