@@ -76,9 +76,15 @@ func TestMasterAddressIsReserved(t *testing.T) {
 			// Everything EC2 gives an address in the subnet waits for the
 			// reservation; otherwise an agent or the ELB may be launched
 			// first and take the master's address.
-			dependents := append(res.OfType(tInstance), res.OfType(tELB)...)
-			if len(dependents) != 1+3+1 {
-				t.Fatalf("%d instances and ELBs, want the master, 3 agents and the ELB", len(dependents))
+			// REX-Ray's agents are launched by their Auto Scaling group,
+			// which must wait as a fixed agent would.
+			dependents := append(append(res.OfType(tInstance), res.OfType(tELB)...), res.OfType(tGroup)...)
+			want := "the master, 3 agents and the ELB"
+			if driver == "rexray" {
+				want = "the master, the agents' group and the ELB"
+			}
+			if n := len(dependents); driver == "rexray" && n != 1+1+1 || driver == "flocker" && n != 1+3+1 {
+				t.Fatalf("%d instances, groups and ELBs, want %s", n, want)
 			}
 			for _, d := range dependents {
 				if !slices.Contains(d.Dependencies, r.Key()) {

@@ -15,8 +15,10 @@ func TestDeployWatchesTheBoot(t *testing.T) {
 		cfg          map[string]string
 		want         string
 	}{
-		{"one master", "rexray", baseConfig(), `^master=i-\S+,agent-1=i-\S+,agent-2=i-\S+$`},
-		{"three masters", "rexray", baseConfig("masterCount", "3"), `^master-1=i-\S+,master-2=i-\S+,master-3=i-\S+,agent-1=i-\S+,agent-2=i-\S+$`},
+		// REX-Ray's agents are the group's: deploy-app finds them by
+		// the cluster's tags (MHA_BOOT_AGENTS_OF).
+		{"one master", "rexray", baseConfig(), `^master=i-\S+$`},
+		{"three masters", "rexray", baseConfig("masterCount", "3"), `^master-1=i-\S+,master-2=i-\S+,master-3=i-\S+$`},
 		{"flocker", "flocker", baseConfig("volumeDriver", "flocker", "agentInstanceType", "m4.large"), `^master=i-\S+,agent-1=i-\S+,agent-2=i-\S+$`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -28,6 +30,9 @@ func TestDeployWatchesTheBoot(t *testing.T) {
 			env, _ := deploy.Input("environment").(map[string]any)
 			if got := fmt.Sprint(env["MHA_BOOT_INSTANCES"]); !regexp.MustCompile(tt.want).MatchString(got) {
 				t.Errorf("MHA_BOOT_INSTANCES %q, want %s", got, tt.want)
+			}
+			if of, ok := env["MHA_BOOT_AGENTS_OF"]; (tt.driver == "rexray") != ok || ok && !regexp.MustCompile(`^mha-[0-9a-f]{8}$`).MatchString(fmt.Sprint(of)) {
+				t.Errorf("MHA_BOOT_AGENTS_OF %v (set: %v): want the cluster id exactly when the agents are a group", of, ok)
 			}
 			if env["MHA_AWS_REGION"] != "us-east-1" {
 				t.Errorf("MHA_AWS_REGION %v", env["MHA_AWS_REGION"])

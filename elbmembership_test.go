@@ -19,7 +19,7 @@ func TestELBMembershipIsOneAttachmentPerAgent(t *testing.T) {
 	for _, agents := range []int{2, 3} {
 		for _, preview := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%d agents, preview %v", agents, preview), func(t *testing.T) {
-				res, err := pulumimock.Run(program, pulumimock.NewMocks(), "dev", baseConfig("agentCount", fmt.Sprint(agents)), preview)
+				res, err := pulumimock.Run(program, pulumimock.NewMocks(), "dev", flockerConfig("agentCount", fmt.Sprint(agents)), preview)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -15,7 +15,7 @@ import (
 func TestSelfFenceFromConfig(t *testing.T) {
 	res := run(t, "dev", baseConfig("selfFenceSeconds", "3"))
 	agents := 0
-	for _, inst := range res.OfType(tInstance) {
+	for _, inst := range append(res.OfType(tInstance), res.OfType(tLaunchTemplate)...) {
 		ud := userDataOf(t, inst)
 		if inst.String("privateIp") == facts.MasterPrivateIP {
 			if strings.Contains(ud, facts.SelfFenceUnit) {

@@ -355,8 +355,11 @@ func TestExplicitAMISkipsTheLookupAndCanMoveNodes(t *testing.T) {
 	m.Images = nil // any lookup would fail
 	res := zoneRun(t, m, baseConfig("amiId", "ami-0abcdef1234567890"))
 	insts := res.OfType(tInstance)
-	if len(insts) != 3 {
-		t.Fatalf("%d instances", len(insts))
+	if len(insts) != 1 {
+		t.Fatalf("%d instances, want the master (the agents are a group)", len(insts))
+	}
+	if lt := res.OfType(tLaunchTemplate); len(lt) != 1 || lt[0].String("imageId") != "ami-0abcdef1234567890" || slices.Contains(lt[0].IgnoreChanges, "imageId") {
+		t.Errorf("the agents' launch template %+v: want the explicit AMI, not ignored", lt)
 	}
 	for _, inst := range insts {
 		if inst.String("ami") != "ami-0abcdef1234567890" {

@@ -3,6 +3,7 @@ package components
 import (
 	"fmt"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-command/sdk/go/command/local"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -28,8 +29,20 @@ type AgentsArgs struct {
 	NamePrefix         pulumi.StringInput // instance profile
 	RolePrefix         pulumi.StringInput
 	DependsOn          []pulumi.Resource // what agents read at boot (SSM secrets)
-	Tags               Tags
+	// LoadBalancer is the classic ELB's name (from the ELB, so the group
+	// waits for it). With REX-Ray the agents are an Auto Scaling group that
+	// registers its instances with it; Flocker's fixed agents are
+	// registered by the LoadBalancer's attachments instead.
+	LoadBalancer pulumi.StringInput
+	Tags         Tags
 }
+
+// InGroup reports whether agents of driver run in an Auto Scaling group:
+// REX-Ray's do. Flocker's keep fixed instances, because each one's node
+// certificate is issued by Pulumi for that node (flockerpki.go) and an
+// instance the group launches could not have one without the CA key on the
+// nodes (docs/agents.md).
+func InGroup(driver string) bool { return driver == facts.VolumeDriverRexRay }
 
 // Agents are the Mesos agents, their instance profile, and the clean-up of
 // the EBS volumes their volume driver creates at run time.
@@ -39,7 +52,13 @@ type Agents struct {
 	InstanceIDs pulumi.StringArrayOutput
 	PrivateIPs  pulumi.StringArrayOutput
 	PublicIPs   pulumi.StringArrayOutput
-	Instances   []*ec2.Instance
+	Instances   []*ec2.Instance // fixed agents (Flocker); none in a group
+	// LaunchTemplate and Group are the REX-Ray agents' (InGroup); nil for
+	// fixed agents. The group's instances are not Pulumi's: InstanceIDs,
+	// PrivateIPs and PublicIPs are then empty, and the tools find the
+	// agents by their tags (ec2ops).
+	LaunchTemplate *ec2.LaunchTemplate
+	Group          *autoscaling.Group
 	// VolumeCleanup deletes the run-time volumes on destroy.
 	VolumeCleanup *local.Command
 }
@@ -75,6 +94,9 @@ func NewAgents(ctx *pulumi.Context, name string, args *AgentsArgs, opts ...pulum
 	}
 	deps := append([]pulumi.Resource{cleanup, role.Policy}, args.DependsOn...)
 
+	if InGroup(args.Boot.VolumeDriver) {
+		return a, a.group(ctx, name, args, role.Profile.Name, deps)
+	}
 	var ids, privateIPs, publicIPs pulumi.StringArray
 	for i := 1; i <= args.Count; i++ {
 		index := i
@@ -104,7 +126,55 @@ func NewAgents(ctx *pulumi.Context, name string, args *AgentsArgs, opts ...pulum
 	return a, nil
 }
 
-// agentUserData is the user data of agent index for cluster id: rendered,
+// group makes the agents an Auto Scaling group of one launch template.
+// The group depends on the clean-up, as each fixed agent does: on destroy
+// Pulumi deletes the group first, and the provider drains it (desired 0)
+// and waits for its instances to be terminated before it deletes the group
+// (terraform-provider-aws internal/service/autoscaling/group.go,
+// resourceGroupDelete, drainGroup and waitGroupDrained, unless
+// force_delete); only then does the clean-up run and find the volume
+// detached.
+func (a *Agents) group(ctx *pulumi.Context, name string, args *AgentsArgs, profile pulumi.StringInput, deps []pulumi.Resource) error {
+	// One user data for every agent: an agent is no longer numbered
+	// (index 0, node name "agent"), and nothing in it names its address.
+	userData := pulumi.All(args.ClusterID, bootZone(args.Zone, args.Boot.Zone)).ApplyT(func(v []any) (string, error) {
+		in := args.Boot
+		in.Zone = v[1].(string)
+		return agentUserData(in, v[0].(string), 0)
+	}).(pulumi.StringOutput)
+	lt, group, err := newAgentGroup(ctx, name, agentGroupArgs{
+		Node: args.Node, Count: args.Count, UserData: userData, Profile: profile,
+		LoadBalancer: args.LoadBalancer, NamePrefix: args.NamePrefix, Tags: args.Tags,
+	}, pulumi.Parent(a), pulumi.DependsOn(deps))
+	if err != nil {
+		return err
+	}
+	a.LaunchTemplate, a.Group = lt, group
+	empty := pulumi.StringArray{}.ToStringArrayOutput()
+	a.InstanceIDs, a.PrivateIPs, a.PublicIPs = empty, empty, empty
+	return ctx.RegisterResourceOutputs(a, pulumi.Map{"groupName": group.Name, "launchTemplateId": lt.ID()})
+}
+
+// Resources are what the agents are made of for a resource that must wait
+// for them (the app's deployment): the instances, or the group.
+func (a *Agents) Resources() []pulumi.Resource {
+	if a.Group != nil {
+		return []pulumi.Resource{a.Group}
+	}
+	return instancesOf(a.Instances)
+}
+
+// FoundByTag is clusterID when the agents are a group's, whose instances
+// the tools find by the cluster's tags; nil for fixed agents.
+func (a *Agents) FoundByTag(clusterID pulumi.StringInput) pulumi.StringInput {
+	if a.Group == nil {
+		return nil
+	}
+	return clusterID
+}
+
+// agentUserData is the user data of agent index (0: any agent of the
+// group) for cluster id: rendered,
 // gzipped and base64-encoded, within EC2's limit (userdata.EncodeForEC2).
 func agentUserData(in userdata.AgentInput, id string, index int) (string, error) {
 	in.ClusterID, in.Index = id, index

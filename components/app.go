@@ -28,8 +28,12 @@ type AppDeploymentArgs struct {
 	// the region and the stack's aws:profile. Without BootInstances the
 	// deploy works as before and says it cannot see the consoles.
 	BootInstances pulumi.StringInput
-	Region        string
-	Profile       string
+	// AgentsOf is the cluster id whose agents deploy-app finds by tag
+	// (MHA_BOOT_AGENTS_OF) when they are an Auto Scaling group's, whose
+	// instance ids Pulumi does not know; nil for fixed agents.
+	AgentsOf pulumi.StringInput
+	Region   string
+	Profile  string
 	// VolumeDriver chooses the boot budget deploy-app holds each node's
 	// steps against (internal/bootbudget).
 	VolumeDriver string
@@ -132,6 +136,9 @@ func deployEnv(args *AppDeploymentArgs) pulumi.StringMap {
 	}).(pulumi.StringOutput)}
 	if args.BootInstances != nil {
 		env["MHA_BOOT_INSTANCES"] = args.BootInstances
+		if args.AgentsOf != nil {
+			env["MHA_BOOT_AGENTS_OF"] = args.AgentsOf
+		}
 		env["MHA_AWS_REGION"] = pulumi.String(args.Region)
 		if args.Profile != "" {
 			env["MHA_AWS_PROFILE"] = pulumi.String(args.Profile)

@@ -72,7 +72,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	b.parent = pulumi.Parent(b.c)
 	for _, phase := range []func() error{
-		b.lookUps, b.preflight, b.identity, b.network, b.secrets, b.masters, b.agents, b.loadBalancer, b.app, b.outputs,
+		b.lookUps, b.preflight, b.identity, b.network, b.secrets, b.masters, b.loadBalancer, b.agents, b.app, b.outputs,
 	} {
 		if err := phase(); err != nil {
 			return nil, err
@@ -330,8 +330,11 @@ func (b *clusterBuild) agents() error {
 		ClusterID: c.ClusterID, Zone: c.Zone, FlockerClusterUUID: b.flockerUUID, VolumeName: c.VolumeName,
 		Account: b.caller.AccountId, Profile: cfg.Profile,
 		Policy: b.policy("agents"), NamePrefix: b.namePrefix("agents"), RolePrefix: b.prefix(RoleNamePrefix, "agents"),
-		DependsOn: append(c.Network.Reservations(), b.agentSecrets...), Tags: b.tags,
+		DependsOn: append(c.Network.Reservations(), b.agentSecrets...), LoadBalancer: c.LoadBalancer.ELB.Name, Tags: b.tags,
 	}, b.parent)
+	if err == nil {
+		err = c.LoadBalancer.AttachAgents(b.ctx, c.Agents.Instances)
+	}
 	if err != nil {
 		return err
 	}
@@ -346,7 +349,7 @@ func (b *clusterBuild) loadBalancer() error {
 	c.LoadBalancer, err = NewLoadBalancer(b.ctx, b.name+"-elb", &LoadBalancerArgs{
 		Name:     c.ClusterID.ApplyT(func(id string) string { return ELBName(stack, id) }).(pulumi.StringOutput),
 		SubnetID: c.Network.SubnetID, SecurityGroupID: c.Network.ELBSG, AppPort: b.cfg.AppPort,
-		Agents: c.Agents.Instances, DependsOn: c.Network.Reservations(), Tags: b.tags,
+		DependsOn: c.Network.Reservations(), Tags: b.tags,
 	}, b.parent)
 	if err != nil {
 		return err
@@ -363,7 +366,7 @@ func (b *clusterBuild) app() error {
 	c.MesosURLs = perMaster(fmt.Sprintf("http://%%s:%d", facts.MesosMasterPort))
 	c.SSHMasters = perMaster("ssh " + facts.SSHUser + "@%s")
 	c.MarathonURL, c.MesosURL, c.SSHMaster = c.MarathonURLs.Index(pulumi.Int(0)), c.MesosURLs.Index(pulumi.Int(0)), c.SSHMasters.Index(pulumi.Int(0))
-	nodes := append(instancesOf(c.Masters.Instances), instancesOf(c.Agents.Instances)...)
+	nodes := append(instancesOf(c.Masters.Instances), c.Agents.Resources()...)
 	var err error
 	c.App, err = NewAppDeployment(b.ctx, b.name+"-app", &AppDeploymentArgs{
 		MarathonURLs: c.MarathonURLs,
@@ -372,8 +375,8 @@ func (b *clusterBuild) app() error {
 			return b.renderManifest(v[0].(string), v[1].(string))
 		}).(pulumi.StringOutput),
 		DependsOn:     nodes,
-		BootInstances: BootInstances(c.Masters.Instances, c.Agents.Instances),
-		Region:        cfg.Region, Profile: cfg.Profile, VolumeDriver: cfg.VolumeDriver,
+		BootInstances: BootInstances(c.Masters.Instances, c.Agents.Instances), AgentsOf: c.Agents.FoundByTag(c.ClusterID),
+		Region: cfg.Region, Profile: cfg.Profile, VolumeDriver: cfg.VolumeDriver,
 	}, b.parent)
 	return err
 }

@@ -16,7 +16,14 @@ type LoadBalancerArgs struct {
 	SubnetID        pulumi.StringInput
 	SecurityGroupID pulumi.StringInput
 	AppPort         int
-	Agents          []*ec2.Instance // registered one attachment each
+	// Agents are registered one attachment each: Flocker's fixed agents.
+	// REX-Ray's Auto Scaling group registers its own (agents.go), and
+	// they must not be attached as well: the provider's docs forbid mixing
+	// the group's load_balancers with attachments
+	// (website/docs/r/autoscaling_group.html.markdown), and an attachment
+	// would pin one instance id in Pulumi's state. Fixed agents made
+	// after the ELB are attached with AttachAgents.
+	Agents []*ec2.Instance
 	// DependsOn are what the ELB must wait for: the reservation of the
 	// master's address, so the ELB's interfaces cannot take it.
 	DependsOn []pulumi.Resource
@@ -33,6 +40,7 @@ type LoadBalancer struct {
 	ELB     *elb.LoadBalancer
 	// Attachments register the agents, one each, in the order of Agents.
 	Attachments []*elb.Attachment
+	name        string // the component's name, which the attachments' derive from
 }
 
 // HealthCheckTarget is the ELB's health check: HTTP on the app port.
@@ -75,6 +83,22 @@ func NewLoadBalancer(ctx *pulumi.Context, name string, args *LoadBalancerArgs, o
 		return nil, err
 	}
 	lb.ELB = e
+	lb.name = name
+	if err := lb.AttachAgents(ctx, args.Agents); err != nil {
+		return nil, err
+	}
+	lb.DNSName = e.DnsName
+	if err := ctx.RegisterResourceOutputs(lb, pulumi.Map{"dnsName": lb.DNSName}); err != nil {
+		return nil, err
+	}
+	return lb, nil
+}
+
+// AttachAgents registers fixed agents with the ELB, one attachment each,
+// named as NewLoadBalancer always named them, so a stack keeps its
+// attachments whichever of the ELB and the agents was made first.
+func (lb *LoadBalancer) AttachAgents(ctx *pulumi.Context, agents []*ec2.Instance) error {
+	e, name := lb.ELB, lb.name
 	// One attachment per agent rather than the ELB's `instances` list, so an
 	// agent that no longer exists touches only its own registration, never
 	// the ELB: with the list, one RegisterInstancesWithLoadBalancer or
@@ -90,7 +114,7 @@ func NewLoadBalancer(ctx *pulumi.Context, name string, args *LoadBalancerArgs, o
 	// so leaving it out keeps the attachments' registrations
 	// (load_balancer.go; the two must not be mixed,
 	// website/docs/r/elb_attachment.html.markdown).
-	for i, inst := range args.Agents {
+	for i, inst := range agents {
 		// `elb` takes the ELB's name and forces a new attachment when it
 		// changes; taking it from the ELB makes a replacement of the ELB
 		// (delete first, same name) replace the attachments too. DeletedWith:
@@ -101,13 +125,9 @@ func NewLoadBalancer(ctx *pulumi.Context, name string, args *LoadBalancerArgs, o
 			Instance: inst.ID(),
 		}, pulumi.Parent(lb), pulumi.DeletedWith(e))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		lb.Attachments = append(lb.Attachments, a)
 	}
-	lb.DNSName = e.DnsName
-	if err := ctx.RegisterResourceOutputs(lb, pulumi.Map{"dnsName": lb.DNSName}); err != nil {
-		return nil, err
-	}
-	return lb, nil
+	return nil
 }

@@ -54,7 +54,7 @@ type MasterImages struct{ ZooKeeper, MesosMaster, Marathon, FlockerControl, AWSC
 type AgentInput struct {
 	ClusterID    string
 	Region, Zone string
-	Index        int // 1-based agent number
+	Index        int // 1-based agent number; 0: any agent of an Auto Scaling group (node name "agent")
 	// Masters are the masters' private IPv4 addresses, as in MasterInput:
 	// the agent finds the leading Mesos master through all their ZooKeepers,
 	// and reaches the Flocker control service on the first (the demo used

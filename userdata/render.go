@@ -139,7 +139,13 @@ func RenderAgent(in AgentInput) ([]byte, error) {
 	if err := in.validate(); err != nil {
 		return nil, fmt.Errorf("rendering agent user data: %w", err)
 	}
-	n := newNode(facts.RoleAgent, "agent-"+strconv.Itoa(in.Index), in.ClusterID, in.Region, in.Zone, in.VolumeDriver, in.FlockerFiles)
+	name := "agent-" + strconv.Itoa(in.Index)
+	if in.Index == 0 {
+		// One user data for every agent of the group: a launched agent
+		// has no number, and its boot log names it by its instance.
+		name = "agent"
+	}
+	n := newNode(facts.RoleAgent, name, in.ClusterID, in.Region, in.Zone, in.VolumeDriver, in.FlockerFiles)
 	n.Agent = in
 	n.Masters = in.Masters
 	// The self-fence's quorum: the Mesos masters' own.

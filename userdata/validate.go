@@ -78,8 +78,12 @@ func (in AgentInput) validate() error {
 	if err := validateCommon(in.ClusterID, in.Region, in.Zone, in.VolumeDriver); err != nil {
 		return err
 	}
-	if in.Index < 1 {
-		return fmt.Errorf("invalid Index %d: agents are numbered from 1", in.Index)
+	switch {
+	case in.Index < 0:
+		return fmt.Errorf("invalid Index %d: agents are numbered from 1, or 0 for any agent of an Auto Scaling group", in.Index)
+	case in.Index == 0 && in.VolumeDriver == facts.VolumeDriverFlocker:
+		// A Flocker agent's certificates are its own (FlockerFiles).
+		return fmt.Errorf("invalid Index 0 with volume driver %s: a Flocker agent is numbered from 1, for its node certificate", in.VolumeDriver)
 	}
 	if err := validateMasters(in.Masters); err != nil {
 		return err

@@ -77,7 +77,8 @@ func TestRenderAgentRejects(t *testing.T) {
 		edit   func(*AgentInput)
 		want   string
 	}{
-		{"index zero", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Index = 0 }, "Index 0"},
+		{"negative index", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Index = -1 }, "Index -1"},
+		{"flocker agent without a number: its certificate is its own", facts.VolumeDriverFlocker, func(in *AgentInput) { in.Index = 0 }, "Index 0 with volume driver flocker"},
 		{"no master", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Masters = nil }, "Masters []: want [1 3 5] addresses"},
 		{"two masters", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Masters = testMasterIPs[:2] }, "not 2"},
 		{"master ip missing", facts.VolumeDriverRexRay, func(in *AgentInput) { in.Masters = []string{""} }, "Masters[0] \"\""},
@@ -175,5 +176,21 @@ func TestShellQuote(t *testing.T) {
 		if got := shellQuote(in); got != want {
 			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// An agent of the REX-Ray Auto Scaling group (Index 0) renders one user
+// data for every agent: named "agent", with no number and no address of
+// its own.
+func TestRenderGroupAgent(t *testing.T) {
+	in := agentInput(facts.VolumeDriverRexRay)
+	in.Index = 0
+	out, err := RenderAgent(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(out)
+	if !strings.Contains(doc, "MHA_NODE='agent'\n") || strings.Contains(doc, "agent-0") || strings.Contains(doc, "agent-1") {
+		t.Errorf("the group's user data should name its node \"agent\", never a number:\n%s", doc)
 	}
 }

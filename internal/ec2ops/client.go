@@ -44,6 +44,7 @@ const (
 // Client performs the tools' EC2 operations.
 type Client struct {
 	api         EC2API
+	asg         AutoScalingAPI // nil: no agents' group can be read (group.go)
 	poll        time.Duration
 	waitTimeout time.Duration
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/apps"
+	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/manifest"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
@@ -195,4 +196,29 @@ func (b Budget) String() string {
 		fmt.Fprintf(&sb, "  %6s  %s (%s)\n", s.Duration, s.Name, s.Basis)
 	}
 	return sb.String()
+}
+
+// FullStrength is the budget's time-to-full-strength row of a driver whose
+// agents are an Auto Scaling group's (REX-Ray: components.InGroup): from the
+// kill, beside the recovery and not part of its total, the group replaces
+// the lost agent (facts.GroupReplaceEstimate) and the new agent boots (the
+// agent's steps of the boot budget, internal/bootbudget). Flocker's fixed
+// agents come back only with `pulumi up`: no row.
+func FullStrength(driver string) (Step, bool) {
+	if driver != facts.VolumeDriverRexRay {
+		return Step{}, false
+	}
+	b, err := bootbudget.New(driver)
+	if err != nil {
+		return Step{}, false
+	}
+	var boot time.Duration
+	for _, st := range b.Steps {
+		if st.Role == facts.RoleAgent {
+			boot += time.Duration(st.Seconds * float64(time.Second))
+		}
+	}
+	d := facts.GroupReplaceEstimate + boot
+	return Step{Name: "the agents' group is back to full strength", Duration: d, Seconds: d.Seconds(), Alongside: true,
+		Basis: fmt.Sprintf("estimate: the group's EC2 health check and a new instance running %s, then the agent's boot %s (boot budget); the rehearsal measures it", facts.GroupReplaceEstimate, boot)}, true
 }

@@ -204,6 +204,12 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			set("privateIp", fmt.Sprintf("10.42.1.%d", 101+n))
 		}
 		set("publicIp", fmt.Sprintf("198.51.100.%d", 10+n))
+	case tLaunchTemplate:
+		id = "lt-0" + seed[:16]
+		set("latestVersion", 1)
+	case tGroup:
+		set("name", r.String("namePrefix")+"20261124000000000000000001")
+		id = r.String("namePrefix") + "20261124000000000000000001"
 	case "aws:elb/loadBalancer:LoadBalancer":
 		set("dnsName", r.String("name")+"-1234567890.us-east-1.elb.amazonaws.com")
 	case "aws:ec2/keyPair:KeyPair":

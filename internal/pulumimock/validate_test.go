@@ -63,6 +63,9 @@ func baseline(typ string) map[string]any {
 	case tParameter:
 		return map[string]any{"name": "/marathon-ha/mha-1a2b3c4d/master/cluster.crt", "type": "SecureString", "value": "-----BEGIN CERTIFICATE-----", "description": "Flocker credential of the marathon-ha master (read at boot by its instance profile)", "tags": ec2Tags}
 	}
+	if b := autoscalingBaseline(typ, ec2Tags); b != nil {
+		return b
+	}
 	panic("no baseline for " + typ)
 }
 

@@ -139,6 +139,11 @@ func masterDrill(ctx context.Context, cfg Config, r *Report, outs stackoutputs.O
 	d.Target = &target
 	var killedAt time.Time
 	if err := timed(cfg, r, StepKillMaster, func() (err error) {
+		if len(outs.AgentPrivateIPs) == 0 { // a group's agents, found by tag (kill-node master.go)
+			if outs.AgentPrivateIPs, err = e.LiveAgentAddresses(ctx, outs.ClusterID); err != nil {
+				return err
+			}
+		}
 		killedAt, err = failover.KillMaster(ctx, e, outs, target)
 		return err
 	}); err != nil {

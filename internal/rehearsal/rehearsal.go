@@ -105,7 +105,12 @@ func DefaultClients(progress io.Writer) Clients {
 			if err != nil {
 				return nil, err
 			}
-			return ec2ops.New(api), nil
+			// The agents' group, when they are one (REX-Ray).
+			asg, err := ec2ops.ConnectAutoScaling(ctx, o.Region, "")
+			if err != nil {
+				return nil, err
+			}
+			return ec2ops.New(api, ec2ops.WithAutoScaling(asg)), nil
 		},
 		App: func(o stackoutputs.Outputs) *mobycounter.Client {
 			return mobycounter.New(o.AppURL, mobycounter.WithHTTPClient(&http.Client{}))

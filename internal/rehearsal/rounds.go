@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/ctxsleep"
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/marathon"
 	"github.com/marathon-ha/marathon-ha/internal/rounds"
@@ -72,6 +73,22 @@ func CheckRoundDrills(drills []string) error {
 func (a *agentRun) rounds(ctx context.Context) error {
 	cfg, r := a.cfg, a.r
 	restorer, ok := cfg.Stack.(Restorer)
+	// REX-Ray's agents are an Auto Scaling group's, which replaces a lost
+	// agent by itself: no `pulumi up` between rounds, only the wait for
+	// the group (rounds.Config.FullStrength).
+	group := false
+	if a.e != nil {
+		switch err := a.groupErr(ctx); {
+		case err == nil:
+			group = true
+		case !errors.Is(err, ec2ops.ErrNoGroup):
+			// Not knowing would run pulumi up between rounds on a group.
+			return fmt.Errorf("rounds on stack %s: %w", cfg.Stack.Name(), err)
+		}
+	}
+	if group {
+		restorer, ok = groupRestorer{a}, true
+	}
 	if !ok && cfg.Rounds > 1 {
 		return fmt.Errorf("%d rounds on stack %s: %w (its Stack has no Restore)", cfg.Rounds, cfg.Stack.Name(), rounds.ErrNoRestore)
 	}
@@ -83,7 +100,14 @@ func (a *agentRun) rounds(ctx context.Context) error {
 			r.Steps[i].Round = n
 		}
 	}
-	sum := rounds.Run(ctx, rounds.Config{Rounds: cfg.Rounds, Seed: cfg.Seed, Drills: cfg.RoundDrills, Progress: cfg.Progress, Now: cfg.Now,
+	var full func(ctx context.Context, n int) (time.Duration, error)
+	if group {
+		full = a.groupFullStrength
+		if row, ok := failover.FullStrength(a.outs.VolumeDriver); ok {
+			fmt.Fprintf(cfg.Progress, "rehearsal: the agents are an Auto Scaling group's; time-to-full-strength budget %s (%s)\n", row.Duration, row.Basis)
+		}
+	}
+	sum := rounds.Run(ctx, rounds.Config{Rounds: cfg.Rounds, Seed: cfg.Seed, Drills: cfg.RoundDrills, Progress: cfg.Progress, Now: cfg.Now, FullStrength: full,
 		Round: func(ctx context.Context, n int, drill string) (rounds.Outcome, error) {
 			from := len(r.Steps)
 			defer inRound(n, from)
@@ -140,7 +164,7 @@ func (a *agentRun) waitFullStrength(ctx context.Context) error {
 	for {
 		missing := a.strength(ctx, probe)
 		if missing == nil {
-			fmt.Fprintf(cfg.Progress, "rehearsal: back to full strength (%d agents) after %s\n", len(a.outs.AgentPrivateIPs), cfg.Now().Sub(start).Round(time.Millisecond))
+			fmt.Fprintf(cfg.Progress, "rehearsal: every agent registered and the app served %s after the restore began\n", cfg.Now().Sub(start).Round(time.Millisecond))
 			return nil
 		}
 		if err := ctxsleep.Sleep(ctx, cfg.PollInterval); err != nil {
@@ -155,8 +179,12 @@ func (a *agentRun) strength(ctx context.Context, probe failover.MesosProbe) erro
 	if err != nil {
 		return fmt.Errorf("reading the Mesos leader's agents: %w", err)
 	}
+	ips, err := a.agentIPs(ctx)
+	if err != nil {
+		return err
+	}
 	var absent []string
-	for _, ip := range a.outs.AgentPrivateIPs {
+	for _, ip := range ips {
 		if !slices.Contains(st.Agents, ip) {
 			absent = append(absent, ip)
 		}
@@ -171,7 +199,7 @@ func (a *agentRun) strength(ctx context.Context, probe failover.MesosProbe) erro
 		return fmt.Errorf("listing the app's tasks: %w", err)
 	}
 	if !slices.ContainsFunc(tasks, func(t marathon.Task) bool {
-		return t.State == "TASK_RUNNING" && slices.Contains(a.outs.AgentPrivateIPs, t.Host)
+		return t.State == "TASK_RUNNING" && slices.Contains(ips, t.Host)
 	}) {
 		return errors.New("no agent runs the app, as Marathon lists its tasks")
 	}

@@ -75,6 +75,10 @@ type Round struct {
 	StartedAt      time.Time `json:"startedAt"`
 	Seconds        float64   `json:"seconds"`
 	RestoreSeconds float64   `json:"restoreSeconds,omitempty"`
+	// FullStrengthSeconds is how long after the kill the agents' group was
+	// back to its desired capacity, every agent InService (Config.FullStrength);
+	// nil when not measured.
+	FullStrengthSeconds *float64 `json:"fullStrengthSeconds,omitempty"`
 }
 
 // Config is one run of rounds.
@@ -92,6 +96,12 @@ type Config struct {
 	// lost agent replaced and registered, the app served) before the next
 	// round; it is not called after the last. An error stops the run.
 	Restore func(ctx context.Context, n int) error
+	// FullStrength, when set, waits after each recovered round until the
+	// agents' Auto Scaling group is back to its desired capacity, every
+	// agent InService, and returns how long after the round's kill that
+	// was. It runs before Restore, so the next kill finds the cluster
+	// whole; an error stops the run.
+	FullStrength func(ctx context.Context, n int) (time.Duration, error)
 	// Progress gets a line per round.
 	Progress io.Writer
 	// Now is the clock (default time.Now).
@@ -128,7 +138,17 @@ func Run(ctx context.Context, cfg Config) Summary {
 			rd.Error = err.Error()
 		}
 		fmt.Fprintf(cfg.Progress, "rounds: round %d/%d (%s): %s\n", n, cfg.Rounds, drill, rd.line())
-		if err == nil && rd.Recovered && n < len(plan) {
+		if err == nil && rd.Recovered && cfg.FullStrength != nil {
+			took, ferr := cfg.FullStrength(ctx, n)
+			if ferr != nil {
+				rd.RestoreError = fmt.Sprintf("the agents' group was not back to full strength: %v", ferr)
+			} else {
+				secs := took.Seconds()
+				rd.FullStrengthSeconds = &secs
+				fmt.Fprintf(cfg.Progress, "rounds: round %d: the agents' group back to full strength %.3fs after the kill\n", n, secs)
+			}
+		}
+		if err == nil && rd.Recovered && rd.RestoreError == "" && n < len(plan) {
 			rstart := cfg.Now()
 			if rerr := cfg.Restore(ctx, n); rerr != nil {
 				rd.RestoreError = rerr.Error()

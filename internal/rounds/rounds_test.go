@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/rounds"
 )
@@ -141,5 +143,42 @@ func TestRunStops(t *testing.T) {
 	}})
 	if len(s.Rounds) != 0 || !strings.Contains(s.Stopped, "before round 1") {
 		t.Errorf("cancelled run %+v", s)
+	}
+}
+
+// FullStrength runs after every recovered round, before the next kill (and
+// before Restore); its times make the summary's time to full strength, and
+// a group that does not come back stops the run before another kill.
+func TestFullStrengthBetweenKills(t *testing.T) {
+	var log []string
+	cfg := rounds.Config{Rounds: 4, Seed: 7, Drills: drills,
+		Round: func(_ context.Context, n int, _ string) (rounds.Outcome, error) {
+			log = append(log, fmt.Sprintf("kill %d", n))
+			return rounds.Outcome{Recovered: true, RTOSeconds: 1}, nil
+		},
+		Restore: func(_ context.Context, n int) error { log = append(log, fmt.Sprintf("restore %d", n)); return nil },
+		FullStrength: func(_ context.Context, n int) (time.Duration, error) {
+			log = append(log, fmt.Sprintf("full %d", n))
+			if n == 3 {
+				return 0, errors.New("1 of 2 InService")
+			}
+			return time.Duration(n) * time.Second, nil
+		},
+	}
+	s := rounds.Run(context.Background(), cfg)
+	want := []string{"kill 1", "full 1", "restore 1", "kill 2", "full 2", "restore 2", "kill 3", "full 3"}
+	if !slices.Equal(log, want) {
+		t.Errorf("order %v, want %v", log, want)
+	}
+	if s.FullStrength == nil || *s.FullStrength != (rounds.Stats{N: 2, P50: 1, P95: 2, Max: 2}) {
+		t.Errorf("time to full strength %+v", s.FullStrength)
+	}
+	if s.OK() || !strings.Contains(s.Stopped, "stopped after round 3") || !strings.Contains(s.Stopped, "1 of 2 InService") {
+		t.Errorf("stopped %q", s.Stopped)
+	}
+	var out bytes.Buffer
+	s.Write(&out)
+	if !strings.Contains(out.String(), "time to full strength (kill to the agents' group all InService) over 2 rounds: p50 1.000s") {
+		t.Errorf("summary:\n%s", out.String())
 	}
 }

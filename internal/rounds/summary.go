@@ -26,8 +26,11 @@ type Summary struct {
 	ByDrill   map[string]int `json:"byDrill"`
 	// RTO is over the recovered rounds; RPO over the rounds that measured
 	// it, nil when none did.
-	RTO          Stats  `json:"rto"`
-	RPO          *Stats `json:"rpo,omitempty"`
+	RTO Stats  `json:"rto"`
+	RPO *Stats `json:"rpo,omitempty"`
+	// FullStrength is the time from each round's kill to the agents'
+	// group back at full strength, over the rounds that measured it.
+	FullStrength *Stats `json:"fullStrength,omitempty"`
 	Acknowledged int    `json:"acknowledged"`
 	Lost         int    `json:"lost"`
 }
@@ -55,7 +58,7 @@ func NewStats(vs []float64) Stats {
 
 func (s *Summary) tally() {
 	s.ByDrill = map[string]int{}
-	var rto, rpo []float64
+	var rto, rpo, full []float64
 	for _, r := range s.Rounds {
 		s.ByDrill[r.Drill]++
 		s.Acknowledged += r.Acknowledged
@@ -70,11 +73,18 @@ func (s *Summary) tally() {
 		if r.RPOSeconds != nil {
 			rpo = append(rpo, *r.RPOSeconds)
 		}
+		if r.FullStrengthSeconds != nil {
+			full = append(full, *r.FullStrengthSeconds)
+		}
 	}
 	s.RTO = NewStats(rto)
 	if len(rpo) > 0 {
 		st := NewStats(rpo)
 		s.RPO = &st
+	}
+	if len(full) > 0 {
+		st := NewStats(full)
+		s.FullStrength = &st
 	}
 }
 
@@ -117,6 +127,10 @@ func (s Summary) Write(w io.Writer) {
 		fmt.Fprintf(w, "  RPO over %d rounds: p50 %.3fs, p95 %.3fs, max %.3fs\n", s.RPO.N, s.RPO.P50, s.RPO.P95, s.RPO.Max)
 	} else {
 		fmt.Fprintf(w, "  RPO: not measured (no round ran a workload through the fault); lost clicks below\n")
+	}
+	if s.FullStrength != nil {
+		fmt.Fprintf(w, "  time to full strength (kill to the agents' group all InService) over %d rounds: p50 %.3fs, p95 %.3fs, max %.3fs\n",
+			s.FullStrength.N, s.FullStrength.P50, s.FullStrength.P95, s.FullStrength.Max)
 	}
 	fmt.Fprintf(w, "  clicks over all rounds: %d acknowledged, %d lost\n", s.Acknowledged, s.Lost)
 	if s.Stopped != "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -30,6 +31,33 @@ const (
 
 // bootNode is one node whose console is watched.
 type bootNode struct{ name, id string }
+
+// envAgentsOf names the cluster whose agents are an Auto Scaling group's
+// (components.AppDeploymentArgs.AgentsOf): Pulumi does not know their
+// instance ids, so they are found by the cluster's tags.
+const envAgentsOf = "MHA_BOOT_AGENTS_OF"
+
+// withGroupAgents adds to nodes the live agents of cluster (none when
+// cluster is ""), found by tag as every tool finds agents, each named
+// "agent@<instance id>": the group's agents all call themselves "agent" on
+// their consoles.
+func withGroupAgents(ctx context.Context, nodes []bootNode, cluster, region, profile string) ([]bootNode, error) {
+	if cluster == "" {
+		return nodes, nil
+	}
+	api, _, err := ec2ops.ConnectAs(ctx, region, profile)
+	if err != nil {
+		return nil, err
+	}
+	live, err := ec2ops.New(api).LiveAgents(ctx, cluster)
+	if err != nil {
+		return nil, fmt.Errorf("finding the agents of %s by tag (%s): %w", cluster, envAgentsOf, err)
+	}
+	for _, in := range live {
+		nodes = append(nodes, bootNode{"agent@" + in.ID, in.ID})
+	}
+	return nodes, nil
+}
 
 // parseInstances reads "master=i-0abc,agent-1=i-0def".
 func parseInstances(s string) ([]bootNode, error) {
@@ -256,6 +284,9 @@ func nodeTimeline(name, text string) bootlog.Timeline {
 // watch).
 func watchBoot(ctx context.Context, o options, progress io.Writer) (context.Context, func() string) {
 	nodes, err := parseInstances(o.instances)
+	if err == nil {
+		nodes, err = withGroupAgents(ctx, nodes, os.Getenv(envAgentsOf), o.region, o.awsProfile)
+	}
 	if err == nil && len(nodes) == 0 {
 		err = errors.New("no instance ids (--instances or MHA_BOOT_INSTANCES)")
 	}

@@ -331,3 +331,35 @@ func TestDeployReportsAStalledBoot(t *testing.T) {
 		t.Errorf("the stall was said %d times, want once:\n%s", n, r.stderr)
 	}
 }
+
+// TestDeployWatchesTheGroupsAgents: with MHA_BOOT_AGENTS_OF, the agents of
+// an Auto Scaling group, which no --instances names, are found by the
+// cluster's tags and their boot shown, named by instance.
+func TestDeployWatchesTheGroupsAgents(t *testing.T) {
+	ec2, _ := consoleEnv(t)
+	const groupAgent = "i-0a5c0000000000001"
+	ec2.AddInstance(ec2test.Instance{ID: groupAgent, PrivateIP: "10.0.1.30", Tags: map[string]string{facts.TagClusterID: "mha-0000cafe", facts.TagRole: facts.RoleAgent}})
+	ec2.AddInstance(ec2test.Instance{ID: "i-0a5c0000000000009", PrivateIP: "10.0.1.40", Tags: map[string]string{facts.TagClusterID: "mha-0000beef", facts.TagRole: facts.RoleAgent}})
+	t.Setenv(envAgentsOf, "mha-0000cafe")
+	m := marathontest.NewServer(fast)
+	defer m.Close()
+	m.AddAgent("10.0.1.30")
+	m.Stop()
+	path, _ := renderedFile(t)
+	ec2.AppendConsole(masterID, lines("master", step("boot", "start", 0), step("boot", "done", 150)))
+	ec2.AppendConsole(groupAgent, lines("agent", step("boot", "start", 0), step("install-packages", "start", 0)))
+	go func() {
+		waitCalls(t, ec2, 4)
+		m.Start()
+	}()
+	r := runCmd(t, "", append([]string{"--marathon", m.URL(), "--manifest", path, "--timeout", "20s", "--instances", "master=" + masterID}, watchFlags...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "boot agent@"+groupAgent+": step install-packages since 0s") {
+		t.Errorf("stderr lacks the group's agent's boot:\n%s", r.stderr)
+	}
+	if strings.Contains(r.stderr, "i-0a5c0000000000009") {
+		t.Errorf("another cluster's agent was watched:\n%s", r.stderr)
+	}
+}

@@ -77,6 +77,13 @@ func runMaster(ctx context.Context, o options, d deps, outs stackoutputs.Outputs
 	if err := app.Ping(ctx); err != nil {
 		return fail("the app does not answer through %s before the kill: %v; instance %s was not terminated", outs.AppURL, err, target.InstanceID)
 	}
+	if len(outs.AgentPrivateIPs) == 0 {
+		// A group's agents: no output names them; the watch waits for
+		// the ones live now, found by tag, to re-register.
+		if outs.AgentPrivateIPs, err = e.LiveAgentAddresses(ctx, outs.ClusterID); err != nil {
+			return fail("%v", err)
+		}
+	}
 	killedAt, err := failover.KillMaster(ctx, e, outs, target)
 	if err != nil {
 		return fail("%v", err)

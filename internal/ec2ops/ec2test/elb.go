@@ -421,6 +421,11 @@ func elbErrorBody(e *apiError, rid string) elbErrorResponse {
 }
 
 func (s *ELBAPI) writeXML(w http.ResponseWriter, status int, body any) {
+	writeQueryXML(w, status, body)
+}
+
+// writeQueryXML writes an awsquery answer (ELB, Auto Scaling).
+func writeQueryXML(w http.ResponseWriter, status int, body any) {
 	out, err := xml.Marshal(body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -182,6 +182,13 @@ type Options struct {
 	// Marathon's task reconciliation (zero: Marathon 1.4.9's defaults,
 	// 15 s and 600 s): a healed agent's task is seen running again then.
 	ReconciliationInitialDelay, ReconciliationInterval time.Duration
+
+	// AgentGroup makes the agents an Auto Scaling group's, as the REX-Ray
+	// stack's are (replace.go): a lost agent is replaced GroupReplaceDelay
+	// after it left running, InService GroupLaunchDelay later (defaults
+	// DefaultGroupReplaceDelay, DefaultGroupLaunchDelay).
+	AgentGroup                          bool
+	GroupReplaceDelay, GroupLaunchDelay time.Duration
 }
 
 func (o *Options) defaults() {
@@ -252,6 +259,7 @@ type Cluster struct {
 	masters  []*master
 	mt       *marathontest.Server
 	ec2      *ec2test.Server
+	asg      *ec2test.AutoScaling // Options.AgentGroup (replace.go)
 	elb      *mobycountertest.ELB
 	marathon *marathon.Client
 	app      *mobycounter.Client
@@ -400,6 +408,7 @@ func (c *Cluster) start() error {
 		return fmt.Errorf("deploying the app to the stand-in Marathon: %w", err)
 	}
 
+	c.startGroup()
 	c.done.Add(1)
 	go c.harness()
 	if c.opts.Fencing {
@@ -448,6 +457,7 @@ func (c *Cluster) start() error {
 			HealthCheckMaxConsecutiveFailures: hc.MaxConsecutiveFailures,
 		},
 	}
+	c.groupOutputs()
 	return nil
 }
 
@@ -462,6 +472,9 @@ func (c *Cluster) harness() {
 	t := time.NewTicker(harnessPoll)
 	defer t.Stop()
 	for {
+		if c.asg != nil {
+			c.asg.Advance()
+		}
 		c.startRunningApp()
 		c.stopKilledApps()
 		c.observe()
@@ -504,7 +517,11 @@ func (c *Cluster) EC2Endpoint() string { return c.ec2.URL }
 // EC2 returns an ec2ops client of the EC2 stand-in that polls every
 // millisecond.
 func (c *Cluster) EC2() *ec2ops.Client {
-	return ec2ops.New(c.ec2.Client(), ec2ops.WithPollInterval(time.Millisecond))
+	opts := []ec2ops.Option{ec2ops.WithPollInterval(time.Millisecond)}
+	if c.asg != nil {
+		opts = append(opts, ec2ops.WithAutoScaling(c.asg.Client()))
+	}
+	return ec2ops.New(c.ec2.Client(), opts...)
 }
 
 // EC2Server is the EC2 stand-in, for its request log and instance states.
@@ -590,6 +607,9 @@ func (c *Cluster) Close() {
 	for _, m := range c.masters {
 		m.mesos.Close()
 		m.zk.close()
+	}
+	if c.asg != nil {
+		c.asg.Close()
 	}
 	c.ec2.Close()
 	os.RemoveAll(c.dataDir)
