@@ -81,7 +81,7 @@ func TestResourcesPerComponent(t *testing.T) {
 			"aws:ec2/routeTable:RouteTable": 1, "aws:ec2/routeTableAssociation:RouteTableAssociation": 1,
 			tSG: 3, tRule: 17, tKeyPair: 1, tInstance: 3, tELB: 1,
 			// the master's address; one ELB registration per agent
-			"aws:ec2/subnetCidrReservation:SubnetCidrReservation": 1, "aws:elb/attachment:Attachment": 2,
+			"aws:ec2/subnetCidrReservation:SubnetCidrReservation": 5, "aws:elb/attachment:Attachment": 2,
 			// the agents' and the masters' fencer's
 			tRole: 2, tPolicy: 2, tProfile: 2,
 			tCommand: 2, "random:index/randomId:RandomId": 1,
@@ -94,7 +94,7 @@ func TestResourcesPerComponent(t *testing.T) {
 			"aws:ec2/vpc:Vpc": 1, "aws:ec2/internetGateway:InternetGateway": 1, "aws:ec2/subnet:Subnet": 1,
 			"aws:ec2/routeTable:RouteTable": 1, "aws:ec2/routeTableAssociation:RouteTableAssociation": 1,
 			tSG: 3, tRule: 18, tKeyPair: 1, tInstance: 4, tELB: 1,
-			"aws:ec2/subnetCidrReservation:SubnetCidrReservation": 1, "aws:elb/attachment:Attachment": 3,
+			"aws:ec2/subnetCidrReservation:SubnetCidrReservation": 5, "aws:elb/attachment:Attachment": 3,
 			tRole: 2, tPolicy: 2, tProfile: 2, tCommand: 2,
 			"random:index/randomId:RandomId": 1, "random:index/randomUuid:RandomUuid": 4,
 			"pulumi:index:Stash": 1,

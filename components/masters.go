@@ -28,8 +28,9 @@ type MastersArgs struct {
 	Policy, FencerPolicy pulumi.StringOutput
 	NamePrefix           func(role string) pulumi.StringInput
 	RolePrefix           pulumi.StringInput
-	// Reservations are the reservations of the masters' addresses, one per
-	// master in Boot.Masters' order (Network.MasterAddresses).
+	// Reservations are the reservations of the masters' addresses, in
+	// Boot.Masters' order, and of the addresses of masters a larger count
+	// would add (Network.MasterAddresses).
 	Reservations []*ec2.SubnetCidrReservation
 	// Secrets are what the Flocker control master reads at boot (its SSM
 	// parameters).
@@ -62,7 +63,7 @@ type Masters struct {
 // instance profile of the Flocker control master.
 func NewMasters(ctx *pulumi.Context, name string, args *MastersArgs, opts ...pulumi.ResourceOption) (*Masters, error) {
 	n := len(args.Boot.Masters)
-	if len(args.Reservations) != n {
+	if len(args.Reservations) < n {
 		return nil, fmt.Errorf("masters %s: %d address reservations for %d masters", name, len(args.Reservations), n)
 	}
 	m := &Masters{}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/marathon-ha/marathon-ha/internal/config"
+	"github.com/marathon-ha/marathon-ha/internal/pulumimock"
+)
+
+// dayTwo runs a stack's first `pulumi up` with first, then a second run
+// with second (a preview when preview is set) against the first's state,
+// and returns the second run's mocks (their Changes say what the engine
+// would do) and result.
+func dayTwo(t *testing.T, first, second map[string]string, preview bool) (*pulumimock.Mocks, *pulumimock.Result, error) {
+	t.Helper()
+	m1 := pulumimock.NewMocks()
+	if _, err := pulumimock.Run(program, m1, "dev", first, false); err != nil {
+		t.Fatalf("first up: %v", err)
+	}
+	m2 := pulumimock.NextRun(m1)
+	res, err := pulumimock.Run(program, m2, "dev", second, preview)
+	return m2, res, err
+}
+
+// moved lists the changes that are not "same", as "step type::name".
+func moved(m *pulumimock.Mocks) []string {
+	var out []string
+	for _, c := range m.Changes() {
+		if c.Step != pulumimock.StepSame {
+			out = append(out, fmt.Sprintf("%s %s %v", c.Step, c.Key, c.Replacing))
+		}
+	}
+	return out
+}
+
+// TestRerunChangesNothing: the model's baseline. A second `pulumi up` with
+// the same config must be all "same" steps, or every other day-two test
+// reads noise.
+func TestRerunChangesNothing(t *testing.T) {
+	for name, cfg := range map[string]map[string]string{"rexray": baseConfig(), "flocker": flockerConfig(), "ha": baseConfig("masterCount", "3")} {
+		t.Run(name, func(t *testing.T) {
+			m, _, err := dayTwo(t, cfg, cfg, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := moved(m); len(got) > 0 {
+				t.Errorf("a second up with the same config changes:\n%s", strings.Join(got, "\n"))
+			}
+		})
+	}
+}
+
+// keyChange is one config key changed on a default stack.
+type keyChange struct {
+	key, value string
+	flocker    bool // change it on a flocker stack (the key matters only there)
+}
+
+// keyChanges change every project key once, to a valid value.
+var keyChanges = []keyChange{
+	{key: config.KeyAvailabilityZone, value: "us-east-1b"},
+	{key: config.KeyMasterCount, value: "3"},
+	{key: config.KeyAgentCount, value: "3"},
+	{key: config.KeyMasterInstanceType, value: "m4.xlarge"},
+	{key: config.KeyAgentInstanceType, value: "m4.xlarge"},
+	{key: config.KeyKeyName, value: "operator"},
+	{key: config.KeyPublicKey, value: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKeyOtherKeyOtherKeyOtherKeyOtherKeyOth op2@example"},
+	{key: config.KeyOperatorCIDR, value: "198.51.100.0/24"},
+	{key: config.KeyExposeFlockerAPI, value: "true", flocker: true},
+	{key: config.KeyAMIID, value: "ami-0aaaaaaaaaaaaaaa2"},
+	{key: config.KeyAMIOwner, value: "123456789012"},
+	{key: config.KeyAMINameFilter, value: "ubuntu/images/hvm-ssd/ubuntu-focal-20.04-amd64-server-2025*"},
+	{key: config.KeyRootVolumeSize, value: "40"},
+	{key: config.KeyVolumeDriver, value: "flocker"},
+	{key: config.KeyAppPort, value: "8600"},
+	{key: config.KeyAppManifest, value: "apps/moby-counter.json"},
+	{key: config.KeyAgentPingTimeout, value: "20"},
+	{key: config.KeyMaxAgentPingTimeouts, value: "6"},
+	{key: config.KeySelfFence, value: "10"},
+	{key: config.KeyZooKeeperImage, value: "zookeeper:3.4.13"},
+	{key: config.KeyMesosMasterImage, value: "mesosphere/mesos-master:1.4.0"},
+	{key: config.KeyMesosAgentImage, value: "mesosphere/mesos-slave:1.4.0"},
+	{key: config.KeyMesosExecutorImage, value: "mesosphere/mesos:1.4.0"},
+	{key: config.KeyMarathonImage, value: "mesosphere/marathon:v1.4.8"},
+	{key: config.KeyFlockerControlImage, value: "clusterhq/flocker-control-service:1.14.0", flocker: true},
+	{key: config.KeyFlockerAgentImage, value: "clusterhq/flocker-dataset-agent:1.14.0", flocker: true},
+	{key: config.KeyFlockerPluginImage, value: "clusterhq/flocker-dockerplugin:1.14.0", flocker: true},
+	{key: config.KeyRexRayPlugin, value: "rexray/ebs:0.11.3"},
+	{key: config.KeyAWSCLIImage, value: "amazon/aws-cli:2.27.59"},
+	{key: config.KeyAppImage, value: "binocarlos/moby-counter:latest"},
+}
+
+// effect is what one config change does, by kind of resource.
+type effect struct {
+	change   keyChange
+	err      error // the preview's refusal, if any
+	steps    map[pulumimock.Step][]string
+	masters  pulumimock.Step // the worst step of any master
+	agents   pulumimock.Step
+	dataLost bool // the volume clean-up runs: its delete deletes the app's volume
+}
+
+// stepRank orders steps by how much they disturb.
+var stepRank = map[pulumimock.Step]int{pulumimock.StepSame: 0, pulumimock.StepUpdate: 1, pulumimock.StepCreate: 2, pulumimock.StepDelete: 3, pulumimock.StepReplace: 4}
+
+// effectOf previews, then runs, kc on a default stack.
+func effectOf(t *testing.T, kc keyChange) effect {
+	t.Helper()
+	base := baseConfig()
+	if kc.flocker {
+		base = flockerConfig()
+	}
+	next := baseConfig(kc.key, kc.value)
+	if kc.flocker {
+		next = flockerConfig(kc.key, kc.value)
+	}
+	if kc.key == config.KeyKeyName {
+		delete(next, config.KeyPublicKey)
+	}
+	e := effect{change: kc, steps: map[pulumimock.Step][]string{}}
+	m1 := pulumimock.NewMocks()
+	if _, err := pulumimock.Run(program, m1, "dev", base, false); err != nil {
+		t.Fatalf("first up: %v", err)
+	}
+	m2 := pulumimock.NextRun(m1)
+	m2.KeyPairs = []string{"operator"}
+	if _, e.err = pulumimock.Run(program, m2, "dev", next, true); e.err != nil {
+		return e
+	}
+	m2 = pulumimock.NextRun(m1)
+	m2.KeyPairs = []string{"operator"}
+	if _, err := pulumimock.Run(program, m2, "dev", next, false); err != nil {
+		t.Fatalf("%s=%s: the preview passed, the up failed: %v", kc.key, kc.value, err)
+	}
+	worst := func(cur, s pulumimock.Step) pulumimock.Step {
+		if cur == "" || stepRank[s] > stepRank[cur] {
+			return s
+		}
+		return cur
+	}
+	for _, c := range m2.Changes() {
+		typ, name, _ := strings.Cut(c.Key, "::")
+		if c.Step == pulumimock.StepSame {
+			continue
+		}
+		short := typ[strings.LastIndex(typ, ":")+1:] + " " + strings.TrimPrefix(name, "marathon-ha-")
+		e.steps[c.Step] = append(e.steps[c.Step], short)
+		switch {
+		case typ == tInstance && strings.Contains(name, "-masters-"):
+			e.masters = worst(e.masters, c.Step)
+		case typ == tInstance && strings.Contains(name, "-agents-"):
+			e.agents = worst(e.agents, c.Step)
+		case typ == tCommand && strings.HasSuffix(name, "-volume-cleanup"):
+			e.dataLost = e.dataLost || c.Step == pulumimock.StepReplace || c.Step == pulumimock.StepDelete
+		}
+	}
+	return e
+}
+
+func TestEveryKeyChangeSaysWhatItReplaces(t *testing.T) {
+	var keys []string
+	for _, kc := range keyChanges {
+		keys = append(keys, kc.key)
+	}
+	for _, k := range config.Keys {
+		if !slices.Contains(keys, k.Name) {
+			t.Errorf("key %s has no change in keyChanges", k.Name)
+		}
+	}
+	for _, kc := range keyChanges {
+		e := effectOf(t, kc)
+		t.Logf("%s=%s: err=%v masters=%s agents=%s data=%v\n  replace %v\n  update %v\n  create %v\n  delete %v", kc.key, kc.value, e.err, e.masters, e.agents, e.dataLost,
+			e.steps[pulumimock.StepReplace], e.steps[pulumimock.StepUpdate], e.steps[pulumimock.StepCreate], e.steps[pulumimock.StepDelete])
+	}
+}
+
+// TestMasterGrowthTakesReservedAddresses: raising masterCount launches the
+// new masters into addresses reserved since the first up, so no agent or
+// ELB interface can hold one (EC2 would refuse the launch,
+// InvalidIPAddress.InUse, after the first masters were replaced). The
+// reservations themselves do not change.
+func TestMasterGrowthTakesReservedAddresses(t *testing.T) {
+	for _, n := range []string{"3", "5"} {
+		t.Run(n, func(t *testing.T) {
+			m, res, err := dayTwo(t, baseConfig(), baseConfig("masterCount", n), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reserved := map[string]string{} // address -> reservation key, as of the first up
+			for k, r := range m.Prior {
+				if r.Type == tReservation {
+					ip, _, _ := strings.Cut(r.String("cidrBlock"), "/")
+					reserved[ip] = k
+				}
+			}
+			for _, c := range m.Changes() {
+				if strings.HasPrefix(c.Key, tReservation+"::") && c.Step != pulumimock.StepSame {
+					t.Errorf("%s: %s; the reservations must all exist from the first up", c.Key, c.Step)
+				}
+			}
+			for _, master := range mastersOf(t, res) {
+				if _, ok := reserved[master.String("privateIp")]; !ok {
+					t.Errorf("%s at %s: no reservation held that address before", master.Name, master.String("privateIp"))
+				}
+			}
+			// Nothing that takes an address of EC2's choosing was launched
+			// before every reservation existed.
+			for k, r := range m.Prior {
+				if r.Type != tInstance && r.Type != tELB || r.String("privateIp") != "" {
+					continue
+				}
+				for ip, rk := range reserved {
+					if !slices.Contains(r.Dependencies, rk) {
+						t.Errorf("%s was created without waiting for the reservation of %s", k, ip)
+					}
+				}
+			}
+		})
+	}
+}
