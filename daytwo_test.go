@@ -221,3 +221,36 @@ func TestMasterGrowthTakesReservedAddresses(t *testing.T) {
 		})
 	}
 }
+
+// TestZoneMoveIsRefusedAtPreview: moving availabilityZone on an existing
+// stack would replace the subnet create-before-delete with the same CIDR
+// (EC2: InvalidSubnet.Conflict) after the zone-scoped policies moved, and
+// leave the app's volume behind. The preview refuses it, naming the key
+// and the way to run elsewhere, and nothing it registered before the
+// refusal changes.
+func TestZoneMoveIsRefusedAtPreview(t *testing.T) {
+	for _, preview := range []bool{true, false} {
+		m, _, err := dayTwo(t, baseConfig(), baseConfig("availabilityZone", "us-east-1b"), preview)
+		if err == nil {
+			t.Fatalf("preview=%v: moving the zone was accepted; it replaces:\n%s", preview, strings.Join(moved(m), "\n"))
+		}
+		for _, want := range []string{"marathon-ha:availabilityZone", "us-east-1a", "new stack", "pulumi destroy"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("refusal does not say %q: %v", want, err)
+			}
+		}
+		for _, c := range m.Changes() {
+			if c.Step == pulumimock.StepReplace || c.Step == pulumimock.StepCreate {
+				t.Errorf("preview=%v: %s %s before the refusal", preview, c.Step, c.Key)
+			}
+		}
+	}
+	// Pinning the zone the stack is in changes nothing.
+	m, _, err := dayTwo(t, baseConfig(), baseConfig("availabilityZone", "us-east-1a"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := moved(m); len(got) > 0 {
+		t.Errorf("pinning the zone the stack is in changes:\n%s", strings.Join(got, "\n"))
+	}
+}
