@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"github.com/marathon-ha/marathon-ha/internal/config"
 	"github.com/marathon-ha/marathon-ha/internal/pulumimock"
@@ -252,5 +258,86 @@ func TestZoneMoveIsRefusedAtPreview(t *testing.T) {
 	}
 	if got := moved(m); len(got) > 0 {
 		t.Errorf("pinning the zone the stack is in changes:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// regzip re-encodes base64 gzip user data at another compression level:
+// the same document in other bytes, as another Go version's compress/flate
+// may write it.
+func regzip(t *testing.T, encoded string) string {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+	zw.Write(doc)
+	zw.Close()
+	out := base64.StdEncoding.EncodeToString(b.Bytes())
+	if out == encoded {
+		t.Fatal("re-encoding gave the same bytes: the test would change nothing")
+	}
+	return out
+}
+
+// TestUserDataBytesAloneReplaceNothing: a stack whose nodes were created by
+// a Go whose gzip wrote other bytes for the same documents. A later `up`
+// with the same config must replace no node: only a change of the document
+// itself may (user_data_replace_on_change compares bytes).
+func TestUserDataBytesAloneReplaceNothing(t *testing.T) {
+	for name, cfg := range map[string]map[string]string{"rexray": baseConfig(), "flocker": flockerConfig()} {
+		t.Run(name, func(t *testing.T) {
+			m1 := pulumimock.NewMocks()
+			if _, err := pulumimock.Run(program, m1, "dev", cfg, false); err != nil {
+				t.Fatal(err)
+			}
+			m2 := pulumimock.NextRun(m1)
+			// What the older Go stored: every value holding a node's user
+			// data, in the instances and wherever else the state keeps it.
+			older := map[string]string{}
+			for _, r := range m2.Prior {
+				if r.Type == tInstance {
+					ud := r.String("userDataBase64")
+					older[ud] = regzip(t, ud)
+				}
+			}
+			swap := func(pm resource.PropertyMap) resource.PropertyMap {
+				out := pm.Copy()
+				for k, v := range out {
+					if v.IsString() && older[v.StringValue()] != "" {
+						out[k] = resource.NewStringProperty(older[v.StringValue()])
+					}
+				}
+				return out
+			}
+			for k, r := range m2.Prior {
+				r.Inputs, r.Outputs = swap(r.Inputs), swap(r.Outputs)
+				m2.Prior[k] = r
+			}
+			for k, s := range m2.Stashes {
+				if s.Input.IsString() && older[s.Input.StringValue()] != "" {
+					s.Input = resource.NewStringProperty(older[s.Input.StringValue()])
+					s.Output = resource.NewStringProperty(older[s.Output.StringValue()])
+					m2.Stashes[k] = s
+				}
+			}
+			if _, err := pulumimock.Run(program, m2, "dev", cfg, false); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range m2.Changes() {
+				if strings.HasPrefix(c.Key, tInstance+"::") && c.Step != pulumimock.StepSame {
+					t.Errorf("%s %s (%v): the document did not change", c.Step, c.Key, c.Replacing)
+				}
+			}
+		})
 	}
 }

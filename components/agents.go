@@ -78,11 +78,14 @@ func NewAgents(ctx *pulumi.Context, name string, args *AgentsArgs, opts ...pulum
 	var ids, privateIPs, publicIPs pulumi.StringArray
 	for i := 1; i <= args.Count; i++ {
 		index := i
-		userData := pulumi.All(args.ClusterID, bootZone(args.Zone, args.Boot.Zone)).ApplyT(func(v []any) (string, error) {
+		userData, err := keptUserData(ctx, fmt.Sprintf("%s-%d-user-data", name, index), pulumi.All(args.ClusterID, bootZone(args.Zone, args.Boot.Zone)).ApplyT(func(v []any) (string, error) {
 			in := args.Boot
 			in.Zone = v[1].(string)
 			return agentUserData(in, v[0].(string), index)
-		}).(pulumi.StringOutput)
+		}).(pulumi.StringOutput), a)
+		if err != nil {
+			return nil, err
+		}
 		nodeName := fmt.Sprintf("%s-agent-%d", args.Tags.Stack, index)
 		inst, err := ec2.NewInstance(ctx, fmt.Sprintf("%s-%d", name, index),
 			args.Node.instanceArgs(userData, role.Profile.Name, false, args.Tags.For(facts.RoleAgent, nodeName)),

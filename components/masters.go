@@ -97,11 +97,14 @@ func NewMasters(ctx *pulumi.Context, name string, args *MastersArgs, opts ...pul
 	for i := 1; i <= n; i++ {
 		boot := args.Boot
 		boot.Index = i
-		userData := pulumi.All(args.ClusterID, bootZone(args.Zone, boot.Zone)).ApplyT(func(v []any) (string, error) {
+		userData, err := keptUserData(ctx, fmt.Sprintf("%s-%d-user-data", name, i), pulumi.All(args.ClusterID, bootZone(args.Zone, boot.Zone)).ApplyT(func(v []any) (string, error) {
 			in := boot
 			in.Zone = v[1].(string)
 			return masterUserData(in, v[0].(string))
-		}).(pulumi.StringOutput)
+		}).(pulumi.StringOutput), m)
+		if err != nil {
+			return nil, err
+		}
 
 		// "<stack>-master-<i>"; a one-master cluster's keeps the Name it had
 		// before masters were counted, so its upgrade changes nothing.
