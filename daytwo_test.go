@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -340,4 +341,65 @@ func TestUserDataBytesAloneReplaceNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKeyRotationReplacesNoNode: rotating publicKey replaces the imported
+// key pair, deleting the old one first (its name is kept), and no node:
+// masters keep their ZooKeeper state. A stack whose key pair was named
+// from a prefix, before the name was kept, is not changed by the upgrade.
+func TestKeyRotationReplacesNoNode(t *testing.T) {
+	for name, cfg := range map[string]map[string]string{"rexray": baseConfig(), "flocker": flockerConfig()} {
+		t.Run(name, func(t *testing.T) {
+			rotated := maps.Clone(cfg)
+			rotated[config.KeyPublicKey] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKeyOtherKeyOtherKeyOtherKeyOtherKeyOth op2@example"
+			m, res, err := dayTwo(t, cfg, rotated, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range m.Changes() {
+				typ, _, _ := strings.Cut(c.Key, "::")
+				switch {
+				case typ == tKeyPair && c.Step != pulumimock.StepReplace:
+					t.Errorf("%s %s, want replace: the new key must be imported", c.Step, c.Key)
+				case typ != tKeyPair && c.Step != pulumimock.StepSame:
+					t.Errorf("%s %s %v: rotating the key must move nothing else", c.Step, c.Key, c.Replacing)
+				}
+			}
+			kp := res.OfType(tKeyPair)
+			if len(kp) != 1 || !kp[0].DeleteBeforeReplace {
+				t.Errorf("key pair %v: a kept name needs the old pair deleted first (InvalidKeyPair.Duplicate)", kp)
+			}
+		})
+	}
+	t.Run("upgrade of a prefix-named key pair", func(t *testing.T) {
+		m1 := pulumimock.NewMocks()
+		if _, err := pulumimock.Run(program, m1, "dev", baseConfig(), false); err != nil {
+			t.Fatal(err)
+		}
+		m2 := pulumimock.NextRun(m1)
+		for k, r := range m2.Prior {
+			if r.Type == tKeyPair {
+				prefix := r.String("keyName") + "-"
+				r.Inputs = r.Inputs.Copy()
+				delete(r.Inputs, "keyName")
+				r.Inputs["keyNamePrefix"] = resource.NewStringProperty(prefix)
+				r.Outputs = r.Outputs.Copy()
+				r.Outputs["keyName"] = resource.NewStringProperty(prefix + "20261124000000000000000001")
+				m2.Prior[k] = r
+				for ik, inst := range m2.Prior {
+					if inst.Type == tInstance {
+						inst.Inputs = inst.Inputs.Copy()
+						inst.Inputs["keyName"] = r.Outputs["keyName"]
+						m2.Prior[ik] = inst
+					}
+				}
+			}
+		}
+		if _, err := pulumimock.Run(program, m2, "dev", baseConfig(), false); err != nil {
+			t.Fatal(err)
+		}
+		if got := moved(m2); len(got) > 0 {
+			t.Errorf("the upgrade changes:\n%s", strings.Join(got, "\n"))
+		}
+	})
 }
