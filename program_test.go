@@ -530,7 +530,7 @@ func TestNamesNeverCollide(t *testing.T) {
 	}
 	names := func(stack string) map[string]string {
 		res := run(t, stack, flockerConfig())
-		m := map[string]string{"elb": res.OfType(tELB)[0].String("name"), "keypair": res.OfType(tKeyPair)[0].String("keyNamePrefix")}
+		m := map[string]string{"elb": res.OfType(tELB)[0].String("name"), "keypair": res.OfType(tKeyPair)[0].String("keyName")}
 		for _, sg := range res.OfType(tSG) {
 			m["sg "+sg.Name] = sg.String("namePrefix")
 		}
