@@ -403,3 +403,68 @@ func TestKeyRotationReplacesNoNode(t *testing.T) {
 		}
 	})
 }
+
+// TestDriverSwitchNeedsConfirmation: switching volumeDriver deletes the
+// app's data (the old clean-up runs) and replaces every node. The preview
+// refuses it, naming the key that confirms it, before anything that costs
+// or runs changes; with the confirmation the switch goes through, and a
+// later run with the confirmation still set changes nothing.
+func TestDriverSwitchNeedsConfirmation(t *testing.T) {
+	harmless := func(key string) bool { // made before the guard, neither run nor bill
+		return strings.HasPrefix(key, "random:") || strings.HasPrefix(key, "tls:") || strings.HasPrefix(key, "marathon-ha:index:") ||
+			key == tStash+"::marathon-ha-volume-driver"
+	}
+	for _, sw := range [][2]string{{"rexray", "flocker"}, {"flocker", "rexray"}} {
+		t.Run(sw[0]+"-to-"+sw[1], func(t *testing.T) {
+			from, to := baseConfig("volumeDriver", sw[0]), baseConfig("volumeDriver", sw[1])
+			for _, preview := range []bool{true, false} {
+				m, _, err := dayTwo(t, from, to, preview)
+				if err == nil {
+					t.Fatalf("preview=%v: the switch was accepted unconfirmed:\n%s", preview, strings.Join(moved(m), "\n"))
+				}
+				for _, want := range []string{"marathon-ha:volumeDriver", "deletes that data", "pulumi config set confirmVolumeDriverSwitch " + sw[1]} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("refusal does not say %q: %v", want, err)
+					}
+				}
+				for _, c := range m.Changes() {
+					if c.Step != pulumimock.StepSame && c.Step != pulumimock.StepDelete && !harmless(c.Key) {
+						t.Errorf("preview=%v: %s %s before the refusal", preview, c.Step, c.Key)
+					}
+				}
+			}
+			confirmed := maps.Clone(to)
+			confirmed[config.KeyConfirmVolumeDriverSwitch] = sw[1]
+			m, _, err := dayTwo(t, from, confirmed, false)
+			if err != nil {
+				t.Fatalf("confirmed switch: %v", err)
+			}
+			if c := changeOf(m, tCommand+"::marathon-ha-agents-volume-cleanup"); c.Step != pulumimock.StepReplace {
+				t.Errorf("volume clean-up %s, want replace: the old one must delete the old driver's volume", c.Step)
+			}
+			again := pulumimock.NextRun(m)
+			if _, err := pulumimock.Run(program, again, "dev", confirmed, false); err != nil {
+				t.Fatal(err)
+			}
+			if got := moved(again); len(got) > 0 {
+				t.Errorf("a run after the switch, confirmation still set, changes:\n%s", strings.Join(got, "\n"))
+			}
+			// Back again with the old confirmation still set: refused.
+			stale := maps.Clone(from)
+			stale[config.KeyConfirmVolumeDriverSwitch] = sw[1]
+			if _, err := pulumimock.Run(program, pulumimock.NextRun(again), "dev", stale, true); err == nil || !strings.Contains(err.Error(), config.KeyConfirmVolumeDriverSwitch) {
+				t.Errorf("switching back on the old confirmation: %v, want a refusal naming %s", err, config.KeyConfirmVolumeDriverSwitch)
+			}
+		})
+	}
+}
+
+// changeOf returns the change of the resource with key.
+func changeOf(m *pulumimock.Mocks, key string) pulumimock.Change {
+	for _, c := range m.Changes() {
+		if c.Key == key {
+			return c
+		}
+	}
+	return pulumimock.Change{Key: key}
+}

@@ -142,7 +142,12 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	c.ClusterID = rid.Hex.ApplyT(func(h string) string { return "mha-" + h }).(pulumi.StringOutput)
+	// Everything carries the cluster id: a refused driver switch stops it.
+	driver, err := guardDriverSwitch(ctx, name, cfg, c)
+	if err != nil {
+		return nil, err
+	}
+	c.ClusterID = pulumi.All(rid.Hex, driver).ApplyT(func(v []any) string { return "mha-" + v[0].(string) }).(pulumi.StringOutput)
 	c.VolumeName = c.ClusterID.ApplyT(VolumeName).(pulumi.StringOutput)
 	stack := args.Stack
 	tags := Tags{Stack: stack, ClusterID: c.ClusterID}

@@ -81,6 +81,9 @@ const (
 	KeyRexRayPlugin         = "rexrayPlugin"
 	KeyAWSCLIImage          = "awsCliImage"
 	KeyAppImage             = "appImage"
+	// KeyConfirmVolumeDriverSwitch confirms that switching volumeDriver
+	// deletes the app's data (components/driverswitch.go).
+	KeyConfirmVolumeDriverSwitch = "confirmVolumeDriverSwitch"
 	// KeyRegion is the AWS provider's own key; it has no schema in Pulumi.yaml.
 	KeyRegion = "aws:region"
 	// KeyProfile is the AWS provider's shared-config profile (optional, no
@@ -143,6 +146,7 @@ var Keys = []Key{
 	{KeyFlockerPluginImage, "string", Defaulted, facts.FlockerDockerPluginImage, "Flocker Docker plugin image."},
 	{KeyRexRayPlugin, "string", Defaulted, facts.RexRayEBSPlugin, "REX-Ray EBS Docker plugin."},
 	{KeyAppImage, "string", Defaulted, facts.AppImage, "Moby Counter image."},
+	{KeyConfirmVolumeDriverSwitch, "string", Optional, "", "Confirms a switch of volumeDriver on a running stack, which deletes the app's data: set it to the new driver in the same `pulumi up` that changes volumeDriver (a confirmation counts on the run where its value changes). Without it the preview refuses the switch."},
 	{KeyAWSCLIImage, "string", Defaulted, facts.AWSCLIImage, "AWS CLI image the masters' fencer terminates lost agents with: 2.27.58 or newer (TerminateInstances --skip-os-shutdown)."},
 }
 
