@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 
 	"github.com/marathon-ha/marathon-ha/internal/config"
 	"github.com/marathon-ha/marathon-ha/internal/pulumimock"
@@ -467,4 +469,25 @@ func changeOf(m *pulumimock.Mocks, key string) pulumimock.Change {
 		}
 	}
 	return pulumimock.Change{Key: key}
+}
+
+// TestRequiredPulumiVersion: Pulumi.yaml asks for a CLI with the Stash
+// resource and the replacementTrigger option (v3.208.0), in the syntax the
+// CLI checks it with: the CLI's own loader and check
+// (plugin.ValidatePulumiVersionRange, run by preview, up, refresh and
+// destroy in pulumi/pulumi pkg/cmd/pulumi/operations at v3.259.0).
+func TestRequiredPulumiVersion(t *testing.T) {
+	proj, err := workspace.LoadProject("Pulumi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if proj.RequiredPulumiVersion == "" {
+		t.Fatal("Pulumi.yaml has no requiredPulumiVersion: a CLI older than v3.208.0 fails at preview with \"unrecognized resource type\"")
+	}
+	for v, ok := range map[string]bool{"3.207.0": false, "3.207.1": false, "3.208.0": true, "3.259.0": true, "3.263.0": true} {
+		err := plugin.ValidatePulumiVersionRange(proj.RequiredPulumiVersion, v)
+		if (err == nil) != ok {
+			t.Errorf("CLI %s: %v, want accepted %v", v, err, ok)
+		}
+	}
 }
