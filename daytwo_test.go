@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -66,6 +67,10 @@ func TestRerunChangesNothing(t *testing.T) {
 type keyChange struct {
 	key, value string
 	flocker    bool // change it on a flocker stack (the key matters only there)
+	// extra are more keys and values the change needs (a confirmation).
+	extra []string
+	// mocks, if set, changes the account the second run sees.
+	mocks func(*pulumimock.Mocks)
 }
 
 // keyChanges change every project key once, to a valid value.
@@ -80,15 +85,19 @@ var keyChanges = []keyChange{
 	{key: config.KeyOperatorCIDR, value: "198.51.100.0/24"},
 	{key: config.KeyExposeFlockerAPI, value: "true", flocker: true},
 	{key: config.KeyAMIID, value: "ami-0aaaaaaaaaaaaaaa2"},
-	{key: config.KeyAMIOwner, value: "123456789012"},
+	{key: config.KeyAMIOwner, value: "123456789012", mocks: func(m *pulumimock.Mocks) {
+		img := m.Images[len(m.Images)-2] // the newest focal image, as another account's copy
+		img.ID, img.Owner = "ami-0bbbbbbbbbbbbbbb1", "123456789012"
+		m.Images = append(m.Images, img)
+	}},
 	{key: config.KeyAMINameFilter, value: "ubuntu/images/hvm-ssd/ubuntu-focal-20.04-amd64-server-2025*"},
 	{key: config.KeyRootVolumeSize, value: "40"},
-	{key: config.KeyVolumeDriver, value: "flocker"},
+	{key: config.KeyVolumeDriver, value: "flocker", extra: []string{config.KeyConfirmVolumeDriverSwitch, "flocker"}},
 	{key: config.KeyAppPort, value: "8600"},
 	{key: config.KeyAppManifest, value: "apps/moby-counter.json"},
 	{key: config.KeyAgentPingTimeout, value: "20"},
 	{key: config.KeyMaxAgentPingTimeouts, value: "6"},
-	{key: config.KeySelfFence, value: "10"},
+	{key: config.KeySelfFence, value: "5"},
 	{key: config.KeyZooKeeperImage, value: "zookeeper:3.4.13"},
 	{key: config.KeyMesosMasterImage, value: "mesosphere/mesos-master:1.4.0"},
 	{key: config.KeyMesosAgentImage, value: "mesosphere/mesos-slave:1.4.0"},
@@ -99,7 +108,8 @@ var keyChanges = []keyChange{
 	{key: config.KeyFlockerPluginImage, value: "clusterhq/flocker-dockerplugin:1.14.0", flocker: true},
 	{key: config.KeyRexRayPlugin, value: "rexray/ebs:0.11.3"},
 	{key: config.KeyAWSCLIImage, value: "amazon/aws-cli:2.27.59"},
-	{key: config.KeyAppImage, value: "binocarlos/moby-counter:latest"},
+	{key: config.KeyAppImage, value: "binocarlos/moby-counter:1.0"},
+	{key: config.KeyConfirmVolumeDriverSwitch, value: "rexray"},
 }
 
 // effect is what one config change does, by kind of resource.
@@ -122,9 +132,9 @@ func effectOf(t *testing.T, kc keyChange) effect {
 	if kc.flocker {
 		base = flockerConfig()
 	}
-	next := baseConfig(kc.key, kc.value)
+	next := baseConfig(append([]string{kc.key, kc.value}, kc.extra...)...)
 	if kc.flocker {
-		next = flockerConfig(kc.key, kc.value)
+		next = flockerConfig(append([]string{kc.key, kc.value}, kc.extra...)...)
 	}
 	if kc.key == config.KeyKeyName {
 		delete(next, config.KeyPublicKey)
@@ -134,13 +144,19 @@ func effectOf(t *testing.T, kc keyChange) effect {
 	if _, err := pulumimock.Run(program, m1, "dev", base, false); err != nil {
 		t.Fatalf("first up: %v", err)
 	}
-	m2 := pulumimock.NextRun(m1)
-	m2.KeyPairs = []string{"operator"}
+	second := func() *pulumimock.Mocks {
+		m := pulumimock.NextRun(m1)
+		m.KeyPairs = []string{"operator"}
+		if kc.mocks != nil {
+			kc.mocks(m)
+		}
+		return m
+	}
+	m2 := second()
 	if _, e.err = pulumimock.Run(program, m2, "dev", next, true); e.err != nil {
 		return e
 	}
-	m2 = pulumimock.NextRun(m1)
-	m2.KeyPairs = []string{"operator"}
+	m2 = second()
 	if _, err := pulumimock.Run(program, m2, "dev", next, false); err != nil {
 		t.Fatalf("%s=%s: the preview passed, the up failed: %v", kc.key, kc.value, err)
 	}
@@ -169,6 +185,10 @@ func effectOf(t *testing.T, kc keyChange) effect {
 	return e
 }
 
+// TestEveryKeyChangeSaysWhatItReplaces changes each key on a default stack
+// and checks that the key's description says so when the change replaces
+// the masters or the agents, or deletes the app's data, or is refused; the
+// whole table is docs/day-two.md (rewritten with -update).
 func TestEveryKeyChangeSaysWhatItReplaces(t *testing.T) {
 	var keys []string
 	for _, kc := range keyChanges {
@@ -179,10 +199,139 @@ func TestEveryKeyChangeSaysWhatItReplaces(t *testing.T) {
 			t.Errorf("key %s has no change in keyChanges", k.Name)
 		}
 	}
+	var effects []effect
 	for _, kc := range keyChanges {
 		e := effectOf(t, kc)
-		t.Logf("%s=%s: err=%v masters=%s agents=%s data=%v\n  replace %v\n  update %v\n  create %v\n  delete %v", kc.key, kc.value, e.err, e.masters, e.agents, e.dataLost,
-			e.steps[pulumimock.StepReplace], e.steps[pulumimock.StepUpdate], e.steps[pulumimock.StepCreate], e.steps[pulumimock.StepDelete])
+		effects = append(effects, e)
+		desc := describe(kc.key)
+		says := func(phrases ...string) {
+			for _, p := range phrases {
+				if !strings.Contains(desc, p) {
+					t.Errorf("%s=%s %s, but its description does not say %q: %s", kc.key, kc.value, e.summary(), p, desc)
+				}
+			}
+		}
+		if e.err != nil {
+			says("refuse")
+			continue
+		}
+		switch {
+		case e.masters == pulumimock.StepReplace && kc.key == config.KeyFlockerControlImage:
+			says("replaces", "the master running the Flocker control service")
+		case e.masters == pulumimock.StepReplace:
+			says("replaces", "every master")
+		}
+		if e.agents == pulumimock.StepReplace {
+			says("replaces", "every agent")
+		}
+		if e.dataLost {
+			says("deletes the app's data")
+		}
+	}
+	checkDoc(t, "docs/day-two.md", dayTwoDoc(effects))
+}
+
+// describe returns a key's description.
+func describe(key string) string {
+	for _, k := range config.Keys {
+		if k.Name == key {
+			return k.Description
+		}
+	}
+	return ""
+}
+
+// summary says in a few words what the change does to the nodes and data.
+func (e effect) summary() string {
+	return fmt.Sprintf("does masters:%s agents:%s data lost:%v", e.masters, e.agents, e.dataLost)
+}
+
+// nodes says what a change does to a kind of node.
+func nodes(s pulumimock.Step) string {
+	switch s {
+	case pulumimock.StepReplace:
+		return "**replaced**"
+	case pulumimock.StepUpdate:
+		return "updated in place"
+	case pulumimock.StepCreate:
+		return "added"
+	case pulumimock.StepDelete:
+		return "removed"
+	}
+	return "kept"
+}
+
+// dayTwoDoc renders the effects as docs/day-two.md.
+func dayTwoDoc(effects []effect) string {
+	var b strings.Builder
+	b.WriteString(`# Day two: what each config change does
+
+Generated by ` + "`go test . -run TestEveryKeyChangeSaysWhatItReplaces -update`" + ` from
+daytwo_test.go: each key is changed on a default stack (rexray, one master, two agents;
+flocker for the Flocker-only keys) and the program is run again against the first run's
+state, through the mocks' replacement model (internal/pulumimock/replace.go: the inputs
+that force a new resource, from terraform-provider-aws's schema; steps.go: the engine's
+ignoreChanges, replaceOnChanges and replacementTrigger). "Refused" means the preview
+stops, naming the key, before anything changes.
+
+Updates in place that matter: a new instance type stops and starts each node
+(ModifyInstanceAttribute); a larger root volume is grown live (ModifyVolume, which
+cannot shrink a volume: a smaller rootVolumeSizeGiB fails at AWS); a changed app
+deployment re-posts the app to Marathon. A replaced master starts with an empty
+ZooKeeper: Marathon's apps and Mesos's registry are lost with it.
+
+| key | changed to | masters | agents | app's data | other changes |
+|---|---|---|---|---|---|
+`)
+	for _, e := range effects {
+		val := e.change.value
+		if len(val) > 40 {
+			val = val[:37] + "..."
+		}
+		for i := 0; i+1 < len(e.change.extra); i += 2 {
+			val += fmt.Sprintf("` with %s `%s", e.change.extra[i], e.change.extra[i+1])
+		}
+		if e.err != nil {
+			fmt.Fprintf(&b, "| %s | `%s` | refused at preview | | | |\n", e.change.key, val)
+			continue
+		}
+		data := "kept"
+		if e.dataLost {
+			data = "**deleted**"
+		}
+		var other []string
+		for _, step := range []pulumimock.Step{pulumimock.StepReplace, pulumimock.StepUpdate, pulumimock.StepCreate, pulumimock.StepDelete} {
+			var names []string
+			for _, n := range e.steps[step] {
+				if !strings.HasPrefix(n, "Instance ") {
+					names = append(names, n)
+				}
+			}
+			if len(names) > 0 {
+				other = append(other, fmt.Sprintf("%s: %s", step, strings.Join(names, ", ")))
+			}
+		}
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s |\n", e.change.key, val, nodes(e.masters), nodes(e.agents), data, strings.Join(other, "; "))
+	}
+	return b.String()
+}
+
+// checkDoc compares a generated document with its file, rewriting it with
+// -update (the flag of project_test.go).
+func checkDoc(t *testing.T, path, want string) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want {
+			t.Errorf("%s rewritten; run the tests again without -update", path)
+		}
+		return
+	}
+	if err != nil || string(got) != want {
+		t.Errorf("%s is out of date; run `go test . -run TestEveryKeyChangeSaysWhatItReplaces -update`", path)
 	}
 }
 
