@@ -125,6 +125,10 @@ type effect struct {
 // stepRank orders steps by how much they disturb.
 var stepRank = map[pulumimock.Step]int{pulumimock.StepSame: 0, pulumimock.StepUpdate: 1, pulumimock.StepCreate: 2, pulumimock.StepDelete: 3, pulumimock.StepReplace: 4}
 
+// firstUps are the first runs of the default stacks effectOf changes, by
+// flocker: each key's runs start from the same state.
+var firstUps = map[bool]*pulumimock.Mocks{}
+
 // effectOf previews, then runs, kc on a default stack.
 func effectOf(t *testing.T, kc keyChange) effect {
 	t.Helper()
@@ -140,9 +144,13 @@ func effectOf(t *testing.T, kc keyChange) effect {
 		delete(next, config.KeyPublicKey)
 	}
 	e := effect{change: kc, steps: map[pulumimock.Step][]string{}}
-	m1 := pulumimock.NewMocks()
-	if _, err := pulumimock.Run(program, m1, "dev", base, false); err != nil {
-		t.Fatalf("first up: %v", err)
+	m1 := firstUps[kc.flocker]
+	if m1 == nil {
+		m1 = pulumimock.NewMocks()
+		if _, err := pulumimock.Run(program, m1, "dev", base, false); err != nil {
+			t.Fatalf("first up: %v", err)
+		}
+		firstUps[kc.flocker] = m1 // NextRun copies what a later run changes
 	}
 	second := func() *pulumimock.Mocks {
 		m := pulumimock.NextRun(m1)
