@@ -12,14 +12,20 @@ import (
 
 const tReservation = "aws:ec2/subnetCidrReservation:SubnetCidrReservation"
 
-// reservationOf returns the one subnet CIDR reservation of a run.
+// reservationOf returns the reservation of the first master's address, and
+// checks that every address a master may have is reserved, whatever the
+// count (TestMasters checks each).
 func reservationOf(t *testing.T, res *pulumimock.Result) pulumimock.Resource {
 	t.Helper()
 	rs := res.OfType(tReservation)
-	if len(rs) != 1 {
-		t.Fatalf("%d subnet CIDR reservations, want 1 for the master's address", len(rs))
+	if want := slices.Max(facts.MasterCounts); len(rs) != want {
+		t.Fatalf("%d subnet CIDR reservations, want %d: one for each address a master may ever have", len(rs), want)
 	}
-	return rs[0]
+	r, ok := res.Named(tReservation, "marathon-ha-network-master-address")
+	if !ok {
+		t.Fatal("no reservation of the first master's address")
+	}
+	return r
 }
 
 // TestMasterAddressIsReserved: the master's fixed address lies in the range

@@ -198,7 +198,7 @@ func TestDriverSwitchReplacesTheCleanupWithTheOldSelector(t *testing.T) {
 	before, _ := runStack(t, m1, "dev", baseConfig())
 	m2 := pulumimock.NewMocks()
 	m2.Stashes = m1.Stashes // the same stack's state
-	after, _ := runStack(t, m2, "dev", flockerConfig())
+	after, _ := runStack(t, m2, "dev", flockerConfig("confirmVolumeDriverSwitch", "flocker"))
 
 	oldCleanup, newCleanup := named(t, before, tCommand, cleanupName), named(t, after, tCommand, cleanupName)
 	changed, replace := commandDiff(oldCleanup.Inputs, newCleanup.Inputs)

@@ -64,11 +64,15 @@ func TestMasters(t *testing.T) {
 				}
 				reservations := res.OfType(tReservation)
 				slices.SortFunc(reservations, func(a, b pulumimock.Resource) int { return indexOf(a.Name) - indexOf(b.Name) })
-				if len(reservations) != n {
-					t.Fatalf("%d address reservations, want one per master", len(reservations))
+				// Every address a master may have, from the first up: a
+				// later rise of masterCount must not find one taken.
+				all := facts.MasterPrivateIPs(slices.Max(facts.MasterCounts))
+				if len(reservations) != len(all) {
+					t.Fatalf("%d address reservations, want %d: one for each address a master may ever have", len(reservations), len(all))
 				}
 				_, subnet, _ := net.ParseCIDR(facts.SubnetCIDR)
 				for i, r := range reservations {
+					ips := all
 					wantName := "marathon-ha-network-master-address"
 					if i > 0 {
 						wantName += "-" + strconv.Itoa(i+1)

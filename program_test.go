@@ -83,12 +83,12 @@ func TestResourcesPerComponent(t *testing.T) {
 			// the agents: a group of one launch template, which registers
 			// its instances with the ELB itself (no attachment)
 			tGroup: 1, tLaunchTemplate: 1,
-			// the master's address
-			"aws:ec2/subnetCidrReservation:SubnetCidrReservation": 1,
+			// all five master addresses, reserved from the first up
+			"aws:ec2/subnetCidrReservation:SubnetCidrReservation": 5,
 			// the agents' and the masters' fencer's
 			tRole: 2, tPolicy: 2, tProfile: 2,
 			tCommand: 2, "random:index/randomId:RandomId": 1,
-			"pulumi:index:Stash": 1, // the recorded zone (components/placement.go)
+			"pulumi:index:Stash": 1 + 1 + 3, // the recorded zone (components/placement.go) and volume driver (driverswitch.go), each node's user data (keptUserData)
 		}},
 		{"flocker, three agents", flockerConfig("agentCount", "3", "exposeFlockerApi", "true"), map[string]int{
 			"marathon-ha:index:Cluster": 1, "marathon-ha:index:Network": 1, "marathon-ha:index:KeyPair": 1,
@@ -97,10 +97,10 @@ func TestResourcesPerComponent(t *testing.T) {
 			"aws:ec2/vpc:Vpc": 1, "aws:ec2/internetGateway:InternetGateway": 1, "aws:ec2/subnet:Subnet": 1,
 			"aws:ec2/routeTable:RouteTable": 1, "aws:ec2/routeTableAssociation:RouteTableAssociation": 1,
 			tSG: 3, tRule: 18, tKeyPair: 1, tInstance: 4, tELB: 1,
-			"aws:ec2/subnetCidrReservation:SubnetCidrReservation": 1, "aws:elb/attachment:Attachment": 3,
+			"aws:ec2/subnetCidrReservation:SubnetCidrReservation": 5, "aws:elb/attachment:Attachment": 3,
 			tRole: 2, tPolicy: 2, tProfile: 2, tCommand: 2,
 			"random:index/randomId:RandomId": 1, "random:index/randomUuid:RandomUuid": 4,
-			"pulumi:index:Stash": 1,
+			"pulumi:index:Stash": 1 + 1 + 4,
 			// CA, control service, plugin and one per agent
 			"tls:index/privateKey:PrivateKey": 6, "tls:index/selfSignedCert:SelfSignedCert": 1,
 			"tls:index/certRequest:CertRequest": 5, "tls:index/locallySignedCert:LocallySignedCert": 5,
@@ -533,7 +533,7 @@ func TestNamesNeverCollide(t *testing.T) {
 	}
 	names := func(stack string) map[string]string {
 		res := run(t, stack, flockerConfig())
-		m := map[string]string{"elb": res.OfType(tELB)[0].String("name"), "keypair": res.OfType(tKeyPair)[0].String("keyNamePrefix")}
+		m := map[string]string{"elb": res.OfType(tELB)[0].String("name"), "keypair": res.OfType(tKeyPair)[0].String("keyName")}
 		for _, sg := range res.OfType(tSG) {
 			m["sg "+sg.Name] = sg.String("namePrefix")
 		}

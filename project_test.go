@@ -551,7 +551,7 @@ func TestCLIConfigValidationCatchesRequiredOptionalKeys(t *testing.T) {
 	}
 	qs, proj, cfg := quickStartStack(t, path)
 	err = cliValidateStackConfig(qs.stack, proj, cfg)
-	const want = "Stack 'dev' is missing configuration values 'amiId', 'appManifest', 'availabilityZone' and 'keyName'"
+	const want = "Stack 'dev' is missing configuration values 'amiId', 'appManifest', 'availabilityZone', 'confirmVolumeDriverSwitch' and 'keyName'"
 	if err == nil || err.Error() != want {
 		t.Errorf("old Pulumi.yaml: the CLI says %v, want %s", err, want)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/marathon-ha/marathon-ha/internal/pulumimock"
@@ -268,22 +269,30 @@ func TestZoneStaysPut(t *testing.T) {
 }
 
 // TestZoneRecordStepsAcrossRuns walks the record through the steps the
-// engine would take: config changes move the cluster, look-up changes do
-// not.
+// engine would take: neither look-up changes nor config changes move the
+// cluster; a configured zone other than the recorded one is refused before
+// anything is registered that reads the zone. A record made by an earlier
+// version, with a replacementTrigger, is not replaced either: the trigger is
+// null now, and null on either side means no trigger.
 func TestZoneRecordStepsAcrossRuns(t *testing.T) {
 	steps := []struct {
 		name     string
 		zone     string // availabilityZone config
 		change   func(m *pulumimock.Mocks)
-		wantStep string
+		wantStep string // "" when the run is refused
 		wantZone string
 	}{
 		{"first up", "", nil, "create", "us-east-1a"},
 		{"look-up now answers us-east-1b", "", func(m *pulumimock.Mocks) { setZoneState(m, "us-east-1a", "impaired") }, "update", "us-east-1a"},
-		{"pin the zone it is in", "us-east-1a", nil, "replace", "us-east-1a"},
-		{"move it deliberately", "us-east-1c", nil, "replace", "us-east-1c"},
-		{"run again", "us-east-1c", nil, "same", "us-east-1c"},
-		{"unset: picks again", "", nil, "replace", "us-east-1a"},
+		{"pin the zone it is in", "us-east-1a", nil, "update", "us-east-1a"},
+		{"move it: refused", "us-east-1c", nil, "", "us-east-1a"},
+		{"run again", "us-east-1a", nil, "same", "us-east-1a"},
+		{"recorded by an earlier version, with a trigger", "", func(m *pulumimock.Mocks) {
+			rec := m.Stashes[zoneRecord]
+			rec.Trigger = resource.NewStringProperty("us-east-1a")
+			m.Stashes[zoneRecord] = rec
+		}, "same", "us-east-1a"},
+		{"unset: stays", "", nil, "same", "us-east-1a"},
 	}
 	var prev *pulumimock.Mocks
 	for _, s := range steps {
@@ -298,17 +307,25 @@ func TestZoneRecordStepsAcrossRuns(t *testing.T) {
 		if s.zone != "" {
 			cfg = baseConfig("availabilityZone", s.zone)
 		}
+		if s.wantStep == "" {
+			for _, preview := range []bool{true, false} {
+				res, err := pulumimock.Run(program, nextRun(prev), "dev", cfg, preview)
+				if err == nil || !strings.Contains(err.Error(), "marathon-ha:availabilityZone") || !strings.Contains(err.Error(), "new stack") {
+					t.Errorf("%s (preview %v): %v, want a refusal naming the key and the way to move", s.name, preview, err)
+				}
+				if got := res.OfType(tSubnet); len(got) > 0 {
+					t.Errorf("%s: a subnet was registered before the refusal: %v", s.name, got[0].Input("availabilityZone"))
+				}
+			}
+			continue
+		}
 		res := zoneRun(t, m, cfg)
 		rec := m.Stashes[zoneRecord]
 		if rec.Step != s.wantStep || rec.Output.StringValue() != s.wantZone {
 			t.Errorf("%s: record %s to %v, want %s to %s", s.name, rec.Step, rec.Output, s.wantStep, s.wantZone)
 		}
-		want := s.zone
-		if want == "" {
-			want = "auto"
-		}
-		if !rec.Trigger.IsString() || rec.Trigger.StringValue() != want {
-			t.Errorf("%s: replacement trigger %v, want %q (never null: the engine ignores a null trigger)", s.name, rec.Trigger, want)
+		if !rec.Trigger.IsNull() {
+			t.Errorf("%s: replacement trigger %v, want none: the record must never be replaced", s.name, rec.Trigger)
 		}
 		placedIn(t, res, s.wantZone)
 		prev = m

@@ -100,11 +100,14 @@ func NewAgents(ctx *pulumi.Context, name string, args *AgentsArgs, opts ...pulum
 	var ids, privateIPs, publicIPs pulumi.StringArray
 	for i := 1; i <= args.Count; i++ {
 		index := i
-		userData := pulumi.All(args.ClusterID, bootZone(args.Zone, args.Boot.Zone)).ApplyT(func(v []any) (string, error) {
+		userData, err := keptUserData(ctx, fmt.Sprintf("%s-%d-user-data", name, index), pulumi.All(args.ClusterID, bootZone(args.Zone, args.Boot.Zone)).ApplyT(func(v []any) (string, error) {
 			in := args.Boot
 			in.Zone = v[1].(string)
 			return agentUserData(in, v[0].(string), index)
-		}).(pulumi.StringOutput)
+		}).(pulumi.StringOutput), a)
+		if err != nil {
+			return nil, err
+		}
 		nodeName := fmt.Sprintf("%s-agent-%d", args.Tags.Stack, index)
 		inst, err := ec2.NewInstance(ctx, fmt.Sprintf("%s-%d", name, index),
 			args.Node.instanceArgs(userData, role.Profile.Name, false, args.Tags.For(facts.RoleAgent, nodeName)),
@@ -137,11 +140,16 @@ func NewAgents(ctx *pulumi.Context, name string, args *AgentsArgs, opts ...pulum
 func (a *Agents) group(ctx *pulumi.Context, name string, args *AgentsArgs, profile pulumi.StringInput, deps []pulumi.Resource) error {
 	// One user data for every agent: an agent is no longer numbered
 	// (index 0, node name "agent"), and nothing in it names its address.
-	userData := pulumi.All(args.ClusterID, bootZone(args.Zone, args.Boot.Zone)).ApplyT(func(v []any) (string, error) {
+	// Kept by the document's digest, like a fixed agent's: new gzip bytes
+	// alone would make a new template version and an instance refresh.
+	userData, err := keptUserData(ctx, name+"-user-data", pulumi.All(args.ClusterID, bootZone(args.Zone, args.Boot.Zone)).ApplyT(func(v []any) (string, error) {
 		in := args.Boot
 		in.Zone = v[1].(string)
 		return agentUserData(in, v[0].(string), 0)
-	}).(pulumi.StringOutput)
+	}).(pulumi.StringOutput), a)
+	if err != nil {
+		return err
+	}
 	lt, group, err := newAgentGroup(ctx, name, agentGroupArgs{
 		Node: args.Node, Count: args.Count, UserData: userData, Profile: profile,
 		LoadBalancer: args.LoadBalancer, NamePrefix: args.NamePrefix, Tags: args.Tags,

@@ -204,7 +204,12 @@ func (b *clusterBuild) identity() error {
 	if err != nil {
 		return err
 	}
-	c.ClusterID = rid.Hex.ApplyT(func(h string) string { return "mha-" + h }).(pulumi.StringOutput)
+	// Everything carries the cluster id: a refused driver switch stops it.
+	driver, err := guardDriverSwitch(b.ctx, b.name, b.cfg, c)
+	if err != nil {
+		return err
+	}
+	c.ClusterID = pulumi.All(rid.Hex, driver).ApplyT(func(v []any) string { return "mha-" + v[0].(string) }).(pulumi.StringOutput)
 	c.VolumeName = c.ClusterID.ApplyT(VolumeName).(pulumi.StringOutput)
 	stack := b.stack
 	b.tags = Tags{Stack: stack, ClusterID: c.ClusterID}

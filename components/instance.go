@@ -51,7 +51,7 @@ func (n NodeArgs) instanceArgs(userData pulumi.StringInput, profile pulumi.Strin
 		VpcSecurityGroupIds: pulumi.StringArray{n.SecurityGroupID},
 		KeyName:             n.KeyName,
 		IamInstanceProfile:  profile,
-		UserDataBase64:      userData, // gzipped cloud-config (userdata.EncodeForEC2)
+		UserDataBase64:      userData, // gzipped cloud-config (userdata.EncodeForEC2), kept while the document is unchanged (keptUserData)
 		// A node configures itself only at first boot: new user data means
 		// a new node.
 		UserDataReplaceOnChange: pulumi.Bool(true),

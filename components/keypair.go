@@ -2,6 +2,7 @@ package components
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -34,7 +35,30 @@ func LookupKeyPairName(ctx *pulumi.Context, name string) error {
 	return nil
 }
 
+// stableKeyName is the imported key pair's name: its name prefix without
+// the trailing hyphen, "<stack>-<cluster id>-ssh".
+func stableKeyName(prefix string) string { return strings.TrimSuffix(prefix, "-") }
+
 // NewKeyPair imports the public key, or refers to the named key pair.
+//
+// An imported key pair keeps its name when publicKey is rotated, so no node
+// is replaced: an instance's key_name forces a new instance, while
+// public_key forces only a new key pair (terraform-provider-aws
+// ec2_instance.go and ec2_key_pair.go, ForceNew). A name made from a prefix
+// would be new with each key pair, and every node, masters and their
+// ZooKeeper state included, would follow it. The same name cannot exist
+// twice, so the old key pair is deleted before its replacement is imported
+// (deleteBeforeReplace); deleting a key pair changes no running instance.
+// The nodes keep the key they booted with (EC2 hands the key to a node only
+// at its first boot), so rotating means adding the new key to the running
+// nodes' ~/.ssh/authorized_keys with the old one; nodes launched later get
+// the new key.
+//
+// Stacks made before this named their key pair from a prefix: ignoring
+// changes to keyName and keyNamePrefix puts their recorded inputs back
+// (pulumi/pulumi step_generator.go processIgnoreChanges), so the upgrade
+// changes nothing there, and their key pair keeps a generated name (its
+// rotation still replaces every node).
 func NewKeyPair(ctx *pulumi.Context, name string, args *KeyPairArgs, opts ...pulumi.ResourceOption) (*KeyPair, error) {
 	k := &KeyPair{}
 	if err := ctx.RegisterComponentResource(typeToken("KeyPair"), name, k, opts...); err != nil {
@@ -43,10 +67,10 @@ func NewKeyPair(ctx *pulumi.Context, name string, args *KeyPairArgs, opts ...pul
 	switch {
 	case args.PublicKey != "":
 		kp, err := ec2.NewKeyPair(ctx, name+"-imported", &ec2.KeyPairArgs{
-			KeyNamePrefix: args.NamePrefix,
-			PublicKey:     pulumi.String(args.PublicKey),
-			Tags:          args.Tags.For(facts.RoleAccess, args.Tags.Stack+"-ssh"),
-		}, pulumi.Parent(k))
+			KeyName:   args.NamePrefix.ToStringOutput().ApplyT(stableKeyName).(pulumi.StringOutput),
+			PublicKey: pulumi.String(args.PublicKey),
+			Tags:      args.Tags.For(facts.RoleAccess, args.Tags.Stack+"-ssh"),
+		}, pulumi.Parent(k), pulumi.DeleteBeforeReplace(true), pulumi.IgnoreChanges([]string{"keyName", "keyNamePrefix"}))
 		if err != nil {
 			return nil, err
 		}

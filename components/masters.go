@@ -28,8 +28,9 @@ type MastersArgs struct {
 	Policy, FencerPolicy pulumi.StringOutput
 	NamePrefix           func(role string) pulumi.StringInput
 	RolePrefix           pulumi.StringInput
-	// Reservations are the reservations of the masters' addresses, one per
-	// master in Boot.Masters' order (Network.MasterAddresses).
+	// Reservations are the reservations of the masters' addresses, in
+	// Boot.Masters' order, and of the addresses of masters a larger count
+	// would add (Network.MasterAddresses).
 	Reservations []*ec2.SubnetCidrReservation
 	// Secrets are what the Flocker control master reads at boot (its SSM
 	// parameters).
@@ -62,7 +63,7 @@ type Masters struct {
 // instance profile of the Flocker control master.
 func NewMasters(ctx *pulumi.Context, name string, args *MastersArgs, opts ...pulumi.ResourceOption) (*Masters, error) {
 	n := len(args.Boot.Masters)
-	if len(args.Reservations) != n {
+	if len(args.Reservations) < n {
 		return nil, fmt.Errorf("masters %s: %d address reservations for %d masters", name, len(args.Reservations), n)
 	}
 	m := &Masters{}
@@ -96,11 +97,14 @@ func NewMasters(ctx *pulumi.Context, name string, args *MastersArgs, opts ...pul
 	for i := 1; i <= n; i++ {
 		boot := args.Boot
 		boot.Index = i
-		userData := pulumi.All(args.ClusterID, bootZone(args.Zone, boot.Zone)).ApplyT(func(v []any) (string, error) {
+		userData, err := keptUserData(ctx, fmt.Sprintf("%s-%d-user-data", name, i), pulumi.All(args.ClusterID, bootZone(args.Zone, boot.Zone)).ApplyT(func(v []any) (string, error) {
 			in := boot
 			in.Zone = v[1].(string)
 			return masterUserData(in, v[0].(string))
-		}).(pulumi.StringOutput)
+		}).(pulumi.StringOutput), m)
+		if err != nil {
+			return nil, err
+		}
 
 		// "<stack>-master-<i>"; a one-master cluster's keeps the Name it had
 		// before masters were counted, so its upgrade changes nothing.

@@ -2,6 +2,7 @@ package components
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -16,8 +17,9 @@ type NetworkArgs struct {
 	AppPort          int                // the agents' host port behind the ELB
 	ExposeFlockerAPI bool               // open 4523 to the operator too
 	// MasterIPs are the masters' fixed addresses (facts.MasterPrivateIPs):
-	// each is reserved, and with more than one the masters may talk to each
-	// other on the ports their ensemble needs.
+	// with more than one the masters may talk to each other on the ports
+	// their ensemble needs. Every address a master may ever have is
+	// reserved, whatever the count (masterAddresses).
 	MasterIPs  []string
 	NamePrefix func(role string) pulumi.StringInput
 	Tags       Tags
@@ -36,6 +38,8 @@ type Network struct {
 	// MasterAddresses reserve the masters' addresses in the subnet, one
 	// per master in MasterIPs' order. Whatever EC2 gives an address to
 	// (agents, the ELB) must depend on them all (Reservations).
+	// Every address a master may have is reserved from the first `up`
+	// (masterAddresses): the first n are those of n masters.
 	MasterAddresses []*ec2.SubnetCidrReservation
 	// Rules are the security group rules by logical name, for tests and
 	// for resources that must wait for them.
@@ -99,7 +103,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	// overlap, so a replacement must delete the old one first. The resource
 	// takes no tags (terraform-provider-aws aws_ec2_subnet_cidr_reservation).
 	// The first keeps the name a one-master stack's reservation has.
-	for i, ip := range args.MasterIPs {
+	for i, ip := range masterAddresses() {
 		resName := name + "-master-address"
 		if i > 0 {
 			resName = fmt.Sprintf("%s-%d", resName, i+1)
@@ -223,6 +227,20 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		return nil, err
 	}
 	return n, nil
+}
+
+// masterAddresses are the addresses of the largest cluster
+// (facts.MasterCounts), all reserved whatever masterCount is. Reserving only
+// the masters of the current count would leave the others to EC2's own
+// picks: an agent or one of the ELB's interfaces could take one, and a later
+// rise of masterCount would fail at RunInstances (InvalidIPAddress.InUse)
+// after the other masters were already replaced. A reservation does not
+// free an address already in use (facts.MasterAddressReservation), which is
+// why they must exist before anything else takes an address: the agents and
+// the ELB depend on every one (Reservations). Four addresses of the
+// subnet's 251 stay unused on a one-master stack.
+func masterAddresses() []string {
+	return facts.MasterPrivateIPs(slices.Max(facts.MasterCounts))
 }
 
 // Reservations are the masters' address reservations as resources to wait

@@ -109,16 +109,6 @@ func uniqueSorted(s ...string) []string {
 	return slices.Compact(out)
 }
 
-// zoneTrigger is the zone record's replacement trigger: the configured zone,
-// or "auto". It is never null, because the engine ignores a trigger that is
-// null on either side (pulumi/pulumi step_generator.go shouldTriggerReplace).
-func zoneTrigger(configured string) string {
-	if configured == "" {
-		return "auto"
-	}
-	return configured
-}
-
 // recordZone keeps the cluster's zone in the stack's state and returns it.
 //
 // The look-up runs on every `pulumi up`, and its answer can change: the
@@ -133,30 +123,35 @@ func zoneTrigger(configured string) string {
 // (the subnet, user data, REX-Ray/Flocker config, the Marathon zone
 // constraint, the availabilityZone output) reads that output.
 //
-// The stash is replaced, and the cluster moves, only when
-// marathon-ha:availabilityZone changes: the replacementTrigger is the
-// configured value, so setting, changing or unsetting it is a deliberate
-// move, never ignored. Unsetting it picks again (the first eligible zone),
-// which can move the cluster too. `pulumi up --replace <this stash's URN>`
-// re-picks without touching config.
+// The record never moves: a stack stays in the zone of its first `up`.
+// Moving it in place cannot work. The subnet's availability zone forces a
+// new subnet (terraform-provider-aws vpc_subnet.go, ForceNew), which the
+// engine creates before deleting the old one, with the same CIDR in the
+// same VPC, and EC2 refuses the overlap (InvalidSubnet.Conflict) after the
+// zone-scoped IAM policies have already moved; and the app's EBS volume
+// stays behind, where no agent of the new zone can attach it (REX-Ray and
+// Flocker look for volumes in their own zone only). So the record has no
+// replacementTrigger (an earlier one recorded in the state is ignored: null
+// on either side means no trigger, pulumi/pulumi step_generator.go
+// shouldTriggerReplace), and a configured zone that differs from it stops
+// the program at preview, before any resource changes, naming the way to
+// move: a new stack in the new zone.
 //
 // Trade-offs, against the alternatives:
 //   - ignoreChanges on the subnet's availabilityZone would also keep the
-//     zone, but would silently ignore a configured zone, and even
-//     `--replace` keeps the stored value (pulumi/pulumi#2657): the cluster
-//     could never be moved.
+//     zone, but would silently ignore a configured zone, where this record
+//     refuses it at preview with the way out.
 //   - writing the zone into config on the first run would need the CLI,
 //     not the program.
-//   - the stash needs a Pulumi CLI of v3.208 or newer (the README asks for
-//     v3.263), and a stack created before it records the zone the look-up
+//   - the stash needs a Pulumi CLI of v3.208 or newer (Pulumi.yaml's
+//     requiredPulumiVersion), and a stack created before it records the zone the look-up
 //     gives on its first run after the upgrade: pin such stacks by setting
 //     availabilityZone to their availabilityZone output first.
 //
 // A recorded zone that is no longer eligible is kept, with a warning: moving
 // would strand the volume, and the user decides.
 func recordZone(ctx *pulumi.Context, name string, cfg config.Config, choice zoneChoice, parent pulumi.Resource) (pulumi.StringOutput, error) {
-	stash, err := pulumi.NewStash(ctx, name+"-zone", &pulumi.StashArgs{Input: pulumi.String(choice.Zone)},
-		pulumi.Parent(parent), pulumi.ReplacementTrigger(pulumi.String(zoneTrigger(cfg.AvailabilityZone))))
+	stash, err := pulumi.NewStash(ctx, name+"-zone", &pulumi.StashArgs{Input: pulumi.String(choice.Zone)}, pulumi.Parent(parent))
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
@@ -166,17 +161,25 @@ func recordZone(ctx *pulumi.Context, name string, cfg config.Config, choice zone
 		case !ok || zone == "":
 			return "", fmt.Errorf("the zone recorded in the stack's state is %v, not a zone name; replace the stash %s-zone (`pulumi up --replace <its URN>`)", v, name)
 		case cfg.AvailabilityZone != "" && zone != cfg.AvailabilityZone:
-			// The trigger replaces the record when the key changes; this is
-			// the guard that a configured zone is never silently ignored.
-			return "", &config.Error{Key: config.KeyAvailabilityZone, Value: cfg.AvailabilityZone,
-				Problem: fmt.Sprintf("is not where the stack's state keeps the cluster (%s); replace the stash %s-zone (`pulumi up --replace <its URN>`) to move it", zone, name)}
+			return "", &config.Error{Key: config.KeyAvailabilityZone, Value: cfg.AvailabilityZone, Problem: zoneMoveRefusal(zone)}
 		case !slices.Contains(choice.Eligible, zone):
-			_ = ctx.Log.Warn(fmt.Sprintf("the cluster stays in %s, chosen on its first run, although %s no longer lists it as an available zone offering %s; set %s:%s to move it (the app's volume does not move)",
+			_ = ctx.Log.Warn(fmt.Sprintf("the cluster stays in %s, chosen on its first run, although %s no longer lists it as an available zone offering %s; a stack cannot move its zone (see %s:%s)",
 				zone, cfg.Region, strings.Join(uniqueSorted(cfg.MasterInstanceType, cfg.AgentInstanceType), " and "), facts.Project, config.KeyAvailabilityZone),
 				&pulumi.LogArgs{Resource: parent})
 		}
 		return zone, nil
 	}).(pulumi.StringOutput), nil
+}
+
+// zoneMoveRefusal says why a stack cannot move from zone, and how to run
+// the cluster elsewhere.
+func zoneMoveRefusal(zone string) string {
+	return fmt.Sprintf("the cluster of this stack is in %[1]s since its first `pulumi up`, and a stack cannot move its zone: "+
+		"the new subnet would conflict with the old one (InvalidSubnet.Conflict) and the app's EBS volume stays in %[1]s, "+
+		"where no agent of another zone can attach it. Set %[2]s:%[3]s back to %[1]s (or unset it) to keep this stack; "+
+		"to run in another zone, create a new stack with %[3]s set there (`pulumi stack init`, copy the config), "+
+		"copy the app's data over (snapshot its volume, `aws ec2 create-volume --snapshot-id ... --availability-zone <new zone>` with the new stack's volume tags), "+
+		"then `pulumi destroy` this one", zone, facts.Project, config.KeyAvailabilityZone)
 }
 
 // bootZone is the zone user data is rendered with: the recorded zone, or the

@@ -1,7 +1,15 @@
 package components
 
 import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
+	"io"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/marathon-ha/marathon-ha/internal/config"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
@@ -63,4 +71,60 @@ func checkUserData(cfg config.Config) error {
 		}
 	}
 	return nil
+}
+
+// keptUserData passes a node's encoded user data (userdata.EncodeForEC2)
+// through a Stash, so the node is replaced when its document changes and
+// only then.
+//
+// EC2 stores user data as bytes, and the instance's
+// user_data_replace_on_change compares the new base64 with the stored one
+// (terraform-provider-aws ec2_instance.go, CustomizeDiff ForceNewIf
+// user_data_base64). Those bytes are gzip's output, which Go does not
+// promise to keep across versions: a newer compress/flate could replace
+// every node, masters and their ZooKeeper state included, on an `up` that
+// changes nothing. Ignoring changes to the user data does not help: the
+// engine puts an ignored input's old value back before anything else
+// (pulumi/pulumi step_generator.go processIgnoreChanges), so a node replaced
+// for a real change would boot the old document.
+//
+// A Stash's output is the input it was created with; a new input only
+// updates it, and only its replacementTrigger replaces it
+// (pulumi/pulumi pkg/resource/deploy/builtins.go, step_generator.go
+// shouldTriggerReplace). With the sha256 of the plain document as the
+// trigger, new bytes for the same document leave the stored bytes, and the
+// node, as they are; a new document replaces the stash, whose output is then
+// the new bytes, and the node with it.
+func keptUserData(ctx *pulumi.Context, name string, encoded pulumi.StringOutput, parent pulumi.Resource) (pulumi.StringOutput, error) {
+	digest := encoded.ApplyT(documentDigest).(pulumi.StringOutput)
+	st, err := pulumi.NewStash(ctx, name, &pulumi.StashArgs{Input: encoded}, pulumi.Parent(parent), pulumi.ReplacementTrigger(digest))
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return st.Output.ApplyT(func(v any) (string, error) {
+		s, ok := v.(string)
+		if !ok {
+			return "", fmt.Errorf("user data kept in %s is %T, not a string", name, v)
+		}
+		return s, nil
+	}).(pulumi.StringOutput), nil
+}
+
+// documentDigest is the hex sha256 of the document user data encodes
+// (base64 of gzip, userdata.EncodeForEC2).
+func documentDigest(encoded string) (string, error) {
+	raw, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		return "", fmt.Errorf("user data is not base64: %w", err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return "", fmt.Errorf("user data is not gzip: %w", err)
+	}
+	doc, err := io.ReadAll(zr)
+	if err != nil {
+		return "", fmt.Errorf("user data is not gzip: %w", err)
+	}
+	sum := sha256.Sum256(doc)
+	return hex.EncodeToString(sum[:]), nil
 }

@@ -52,6 +52,9 @@ type Config struct {
 	MaxAgentPingTimeouts int
 	SelfFenceAfter       time.Duration // selfFenceSeconds
 	Images               Images
+	// ConfirmVolumeDriverSwitch names the driver a switch of volumeDriver
+	// goes to, confirming the loss of the app's data; "" when unset.
+	ConfirmVolumeDriverSwitch string
 }
 
 // Getter returns a config value and whether it is set. Keys are as in Keys;
@@ -102,9 +105,11 @@ func Parse(get Getter) (Config, error) {
 			App:                 p.str(KeyAppImage),
 			AWSCLI:              p.str(KeyAWSCLIImage),
 		},
+		ConfirmVolumeDriverSwitch: p.str(KeyConfirmVolumeDriverSwitch),
 	}
 	if len(p.errs) == 0 {
 		p.errs = append(p.errs, c.validate()...)
+		p.errs = append(p.errs, c.validateDayTwo()...)
 	}
 	if len(p.errs) > 0 {
 		return Config{}, fmt.Errorf("invalid stack config:\n  %w", joinIndented(p.errs))
@@ -340,3 +345,15 @@ func (e indented) Error() string {
 func (e indented) Unwrap() []error { return e }
 
 func joinIndented(errs []error) error { return indented(errs) }
+
+// validateDayTwo checks the keys that confirm a change of a running stack.
+func (c Config) validateDayTwo() []error {
+	var errs []error
+	// A confirmation names the driver switched to: one naming another
+	// driver is left from an earlier switch, and must not pass for one of
+	// this switch (components/driverswitch.go).
+	if v := c.ConfirmVolumeDriverSwitch; v != "" && v != c.VolumeDriver {
+		errs = append(errs, bad(KeyConfirmVolumeDriverSwitch, v, "confirms a switch to %s, but volumeDriver is %s: set it to %s in the same `pulumi up` that switches to it, or unset it", v, c.VolumeDriver, c.VolumeDriver))
+	}
+	return errs
+}

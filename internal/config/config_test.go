@@ -119,6 +119,8 @@ func TestParseRejects(t *testing.T) {
 		{"ami id malformed", with("amiId", "ami-xyz"), `marathon-ha:amiId = "ami-xyz": is not an AMI id`},
 		{"ami owner malformed", with("amiOwner", "canonical"), `marathon-ha:amiOwner = "canonical": must be a 12-digit account id`},
 		{"root volume too small", with("rootVolumeSizeGiB", "4"), `marathon-ha:rootVolumeSizeGiB = "4": must be from 8 to 1024 GiB`},
+		{"driver switch confirmation naming another driver", with("confirmVolumeDriverSwitch", "flocker"), `marathon-ha:confirmVolumeDriverSwitch = "flocker": confirms a switch to flocker, but volumeDriver is rexray`},
+		{"driver switch confirmation unknown", with("volumeDriver", "flocker", "confirmVolumeDriverSwitch", "portworx"), `marathon-ha:confirmVolumeDriverSwitch = "portworx": confirms a switch to portworx, but volumeDriver is flocker`},
 		{"volume driver unknown", with("volumeDriver", "portworx"), `marathon-ha:volumeDriver = "portworx": must be one of flocker, rexray`},
 		{"app port outside agent range", with("appPort", "31000"), `marathon-ha:appPort = "31000": must be within the ports the Mesos agents offer, 7000-9000`},
 		{"app port taken by marathon", with("appPort", "8080"), `marathon-ha:appPort = "8080": is used by the cluster's own services`},

@@ -82,6 +82,9 @@ const (
 	KeyRexRayPlugin         = "rexrayPlugin"
 	KeyAWSCLIImage          = "awsCliImage"
 	KeyAppImage             = "appImage"
+	// KeyConfirmVolumeDriverSwitch confirms that switching volumeDriver
+	// deletes the app's data (components/driverswitch.go).
+	KeyConfirmVolumeDriverSwitch = "confirmVolumeDriverSwitch"
 	// KeyRegion is the AWS provider's own key; it has no schema in Pulumi.yaml.
 	KeyRegion = "aws:region"
 	// KeyProfile is the AWS provider's shared-config profile (optional, no
@@ -115,37 +118,38 @@ const (
 // Keys lists every project config key with its type, presence, default and
 // meaning.
 var Keys = []Key{
-	{KeyAvailabilityZone, "string", Optional, "", "Zone for every node (EBS volumes attach only in their own zone). Default: the first Availability Zone (never a Local Zone) offering both instance types, chosen on the first `pulumi up` and kept in the stack's state; changing this key moves the cluster."},
-	{KeyMasterCount, "integer", Defaulted, strconv.Itoa(DefaultMasterCount), "Number of masters, each running ZooKeeper, a Mesos master and Marathon: " + masterCounts() + ". Three survive the loss of any one master, five of any two; one is the demo's cost. Choose it when creating the stack: changing it replaces every master with an empty ZooKeeper."},
+	{KeyAvailabilityZone, "string", Optional, "", "Zone for every node (EBS volumes attach only in their own zone). Default: the first Availability Zone (never a Local Zone) offering both instance types, chosen on the first `pulumi up` and kept in the stack's state. A stack cannot move: on a running stack the preview refuses another zone (the subnet would conflict and the app's volume stays behind); create a new stack there instead."},
+	{KeyMasterCount, "integer", Defaulted, strconv.Itoa(DefaultMasterCount), "Number of masters, each running ZooKeeper, a Mesos master and Marathon: " + masterCounts() + ". Three survive the loss of any one master, five of any two; one is the demo's cost. Choose it when creating the stack: changing it replaces every master (with an empty ZooKeeper) and every agent (their user data lists the masters)."},
 	{KeyAgentCount, "integer", Defaulted, strconv.Itoa(DefaultAgentCount), "Number of Mesos agents, 2 to " + strconv.Itoa(MaxAgentCount) + ": failover needs somewhere to go."},
-	{KeyMasterInstanceType, "string", Defaulted, DefaultInstanceType, "EC2 instance type of the masters."},
-	{KeyAgentInstanceType, "string", Defaulted, DefaultInstanceType, "EC2 instance type of the agents: a Xen type (t2, m4, c4, r4, ...). Neither Flocker nor REX-Ray 0.11.4 on Ubuntu 20.04 finds EBS volumes on Nitro (NVMe) types."},
-	{KeyKeyName, "string", OneOfKeyPair, "", "Name of an existing EC2 key pair in the region. Set exactly one of keyName and publicKey."},
-	{KeyPublicKey, "string", OneOfKeyPair, "", "OpenSSH public key (ssh-rsa or ssh-ed25519) to import as a new key pair. Set exactly one of keyName and publicKey."},
+	{KeyMasterInstanceType, "string", Defaulted, DefaultInstanceType, "EC2 instance type of the masters; changing it stops and starts every master in place."},
+	{KeyAgentInstanceType, "string", Defaulted, DefaultInstanceType, "EC2 instance type of the agents: a Xen type (t2, m4, c4, r4, ...). Neither Flocker nor REX-Ray 0.11.4 on Ubuntu 20.04 finds EBS volumes on Nitro (NVMe) types. Changing it stops and starts every agent in place."},
+	{KeyKeyName, "string", OneOfKeyPair, "", "Name of an existing EC2 key pair in the region. Set exactly one of keyName and publicKey; switching between the two, or to another key pair, replaces every master and every agent."},
+	{KeyPublicKey, "string", OneOfKeyPair, "", "OpenSSH public key (ssh-rsa or ssh-ed25519) to import as a new key pair. Set exactly one of keyName and publicKey. Rotating it re-imports the key pair under the same name and replaces no node: running nodes keep the key they booted with (add the new one to their ~/.ssh/authorized_keys), nodes launched later get the new one."},
 	{KeyOperatorCIDR, "string", Required, "", "Required. CIDR allowed to reach SSH and the Mesos and Marathon UIs, e.g. 203.0.113.7/32. Must include the machine running `pulumi up`: it posts the app to Marathon. Broader than /" + strconv.Itoa(MinOperatorPrefixBits) + " only with operatorCidrIsWide."},
 	{KeyOperatorCIDRIsWide, "boolean", Defaulted, "false", "Set true to accept an operatorCidr broader than /" + strconv.Itoa(MinOperatorPrefixBits) + ": SSH and Marathon's unauthenticated API are then open to every address in it."},
 	{KeyExposeFlockerAPI, "boolean", Defaulted, "false", "Open the Flocker control API (4523) to operatorCidr as well (volumeDriver flocker only)."},
-	{KeyAMIID, "string", Optional, "", "AMI id to use instead of the lookup by amiOwner and amiNameFilter; setting or changing it replaces every node not already on it (the way to move to a new image). An image made by scripts/prepare-ami already holds the packages and container images, and its nodes skip those downloads."},
-	{KeyAMIOwner, "string", Defaulted, facts.AMIOwnerCanonical, "Owner account of the AMI lookup (Canonical)."},
-	{KeyAMINameFilter, "string", Defaulted, facts.AMINameFilter, "Name filter of the AMI lookup (Ubuntu 20.04: cgroup v1, which Mesos needs)."},
-	{KeyRootVolumeSize, "integer", Defaulted, strconv.Itoa(DefaultRootVolumeGiB), "Size in GiB of each node's encrypted root volume; at least the AMI's snapshot (8 for Canonical's, 16 for an image made by scripts/prepare-ami)."},
-	{KeyVolumeDriver, "string", Defaulted, DefaultVolumeDriver, "Docker volume driver for the app's EBS volume: flocker (as in the 2015 demo) or rexray (REX-Ray's rexray/ebs plugin, which still installs today)."},
-	{KeyAppPort, "integer", Defaulted, strconv.Itoa(facts.DefaultAppPort), "Host port of the app on the agents, behind the ELB; within the agents' port range " + strconv.Itoa(facts.AgentPortRangeStart) + "-" + strconv.Itoa(facts.AgentPortRangeEnd) + "."},
+	{KeyAMIID, "string", Optional, "", "AMI id to use instead of the lookup by amiOwner and amiNameFilter; setting or changing it replaces every master and every agent not already on it (the way to move to a new image). An image made by scripts/prepare-ami already holds the packages and container images, and its nodes skip those downloads."},
+	{KeyAMIOwner, "string", Defaulted, facts.AMIOwnerCanonical, "Owner account of the AMI lookup (Canonical). Running nodes keep their image when the lookup's answer changes; only nodes launched later use it."},
+	{KeyAMINameFilter, "string", Defaulted, facts.AMINameFilter, "Name filter of the AMI lookup (Ubuntu 20.04: cgroup v1, which Mesos needs). Running nodes keep their image when the lookup's answer changes; only nodes launched later use it."},
+	{KeyRootVolumeSize, "integer", Defaulted, strconv.Itoa(DefaultRootVolumeGiB), "Size in GiB of each node's encrypted root volume; at least the AMI's snapshot (8 for Canonical's, 16 for an image made by scripts/prepare-ami). Raising it grows the running nodes' volumes in place; it cannot shrink them (AWS refuses)."},
+	{KeyVolumeDriver, "string", Defaulted, DefaultVolumeDriver, "Docker volume driver for the app's EBS volume: flocker (as in the 2015 demo) or rexray (REX-Ray's rexray/ebs plugin, which still installs today). Switching it on a running stack deletes the app's data and replaces every master and every agent: the preview refuses it unless confirmVolumeDriverSwitch confirms it."},
+	{KeyAppPort, "integer", Defaulted, strconv.Itoa(facts.DefaultAppPort), "Host port of the app on the agents, behind the ELB; within the agents' port range " + strconv.Itoa(facts.AgentPortRangeStart) + "-" + strconv.Itoa(facts.AgentPortRangeEnd) + ". Changing it replaces every agent."},
 	{KeyAppManifest, "string", Optional, "", "Path to a Marathon app definition replacing apps/moby-counter.json; the program still sets its id, host port, volume and zone constraint."},
-	{KeyAgentPingTimeout, "integer", Defaulted, strconv.Itoa(int(facts.AgentPingTimeout.Seconds())), "Mesos master --agent_ping_timeout in seconds (Mesos default 15)."},
-	{KeyMaxAgentPingTimeouts, "integer", Defaulted, strconv.Itoa(facts.MaxAgentPingTimeouts), "Mesos master --max_agent_ping_timeouts (Mesos default 5)."},
-	{KeySelfFence, "integer", Defaulted, strconv.Itoa(int(facts.DefaultSelfFenceAfter.Seconds())), "Seconds an agent may go without reaching a majority of the masters before it fences itself (kills the app, unmounts its volume, blocks its port, stops its Mesos agent; docs/fencing.md). With " + strconv.Itoa(int(facts.SelfFenceLead.Seconds())) + " s of lead it must end before the masters can declare the agent lost: selfFenceSeconds + " + strconv.Itoa(int(facts.SelfFenceLead.Seconds())) + " <= agentPingTimeoutSeconds x maxAgentPingTimeouts."},
-	{KeyZooKeeperImage, "string", Defaulted, facts.ZooKeeperImage, "ZooKeeper image, 3.4.x tagged with its version: 3.5 changes ZOO_SERVERS and starts an AdminServer on Marathon's port 8080."},
-	{KeyMesosMasterImage, "string", Defaulted, facts.MesosMasterImage, "Mesos master image."},
-	{KeyMesosAgentImage, "string", Defaulted, facts.MesosAgentImage, "Mesos agent image."},
-	{KeyMesosExecutorImage, "string", Defaulted, facts.MesosExecutorImage, "Image the agents run each executor in (--docker_mesos_image), so the app survives a restart of the agent: no ENTRYPOINT, with Mesos and a docker CLI of API 1.44 or older."},
-	{KeyMarathonImage, "string", Defaulted, facts.MarathonImage, "Marathon image (the app manifest is written for the 1.4 line)."},
-	{KeyFlockerControlImage, "string", Defaulted, facts.FlockerControlServiceImage, "Flocker control service image."},
-	{KeyFlockerAgentImage, "string", Defaulted, facts.FlockerDatasetAgentImage, "Flocker dataset agent image."},
-	{KeyFlockerPluginImage, "string", Defaulted, facts.FlockerDockerPluginImage, "Flocker Docker plugin image."},
-	{KeyRexRayPlugin, "string", Defaulted, facts.RexRayEBSPlugin, "REX-Ray EBS Docker plugin."},
-	{KeyAppImage, "string", Defaulted, facts.AppImage, "Moby Counter image."},
-	{KeyAWSCLIImage, "string", Defaulted, facts.AWSCLIImage, "AWS CLI image the masters' fencer terminates lost agents with: 2.27.58 or newer (TerminateInstances --skip-os-shutdown)."},
+	{KeyAgentPingTimeout, "integer", Defaulted, strconv.Itoa(int(facts.AgentPingTimeout.Seconds())), "Mesos master --agent_ping_timeout in seconds (Mesos default 15). Changing it replaces every master."},
+	{KeyMaxAgentPingTimeouts, "integer", Defaulted, strconv.Itoa(facts.MaxAgentPingTimeouts), "Mesos master --max_agent_ping_timeouts (Mesos default 5). Changing it replaces every master."},
+	{KeySelfFence, "integer", Defaulted, strconv.Itoa(int(facts.DefaultSelfFenceAfter.Seconds())), "Seconds an agent may go without reaching a majority of the masters before it fences itself (kills the app, unmounts its volume, blocks its port, stops its Mesos agent; docs/fencing.md). With " + strconv.Itoa(int(facts.SelfFenceLead.Seconds())) + " s of lead it must end before the masters can declare the agent lost: selfFenceSeconds + " + strconv.Itoa(int(facts.SelfFenceLead.Seconds())) + " <= agentPingTimeoutSeconds x maxAgentPingTimeouts. Changing it replaces every agent."},
+	{KeyZooKeeperImage, "string", Defaulted, facts.ZooKeeperImage, "ZooKeeper image, 3.4.x tagged with its version: 3.5 changes ZOO_SERVERS and starts an AdminServer on Marathon's port 8080. Changing it replaces every master."},
+	{KeyMesosMasterImage, "string", Defaulted, facts.MesosMasterImage, "Mesos master image. Changing it replaces every master."},
+	{KeyMesosAgentImage, "string", Defaulted, facts.MesosAgentImage, "Mesos agent image. Changing it replaces every agent."},
+	{KeyMesosExecutorImage, "string", Defaulted, facts.MesosExecutorImage, "Image the agents run each executor in (--docker_mesos_image), so the app survives a restart of the agent: no ENTRYPOINT, with Mesos and a docker CLI of API 1.44 or older. Changing it replaces every agent."},
+	{KeyMarathonImage, "string", Defaulted, facts.MarathonImage, "Marathon image (the app manifest is written for the 1.4 line). Changing it replaces every master."},
+	{KeyFlockerControlImage, "string", Defaulted, facts.FlockerControlServiceImage, "Flocker control service image. Changing it replaces the master running the Flocker control service."},
+	{KeyFlockerAgentImage, "string", Defaulted, facts.FlockerDatasetAgentImage, "Flocker dataset agent image. Changing it replaces every agent."},
+	{KeyFlockerPluginImage, "string", Defaulted, facts.FlockerDockerPluginImage, "Flocker Docker plugin image. Changing it replaces every agent."},
+	{KeyRexRayPlugin, "string", Defaulted, facts.RexRayEBSPlugin, "REX-Ray EBS Docker plugin. Changing it replaces every agent."},
+	{KeyAppImage, "string", Defaulted, facts.AppImage, "Moby Counter image. Changing it replaces every agent (they pull it at boot) and redeploys the app."},
+	{KeyConfirmVolumeDriverSwitch, "string", Optional, "", "Confirms a switch of volumeDriver on a running stack, which deletes the app's data: set it to the new driver in the same `pulumi up` that changes volumeDriver (a confirmation counts on the run where its value changes). Without it the preview refuses the switch."},
+	{KeyAWSCLIImage, "string", Defaulted, facts.AWSCLIImage, "AWS CLI image the masters' fencer terminates lost agents with: 2.27.58 or newer (TerminateInstances --skip-os-shutdown). Changing it replaces every master."},
 }
 
 // DefaultOf returns the declared default of a key; it panics on a name

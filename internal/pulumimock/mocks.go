@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,13 @@ type Resource struct {
 	// PropertyDependencies are, per input, the "type::name" of the
 	// resources its value came from.
 	PropertyDependencies map[string][]string
+	// ReplaceOnChanges and ReplacementTrigger are the resource options of
+	// those names (a null trigger when none).
+	ReplaceOnChanges   []string
+	ReplacementTrigger resource.PropertyValue
+	// ID and Outputs are what the mock answered.
+	ID      string
+	Outputs resource.PropertyMap
 }
 
 // Key is the resource's "type::name".
@@ -106,9 +114,16 @@ type Mocks struct {
 	// DeployStdout is what the deploy command prints, as deploy-app would.
 	DeployStdout string
 
+	// Prior are the resources of the stack's previous run by Key(), and
+	// Generation counts the runs before this one (NextRun sets both):
+	// each registration is then diffed against its prior self (steps.go).
+	Prior      map[string]Resource
+	Generation int
+
 	mu        sync.Mutex
 	resources []Resource
 	instances int
+	changes   map[string]Change
 }
 
 // NewMocks returns mocks of an account in us-east-1 with three
@@ -154,17 +169,11 @@ func digest(parts ...string) string {
 // NewResource implements pulumi.MockResourceMonitor. It refuses, as the
 // AWS provider would at preview, inputs that break a rule of InputRules
 // (validate.go) and any aws:* type without rules; a refused registration
-// fails the run and is not recorded.
+// fails the run and is not recorded. With Prior set (NextRun), it also
+// decides the engine's step for the resource (steps.go) and keeps the
+// outputs of a resource that is not replaced.
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	if err := ValidateInputs(args.TypeToken, args.Name, args.Inputs); err != nil {
-		return "", nil, err
-	}
-	if args.TypeToken == stashType {
-		if err := checkStash(args.Inputs); err != nil {
-			return "", nil, err
-		}
-	}
-	r := Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs}
+	r := Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom}
 	stack := ""
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.Parent = urnKey(rpc.GetParent())
@@ -173,6 +182,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		}
 		r.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
 		r.IgnoreChanges = rpc.GetIgnoreChanges()
+		r.ReplaceOnChanges = rpc.GetReplaceOnChanges()
 		r.DeletedWith = urnKey(rpc.GetDeletedWith())
 		for k, deps := range rpc.GetPropertyDependencies() {
 			if r.PropertyDependencies == nil {
@@ -183,63 +193,125 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			}
 		}
 		stack = rpc.GetParent()
+		trigger, err := replacementTrigger(rpc)
+		if err != nil {
+			return "", nil, err
+		}
+		r.ReplacementTrigger = trigger
 	}
+	old, hasOld := m.Prior[r.Key()]
+	if hasOld {
+		args.Inputs = ignoreChanges(args.Inputs, old.Inputs, r.IgnoreChanges)
+	}
+	r.Inputs = args.Inputs
+	if err := ValidateInputs(args.TypeToken, args.Name, args.Inputs); err != nil {
+		return "", nil, err
+	}
+	if args.TypeToken == stashType {
+		if err := checkStash(args.Inputs); err != nil {
+			return "", nil, err
+		}
+	}
+	change, err := m.decide(r, old, hasOld)
+	if err != nil {
+		return "", nil, err
+	}
+
 	m.mu.Lock()
-	m.resources = append(m.resources, r)
 	n := m.instances
 	if args.TypeToken == "aws:ec2/instance:Instance" {
 		m.instances++
 	}
+	gen := m.Generation
 	m.mu.Unlock()
 
 	out := args.Inputs.Copy()
 	id := args.Name + "-id"
+	if gen > 0 {
+		id = fmt.Sprintf("%s-id-g%d", args.Name, gen)
+	}
 	set := func(k string, v any) { out[resource.PropertyKey(k)] = resource.NewPropertyValue(v) }
-	// The random provider's values differ per stack, as real ones would.
+	// The random provider's values differ per stack, as real ones would,
+	// and per generation: a replaced resource gets new ones.
 	seed := digest(stack, args.Name)
-	switch args.TypeToken {
-	case "aws:ec2/instance:Instance":
-		id = fmt.Sprintf("i-%017x", n+1)
-		if ip := r.String("privateIp"); ip == "" {
-			set("privateIp", fmt.Sprintf("10.42.1.%d", 101+n))
-		}
-		set("publicIp", fmt.Sprintf("198.51.100.%d", 10+n))
-	case tLaunchTemplate:
-		id = "lt-0" + seed[:16]
-		set("latestVersion", 1)
-	case tGroup:
-		set("name", r.String("namePrefix")+"20261124000000000000000001")
-		id = r.String("namePrefix") + "20261124000000000000000001"
-	case "aws:elb/loadBalancer:LoadBalancer":
-		set("dnsName", r.String("name")+"-1234567890.us-east-1.elb.amazonaws.com")
-	case "aws:ec2/keyPair:KeyPair":
-		set("keyName", r.String("keyNamePrefix")+"20261124000000000000000001")
-	case "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile":
-		set("name", r.String("namePrefix")+"20261124000000000000000001")
-		set("arn", "arn:aws:iam::123456789012:role/"+r.String("namePrefix"))
-	case "random:index/randomId:RandomId":
-		set("hex", seed[:8])
-	case "random:index/randomUuid:RandomUuid":
-		set("result", fmt.Sprintf("%s-%s-4%s-8%s-%s", seed[:8], seed[8:12], seed[13:16], seed[17:20], seed[20:32]))
-	case "tls:index/privateKey:PrivateKey":
-		set("privateKeyPem", "-----BEGIN RSA PRIVATE KEY-----\n"+seed+"\n-----END RSA PRIVATE KEY-----\n")
-	case "tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert":
-		set("certPem", "-----BEGIN CERTIFICATE-----\n"+seed+"\n-----END CERTIFICATE-----\n")
-	case "tls:index/certRequest:CertRequest":
-		set("certRequestPem", "-----BEGIN CERTIFICATE REQUEST-----\n"+seed+"\n-----END CERTIFICATE REQUEST-----\n")
-	case stashType:
+	if gen > 0 {
+		seed = digest(stack, args.Name, strconv.Itoa(gen))
+	}
+	generated := fmt.Sprintf("202611240000000000000%05d", gen+1) // the provider's unique suffix
+	kept := hasOld && (change.Step == StepSame || change.Step == StepUpdate)
+	switch {
+	case args.TypeToken == stashType:
 		o, err := m.stash(args)
 		if err != nil {
 			return "", nil, err
 		}
 		out = o
-	case "command:local:Command":
-		if r.String("create") != "" {
-			set("stdout", m.DeployStdout)
-		} else {
-			set("stdout", "")
+		if hasOld {
+			id = old.ID
+		}
+	case kept:
+		// Same or updated: the computed outputs and the id stay.
+		id = old.ID
+		for k, v := range old.Outputs {
+			if _, ok := out[k]; !ok {
+				out[k] = v
+			}
+		}
+	default:
+		switch args.TypeToken {
+		case "aws:ec2/instance:Instance":
+			id = fmt.Sprintf("i-%017x", gen<<16+n+1)
+			if ip := r.String("privateIp"); ip == "" {
+				set("privateIp", fmt.Sprintf("10.42.1.%d", 101+40*gen+n))
+			}
+			set("publicIp", fmt.Sprintf("198.51.100.%d", 10+40*gen+n))
+		case tLaunchTemplate:
+			id = "lt-0" + seed[:16]
+			set("latestVersion", 1)
+		case tGroup:
+			// name_prefix and a unique suffix, as for the key pair.
+			set("name", r.String("namePrefix")+generated)
+			id = r.String("namePrefix") + generated
+		case "aws:elb/loadBalancer:LoadBalancer":
+			set("dnsName", r.String("name")+"-1234567890.us-east-1.elb.amazonaws.com")
+		case "aws:ec2/keyPair:KeyPair":
+			// key_name is the given name, or the prefix and a unique suffix
+			// (terraform-provider-aws ec2_key_pair.go, create.Name).
+			if r.String("keyName") == "" {
+				set("keyName", r.String("keyNamePrefix")+generated)
+			}
+		case "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile":
+			set("name", r.String("namePrefix")+generated)
+			set("arn", "arn:aws:iam::123456789012:role/"+r.String("namePrefix")+generated)
+		case "random:index/randomId:RandomId":
+			set("hex", seed[:8])
+		case "random:index/randomUuid:RandomUuid":
+			set("result", fmt.Sprintf("%s-%s-4%s-8%s-%s", seed[:8], seed[8:12], seed[13:16], seed[17:20], seed[20:32]))
+		case "tls:index/privateKey:PrivateKey":
+			set("privateKeyPem", "-----BEGIN RSA PRIVATE KEY-----\n"+seed+"\n-----END RSA PRIVATE KEY-----\n")
+		case "tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert":
+			set("certPem", "-----BEGIN CERTIFICATE-----\n"+seed+"\n-----END CERTIFICATE-----\n")
+		case "tls:index/certRequest:CertRequest":
+			set("certRequestPem", "-----BEGIN CERTIFICATE REQUEST-----\n"+seed+"\n-----END CERTIFICATE REQUEST-----\n")
+		case "command:local:Command":
+			if r.String("create") != "" {
+				set("stdout", m.DeployStdout)
+			} else {
+				set("stdout", "")
+			}
 		}
 	}
+	if args.TypeToken == stashType {
+		change.Step = Step(m.Stashes[args.Name].Step)
+	}
+	r.ID, r.Outputs = id, out
+	m.mu.Lock()
+	m.resources = append(m.resources, r)
+	if m.changes == nil {
+		m.changes = map[string]Change{}
+	}
+	m.changes[r.Key()] = change
+	m.mu.Unlock()
 	return id, out, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -48,15 +47,12 @@ func checkStash(inputs resource.PropertyMap) error {
 // runs, and records the new state there.
 func (m *Mocks) stash(args pulumi.MockResourceArgs) (resource.PropertyMap, error) {
 	trigger := resource.NewNullProperty()
-	if rpc := args.RegisterRPC; rpc != nil && rpc.GetReplacementTrigger() != nil {
-		v, err := plugin.UnmarshalPropertyValue("replacementTrigger", rpc.GetReplacementTrigger(),
-			plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true})
+	if rpc := args.RegisterRPC; rpc != nil {
+		v, err := replacementTrigger(rpc)
 		if err != nil {
 			return nil, err
 		}
-		if v != nil {
-			trigger = *v
-		}
+		trigger = v
 	}
 	in := args.Inputs["input"]
 	m.mu.Lock()
