@@ -26,6 +26,9 @@ type readiness struct {
 	Healthy, NotRecovered             string
 	LeaderPath                        string
 	ProbeSeconds                      int
+	// WaitStep, WaitLog and FailedPrefix are how the boot's wait shows on
+	// the console (facts.ReadyWaitStep, ReadyWaitLog, ReadyFailedPrefix).
+	WaitStep, WaitLog, FailedPrefix string
 }
 
 // Readiness is the master's readiness contract for the template.
@@ -38,6 +41,7 @@ func (n *node) Readiness() readiness {
 		Healthy: facts.MesosHealthy, NotRecovered: facts.MesosNotRecovered,
 		LeaderPath:   facts.MarathonLeaderPath,
 		ProbeSeconds: int(facts.ReadyProbeTimeout / time.Second),
+		WaitStep:     facts.ReadyWaitStep, WaitLog: facts.ReadyWaitLog, FailedPrefix: facts.ReadyFailedPrefix,
 	}
 	modes := []string{facts.ZooKeeperModeStandalone}
 	if n.Ensemble() {

@@ -66,6 +66,16 @@ const (
 	ReadyProbeTimeout = 5 * time.Second
 )
 
+// How a boot's wait for readiness shows on the console, which deploy-app
+// reads back: the step, the line the wait logs every minute (followed by
+// the number of checks and the check's output), and the prefix of each
+// check that failed in that output.
+const (
+	ReadyWaitStep     = "wait-ready"
+	ReadyWaitLog      = "not ready after "
+	ReadyFailedPrefix = "not ready: "
+)
+
 // MesosLogReplicas is how many replicas Mesos's replicated log counts for a
 // quorum q: 2q-1, every master. An empty log initialises itself only when
 // every one of them answers EMPTY or STARTING (apache/mesos 1.4.1
