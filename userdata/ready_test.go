@@ -71,19 +71,30 @@ func TestMasterWithoutQuorumIsNotReady(t *testing.T) {
 	}
 }
 
+// bootInTurn boots masters 1 to upTo of a cluster of size one after the
+// other in the fake cluster in dir, each checking its readiness twice:
+// those booted before the cluster forms fail at wait-ready with their
+// services left running, as on EC2.
+func bootInTurn(t *testing.T, dir string, size, upTo int) []bootRun {
+	t.Helper()
+	var runs []bootRun
+	for i := 1; i <= upTo; i++ {
+		runs = append(runs, bootMasters(t, dir, []MasterInput{haMasterInput(facts.VolumeDriverRexRay, size, i)}, "MHA_READY_ATTEMPTS=2", "FAKE_SLEEP=")...)
+	}
+	return runs
+}
+
 // TestFirstHABootWaitsForEveryMaster: two masters of three form ZooKeeper's
 // quorum and elect Mesos and Marathon leaders, but Mesos's empty replicated
 // log needs all three replicas to initialise, so the Mesos leader never
-// recovers and neither master is ready; the check says why. With all three
-// the cluster forms; once the log is initialised, losing one master leaves
-// the others ready.
+// recovers and neither master is ready; the check says why. The third
+// master's boot completes the log and every master is ready; once the log
+// is initialised, losing one master leaves the others ready.
 func TestFirstHABootWaitsForEveryMaster(t *testing.T) {
 	dir := t.TempDir()
-	inputs := []MasterInput{haMasterInput(facts.VolumeDriverRexRay, 3, 1), haMasterInput(facts.VolumeDriverRexRay, 3, 2)}
-	for _, r := range bootMasters(t, dir, inputs, "MHA_READY_ATTEMPTS=3") {
-		if r.err == nil {
-			t.Fatalf("%s is ready with two masters of three on a first boot:\n%s", r.fakeIP, r.out)
-		}
+	runs := bootInTurn(t, dir, 3, 2)
+	second, _ := readyCheck(t, runs[0], dir)
+	for _, out := range []string{runs[1].out, second} {
 		for _, want := range []string{
 			"ok: ZooKeeper serves as leader or follower",
 			"ok: Mesos has a leader",
@@ -91,17 +102,22 @@ func TestFirstHABootWaitsForEveryMaster(t *testing.T) {
 				"; the first boot of 3 masters waits for all 3",
 			"ok: Marathon has a leader",
 		} {
-			if !strings.Contains(r.out, want) {
-				t.Errorf("%s: the boot lacks %q:\n%s", r.fakeIP, want, r.out)
+			if !strings.Contains(out, want) {
+				t.Errorf("two masters of three on a first boot: the check lacks %q:\n%s", want, out)
 			}
 		}
 	}
+	if runs[1].err == nil {
+		t.Fatalf("master 2 is ready with two masters of three on a first boot:\n%s", runs[1].out)
+	}
 
-	dir = t.TempDir()
-	inputs = append(inputs, haMasterInput(facts.VolumeDriverRexRay, 3, 3))
-	runs := bootMasters(t, dir, inputs)
-	for _, r := range runs {
-		r.mustSucceed(t)
+	r := bootMasters(t, dir, []MasterInput{haMasterInput(facts.VolumeDriverRexRay, 3, 3)}, "MHA_READY_ATTEMPTS=2", "FAKE_SLEEP=")[0]
+	r.mustSucceed(t)
+	runs = append(runs, r)
+	for _, r := range runs[:2] {
+		if out, err := readyCheck(t, r, dir); err != nil {
+			t.Errorf("%s not ready once all three masters are up: %v\n%s", r.fakeIP, err, out)
+		}
 	}
 	// Master 3 dies: ZooKeeper and Mesos keep a quorum of an initialised log.
 	if err := os.RemoveAll(filepath.Join(dir, testMasterIPs[2])); err != nil {
@@ -126,13 +142,9 @@ func TestFirstHABootWaitsForEveryMaster(t *testing.T) {
 // not the cluster's: not ready. One master's standalone ZooKeeper is.
 func TestStandaloneZooKeeperIsNotAnEnsemble(t *testing.T) {
 	dir := t.TempDir()
-	var inputs []MasterInput
-	for i := 1; i <= 3; i++ {
-		inputs = append(inputs, haMasterInput(facts.VolumeDriverRexRay, 3, i))
-	}
-	runs := bootMasters(t, dir, inputs)
-	for _, r := range runs {
-		r.mustSucceed(t)
+	runs := bootInTurn(t, dir, 3, 3)
+	if out, err := readyCheck(t, runs[0], dir); err != nil {
+		t.Fatalf("master 1 of a formed cluster: %v\n%s", err, out)
 	}
 	reg := filepath.Join(dir, testMasterIPs[0], "zookeeper.json")
 	raw, err := os.ReadFile(reg)
