@@ -169,6 +169,11 @@ func TestOneMasterIsStandalone(t *testing.T) {
 		t.Errorf("zoo.cfg of one master: %v\n%s", err, cfg)
 	}
 	hasArgs(t, "mesos-master", r.dockerRun(t, "mesos-master"), "--zk=zk://"+testMasterIP+":2181/mesos", "--quorum=1")
+	// Standalone is one master's ZooKeeper's right mode: the check the
+	// boot left in the ready marker accepted it.
+	if ready, err := os.ReadFile(filepath.Join(r.root, facts.ReadyMarkerPath)); err != nil || !strings.Contains(string(ready), "ok: ZooKeeper serves as standalone") {
+		t.Errorf("one master's ready marker: %v\n%s", err, ready)
+	}
 	if m := r.dockerRun(t, "marathon"); slices.ContainsFunc(m, func(a string) bool { return strings.HasPrefix(a, "LIBPROCESS_") }) {
 		t.Errorf("one master's Marathon pins libprocess, which only a cluster of several needs: %v", m)
 	}
