@@ -57,13 +57,10 @@ curl)
   *latest/api/token*) printf 'FAKE-TOKEN' ;;
   *latest/meta-data/local-ipv4*) printf '%s' "$FAKE_PRIVATE_IP" ;;
   */v2/leader*)
-    # Marathon answers 404 "There is no leader" while none is elected
-    # (mesosphere/marathon v1.4.9 api/v2/LeaderResource.scala), and curl -f
-    # exits 22 on it. The test writes the leader's answer.
-    if [ ! -r "$MHA_ROOT/fake-marathon/leader.json" ]; then
-      echo "curl: (22) The requested URL returned error: 404" >&2; exit 22
-    fi
-    cat "$MHA_ROOT/fake-marathon/leader.json" ;;
+    # The fencer's tests write the leader's answer; otherwise Marathon
+    # answers as the fake cluster's (fakecluster_test.go).
+    if [ -r "$MHA_ROOT/fake-marathon/leader.json" ]; then cat "$MHA_ROOT/fake-marathon/leader.json"; exit 0; fi
+    exec "${0%/*}/fake-cluster" curl "$@" ;;
   */v2/tasks*)
     # GET /v2/tasks has a JSON and a text/plain method (TasksResource.scala
     # indexJson, indexTxt); without Accept: application/json the fake
@@ -84,6 +81,9 @@ curl)
     url=${*: -1}; ip=${url#http://}; ip=${ip%%:*}; now=$(fake_now); up=
     while read -r from ips; do [ "$from" -gt "$now" ] || up=" $ips "; done <"$MHA_ROOT/fake-masters" 2>/dev/null
     if [[ $up == *" $ip "* ]]; then printf '200\n'; else printf '000\n'; exit 28; fi ;;
+  *:5050/*|*:8080/ping)
+    # The masters' readiness probes: the fake cluster answers them.
+    exec "${0%/*}/fake-cluster" curl "$@" ;;
   esac
   # -o FILE writes the download there.
   prev=
@@ -134,12 +134,18 @@ dpkg-query)
   rec=$(dpkg_entry "$3") || { echo "dpkg-query: no packages found matching $3" >&2; exit 1; }
   printf '%s' "$rec" ;;
 sleep)
-  # With a fake clock (the self-fence's tests), sleeping moves it on.
+  # FAKE_SLEEP sleeps that long for real (nodes booted together, waiting
+  # for one another); with a fake clock (the self-fence's tests), sleeping
+  # moves it on.
+  if [ -n "${FAKE_SLEEP:-}" ]; then /bin/sleep "$FAKE_SLEEP"; fi
   if [ -f "$MHA_ROOT/proc/uptime" ]; then
     up=$(awk -v d="$1" '{ printf "%.2f %s", $1 + d, $2 }' "$MHA_ROOT/proc/uptime")
     printf '%s\n' "$up" >"$MHA_ROOT/proc/uptime"
   fi ;;
-nc) case " $* " in *" -z "*) ;; *) cat >/dev/null; printf imok ;; esac ;;
+nc)
+  # A port probe (-z) finds the port open; a four-letter word goes to
+  # ZooKeeper, which the fake cluster models (fakecluster_test.go).
+  case " $* " in *" -z "*) ;; *) exec "${0%/*}/fake-cluster" nc "$@" ;; esac ;;
 systemctl)
   if [ "${1:-}" = enable ] && [ "${2:-}" = --now ]; then
     for unit in "${@:3}"; do
@@ -223,8 +229,10 @@ func runScript(t *testing.T, root, script, fakeIP, fail string, env ...string) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(self, filepath.Join(bin, "docker")); err != nil && !os.IsExist(err) {
-		t.Fatal(err)
+	for _, name := range []string{"docker", "fake-cluster"} {
+		if err := os.Symlink(self, filepath.Join(bin, name)); err != nil && !os.IsExist(err) {
+			t.Fatal(err)
+		}
 	}
 	// The clock the self-fence reads (/proc/uptime), unless the test set one.
 	if uptime := filepath.Join(root, "proc/uptime"); !exists(t, uptime) {
@@ -625,7 +633,7 @@ func TestBootFailure(t *testing.T) {
 		{"Docker Hub down", "docker pull ", "pull-images", "'docker pull " + facts.ZooKeeperImage + "' failed 2 times; 'docker pull " + facts.MesosMasterImage + "' failed 2 times"},
 		// A service started right after its pull fails the same step.
 		{"Marathon's unit refused", "systemctl enable --now marathon.service", "pull-images", "'systemctl enable --now marathon.service' exited 3"},
-		{"services never answer", "curl -fsS --max-time 3", "wait-ready", "not ready: Mesos master /health on 5050"},
+		{"services never answer", "curl -sS --max-time 5", "wait-ready", "not ready: Mesos has a leader (/redirect on 5050) (fake curl: failing on purpose)"},
 	}
 	doc, err := RenderMaster(masterInput(facts.VolumeDriverFlocker))
 	if err != nil {
@@ -659,8 +667,8 @@ func TestBootFailure(t *testing.T) {
 	}
 }
 
-// TestReadyCheck runs the installed check against services that answer and
-// one that does not.
+// TestReadyCheck runs the installed check before the boot wrote node.env,
+// on a booted master whose services answer, and with one down.
 func TestReadyCheck(t *testing.T) {
 	doc, err := RenderMaster(masterInput(facts.VolumeDriverFlocker))
 	if err != nil {
@@ -670,23 +678,23 @@ func TestReadyCheck(t *testing.T) {
 	if out, err := runScript(t, root, facts.ReadyCheckCommand, testMasterIP, ""); err == nil || !strings.Contains(out, "not written yet") {
 		t.Errorf("before the boot wrote node.env: %v\n%s", err, out)
 	}
-	if err := os.MkdirAll(filepath.Join(root, filepath.Dir(nodeEnv)), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, nodeEnv), []byte("PRIVATE_IP="+testMasterIP+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := runScript(t, root, facts.ReadyCheckCommand, testMasterIP, "")
-	if err != nil || strings.Count(out, "ok: ") != 6 {
+	r := boot(t, doc, testMasterIP, "", nil)
+	r.mustSucceed(t)
+	out, err := runScript(t, r.root, facts.ReadyCheckCommand, testMasterIP, "")
+	if err != nil || strings.Count(out, "ok: ") != 7 {
 		t.Errorf("all services up: %v\n%s", err, out)
 	}
-	out, err = runScript(t, root, facts.ReadyCheckCommand, testMasterIP, "curl -fsS --max-time 3 http://"+testMasterIP+":8080/ping")
-	if err == nil || !strings.Contains(out, "not ready: Marathon /ping on 8080") || strings.Count(out, "ok: ") != 5 {
-		t.Errorf("Marathon down: %v\n%s", err, out)
-	}
-	out, err = runScript(t, root, facts.ReadyCheckCommand, testMasterIP, "systemctl is-active --quiet "+fencerService+".service")
-	if err == nil || !strings.Contains(out, "not ready: "+fencerService+" running") || strings.Count(out, "ok: ") != 5 {
+	out, err = runScript(t, r.root, facts.ReadyCheckCommand, testMasterIP, "systemctl is-active --quiet "+fencerService+".service")
+	if err == nil || !strings.Contains(out, "not ready: "+fencerService+" running") || strings.Count(out, "ok: ") != 6 {
 		t.Errorf("fencer down: %v\n%s", err, out)
+	}
+	// Marathon's container is gone: nothing answers on its port.
+	if err := os.Remove(filepath.Join(r.root, "var/lib/fake-cluster", testMasterIP, "marathon.json")); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runScript(t, r.root, facts.ReadyCheckCommand, testMasterIP, "")
+	if want := "not ready: Marathon has a leader (/v2/leader on 8080) (curl: (7) Failed to connect to " + testMasterIP + " port 8080: Connection refused)"; err == nil || !strings.Contains(out, want) || strings.Count(out, "ok: ") != 6 {
+		t.Errorf("Marathon down: %v, want %q\n%s", err, want, out)
 	}
 }
 
@@ -1139,12 +1147,12 @@ func TestWaitReadySaysWhatItWaitsFor(t *testing.T) {
 	}
 	every := int(readyLogEvery / readyDelay)
 	root, cc := installNode(t, doc)
-	out, err := runScript(t, root, cc.RunCmd[0][0], testMasterIP, "curl -fsS --max-time 3", fmt.Sprintf("MHA_READY_ATTEMPTS=%d", every+1))
+	out, err := runScript(t, root, cc.RunCmd[0][0], testMasterIP, "curl -sS --max-time 5", fmt.Sprintf("MHA_READY_ATTEMPTS=%d", every+1))
 	if err == nil {
 		t.Fatalf("boot succeeded with services that never answer:\n%s", out)
 	}
 	want := fmt.Sprintf("marathon-ha: not ready after %d checks: ", every)
-	if strings.Count(out, want) != 1 || !strings.Contains(out, "Mesos master /health on 5050") {
+	if strings.Count(out, want) != 1 || !strings.Contains(out, "not ready: Mesos has a leader (/redirect on 5050)") {
 		t.Errorf("output should say once %q with what is not ready:\n%s", want, out)
 	}
 	console, _ := os.ReadFile(filepath.Join(root, "dev/console"))

@@ -124,7 +124,7 @@ func TestBootFailureTimeline(t *testing.T) {
 	tests := []struct{ name, fail, step, part, reason string }{
 		{"apt mirror down", "apt-get -o DPkg::Lock::Timeout=300 update", "install-packages", "apt", "failed 2 times"},
 		{"image gone", "docker pull " + facts.MarathonImage, "pull-images", "pull:" + facts.MarathonImage, "failed 2 times"},
-		{"services never answer", "curl -fsS --max-time 3", "wait-ready", "", "not ready"},
+		{"services never answer", "curl -sS --max-time 5", "wait-ready", "", "not ready"},
 	}
 	doc, err := RenderMaster(masterInput(facts.VolumeDriverFlocker))
 	if err != nil {

@@ -48,70 +48,77 @@ var ensembleContract = map[int]struct {
 	},
 }
 
-// TestBootEnsemble boots every master of a cluster of 3 and of 5 against
-// the fakes and checks what each service is started with against
+// TestBootEnsemble boots every master of a cluster of 3 and of 5 together
+// against the fakes (their ZooKeepers, Mesos masters and Marathons find one
+// another in the fake cluster: each is ready only once the ensemble has
+// formed) and checks what each service is started with against
 // ensembleContract; the fake docker runs ZooKeeper's entrypoint, so zoo.cfg
 // and myid are read back as ZooKeeper would read them.
 func TestBootEnsemble(t *testing.T) {
 	for n, want := range ensembleContract {
 		for _, driver := range facts.VolumeDrivers {
-			for index := 1; index <= n; index++ {
-				t.Run(strconv.Itoa(n)+"-masters/"+driver+"/master-"+strconv.Itoa(index), func(t *testing.T) {
-					t.Parallel()
-					in := haMasterInput(driver, n, index)
-					doc, err := RenderMaster(in)
-					if err != nil {
-						t.Fatal(err)
-					}
-					ip := testMasterIPs[index-1]
-					r := boot(t, doc, ip, "", nil)
-					r.mustSucceed(t)
-					r.checkCommon(t, in.FlockerFiles, in.Region)
-
-					hasArgs(t, "zookeeper", r.dockerRun(t, "zookeeper"), "ZOO_MY_ID="+strconv.Itoa(index),
-						"ZOO_SERVERS="+strings.Join(want.servers, " "))
-					cfg, err := os.ReadFile(zooKeeperConfigPath(r.root, "zookeeper"))
-					if err != nil {
-						t.Fatalf("the entrypoint wrote no zoo.cfg: %v", err)
-					}
-					var servers []string
-					for _, l := range strings.Split(string(cfg), "\n") {
-						if strings.HasPrefix(l, "server.") {
-							servers = append(servers, l)
+			t.Run(strconv.Itoa(n)+"-masters/"+driver, func(t *testing.T) {
+				t.Parallel()
+				inputs := make([]MasterInput, n)
+				for i := range inputs {
+					inputs[i] = haMasterInput(driver, n, i+1)
+				}
+				runs := bootMasters(t, t.TempDir(), inputs)
+				for index := 1; index <= n; index++ {
+					t.Run("master-"+strconv.Itoa(index), func(t *testing.T) {
+						in, r, ip := inputs[index-1], runs[index-1], testMasterIPs[index-1]
+						r.mustSucceed(t)
+						r.checkCommon(t, in.FlockerFiles, in.Region)
+						checkEnsembleMaster(t, r, want.servers, want.mesosZK, want.quorum, want.marathonZK, ip, index)
+						flocker := r.find("docker", "run", "--rm", "--name", "flocker-control")
+						if runs := driver == facts.VolumeDriverFlocker && index == 1; runs != (flocker >= 0) {
+							t.Errorf("master %d of %d with %s runs the Flocker control service: %v, want %v", index, n, driver, flocker >= 0, runs)
 						}
-					}
-					if !slices.Equal(servers, want.servers) {
-						t.Errorf("zoo.cfg server lines\n %q\nwant %q", servers, want.servers)
-					}
-					zk := facts.ZooKeeper // the ensemble's detection settings (docs/masters.md)
-					for _, l := range []string{"clientPort=2181", "tickTime=" + zk.TickTimeMillis(), "initLimit=" + strconv.Itoa(zk.InitLimit),
-						"syncLimit=" + strconv.Itoa(zk.SyncLimit), "dataDir=/data"} {
-						if !strings.Contains(string(cfg), l+"\n") {
-							t.Errorf("zoo.cfg lacks %s:\n%s", l, cfg)
+						if !strings.Contains(r.out, "master-"+strconv.Itoa(index)+" of "+testClusterID+" READY") {
+							t.Errorf("boot output does not name master-%d:\n%s", index, r.out)
 						}
-					}
-					myid, err := os.ReadFile(filepath.Join(r.root, "var/lib/zookeeper/data/myid"))
-					if err != nil || strings.TrimSpace(string(myid)) != strconv.Itoa(index) {
-						t.Errorf("myid on the host's data volume = %q, %v; want %d", myid, err, index)
-					}
-
-					hasArgs(t, "mesos-master", r.dockerRun(t, "mesos-master"),
-						"--zk="+want.mesosZK, "--quorum="+want.quorum, "--ip="+ip, "--hostname="+ip, "--zk_session_timeout="+zk.MesosSessionFlag())
-					hasArgs(t, "marathon", r.dockerRun(t, "marathon"), "--master="+want.mesosZK, "--zk="+want.marathonZK,
-						"--hostname="+ip, "--http_port=8080", "LIBPROCESS_IP="+ip, "LIBPROCESS_PORT="+strconv.Itoa(facts.MarathonLibprocessPort),
-						"--zk_session_timeout="+zk.MarathonSessionMillis())
-
-					flocker := r.find("docker", "run", "--rm", "--name", "flocker-control")
-					if runs := driver == facts.VolumeDriverFlocker && index == 1; runs != (flocker >= 0) {
-						t.Errorf("master %d of %d with %s runs the Flocker control service: %v, want %v", index, n, driver, flocker >= 0, runs)
-					}
-					if !strings.Contains(r.out, "master-"+strconv.Itoa(index)+" of "+testClusterID+" READY") {
-						t.Errorf("boot output does not name master-%d:\n%s", index, r.out)
-					}
-				})
-			}
+					})
+				}
+			})
 		}
 	}
+}
+
+// checkEnsembleMaster checks what one master of an ensemble started its
+// services with.
+func checkEnsembleMaster(t *testing.T, r bootRun, servers []string, mesosZK, quorum, marathonZK, ip string, index int) {
+	t.Helper()
+	hasArgs(t, "zookeeper", r.dockerRun(t, "zookeeper"), "ZOO_MY_ID="+strconv.Itoa(index),
+		"ZOO_SERVERS="+strings.Join(servers, " "))
+	cfg, err := os.ReadFile(zooKeeperConfigPath(r.root, "zookeeper"))
+	if err != nil {
+		t.Fatalf("the entrypoint wrote no zoo.cfg: %v", err)
+	}
+	var got []string
+	for _, l := range strings.Split(string(cfg), "\n") {
+		if strings.HasPrefix(l, "server.") {
+			got = append(got, l)
+		}
+	}
+	if !slices.Equal(got, servers) {
+		t.Errorf("zoo.cfg server lines\n %q\nwant %q", got, servers)
+	}
+	zk := facts.ZooKeeper // the ensemble's detection settings (docs/masters.md)
+	for _, l := range []string{"clientPort=2181", "tickTime=" + zk.TickTimeMillis(), "initLimit=" + strconv.Itoa(zk.InitLimit),
+		"syncLimit=" + strconv.Itoa(zk.SyncLimit), "dataDir=/data"} {
+		if !strings.Contains(string(cfg), l+"\n") {
+			t.Errorf("zoo.cfg lacks %s:\n%s", l, cfg)
+		}
+	}
+	myid, err := os.ReadFile(filepath.Join(r.root, "var/lib/zookeeper/data/myid"))
+	if err != nil || strings.TrimSpace(string(myid)) != strconv.Itoa(index) {
+		t.Errorf("myid on the host's data volume = %q, %v; want %d", myid, err, index)
+	}
+	hasArgs(t, "mesos-master", r.dockerRun(t, "mesos-master"),
+		"--zk="+mesosZK, "--quorum="+quorum, "--ip="+ip, "--hostname="+ip, "--zk_session_timeout="+zk.MesosSessionFlag())
+	hasArgs(t, "marathon", r.dockerRun(t, "marathon"), "--master="+mesosZK, "--zk="+marathonZK,
+		"--hostname="+ip, "--http_port=8080", "LIBPROCESS_IP="+ip, "LIBPROCESS_PORT="+strconv.Itoa(facts.MarathonLibprocessPort),
+		"--zk_session_timeout="+zk.MarathonSessionMillis())
 }
 
 // TestBootAgentFindsEveryMaster: an agent of a cluster of 3 or 5 masters
@@ -165,6 +172,11 @@ func TestOneMasterIsStandalone(t *testing.T) {
 		t.Errorf("zoo.cfg of one master: %v\n%s", err, cfg)
 	}
 	hasArgs(t, "mesos-master", r.dockerRun(t, "mesos-master"), "--zk=zk://"+testMasterIP+":2181/mesos", "--quorum=1")
+	// Standalone is one master's ZooKeeper's right mode: the check the
+	// boot left in the ready marker accepted it.
+	if ready, err := os.ReadFile(filepath.Join(r.root, facts.ReadyMarkerPath)); err != nil || !strings.Contains(string(ready), "ok: ZooKeeper serves as standalone") {
+		t.Errorf("one master's ready marker: %v\n%s", err, ready)
+	}
 	if m := r.dockerRun(t, "marathon"); slices.ContainsFunc(m, func(a string) bool { return strings.HasPrefix(a, "LIBPROCESS_") }) {
 		t.Errorf("one master's Marathon pins libprocess, which only a cluster of several needs: %v", m)
 	}

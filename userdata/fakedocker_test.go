@@ -35,8 +35,11 @@ var imagesJSON []byte
 var flagFiles embed.FS
 
 func TestMain(m *testing.M) {
-	if filepath.Base(os.Args[0]) == "docker" {
+	switch filepath.Base(os.Args[0]) {
+	case "docker":
 		os.Exit(fakeDocker(os.Args[1:]))
+	case "fake-cluster":
+		os.Exit(fakeClusterMain(os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }
@@ -620,7 +623,8 @@ func (st *fakeState) run(args []string, release dockerRelease) error {
 			return &exitError{1, fmt.Sprintf("%s (%s): %v (%s)", argv[0], r.image, err, e.source)}
 		}
 	}
-	return nil
+	// The service now answers the readiness probes (fakecluster_test.go).
+	return registerService(r, argv, img)
 }
 
 func sourceNote(img imageConfig) string {

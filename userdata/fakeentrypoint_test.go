@@ -73,13 +73,7 @@ func zooKeeperConfigPath(root, container string) string {
 // split on blanks). Lines 37-39: unless $ZOO_DATA_DIR/myid exists, write
 // ${ZOO_MY_ID:-1} to it.
 func zooKeeperEntrypoint(r dockerRun, img imageConfig) error {
-	env := map[string]string{}
-	for k, v := range img.EnvDefaults {
-		env[k] = v
-	}
-	for k, v := range r.env {
-		env[k] = v
-	}
+	env := zooKeeperEnv(r, img)
 	cfg := r.hostPath(path.Join(env["ZOO_CONF_DIR"], "zoo.cfg"))
 	if _, err := os.Stat(cfg); errors.Is(err, os.ErrNotExist) {
 		lines := []string{
@@ -110,6 +104,19 @@ func zooKeeperEntrypoint(r dockerRun, img imageConfig) error {
 		}
 	}
 	return checkZooKeeperConfig(cfg, myid)
+}
+
+// zooKeeperEnv is the entrypoint's environment: the image's ENV, with the
+// run's -e over it.
+func zooKeeperEnv(r dockerRun, img imageConfig) map[string]string {
+	env := map[string]string{}
+	for k, v := range img.EnvDefaults {
+		env[k] = v
+	}
+	for k, v := range r.env {
+		env[k] = v
+	}
+	return env
 }
 
 func writeFile(p, content string) error {

@@ -149,6 +149,9 @@ func (w *bootWatch) note(n bootNode, msg string, tl bootlog.Timeline, c ec2ops.C
 // that gave up waiting needs explained.
 func (w *bootWatch) report(now time.Time) string {
 	var b strings.Builder
+	if note := w.firstBootWait(); note != "" {
+		b.WriteString("\n" + note)
+	}
 	first := true
 	for _, n := range w.nodes {
 		s := w.seen[n.name]
@@ -176,6 +179,7 @@ func (w *bootWatch) report(now time.Time) string {
 func (w *bootWatch) run(ctx context.Context, cancel context.CancelCauseFunc) {
 	last := map[string]string{}
 	done := map[string]bool{}
+	lastWait := "" // the last firstBootWait said
 	for {
 		for _, n := range w.nodes {
 			if done[n.name] || ctx.Err() != nil {
@@ -196,6 +200,12 @@ func (w *bootWatch) run(ctx context.Context, cancel context.CancelCauseFunc) {
 				last[n.name] = msg
 			}
 			done[n.name] = tl.State == bootlog.Done
+		}
+		if note := w.firstBootWait(); note != lastWait {
+			if note != "" {
+				fmt.Fprintf(w.progress, "boot: %s\n", note)
+			}
+			lastWait = note
 		}
 		if len(done) == len(w.nodes) && allTrue(done) {
 			return

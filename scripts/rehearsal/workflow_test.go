@@ -11,6 +11,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	pulumisdk "github.com/pulumi/pulumi/sdk/v3"
+
+	"github.com/marathon-ha/marathon-ha/internal/rehearsal"
 )
 
 const workflowPath = "../../.github/workflows/rehearsal.yml"
@@ -44,10 +46,24 @@ type workflow struct {
 		CancelInProgress *bool  `yaml:"cancel-in-progress"`
 	} `yaml:"concurrency"`
 	Jobs map[string]struct {
+		Strategy struct {
+			FailFast    *bool `yaml:"fail-fast"`
+			MaxParallel int   `yaml:"max-parallel"`
+			Matrix      struct {
+				Include []leg `yaml:"include"`
+			} `yaml:"matrix"`
+		} `yaml:"strategy"`
 		Env            map[string]string `yaml:"env"`
 		Steps          []step            `yaml:"steps"`
 		TimeoutMinutes int               `yaml:"timeout-minutes"`
 	} `yaml:"jobs"`
+}
+
+// leg is one entry of the rehearsal job's matrix: the stack's masters and
+// what the rehearsal kills on it.
+type leg struct {
+	Masters int    `yaml:"masters"`
+	Drills  string `yaml:"drills"`
 }
 
 func loadWorkflow(t *testing.T) (workflow, string) {
@@ -176,5 +192,53 @@ func TestWorkflowFlagsExist(t *testing.T) {
 	}
 	if seen < 5 {
 		t.Fatalf("found only %d rehearsal flags in the workflow: is the step still there?", seen)
+	}
+}
+
+// TestWorkflowMatrix: the weekly rehearsal runs a one-master stack with
+// the default drill and a three-master stack that kills Marathon's leading
+// master and then the app's agent, one leg after the other, neither
+// cancelling the other, each with its own artifacts.
+func TestWorkflowMatrix(t *testing.T) {
+	w, _ := loadWorkflow(t)
+	job := w.Jobs["rehearsal"]
+	st := job.Strategy
+	if st.FailFast == nil || *st.FailFast || st.MaxParallel != 1 {
+		t.Errorf("strategy fail-fast %v, max-parallel %d: want false (a failed leg must not cancel one whose stack is up) and 1 (one stack at a time)", st.FailFast, st.MaxParallel)
+	}
+	var masters []int
+	for _, l := range st.Matrix.Include {
+		drills, err := rehearsal.ParseDrills(l.Drills)
+		if err != nil {
+			t.Errorf("leg %+v: %v", l, err)
+			continue
+		}
+		want := 1
+		if rehearsal.HasMasterDrill(drills) {
+			want = rehearsal.DrillMasterCount
+		}
+		if l.Masters != want {
+			t.Errorf("leg %+v: its drills give a stack of %d masters", l, want)
+		}
+		if l.Masters > 1 && !slices.Equal(drills, []string{rehearsal.DrillLeadingMaster, rehearsal.DrillAppAgent}) {
+			t.Errorf("leg %+v: the three-master leg must kill Marathon's leading master and the app's agent", l)
+		}
+		masters = append(masters, l.Masters)
+	}
+	if !slices.Equal(masters, []int{1, rehearsal.DrillMasterCount}) {
+		t.Errorf("matrix legs of %v masters, want one master then %d", masters, rehearsal.DrillMasterCount)
+	}
+	steps := job.Steps
+	rehearse := stepIndex(steps, func(s step) bool {
+		return strings.Contains(s.Run, "--report") && !strings.Contains(s.Run, "--destroy-run")
+	})
+	if job.Env["DRILLS"] != "${{ matrix.drills }}" || rehearse < 0 || !strings.Contains(steps[rehearse].Run, `--drills "$DRILLS"`) {
+		t.Errorf("the rehearsal is not run with the leg's drills (env DRILLS %q)", job.Env["DRILLS"])
+	}
+	// upload-artifact@v4 refuses a name already uploaded in the run.
+	for _, s := range steps {
+		if strings.HasPrefix(s.Uses, "actions/upload-artifact@") && !strings.Contains(s.With["name"], "${{ matrix.masters }}") {
+			t.Errorf("artifact %q does not name the leg: the legs' uploads would collide", s.With["name"])
+		}
 	}
 }

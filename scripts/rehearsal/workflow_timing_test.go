@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -40,11 +41,21 @@ func durationFlag(t *testing.T, run, name string, def time.Duration) time.Durati
 
 func minutes(n int) time.Duration { return time.Duration(n) * time.Minute }
 
+// oneLine joins the workflow's comment lines into one text, so a phrase
+// reads the same wherever the comment wraps it.
+func oneLine(raw string) string {
+	var words []string
+	for _, l := range strings.Split(raw, "\n") {
+		words = append(words, strings.Fields(strings.TrimPrefix(strings.TrimSpace(l), "#"))...)
+	}
+	return strings.Join(words, " ")
+}
+
 // The safety net cannot starve: every step is bounded, the rehearse step's
 // bound covers a whole rehearsal at the Go code's own bounds, the safety
 // net's a whole teardown, the job's all steps, and the credentials the job.
 func TestWorkflowTimeoutsAddUp(t *testing.T) {
-	w, _ := loadWorkflow(t)
+	w, raw := loadWorkflow(t)
 	job := w.Jobs["rehearsal"]
 	steps := job.Steps
 	rehearse := stepIndex(steps, func(s step) bool {
@@ -62,19 +73,51 @@ func TestWorkflowTimeoutsAddUp(t *testing.T) {
 		total += s.TimeoutMinutes
 	}
 
-	// The rehearse step: CIDR detection, then the run with the flags given.
+	// The rehearse step of each leg: CIDR detection, then the run with the
+	// flags given and the leg's drills.
 	run := steps[rehearse].Run
-	cfg := rehearsal.Config{
-		FlushWait:       durationFlag(t, run, "flush-wait", 0),
-		UpTimeout:       durationFlag(t, run, "up-timeout", rehearsal.DefaultUpTimeout),
-		AppReadyTimeout: durationFlag(t, run, "app-ready-timeout", rehearsal.DefaultAppReadyTimeout),
-		WatchDeadline:   durationFlag(t, run, "watch-deadline", rehearsal.DefaultWatchDeadline),
-		DestroyTimeout:  durationFlag(t, run, "destroy-timeout", rehearsal.DefaultDestroyTimeout),
+	if len(job.Strategy.Matrix.Include) == 0 {
+		t.Fatal("no matrix legs")
 	}
-	before, teardown := cfg.Bounds()
-	if need := rehearsal.CheckIPTimeout + before + teardown; minutes(steps[rehearse].TimeoutMinutes) < need {
-		t.Errorf("the rehearse step's timeout-minutes %d is under the rehearsal's own bound %s (steps %s + teardown %s): the runner would kill it mid-teardown",
-			steps[rehearse].TimeoutMinutes, need, before, teardown)
+	var legMinutes []int
+	for _, l := range job.Strategy.Matrix.Include {
+		drills, err := rehearsal.ParseDrills(l.Drills)
+		if err != nil {
+			t.Fatalf("leg %+v: %v", l, err)
+		}
+		cfg := rehearsal.Config{
+			FlushWait:       durationFlag(t, run, "flush-wait", 0),
+			UpTimeout:       durationFlag(t, run, "up-timeout", rehearsal.DefaultUpTimeout),
+			AppReadyTimeout: durationFlag(t, run, "app-ready-timeout", rehearsal.DefaultAppReadyTimeout),
+			WatchDeadline:   durationFlag(t, run, "watch-deadline", rehearsal.DefaultWatchDeadline),
+			DestroyTimeout:  durationFlag(t, run, "destroy-timeout", rehearsal.DefaultDestroyTimeout),
+			Drills:          drills,
+		}
+		before, teardown := cfg.Bounds()
+		if need := rehearsal.CheckIPTimeout + before + teardown; minutes(steps[rehearse].TimeoutMinutes) < need {
+			t.Errorf("leg %+v: the rehearse step's timeout-minutes %d is under the rehearsal's own bound %s (steps %s + teardown %s): the runner would kill it mid-teardown",
+				l, steps[rehearse].TimeoutMinutes, need, before, teardown)
+		}
+		legMinutes = append(legMinutes, int((before+teardown)/time.Minute))
+	}
+	// The header's account of the legs' bounds and the job's sum is true.
+	if len(legMinutes) == 2 {
+		if want := fmt.Sprintf("%dm for one master, %dm for three", legMinutes[0], legMinutes[1]); !strings.Contains(oneLine(raw), want) {
+			t.Errorf("the workflow's timing comment does not say %q", want)
+		}
+	}
+	setup, uploads := 0, 0
+	for i, s := range steps {
+		switch {
+		case i < rehearse:
+			setup += s.TimeoutMinutes
+		case i > rehearse && i < safety:
+			uploads += s.TimeoutMinutes
+		}
+	}
+	if want := fmt.Sprintf("Job = setup %d + rehearse %d + uploads %d + safety net %d = %d < %d minutes", setup, steps[rehearse].TimeoutMinutes,
+		uploads, steps[safety].TimeoutMinutes, total, job.TimeoutMinutes); !strings.Contains(oneLine(raw), want) {
+		t.Errorf("the workflow's timing comment does not say %q", want)
 	}
 	// The safety net: one teardown per run directory, one per job.
 	net := rehearsal.TeardownConfig{DestroyTimeout: durationFlag(t, steps[safety].Run, "destroy-timeout", rehearsal.DefaultDestroyTimeout)}.Bound()
