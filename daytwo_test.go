@@ -83,6 +83,7 @@ var keyChanges = []keyChange{
 	{key: config.KeyKeyName, value: "operator"},
 	{key: config.KeyPublicKey, value: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKeyOtherKeyOtherKeyOtherKeyOtherKeyOth op2@example"},
 	{key: config.KeyOperatorCIDR, value: "198.51.100.0/24"},
+	{key: config.KeyOperatorCIDRIsWide, value: "true"},
 	{key: config.KeyExposeFlockerAPI, value: "true", flocker: true},
 	{key: config.KeyAMIID, value: "ami-0aaaaaaaaaaaaaaa2"},
 	{key: config.KeyAMIOwner, value: "123456789012", mocks: func(m *pulumimock.Mocks) {
@@ -546,7 +547,7 @@ func TestKeyRotationReplacesNoNode(t *testing.T) {
 				r.Outputs["keyName"] = resource.NewStringProperty(prefix + "20261124000000000000000001")
 				m2.Prior[k] = r
 				for ik, inst := range m2.Prior {
-					if inst.Type == tInstance {
+					if inst.Type == tInstance || inst.Type == tLaunchTemplate {
 						inst.Inputs = inst.Inputs.Copy()
 						inst.Inputs["keyName"] = r.Outputs["keyName"]
 						m2.Prior[ik] = inst

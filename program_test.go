@@ -88,7 +88,7 @@ func TestResourcesPerComponent(t *testing.T) {
 			// the agents' and the masters' fencer's
 			tRole: 2, tPolicy: 2, tProfile: 2,
 			tCommand: 2, "random:index/randomId:RandomId": 1,
-			"pulumi:index:Stash": 1 + 1 + 3, // the recorded zone (components/placement.go) and volume driver (driverswitch.go), each node's user data (keptUserData)
+			"pulumi:index:Stash": 1 + 1 + 2, // the recorded zone (components/placement.go) and volume driver (driverswitch.go), the master's and the agents' group's user data (keptUserData)
 		}},
 		{"flocker, three agents", flockerConfig("agentCount", "3", "exposeFlockerApi", "true"), map[string]int{
 			"marathon-ha:index:Cluster": 1, "marathon-ha:index:Network": 1, "marathon-ha:index:KeyPair": 1,

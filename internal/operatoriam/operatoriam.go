@@ -90,8 +90,22 @@ var Needs = []Need{
 	{"aws:ssm/parameter:Parameter", "the Flocker certificates as SecureStrings (with the AWS-managed key)", []string{
 		"ssm:PutParameter", "ssm:GetParameter", "ssm:GetParameters", "ssm:DeleteParameter", "ssm:DescribeParameters",
 		"ssm:AddTagsToResource", "ssm:ListTagsForResource", "ssm:RemoveTagsFromResource"}},
-	{"data sources", "the AMI, the zones and the instance types they offer", []string{
-		"ec2:DescribeImages", "ec2:DescribeAvailabilityZones", "ec2:DescribeInstanceTypeOfferings"}},
+	{"aws:ec2/launchTemplate:LaunchTemplate", "the REX-Ray agents' launch template (docs/agents.md)", []string{
+		"ec2:CreateLaunchTemplate", "ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate", "ec2:DeleteLaunchTemplate",
+		"ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions", "ec2:GetLaunchTemplateData", "ec2:CreateTags",
+		"iam:PassRole"}},
+	{"aws:autoscaling/group:Group", "the REX-Ray agents' Auto Scaling group, its ELB registration and instance refresh (docs/agents.md)", []string{
+		"autoscaling:CreateAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup", "autoscaling:DeleteAutoScalingGroup",
+		"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities", "autoscaling:CreateOrUpdateTags",
+		"autoscaling:DeleteTags", "autoscaling:AttachLoadBalancers", "autoscaling:DetachLoadBalancers",
+		"autoscaling:DescribeLoadBalancers", "autoscaling:SetDesiredCapacity", "autoscaling:StartInstanceRefresh",
+		"autoscaling:DescribeInstanceRefreshes", "autoscaling:CancelInstanceRefresh",
+		"ec2:RunInstances", "ec2:CreateTags", "ec2:DescribeLaunchTemplateVersions",
+		"iam:PassRole", "iam:CreateServiceLinkedRole"}},
+	{"data sources", "the AMI, the zones and the instance types they offer; the preflight's account reads (docs/preflight.md)", []string{
+		"ec2:DescribeImages", "ec2:DescribeAvailabilityZones", "ec2:DescribeInstanceTypeOfferings",
+		"ec2:GetEbsEncryptionByDefault", "ec2:GetEbsDefaultKmsKeyId", "ec2:DescribeVpcs", "ec2:DescribeInstanceTypes",
+		"servicequotas:GetAWSDefaultServiceQuota", "servicequotas:GetServiceQuota"}},
 	{DeployApp, "the app step of `pulumi up`: reads each node's boot from its console while it waits for Marathon", []string{
 		"ec2:DescribeInstances", "ec2:GetConsoleOutput"}},
 	{CleanupVolumes, "the last step of `pulumi destroy`: deletes the volumes the driver created (the credentials' account is checked with sts:GetCallerIdentity, which needs no permission)", []string{
@@ -106,6 +120,8 @@ var Needs = []Need{
 	{Rehearsal, "its teardown's sweep of what a dead run left (besides the stack's own up and destroy, the drill's and the boot's)", []string{
 		"ec2:DescribeInstances", "ec2:TerminateInstances", "ec2:DescribeVolumes", "ec2:DeleteVolume",
 		"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DeleteLoadBalancer"}},
+	{Rehearsal + " rounds", "after each round, waits for the REX-Ray agents' group to be back to agentCount in service (docs/agents.md)", []string{
+		"autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances"}},
 }
 
 // ToolActions is every action a tool's Needs list, sorted: the tool's own

@@ -38,7 +38,7 @@ func TestPolicyFileIsGenerated(t *testing.T) {
 // Every action is service:Action, each need says who and why, and a
 // statement id is what IAM accepts.
 func TestNeedsAreWellFormed(t *testing.T) {
-	action := regexp.MustCompile(`^(ec2|elasticloadbalancing|iam|ssm):[A-Z][A-Za-z]+$`)
+	action := regexp.MustCompile(`^(autoscaling|ec2|elasticloadbalancing|iam|servicequotas|ssm):[A-Z][A-Za-z]+$`)
 	for _, n := range Needs {
 		if n.Who == "" || n.Why == "" || len(n.Actions) == 0 {
 			t.Errorf("need %+v: who, why and actions all wanted", n)
@@ -49,7 +49,7 @@ func TestNeedsAreWellFormed(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range []string{"ec2", "elasticloadbalancing", "iam", "ssm"} {
+	for _, s := range []string{"autoscaling", "ec2", "elasticloadbalancing", "iam", "servicequotas", "ssm"} {
 		if id := sid(s); !regexp.MustCompile(`^[A-Za-z0-9]+$`).MatchString(id) {
 			t.Errorf("sid(%s) = %q", s, id)
 		}
