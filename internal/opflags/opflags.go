@@ -66,8 +66,8 @@ var Flags = []Flag{
 
 // Values are the shared flags' values after Parse.
 type Values struct {
-	Stack, Cwd, Outputs, AWSProfile, Region, VolumeDriver, Output string
-	JSON, Yes, DryRun                                             bool
+	Stack, Cwd, Outputs, AWSProfile, Region, VolumeDriver, OutputFile string
+	JSON, Yes, DryRun                                                 bool
 }
 
 // ErrUsage is matched (errors.Is) by every usage error: exit status 2.
@@ -123,7 +123,7 @@ func New(program string, shared Set, usage string, stderr io.Writer, getenv func
 	f.FlagSet.Usage = func() { fmt.Fprint(stderr, f.Help()) }
 	v := &f.Values
 	strs := map[string]*string{"stack": &v.Stack, "cwd": &v.Cwd, "outputs": &v.Outputs, "aws-profile": &v.AWSProfile,
-		"region": &v.Region, "volume-driver": &v.VolumeDriver, "output": &v.Output}
+		"region": &v.Region, "volume-driver": &v.VolumeDriver, "output": &v.OutputFile}
 	bools := map[string]*bool{"json": &v.JSON, "yes": &v.Yes, "dry-run": &v.DryRun}
 	for _, fl := range Flags {
 		if shared&fl.Set == 0 {

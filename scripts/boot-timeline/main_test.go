@@ -156,8 +156,8 @@ func TestTimelineFromConsoleFiles(t *testing.T) {
 func TestTimelineUsage(t *testing.T) {
 	for _, args := range [][]string{{}, {"--stack", "dev", "--outputs", "-"}, {"--stack", "dev", "extra"}} {
 		var out, errOut bytes.Buffer
-		if code := run(args, deps{stdout: &out, stderr: &errOut}); code != 1 {
-			t.Errorf("%v: exit %d, want 1 (%s)", args, code, errOut.String())
+		if code := run(args, deps{stdout: &out, stderr: &errOut}); code != 2 {
+			t.Errorf("%v: exit %d, want 2, bad usage (%s)", args, code, errOut.String())
 		}
 	}
 }
