@@ -29,8 +29,8 @@ func TestDeployWatchesTheBoot(t *testing.T) {
 			if got := fmt.Sprint(env["MHA_BOOT_INSTANCES"]); !regexp.MustCompile(tt.want).MatchString(got) {
 				t.Errorf("MHA_BOOT_INSTANCES %q, want %s", got, tt.want)
 			}
-			if env["MHA_AWS_REGION"] != "us-east-1" {
-				t.Errorf("MHA_AWS_REGION %v", env["MHA_AWS_REGION"])
+			if env["MHA_REGION"] != "us-east-1" {
+				t.Errorf("MHA_REGION %v", env["MHA_REGION"])
 			}
 			if env["MHA_VOLUME_DRIVER"] != tt.driver {
 				t.Errorf("MHA_VOLUME_DRIVER %v, want %s: deploy-app holds the boot against its budget", env["MHA_VOLUME_DRIVER"], tt.driver)

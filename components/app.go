@@ -132,7 +132,7 @@ func deployEnv(args *AppDeploymentArgs) pulumi.StringMap {
 	}).(pulumi.StringOutput)}
 	if args.BootInstances != nil {
 		env["MHA_BOOT_INSTANCES"] = args.BootInstances
-		env["MHA_AWS_REGION"] = pulumi.String(args.Region)
+		env["MHA_REGION"] = pulumi.String(args.Region)
 		if args.Profile != "" {
 			env["MHA_AWS_PROFILE"] = pulumi.String(args.Profile)
 		}
