@@ -56,10 +56,25 @@ func Markdown() string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\n`--yes` guards what costs money or destroys: without it, a tool whose stdin is not a\n")
-	b.WriteString("terminal refuses to start (exit 2) instead of asking. `--stack` reads the stack's outputs\n")
-	b.WriteString("and config with the pulumi CLI; `--region` and `--volume-driver`, given with a stack,\n")
-	b.WriteString("must be the stack's. Before their work, the tools that call AWS ask STS whom the\n")
-	b.WriteString("credentials belong to, and name a missing or expired credential with its fix.\n")
+	b.WriteString("\n## Old spellings\n\nThese still work for one release and print a deprecation line on stderr.\n\n| tool | old | new |\n|---|---|---|\n")
+	for _, t := range tools {
+		for _, r := range Renamed[t] {
+			note := ""
+			if r.Note != "" {
+				note = " (" + r.Note + ")"
+			}
+			fmt.Fprintf(&b, "| %s | `-%s` | `--%s`%s |\n", t, dashes(r.Old), r.New, note)
+		}
+	}
+	b.WriteString("| every tool | `MHA_AWS_REGION` | `MHA_REGION` |\n")
+	b.WriteString("\n`--yes` guards what costs money or destroys. Without it the rehearsal asks at a terminal\n")
+	b.WriteString("and refuses to start (exit 2) when stdin is not one; kill-node asks for the instance id on\n")
+	b.WriteString("stdin; cleanup-volumes asks at a terminal, and run by `pulumi destroy` (no terminal) deletes\n")
+	b.WriteString("what the stack's tags select, as before. `--stack` reads the stack's outputs (and, where the\n")
+	b.WriteString("tool needs it, its config) with the pulumi CLI; `--region` and `--volume-driver` given with a\n")
+	b.WriteString("stack must be the stack's. Before their work, boot-timeline, cleanup-volumes, kill-node and\n")
+	b.WriteString("the rehearsal ask AWS STS whom the credentials belong to, and name a missing, expired or\n")
+	b.WriteString("invalid credential with its fix (AWS_PROFILE or `--aws-profile`, `aws sso login`,\n")
+	b.WriteString("`aws configure`) instead of the SDK's own log lines.\n")
 	return b.String()
 }

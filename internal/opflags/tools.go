@@ -33,3 +33,32 @@ func (s Set) Names() []string {
 	}
 	return out
 }
+
+// Rename is an old spelling a tool still takes for one release.
+type Rename struct {
+	Old, New string // flag names without dashes
+	// Note says what differs, when the old flag did not do the same.
+	Note string
+}
+
+// Renamed are each tool's old spellings. A tool registers them with
+// RegisterRenamed once its own flags are defined; opflagstest.Check and
+// docs/operator-flags.md read them from here.
+var Renamed = map[string][]Rename{
+	"cleanup-volumes": {{Old: "profile", New: "aws-profile"}, {Old: "driver", New: "volume-driver"}},
+	"failover-svg":    {{Old: "o", New: "output"}},
+	"kill-node": {{Old: "svg", New: "output",
+		Note: "--svg FILE still draws the SVG alone; --output FILE.json writes the JSON report and the SVG next to it"}},
+	"rehearsal": {{Old: "project", New: "cwd"}, {Old: "report", New: "output"}, {Old: "agents", New: "agent-count"}},
+}
+
+// RegisterRenamed registers the tool's old spellings (Renamed) that set
+// the same flag as their new one; one with a Note differs, and the tool
+// registers it itself with DeprecatedAs.
+func (f *FlagSet) RegisterRenamed() {
+	for _, r := range Renamed[f.Program] {
+		if r.Note == "" {
+			f.Deprecated(r.Old, r.New)
+		}
+	}
+}

@@ -114,8 +114,7 @@ func flagsOf(stderr io.Writer, getenv func(string) string) (*opflags.FlagSet, *o
 	fs.StringVar(&o.zone, "availability-zone", "", "")
 	fs.DurationVar(&o.wait, "wait", facts.VolumeCleanupWait, "")
 	fs.DurationVar(&o.poll, "poll", ec2ops.DefaultCleanupPoll, "")
-	fs.Deprecated("profile", "aws-profile")
-	fs.Deprecated("driver", "volume-driver")
+	fs.RegisterRenamed()
 	return fs, o
 }
 

@@ -48,7 +48,7 @@ func errorf(stderr io.Writer, format string, args ...any) int {
 // newFlags is the tool's flag set (opflags.Tools["failover-svg"]).
 func newFlags(stderr io.Writer, getenv func(string) string) *opflags.FlagSet {
 	fs := opflags.New(program, opflags.Tools[program], usage, stderr, getenv)
-	fs.Deprecated("o", "output")
+	fs.RegisterRenamed()
 	return fs
 }
 

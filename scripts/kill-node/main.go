@@ -238,6 +238,7 @@ func flagsOf(stderr io.Writer, getenv func(string) string) (*opflags.FlagSet, *o
 	fs.DurationVar(&o.healAfter, "heal-after", 0, "")
 	svg := &stringValue{p: &o.svgFile}
 	fs.DeprecatedAs("svg", svg, "--output FILE.json (the JSON report, and the SVG next to it)")
+	fs.RegisterRenamed()
 	return fs, &o, func() (string, string) {
 		o.stack, o.cwd, o.outputs = fs.Stack, fs.Cwd, fs.Outputs
 		o.yes, o.dryRun, o.jsonOut = fs.Yes, fs.DryRun, fs.JSON

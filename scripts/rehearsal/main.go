@@ -248,9 +248,7 @@ func flagsOf(stderr io.Writer, getenv func(string) string) (*opflags.FlagSet, *o
 	fs.DurationVar(&o.watchDeadline, "watch-deadline", rehearsal.DefaultWatchDeadline, "")
 	fs.DurationVar(&o.destroyTimeout, "destroy-timeout", rehearsal.DefaultDestroyTimeout, "")
 	fs.StringVar(&o.destroyRun, "destroy-run", "", "")
-	fs.Deprecated("project", "cwd")
-	fs.Deprecated("report", "output")
-	fs.Deprecated("agents", "agent-count")
+	fs.RegisterRenamed()
 	return fs, &o
 }
 

@@ -8,6 +8,7 @@ package opflagstest
 import (
 	"bytes"
 	"io"
+	"sort"
 	"strings"
 	"testing"
 
@@ -54,6 +55,17 @@ func Check(t *testing.T, tool Tool) {
 		if err := fs.Parse(args); err != nil {
 			t.Errorf("%s %s: %v", tool.Program, strings.Join(args, " "), err)
 		}
+	}
+	var olds, registered []string
+	for _, r := range opflags.Renamed[tool.Program] {
+		olds = append(olds, r.Old)
+	}
+	for _, d := range fs.DeprecatedSpellings() {
+		registered = append(registered, d[0])
+	}
+	sort.Strings(olds)
+	if strings.Join(olds, ",") != strings.Join(registered, ",") {
+		t.Errorf("%s registers the old spellings %v, opflags.Renamed says %v", tool.Program, registered, olds)
 	}
 	for _, d := range fs.DeprecatedSpellings() {
 		var stderr bytes.Buffer
