@@ -1,5 +1,5 @@
 // Command failover-svg draws a saved failover report as an SVG timeline:
-// kill-node's --json output or the rehearsal's JSON report (--report).
+// kill-node's --json output or the rehearsal's JSON report (--output).
 // The drawing is internal/failover's WriteSVG; this file reads and writes.
 package main
 
@@ -19,7 +19,7 @@ const usage = `Usage:
     failover-svg [--output FILE.svg] [REPORT.json|-]
 
 Reads a saved failover report, either kind: the JSON kill-node --json
-prints, or the rehearsal's report (--report FILE); reads stdin when REPORT
+prints, or the rehearsal's report (--output FILE); reads stdin when REPORT
 is "-" or absent. Writes an SVG timeline: one lane per source (EC2, Mesos,
 Marathon, EBS volume, ELB, app answers, clicks), each event a mark at its
 time since the terminate request, the measured RTO as a bar beside the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -104,5 +105,21 @@ func TestLongLogsGoToFiles(t *testing.T) {
 	}
 	if raw, err := os.ReadFile(path); err != nil || string(raw) != log+"\n" {
 		t.Errorf("%s: %v", path, err)
+	}
+}
+
+// TestJSONOnStdout: --json prints the JSON report on stdout and the
+// summary on stderr.
+func TestJSONOnStdout(t *testing.T) {
+	h := newHarness(t, &stack{})
+	if code := h.run("--json", "--clicks", "2"); code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, h.stderr.String())
+	}
+	var r rehearsal.Report
+	if err := json.Unmarshal(h.stdout.Bytes(), &r); err != nil || !r.Passed {
+		t.Fatalf("stdout is not the passed report (%v):\n%s", err, h.stdout.String())
+	}
+	if !strings.Contains(h.stderr.String(), "rehearsal PASSED") {
+		t.Errorf("stderr lacks the summary:\n%s", h.stderr.String())
 	}
 }
