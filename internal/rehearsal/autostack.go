@@ -70,7 +70,13 @@ type AutoOptions struct {
 //     passphrase's encryptionsalt, in the project directory (pulumi/pulumi
 //     v3.259.0 pkg/cmd/pulumi/stack/io.go: CreateStack saves it with
 //     SaveProjectStack, whose default path is the project's); Up moves it
-//     to the run directory at once.
+//     to the run directory at once. The history the Automation API reads
+//     after an up or a destroy is asked for without secrets
+//     (ShowSecrets(false)): `stack history --show-secrets` loads the
+//     settings from the project directory, and, finding none, saves a new
+//     file there (stack_history.go, SecretsManagerLoader.GetSecretsManager
+//     in the same package). `stack output --show-secrets` reads the secrets
+//     manager from the state (secrets.DefaultProvider, stack_output.go).
 //   - no auto.Project or auto.Stacks option is passed, so the workspace
 //     never rewrites the shared Pulumi.yaml.
 type AutoStack struct {
@@ -311,7 +317,7 @@ func (s *AutoStack) Up(ctx context.Context) (stackoutputs.Outputs, error) {
 	if err := st.SetAllConfigWithOptions(ctx, s.config, &auto.ConfigOptions{ConfigFile: s.ConfigFile()}); err != nil {
 		return stackoutputs.Outputs{}, fmt.Errorf("setting the config of stack %s: %w", s.Name(), err)
 	}
-	res, err := st.Up(ctx, optup.ConfigFile(s.ConfigFile()), optup.ProgressStreams(s.progress), optup.ErrorProgressStreams(s.progress))
+	res, err := st.Up(ctx, optup.ConfigFile(s.ConfigFile()), optup.ShowSecrets(false), optup.ProgressStreams(s.progress), optup.ErrorProgressStreams(s.progress))
 	if err != nil {
 		return stackoutputs.Outputs{}, fmt.Errorf("pulumi up of stack %s: %w", s.Name(), err)
 	}
@@ -329,7 +335,7 @@ func (s *AutoStack) Restore(ctx context.Context) (stackoutputs.Outputs, error) {
 	if s.stack == nil || s.config == nil {
 		return stackoutputs.Outputs{}, fmt.Errorf("stack %s was not brought up by this process: nothing to restore", s.Name())
 	}
-	res, err := s.stack.Up(ctx, optup.Refresh(), optup.ConfigFile(s.ConfigFile()), optup.ProgressStreams(s.progress), optup.ErrorProgressStreams(s.progress))
+	res, err := s.stack.Up(ctx, optup.Refresh(), optup.ConfigFile(s.ConfigFile()), optup.ShowSecrets(false), optup.ProgressStreams(s.progress), optup.ErrorProgressStreams(s.progress))
 	if err != nil {
 		return stackoutputs.Outputs{}, fmt.Errorf("pulumi up --refresh of stack %s: %w", s.Name(), err)
 	}
@@ -376,7 +382,7 @@ func (s *AutoStack) Destroy(ctx context.Context) error {
 		return err
 	}
 	destroy := func() error {
-		opts := []optdestroy.Option{optdestroy.ProgressStreams(s.progress), optdestroy.ErrorProgressStreams(s.progress)}
+		opts := []optdestroy.Option{optdestroy.ShowSecrets(false), optdestroy.ProgressStreams(s.progress), optdestroy.ErrorProgressStreams(s.progress)}
 		if _, err := os.Stat(s.ConfigFile()); err == nil { // a run before the file moved has none
 			opts = append(opts, optdestroy.ConfigFile(s.ConfigFile()))
 		}

@@ -43,7 +43,14 @@ case " $* " in
 *" up "*)
   [ -n "$file" ] || file="Pulumi.$stack.yaml"
   grep -q encryptionsalt "$file" 2>/dev/null || { echo "error: passphrase salt missing from $file" >&2; exit 1; } ;;
+*" destroy "*)
+  [ -n "$file" ] || file="Pulumi.$stack.yaml"
+  grep -q encryptionsalt "$file" 2>/dev/null || { echo "error: passphrase salt missing from $file" >&2; exit 1; } ;;
+*" stack rm "*) rm -f "Pulumi.$stack.yaml" "$d/stack-$stack" ;;
 *" stack output "*) cat "$d/outputs.json" ;;
+*" stack history "*"--show-secrets"*)
+  [ -f "Pulumi.$stack.yaml" ] || echo "encryptionsalt: v1:bmV3:v1:bm9uY2U=:Y2lwaGVy" > "Pulumi.$stack.yaml"
+  echo '[]' ;;
 *" stack history "*) echo '[]' ;;
 *) echo "fake pulumi: unexpected command: $*" >&2; exit 2 ;;
 esac
@@ -51,7 +58,9 @@ exit 0
 `
 
 // TestUpLeavesNoFileInTheProject: the stack's settings file ends in the
-// run directory and every command after `stack init` is pointed at it.
+// run directory, every command after `stack init` is pointed at it, and
+// nothing is left in the project directory after the up, the destroy and
+// the removal.
 func TestUpLeavesNoFileInTheProject(t *testing.T) {
 	fake := t.TempDir()
 	if err := os.WriteFile(filepath.Join(fake, "pulumi"), []byte(fakeUpPulumi), 0o755); err != nil {
@@ -77,7 +86,7 @@ func TestUpLeavesNoFileInTheProject(t *testing.T) {
 	}
 	after, _ := filepath.Glob(filepath.Join(o.ProjectDir, "*"))
 	if len(after) != len(before) {
-		t.Errorf("the project directory gained files: %v, was %v", after, before)
+		t.Errorf("the project directory gained files after the up: %v, was %v", after, before)
 	}
 	raw, err := os.ReadFile(s.ConfigFile())
 	if err != nil || !strings.Contains(string(raw), "encryptionsalt") || !strings.Contains(string(raw), "config:") {
@@ -86,8 +95,21 @@ func TestUpLeavesNoFileInTheProject(t *testing.T) {
 	if filepath.Dir(s.ConfigFile()) != s.Info().RunDir {
 		t.Errorf("settings file %s is not in the run directory %s", s.ConfigFile(), s.Info().RunDir)
 	}
+	if err := s.Destroy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ = filepath.Glob(filepath.Join(o.ProjectDir, "*")); len(after) != len(before) {
+		t.Errorf("the project directory gained files after the destroy: %v, was %v", after, before)
+	}
+	if _, err := os.Stat(s.Info().RunDir); !os.IsNotExist(err) {
+		t.Errorf("the run directory is still there: %v", err)
+	}
 	calls, _ := os.ReadFile(filepath.Join(fake, "calls"))
-	for _, want := range []string{"config set-all --stack " + s.Name() + " --config-file " + s.ConfigFile(), "--config-file=" + s.ConfigFile()} {
+	for _, want := range []string{"config set-all --stack " + s.Name() + " --config-file " + s.ConfigFile(),
+		"up --yes --skip-preview --exec-kind=auto.local --config-file=" + s.ConfigFile(), "destroy --config-file=" + s.ConfigFile() + " --exec-kind=auto.local --yes --skip-preview"} {
 		if !strings.Contains(string(calls), want) {
 			t.Errorf("pulumi was not asked %q; calls:\n%s", want, calls)
 		}
