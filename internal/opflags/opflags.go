@@ -60,7 +60,7 @@ var Flags = []Flag{
 	{Set: VolumeDriver, Name: "volume-driver", Arg: "D", Help: "Volume driver, rexray or flocker (with --stack or --outputs: the stack's).", Env: []string{"MHA_VOLUME_DRIVER"}},
 	{Set: JSON, Name: "json", Help: "Print the result as JSON on stdout; the human lines go to stderr."},
 	{Set: Output, Name: "output", Arg: "FILE", Help: "Write the file the tool makes to FILE."},
-	{Set: Yes, Name: "yes", Help: "Do not ask before what costs money or destroys; needed when stdin is not a terminal."},
+	{Set: Yes, Name: "yes", Help: "Do not ask before what costs money or destroys (the tool's help says when it asks)."},
 	{Set: DryRun, Name: "dry-run", Help: "Show what would be done, change nothing, exit 0.", Env: []string{"MHA_DRY_RUN"}},
 }
 
@@ -155,10 +155,27 @@ func (f *FlagSet) Help() string {
 		if env := append(append([]string{}, fl.Env...), fl.Fallback...); len(env) > 0 {
 			help += " Env: " + strings.Join(env, ", ") + "."
 		}
-		fmt.Fprintf(&b, "    %-20s %s\n", name, help)
+		writeWrapped(&b, fmt.Sprintf("    %-20s ", name), help, helpWidth)
 	}
 	b.WriteString("\nExit status: 2 for bad usage, 1 for a failure.\n")
 	return b.String()
+}
+
+// helpWidth is the width help text is wrapped to.
+const helpWidth = 78
+
+// writeWrapped writes text after prefix, wrapped at width, its further
+// lines indented as far as prefix.
+func writeWrapped(b *strings.Builder, prefix, text string, width int) {
+	line := prefix
+	for _, word := range strings.Fields(text) {
+		if len(line)+len(word) > width && strings.TrimSpace(line) != strings.TrimSpace(prefix) {
+			b.WriteString(strings.TrimRight(line, " ") + "\n")
+			line = strings.Repeat(" ", len(prefix))
+		}
+		line += word + " "
+	}
+	b.WriteString(strings.TrimRight(line, " ") + "\n")
 }
 
 // Deprecated makes old (a flag name without dashes) another spelling of

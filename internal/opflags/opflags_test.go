@@ -171,3 +171,18 @@ func TestDocs(t *testing.T) {
 		t.Errorf("%s is stale: run go test ./internal/opflags -update", path)
 	}
 }
+
+func TestHelpListsTheSharedFlagsWrapped(t *testing.T) {
+	fs := New("tool", Tools["cleanup-volumes"], "Usage: tool", &bytes.Buffer{}, nil)
+	h := fs.Help()
+	for _, name := range Tools["cleanup-volumes"].Names() {
+		if !strings.Contains(h, "--"+name) {
+			t.Errorf("help lacks --%s", name)
+		}
+	}
+	for _, line := range strings.Split(h, "\n") {
+		if len(line) > helpWidth {
+			t.Errorf("help line over %d columns: %q", helpWidth, line)
+		}
+	}
+}
