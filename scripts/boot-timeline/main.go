@@ -147,6 +147,11 @@ func parse(args []string, d deps) (*options, error) {
 	if sources != 1 {
 		return o, opflags.Usagef("say where the timelines come from, once: --stack NAME, --outputs FILE|- or --console FILE...")
 	}
+	if o.VolumeDriver != "" {
+		if _, err := bootbudget.New(o.VolumeDriver); err != nil {
+			return o, opflags.Usagef("--volume-driver: %v", err)
+		}
+	}
 	return o, nil
 }
 

@@ -209,7 +209,7 @@ func TestTimelineAgainstTheBudget(t *testing.T) {
 
 	out.Reset()
 	errOut.Reset()
-	if code := run([]string{"--volume-driver", "ceph", "--console", "testdata/agent-1-failed.console"}, d); code != 1 || !strings.Contains(errOut.String(), `volume driver "ceph"`) {
+	if code := run([]string{"--volume-driver", "ceph", "--console", "testdata/agent-1-failed.console"}, d); code != 2 || !strings.Contains(errOut.String(), `volume driver "ceph"`) {
 		t.Errorf("exit %d, stderr %q; want a refusal of the driver", code, errOut.String())
 	}
 }

@@ -39,3 +39,13 @@ func TestCredentialsCheckedFirst(t *testing.T) {
 		t.Errorf("exit %d, connected %v, stderr %q", code, connected, errOut.String())
 	}
 }
+
+// TestUnknownDriverIsBadUsage: an unknown --volume-driver is refused before
+// any console is read, as bad usage.
+func TestUnknownDriverIsBadUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"--console", "testdata/master-standin.console", "--volume-driver", "ceph"}, deps{stdout: &out, stderr: &errOut})
+	if code != 2 || out.Len() != 0 || !strings.Contains(errOut.String(), `"ceph"`) {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+}
