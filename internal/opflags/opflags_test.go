@@ -186,3 +186,16 @@ func TestHelpListsTheSharedFlagsWrapped(t *testing.T) {
 		}
 	}
 }
+
+// TestNullDeviceIsNoTerminal: /dev/null, a command's stdin under Pulumi,
+// is a character device but no terminal to ask on.
+func TestNullDeviceIsNoTerminal(t *testing.T) {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if IsTerminal(f) {
+		t.Error("the null device counts as a terminal")
+	}
+}

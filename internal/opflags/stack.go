@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"golang.org/x/term"
 
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
@@ -87,15 +88,14 @@ func (f *FlagSet) LoadConfig(ctx context.Context, pulumi PulumiFunc) (map[string
 	return cfg, nil
 }
 
-// IsTerminal reports whether r is a terminal (a character device), where
-// a person can answer a question.
+// IsTerminal reports whether r is a terminal, where a person can answer a
+// question. A character device is not enough: /dev/null is one, and it is
+// the stdin of a command Pulumi runs (pulumi-command's local.Command
+// without stdin; os/exec gives a nil Stdin the null device), so the test
+// is term.IsTerminal's ioctl.
 func IsTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // NeedYes is a usage error when what follows costs money or destroys,
