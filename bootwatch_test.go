@@ -34,8 +34,8 @@ func TestDeployWatchesTheBoot(t *testing.T) {
 			if of, ok := env["MHA_BOOT_AGENTS_OF"]; (tt.driver == "rexray") != ok || ok && !regexp.MustCompile(`^mha-[0-9a-f]{8}$`).MatchString(fmt.Sprint(of)) {
 				t.Errorf("MHA_BOOT_AGENTS_OF %v (set: %v): want the cluster id exactly when the agents are a group", of, ok)
 			}
-			if env["MHA_AWS_REGION"] != "us-east-1" {
-				t.Errorf("MHA_AWS_REGION %v", env["MHA_AWS_REGION"])
+			if env["MHA_REGION"] != "us-east-1" {
+				t.Errorf("MHA_REGION %v", env["MHA_REGION"])
 			}
 			if env["MHA_VOLUME_DRIVER"] != tt.driver {
 				t.Errorf("MHA_VOLUME_DRIVER %v, want %s: deploy-app holds the boot against its budget", env["MHA_VOLUME_DRIVER"], tt.driver)

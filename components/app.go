@@ -139,7 +139,7 @@ func deployEnv(args *AppDeploymentArgs) pulumi.StringMap {
 		if args.AgentsOf != nil {
 			env["MHA_BOOT_AGENTS_OF"] = args.AgentsOf
 		}
-		env["MHA_AWS_REGION"] = pulumi.String(args.Region)
+		env["MHA_REGION"] = pulumi.String(args.Region)
 		if args.Profile != "" {
 			env["MHA_AWS_PROFILE"] = pulumi.String(args.Profile)
 		}

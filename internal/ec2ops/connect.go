@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 )
 
 // APICallTimeout bounds one HTTP exchange with EC2: the calls the tools
@@ -49,15 +50,51 @@ func ConnectAs(ctx context.Context, region, profile string) (EC2API, STSAPI, err
 	return ec2.NewFromConfig(cfg), sts.NewFromConfig(cfg), nil
 }
 
+// ConnectSTS returns the STS API of region with the credentials of
+// profile, as ConnectAs: for the credential check every AWS-using tool
+// makes before its work (CheckCredentials).
+func ConnectSTS(ctx context.Context, region, profile string) (STSAPI, error) {
+	cfg, err := LoadConfig(ctx, region, profile)
+	if err != nil {
+		return nil, err
+	}
+	return sts.NewFromConfig(cfg), nil
+}
+
+// Whoami checks the credentials of profile in region once (ConnectSTS,
+// CheckCredentials): the tools call it before their work.
+func Whoami(ctx context.Context, region, profile string) (Identity, error) {
+	api, err := ConnectSTS(ctx, region, profile)
+	if err != nil {
+		return Identity{}, err
+	}
+	return CheckCredentials(ctx, api, profile)
+}
+
+// LoadConfig is the AWS configuration every tool uses: the region, the
+// profile (when not ""), a bounded HTTP client, and no SDK log lines on
+// stderr. The SDK's default logger writes its warnings there (config
+// v1.33.18 resolve.go: logging.NewStandardLogger(os.Stderr)), such as the
+// instance-metadata client's "falling back to IMDSv1" when the credential
+// chain finds nothing (feature/ec2/imds v1.20.9 token_provider.go); the
+// credential check names that case itself (CheckCredentials).
+func LoadConfig(ctx context.Context, region, profile string) (aws.Config, error) {
+	return loadConfig(ctx, region, profile)
+}
+
 func loadConfig(ctx context.Context, region, profile string) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{config.WithRegion(region),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(APICallTimeout))}
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(APICallTimeout)),
+		config.WithLogger(logging.Nop{}), config.WithClientLogMode(0), config.WithLogConfigurationWarnings(false)}
 	where := "AWS_PROFILE and ~/.aws/config"
 	if profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(profile))
 		where = fmt.Sprintf("profile %q in ~/.aws/config and ~/.aws/credentials (the stack's aws:profile)", profile)
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if ce := credentialError(err, profile); ce != nil {
+		return aws.Config{}, ce
+	}
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading the AWS configuration for region %s: %w; check %s", region, err, where)
 	}

@@ -62,9 +62,21 @@ type AutoOptions struct {
 //     corrupt it (pulumi/pulumi#8186, #6287); a private PULUMI_HOME per run
 //     removes that race. Its plugins directory is a symlink to the shared
 //     plugin cache, so the AWS provider is downloaded once, not per run.
-//   - the stack's settings file, Pulumi.<stack>.yaml, is written in the
-//     project directory by `pulumi config set`; a unique stack name makes
-//     it a file of its own, and `pulumi stack rm` deletes it.
+//   - the stack's settings file, Pulumi.<stack>.yaml, lives in the run
+//     directory, with the state and the passphrase, not in the project
+//     directory: every config, up and destroy passes --config-file (the
+//     Automation API's ConfigFile options, sdk v3.263.0 go/auto). `pulumi
+//     stack init` has no such flag and writes the file, with the
+//     passphrase's encryptionsalt, in the project directory (pulumi/pulumi
+//     v3.259.0 pkg/cmd/pulumi/stack/io.go: CreateStack saves it with
+//     SaveProjectStack, whose default path is the project's); Up moves it
+//     to the run directory at once. The history the Automation API reads
+//     after an up or a destroy is asked for without secrets
+//     (ShowSecrets(false)): `stack history --show-secrets` loads the
+//     settings from the project directory, and, finding none, saves a new
+//     file there (stack_history.go, SecretsManagerLoader.GetSecretsManager
+//     in the same package). `stack output --show-secrets` reads the secrets
+//     manager from the state (secrets.DefaultProvider, stack_output.go).
 //   - no auto.Project or auto.Stacks option is passed, so the workspace
 //     never rewrites the shared Pulumi.yaml.
 type AutoStack struct {
@@ -225,6 +237,42 @@ func SetMasterCount(cm auto.ConfigMap, n int) {
 // Info is the run's record.
 func (s *AutoStack) Info() RunInfo { return s.info }
 
+// ConfigFile is the stack's settings file, in the run directory.
+func (s *AutoStack) ConfigFile() string { return ConfigFile(s.info) }
+
+// ConfigFile is the settings file of a run's stack, in its run directory.
+func ConfigFile(info RunInfo) string {
+	return filepath.Join(info.RunDir, "Pulumi."+info.Stack+".yaml")
+}
+
+// moveConfigFile moves the settings file `pulumi stack init` wrote in the
+// project directory to the run directory; a file already there (a stack
+// selected again) stays.
+func (s *AutoStack) moveConfigFile() error {
+	left := filepath.Join(s.info.ProjectDir, "Pulumi."+s.Name()+".yaml")
+	if _, err := os.Stat(left); os.IsNotExist(err) {
+		return nil
+	}
+	if _, err := os.Stat(s.ConfigFile()); err == nil {
+		return os.Remove(left)
+	}
+	if err := os.Rename(left, s.ConfigFile()); err == nil {
+		return nil
+	}
+	// Another file system (a runs directory on a temporary disk): copy.
+	raw, err := os.ReadFile(left)
+	if err == nil {
+		err = writePrivate(s.ConfigFile(), raw)
+	}
+	if err == nil {
+		err = os.Remove(left)
+	}
+	if err != nil {
+		return fmt.Errorf("moving the settings of stack %s to the run directory: %w", s.Name(), err)
+	}
+	return nil
+}
+
 // Name implements Stack.
 func (s *AutoStack) Name() string { return s.info.Stack }
 
@@ -263,10 +311,13 @@ func (s *AutoStack) Up(ctx context.Context) (stackoutputs.Outputs, error) {
 		return stackoutputs.Outputs{}, fmt.Errorf("creating stack %s in %s: %w", s.Name(), s.Backend(), err)
 	}
 	s.stack = &st
-	if err := st.SetAllConfig(ctx, s.config); err != nil {
+	if err := s.moveConfigFile(); err != nil {
+		return stackoutputs.Outputs{}, err
+	}
+	if err := st.SetAllConfigWithOptions(ctx, s.config, &auto.ConfigOptions{ConfigFile: s.ConfigFile()}); err != nil {
 		return stackoutputs.Outputs{}, fmt.Errorf("setting the config of stack %s: %w", s.Name(), err)
 	}
-	res, err := st.Up(ctx, optup.ProgressStreams(s.progress), optup.ErrorProgressStreams(s.progress))
+	res, err := st.Up(ctx, optup.ConfigFile(s.ConfigFile()), optup.ShowSecrets(false), optup.ProgressStreams(s.progress), optup.ErrorProgressStreams(s.progress))
 	if err != nil {
 		return stackoutputs.Outputs{}, fmt.Errorf("pulumi up of stack %s: %w", s.Name(), err)
 	}
@@ -284,7 +335,7 @@ func (s *AutoStack) Restore(ctx context.Context) (stackoutputs.Outputs, error) {
 	if s.stack == nil || s.config == nil {
 		return stackoutputs.Outputs{}, fmt.Errorf("stack %s was not brought up by this process: nothing to restore", s.Name())
 	}
-	res, err := s.stack.Up(ctx, optup.Refresh(), optup.ProgressStreams(s.progress), optup.ErrorProgressStreams(s.progress))
+	res, err := s.stack.Up(ctx, optup.Refresh(), optup.ConfigFile(s.ConfigFile()), optup.ShowSecrets(false), optup.ProgressStreams(s.progress), optup.ErrorProgressStreams(s.progress))
 	if err != nil {
 		return stackoutputs.Outputs{}, fmt.Errorf("pulumi up --refresh of stack %s: %w", s.Name(), err)
 	}
@@ -331,7 +382,11 @@ func (s *AutoStack) Destroy(ctx context.Context) error {
 		return err
 	}
 	destroy := func() error {
-		_, err := st.Destroy(ctx, optdestroy.ProgressStreams(s.progress), optdestroy.ErrorProgressStreams(s.progress))
+		opts := []optdestroy.Option{optdestroy.ShowSecrets(false), optdestroy.ProgressStreams(s.progress), optdestroy.ErrorProgressStreams(s.progress)}
+		if _, err := os.Stat(s.ConfigFile()); err == nil { // a run before the file moved has none
+			opts = append(opts, optdestroy.ConfigFile(s.ConfigFile()))
+		}
+		_, err := st.Destroy(ctx, opts...)
 		return err
 	}
 	err = destroy()
@@ -348,8 +403,8 @@ func (s *AutoStack) Destroy(ctx context.Context) error {
 	return nil
 }
 
-// Remove implements Stack: `pulumi stack rm`, which also deletes
-// Pulumi.<stack>.yaml from the project directory, then the run directory:
+// Remove implements Stack: `pulumi stack rm`, then the run directory
+// with the stack's settings file:
 // with the stack gone, its passphrase, key and empty state serve nothing.
 func (s *AutoStack) Remove(ctx context.Context) error {
 	st, ok, err := s.existing(ctx)
@@ -398,7 +453,7 @@ func ManualCleanup(info RunInfo) []string {
 	lines = append(lines,
 		"go run ./scripts/rehearsal --destroy-run "+q(info.RunDir)+"   # export, sweep, destroy, sweep, remove; or step by step:",
 		"pulumi cancel --yes --stack "+q(info.Stack)+"   # only if pulumi says the stack is locked",
-		"pulumi destroy --yes --stack "+q(info.Stack),
+		"pulumi destroy --yes --stack "+q(info.Stack)+" --config-file "+q(ConfigFile(info)),
 		"pulumi stack rm --yes --stack "+q(info.Stack),
 	)
 	if info.Region != "" {

@@ -38,6 +38,9 @@ type Leftovers struct {
 	// AfterDestroy is the sweep after a successful destroy: anything the
 	// stack's tags still find is removed, and what cannot be is a problem.
 	AfterDestroy *ec2ops.SweepReport `json:"afterDestroy,omitempty"`
+	// AfterDestroyError says why that sweep failed: then its counts are
+	// not a finding (nothing could be listed, or not all of it).
+	AfterDestroyError string `json:"afterDestroyError,omitempty"`
 	// Clean says the sweep after the destroy ran and left nothing.
 	Clean bool `json:"clean"`
 }
@@ -196,6 +199,7 @@ func Teardown(parent context.Context, tc TeardownConfig, r *Report) {
 	rep, err := sweep(nil)
 	lo.AfterDestroy = &rep
 	if err != nil {
+		lo.AfterDestroyError = err.Error()
 		r.Problems = append(r.Problems, fmt.Sprintf("the sweep after the destroy of stack %s: %v; the stack is kept so that `rehearsal --destroy-run` can sweep again", name, err))
 		r.ManualCleanup = tc.Stack.ManualCleanup()
 		return
@@ -245,14 +249,19 @@ func (lo *Leftovers) Summary(w io.Writer) {
 			len(p.Groups), len(p.Restored), len(p.GroupsDeleted), len(p.Left))
 	}
 	for _, s := range []struct {
-		when string
-		rep  *ec2ops.SweepReport
-	}{{"before the destroy", lo.BeforeDestroy}, {"after the destroy", lo.AfterDestroy}} {
+		when, err string
+		rep       *ec2ops.SweepReport
+	}{{"before the destroy", lo.BeforeDestroyError, lo.BeforeDestroy}, {"after the destroy", lo.AfterDestroyError, lo.AfterDestroy}} {
 		if s.rep == nil {
 			continue
 		}
-		fmt.Fprintf(w, "  sweep %s (%s): %d instances terminated, %d volumes and %d load balancers deleted, %d left\n", s.when, s.rep.Scope,
-			len(s.rep.Terminated), len(s.rep.VolumesDeleted), len(s.rep.LoadBalancersDeleted), len(s.rep.Left))
+		if s.err != "" { // its counts are what it did before it failed, not what is left
+			fmt.Fprintf(w, "  sweep %s (%s) FAILED, what is left is unknown: %s; it had terminated %d instances and deleted %d volumes and %d load balancers\n",
+				s.when, s.rep.Scope, firstLine(s.err), len(s.rep.Terminated), len(s.rep.VolumesDeleted), len(s.rep.LoadBalancersDeleted))
+		} else {
+			fmt.Fprintf(w, "  sweep %s (%s): %d instances terminated, %d volumes and %d load balancers deleted, %d left\n", s.when, s.rep.Scope,
+				len(s.rep.Terminated), len(s.rep.VolumesDeleted), len(s.rep.LoadBalancersDeleted), len(s.rep.Left))
+		}
 		for _, l := range s.rep.Left {
 			fmt.Fprintf(w, "    left: %s\n", l)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
 	"github.com/marathon-ha/marathon-ha/internal/bootlog"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
+	"github.com/marathon-ha/marathon-ha/internal/opflags"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
 
@@ -44,31 +45,30 @@ the up-to-serving budget of the stack's volume driver (internal/bootbudget):
 "took of budget", "over" where it took longer.
 
 Options:
-    --stack NAME      Pulumi stack whose outputs name the cluster.
-    --cwd DIR         Pulumi project directory (pulumi --cwd).
-    --outputs FILE    Read the stack outputs from a file ("-": stdin) instead.
     --console FILE    Read saved console output instead of EC2 (repeat the
                       flag or list files after it), e.g. from
                       aws ec2 get-console-output --latest --output text.
-    --aws-profile P   AWS profile for the EC2 calls (default: the SDK's chain).
-    --volume-driver D The budget to hold the steps against: rexray or flocker
-                      (default: the stack output volumeDriver; with --console,
-                      none).
-    --json            Print the timelines as one JSON array.
+                      --volume-driver then says which budget to hold the
+                      steps against (default: none).
     --timeout D       Overall deadline (default 2m0s).`
 
 const program = "boot-timeline"
 
 func main() {
-	os.Exit(run(os.Args[1:], deps{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, pulumi: stackoutputs.RunPulumi, connect: connect}))
+	os.Exit(run(os.Args[1:], deps{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		pulumi: stackoutputs.RunPulumi, connect: connect, whoami: ec2ops.Whoami}))
 }
 
 // deps are what run reaches outside the process, replaced in tests.
 type deps struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	getenv         func(string) string
 	pulumi         func(ctx context.Context, args []string) ([]byte, error)
 	connect        func(ctx context.Context, region, profile string) (ec2ops.EC2API, ec2ops.ConsoleAPI, error)
+	// whoami checks the credentials once before the EC2 calls (nil: no
+	// check, for tests whose EC2 is a fake).
+	whoami func(ctx context.Context, region, profile string) (ec2ops.Identity, error)
 }
 
 func connect(ctx context.Context, region, profile string) (ec2ops.EC2API, ec2ops.ConsoleAPI, error) {
@@ -81,10 +81,24 @@ func connect(ctx context.Context, region, profile string) (ec2ops.EC2API, ec2ops
 }
 
 type options struct {
-	stack, cwd, outputs, profile, driver string
-	consoles                             []string
-	jsonOut                              bool
-	timeout                              time.Duration
+	*opflags.FlagSet
+	consoles []string
+	timeout  time.Duration
+}
+
+// newFlags is the tool's flag set (opflags.Tools["boot-timeline"]) with
+// its own flags bound to o.
+func newFlags(stderr io.Writer, getenv func(string) string) *opflags.FlagSet {
+	fs, _ := flagsOf(stderr, getenv)
+	return fs
+}
+
+func flagsOf(stderr io.Writer, getenv func(string) string) (*opflags.FlagSet, *options) {
+	fs := opflags.New(program, opflags.Tools[program], usage, stderr, getenv)
+	o := &options{FlagSet: fs}
+	fs.Var((*stringList)(&o.consoles), "console", "")
+	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "")
+	return fs, o
 }
 
 type stringList []string
@@ -102,52 +116,52 @@ type node struct {
 	Budget []bootbudget.StepCheck `json:"budget,omitempty"`
 }
 
-func run(args []string, d deps) int {
-	var o options
-	var consoles stringList
-	fs := flag.NewFlagSet(program, flag.ContinueOnError)
-	fs.SetOutput(d.stderr)
-	fs.Usage = func() { fmt.Fprintln(d.stderr, usage) }
-	fs.StringVar(&o.stack, "stack", "", "")
-	fs.StringVar(&o.cwd, "cwd", "", "")
-	fs.StringVar(&o.outputs, "outputs", "", "")
-	fs.StringVar(&o.profile, "aws-profile", "", "")
-	fs.Var(&consoles, "console", "")
-	fs.StringVar(&o.driver, "volume-driver", "", "")
-	fs.BoolVar(&o.jsonOut, "json", false, "")
-	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "")
+// parse reads the flags; --console FILE... takes the files after it, and
+// flags may follow them (the flag package stops at the first argument
+// that is not one).
+func parse(args []string, d deps) (*options, error) {
+	fs, o := flagsOf(d.stderr, d.getenv)
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return o, err
 	}
-	// --console FILE... takes the files after it; flags may follow them
-	// (the flag package stops at the first argument that is not one).
-	for rest := fs.Args(); len(consoles) > 0 && len(rest) > 0; rest = fs.Args() {
+	for rest := fs.Args(); len(o.consoles) > 0 && len(rest) > 0; rest = fs.Args() {
 		if rest[0] == "-" || !strings.HasPrefix(rest[0], "-") { // "-" is not a flag (flag package)
-			consoles = append(consoles, rest[0])
-			if err := fs.Parse(rest[1:]); err != nil {
-				return 2
-			}
-			continue
+			o.consoles = append(o.consoles, rest[0])
+			rest = rest[1:]
 		}
 		if err := fs.Parse(rest); err != nil {
-			return 2
+			return o, err
 		}
 	}
-	o.consoles = consoles
-	if len(o.consoles) == 0 && fs.NArg() > 0 {
-		return errorf(d.stderr, "unexpected arguments %q; see --help", fs.Args())
+	if len(o.consoles) == 0 {
+		if err := fs.NoArgs(); err != nil {
+			return o, err
+		}
 	}
 	sources := 0
-	for _, set := range []bool{o.stack != "", o.outputs != "", len(o.consoles) > 0} {
+	for _, set := range []bool{o.Stack != "", o.Outputs != "", len(o.consoles) > 0} {
 		if set {
 			sources++
 		}
 	}
 	if sources != 1 {
-		return errorf(d.stderr, "say where the timelines come from, once: --stack NAME, --outputs FILE|- or --console FILE...")
+		return o, opflags.Usagef("say where the timelines come from, once: --stack NAME, --outputs FILE|- or --console FILE...")
+	}
+	if o.VolumeDriver != "" {
+		if _, err := bootbudget.New(o.VolumeDriver); err != nil {
+			return o, opflags.Usagef("--volume-driver: %v", err)
+		}
+	}
+	return o, nil
+}
+
+func run(args []string, d deps) int {
+	o, err := parse(args, d)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			errorf(d.stderr, "%v", err)
+		}
+		return opflags.ExitCode(err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -155,20 +169,16 @@ func run(args []string, d deps) int {
 	defer cancel()
 
 	var nodes []node
-	var err error
-	driver := o.driver
 	if len(o.consoles) > 0 {
 		nodes, err = fromFiles(o.consoles)
 	} else {
-		var stackDriver string
-		nodes, stackDriver, err = fromStack(ctx, o, d)
-		if driver == "" {
-			driver = stackDriver
-		}
+		nodes, err = fromStack(ctx, o, d)
 	}
 	if err != nil {
-		return errorf(d.stderr, "%v", err)
+		errorf(d.stderr, "%v", err)
+		return opflags.ExitCode(err)
 	}
+	driver := o.VolumeDriver
 	if driver != "" {
 		b, err := bootbudget.New(driver)
 		if err != nil {
@@ -178,7 +188,7 @@ func run(args []string, d deps) int {
 			nodes[i].Budget = budgetOf(b, nodes[i].NodeBoot)
 		}
 	}
-	if o.jsonOut {
+	if o.JSON {
 		b, err := json.MarshalIndent(nodes, "", "  ")
 		if err != nil {
 			return errorf(d.stderr, "encoding the timelines: %v", err)
@@ -221,32 +231,37 @@ func fromFiles(paths []string) ([]node, error) {
 	return out, nil
 }
 
-// fromStack reads the consoles of the stack's live instances, and says
-// the stack's volume driver.
-func fromStack(ctx context.Context, o options, d deps) ([]node, string, error) {
-	outs, err := loadOutputs(ctx, o, d)
+// fromStack reads the consoles of the stack's live instances; the stack's
+// volume driver becomes o.VolumeDriver.
+func fromStack(ctx context.Context, o *options, d deps) ([]node, error) {
+	outs, err := o.LoadOutputs(ctx, d.stdin, d.pulumi)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	api, consoles, err := d.connect(ctx, outs.Region, o.profile)
+	if d.whoami != nil {
+		if _, err := d.whoami(ctx, outs.Region, o.AWSProfile); err != nil {
+			return nil, err
+		}
+	}
+	api, consoles, err := d.connect(ctx, outs.Region, o.AWSProfile)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	boots, err := ec2ops.New(api).ClusterBoots(ctx, outs.ClusterID, ec2ops.NewConsoleReader(consoles, 0))
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if len(boots) == 0 {
-		return nil, "", fmt.Errorf("cluster %s (stack %s) has no live instance in %s", outs.ClusterID, outs.Stack, outs.Region)
+		return nil, fmt.Errorf("cluster %s (stack %s) has no live instance in %s", outs.ClusterID, outs.Stack, outs.Region)
 	}
 	out := make([]node, 0, len(boots))
 	for _, b := range boots {
 		if b.Error != "" {
-			return nil, "", errors.New(b.Error)
+			return nil, errors.New(b.Error)
 		}
 		out = append(out, node{NodeBoot: b})
 	}
-	return out, outs.VolumeDriver, nil
+	return out, nil
 }
 
 // budgetOf holds each boot step of the node's role against b. A node read
@@ -258,11 +273,6 @@ func budgetOf(b bootbudget.Budget, n ec2ops.NodeBoot) []bootbudget.StepCheck {
 		role = bootbudget.RoleOf(n.Node)
 	}
 	return b.CheckNode(bootbudget.NodeSteps{Node: n.Node, Role: role, OSSeconds: n.OSStartSeconds(), Steps: n.Steps})
-}
-
-// loadOutputs reads the stack outputs from pulumi or from --outputs.
-func loadOutputs(ctx context.Context, o options, d deps) (stackoutputs.Outputs, error) {
-	return stackoutputs.Source{File: o.outputs, Stdin: d.stdin, Stack: o.stack, Cwd: o.cwd, Pulumi: d.pulumi}.Load(ctx)
 }
 
 // write prints one node's timeline with where it came from.

@@ -156,8 +156,8 @@ func TestTimelineFromConsoleFiles(t *testing.T) {
 func TestTimelineUsage(t *testing.T) {
 	for _, args := range [][]string{{}, {"--stack", "dev", "--outputs", "-"}, {"--stack", "dev", "extra"}} {
 		var out, errOut bytes.Buffer
-		if code := run(args, deps{stdout: &out, stderr: &errOut}); code != 1 {
-			t.Errorf("%v: exit %d, want 1 (%s)", args, code, errOut.String())
+		if code := run(args, deps{stdout: &out, stderr: &errOut}); code != 2 {
+			t.Errorf("%v: exit %d, want 2, bad usage (%s)", args, code, errOut.String())
 		}
 	}
 }
@@ -209,7 +209,7 @@ func TestTimelineAgainstTheBudget(t *testing.T) {
 
 	out.Reset()
 	errOut.Reset()
-	if code := run([]string{"--volume-driver", "ceph", "--console", "testdata/agent-1-failed.console"}, d); code != 1 || !strings.Contains(errOut.String(), `volume driver "ceph"`) {
+	if code := run([]string{"--volume-driver", "ceph", "--console", "testdata/agent-1-failed.console"}, d); code != 2 || !strings.Contains(errOut.String(), `volume driver "ceph"`) {
 		t.Errorf("exit %d, stderr %q; want a refusal of the driver", code, errOut.String())
 	}
 }

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -14,54 +15,53 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
+	"github.com/marathon-ha/marathon-ha/internal/opflags"
+	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
 
-const usage = `Usage: cleanup-volumes --region REGION [--account-id ACCOUNT] --cluster-id ID --driver flocker|rexray
-                       [--flocker-cluster-uuid UUID] [--volume-name NAME] [--profile PROFILE]
-                       [--availability-zone ZONE] [--wait 10m] [--poll 5s] [--dry-run]
+const usage = `Usage: cleanup-volumes --stack NAME|--outputs FILE [--account-id ACCOUNT] [--flocker-cluster-uuid UUID] [options]
+       cleanup-volumes --region REGION --cluster-id ID --volume-driver flocker|rexray
+                       [--account-id ACCOUNT] [--flocker-cluster-uuid UUID] [--volume-name NAME]
+                       [--availability-zone ZONE] [--aws-profile PROFILE] [--wait 10m] [--poll 5s] [--dry-run]
 
 Deletes the EBS volumes the cluster's volume driver created at run time, and
 nothing else: Flocker's volumes are found by their flocker-cluster-id tag,
 REX-Ray's by their Name tag (the Docker volume name, which contains the
 cluster id). Attached volumes are waited for, since they detach when their
 instance terminates; volumes still attached after --wait are listed and the
-exit status is 1.
+exit status is 1. With --stack (or --outputs), the region, cluster id,
+volume driver, volume name and zone are the stack outputs'.
 
 It first asks AWS STS whom its credentials belong to and stops, listing
 and deleting nothing, unless that is the stack's account: searched in
 another account, the volumes would not be found and "nothing to delete"
-would pass for success. It prints the caller, the selector, the region and
-account it looked in, and each volume found with its state.
+would pass for success. A missing or expired credential is named with its
+fix. It prints the caller, the selector, the region and account it looked
+in, and each volume found with its state. Run at a terminal without --yes,
+it lists what it would delete and asks first.
 
 Options:
-    --region REGION               AWS region of the stack.
     --account-id ACCOUNT          The stack's AWS account (recorded at pulumi up).
-    --profile PROFILE             Shared-config profile to use, as the stack's aws:profile;
-                                  it wins over AWS_ACCESS_KEY_ID in the environment.
     --cluster-id ID               The stack's cluster id (stack output clusterId).
-    --driver flocker|rexray       The stack's volume driver (stack output volumeDriver).
     --flocker-cluster-uuid UUID   flocker: the Flocker cluster UUID.
     --volume-name NAME            rexray: the Docker volume name (stack output volumeName).
     --availability-zone ZONE      Only volumes in this zone (stack output availabilityZone).
     --wait DURATION               How long to wait for attached volumes (default %s).
     --poll DURATION               How often to re-read attached volumes (default %s).
-    --dry-run                     List what would be deleted; delete nothing, wait for nothing.
 
-Each option can come from the environment instead, so a Pulumi
-local.Command can pass it: MHA_REGION (then AWS_REGION), MHA_ACCOUNT_ID,
+--aws-profile wins over AWS_ACCESS_KEY_ID in the environment, as the
+stack's aws:profile does. Each option can come from the environment
+instead, so a Pulumi local.Command can pass it: MHA_REGION, MHA_ACCOUNT_ID,
 MHA_AWS_PROFILE, MHA_CLUSTER_ID, MHA_VOLUME_DRIVER, MHA_FLOCKER_CLUSTER_UUID,
 MHA_VOLUME_NAME, MHA_AVAILABILITY_ZONE, MHA_WAIT, MHA_DRY_RUN=true. A flag
-wins over its variable. Without a profile, AWS credentials come from the
-SDK's usual chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, SSO, an instance
-role...); AWS_ENDPOINT_URL_EC2 and AWS_ENDPOINT_URL_STS override the
-endpoints.
+wins over its variable. AWS_ENDPOINT_URL_EC2 and AWS_ENDPOINT_URL_STS
+override the endpoints.
 
 Without an account id (a clean-up recorded by a marathon-ha older than this
 check), it cannot confirm the account: it says so, and deletes nothing while
@@ -83,11 +83,39 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, ec2ops.ConnectAs))
 }
 
+// stdin is where a person at a terminal confirms the deletion; pulumi
+// runs the tool with no terminal, and then it does not ask.
+var stdin io.Reader = os.Stdin
+
+// pulumi reads the stack outputs for --stack.
+var pulumi opflags.PulumiFunc = stackoutputs.RunPulumi
+
 type options struct {
+	*opflags.FlagSet
 	region, accountID, profile                       string
 	clusterID, driver, flockerUUID, volumeName, zone string
 	wait, poll                                       time.Duration
 	dryRun                                           bool
+}
+
+// newFlags is the tool's flag set (opflags.Tools["cleanup-volumes"]).
+func newFlags(stderr io.Writer, getenv func(string) string) *opflags.FlagSet {
+	fs, _ := flagsOf(stderr, getenv)
+	return fs
+}
+
+func flagsOf(stderr io.Writer, getenv func(string) string) (*opflags.FlagSet, *options) {
+	fs := opflags.New(progName, opflags.Tools[progName], fmt.Sprintf(usage, facts.VolumeCleanupWait, ec2ops.DefaultCleanupPoll), stderr, getenv)
+	o := &options{FlagSet: fs}
+	fs.StringVar(&o.accountID, "account-id", "", "")
+	fs.StringVar(&o.clusterID, "cluster-id", "", "")
+	fs.StringVar(&o.flockerUUID, "flocker-cluster-uuid", "", "")
+	fs.StringVar(&o.volumeName, "volume-name", "", "")
+	fs.StringVar(&o.zone, "availability-zone", "", "")
+	fs.DurationVar(&o.wait, "wait", facts.VolumeCleanupWait, "")
+	fs.DurationVar(&o.poll, "poll", ec2ops.DefaultCleanupPoll, "")
+	fs.RegisterRenamed()
+	return fs, o
 }
 
 // errorf prints a message prefixed with the program name and returns the
@@ -98,17 +126,18 @@ func errorf(stderr io.Writer, format string, args ...any) int {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, connect connectFunc) int {
-	opts, err := parse(args, getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
+	opts, err := parse(ctx, args, getenv, stderr)
 	if err != nil {
-		return errorf(stderr, "%v", err)
+		if !errors.Is(err, flag.ErrHelp) {
+			errorf(stderr, "%v", err)
+		}
+		return opflags.ExitCode(err)
 	}
 	sel := ec2ops.VolumeSelector{Driver: opts.driver, ClusterID: opts.clusterID,
 		FlockerClusterUUID: opts.flockerUUID, VolumeName: opts.volumeName, AvailabilityZone: opts.zone}
 	if _, err := sel.Filters(); err != nil {
-		return errorf(stderr, "%v\n(run %s -h for the options)", err, progName)
+		errorf(stderr, "%v\n(run %s -h for the options)", err, progName)
+		return 2
 	}
 	ec2api, stsapi, err := connect(ctx, opts.region, opts.profile)
 	if err != nil {
@@ -128,6 +157,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		if done {
 			return 0
+		}
+	}
+	if !opts.dryRun && !opts.Yes && opflags.IsTerminal(stdin) {
+		ok, err := askFirst(ctx, client, sel, opts, where, stdout)
+		if err != nil {
+			return errorf(stderr, "%v", err)
+		}
+		if !ok {
+			return errorf(stderr, "not confirmed: nothing was deleted")
 		}
 	}
 	mode := ""
@@ -158,14 +196,17 @@ func whoAmI(ctx context.Context, api ec2ops.STSAPI, opts options, stdout io.Writ
 	if opts.profile != "" {
 		source = fmt.Sprintf("profile %q", opts.profile)
 	}
-	if opts.accountID == "" {
-		id, err := ec2ops.CallerIdentity(ctx, api)
-		if err == nil {
-			fmt.Fprintf(stdout, "%s: credentials from %s: %s (account %s)\n", progName, source, id.ARN, id.Account)
-		}
+	id, err := ec2ops.CheckCredentials(ctx, api, opts.profile)
+	if err != nil {
 		return id, err
 	}
-	id, err := ec2ops.CheckAccount(ctx, api, opts.accountID)
+	if opts.accountID == "" {
+		fmt.Fprintf(stdout, "%s: credentials from %s: %s (account %s)\n", progName, source, id.ARN, id.Account)
+		return id, nil
+	}
+	if id.Account != opts.accountID {
+		err = &ec2ops.AccountError{Want: opts.accountID, Caller: id}
+	}
 	switch {
 	case errors.Is(err, ec2ops.ErrWrongAccount):
 		fix := fmt.Sprintf("use credentials of account %s: set the stack's aws:profile (pulumi config set aws:profile NAME), or AWS_PROFILE or AWS_ACCESS_KEY_ID in the shell running pulumi, then run `pulumi destroy` (or `pulumi up`) again", opts.accountID)
@@ -211,77 +252,86 @@ func unconfirmedAccount(ctx context.Context, client *ec2ops.Client, sel ec2ops.V
 	return true, nil
 }
 
-func parse(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
-	var o options
-	fs := flag.NewFlagSet(progName, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintf(stderr, usage, facts.VolumeCleanupWait, ec2ops.DefaultCleanupPoll) }
-	fs.StringVar(&o.region, "region", "", "")
-	fs.StringVar(&o.accountID, "account-id", "", "")
-	fs.StringVar(&o.profile, "profile", "", "")
-	fs.StringVar(&o.clusterID, "cluster-id", "", "")
-	fs.StringVar(&o.driver, "driver", "", "")
-	fs.StringVar(&o.flockerUUID, "flocker-cluster-uuid", "", "")
-	fs.StringVar(&o.volumeName, "volume-name", "", "")
-	fs.StringVar(&o.zone, "availability-zone", "", "")
-	fs.DurationVar(&o.wait, "wait", facts.VolumeCleanupWait, "")
-	fs.DurationVar(&o.poll, "poll", ec2ops.DefaultCleanupPoll, "")
-	fs.BoolVar(&o.dryRun, "dry-run", false, "")
+func parse(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+	fs, o := flagsOf(stderr, getenv)
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		return *o, err
 	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q (run %s -h for the options)", fs.Arg(0), progName)
+	if err := fs.NoArgs(); err != nil {
+		return *o, err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	fromEnv := func(dst *string, flagName string, vars ...string) {
 		for _, v := range vars {
-			if *dst != "" || set[flagName] {
+			if *dst != "" || fs.IsSet(flagName) {
 				return
 			}
 			*dst = strings.TrimSpace(getenv(v))
 		}
 	}
-	fromEnv(&o.region, "region", "MHA_REGION", "AWS_REGION")
 	fromEnv(&o.accountID, "account-id", "MHA_ACCOUNT_ID")
-	fromEnv(&o.profile, "profile", "MHA_AWS_PROFILE")
 	fromEnv(&o.clusterID, "cluster-id", "MHA_CLUSTER_ID")
-	fromEnv(&o.driver, "driver", "MHA_VOLUME_DRIVER")
 	fromEnv(&o.flockerUUID, "flocker-cluster-uuid", "MHA_FLOCKER_CLUSTER_UUID")
 	fromEnv(&o.volumeName, "volume-name", "MHA_VOLUME_NAME")
 	fromEnv(&o.zone, "availability-zone", "MHA_AVAILABILITY_ZONE")
-	if v := strings.TrimSpace(getenv("MHA_WAIT")); v != "" && !set["wait"] {
+	if v := strings.TrimSpace(getenv("MHA_WAIT")); v != "" && !fs.IsSet("wait") {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			return o, fmt.Errorf("MHA_WAIT=%q is not a duration such as 10m", v)
+			return *o, opflags.Usagef("MHA_WAIT=%q is not a duration such as 10m", v)
 		}
 		o.wait = d
 	}
-	if v := strings.TrimSpace(getenv("MHA_DRY_RUN")); v != "" && !set["dry-run"] {
-		b, err := strconv.ParseBool(v)
+	if fs.HasStack() {
+		outs, err := fs.LoadOutputs(ctx, stdin, pulumi)
 		if err != nil {
-			return o, fmt.Errorf("MHA_DRY_RUN=%q is not true or false", v)
+			return *o, err
 		}
-		o.dryRun = b
+		for _, f := range []struct {
+			dst        *string
+			name, from string
+		}{{&o.clusterID, "cluster-id", outs.ClusterID}, {&o.volumeName, "volume-name", outs.VolumeName}, {&o.zone, "availability-zone", outs.AvailabilityZone}} {
+			if fs.IsSet(f.name) && *f.dst != f.from {
+				return *o, opflags.Usagef("--%s %s, but the stack's is %s: drop --%s", f.name, *f.dst, f.from, f.name)
+			}
+			*f.dst = f.from
+		}
 	}
+	o.region, o.profile, o.driver, o.dryRun = fs.Region, fs.AWSProfile, fs.VolumeDriver, fs.DryRun
 	if o.wait < 0 || o.poll <= 0 {
-		return o, fmt.Errorf("--wait %s and --poll %s must not be negative, and --poll must be positive", o.wait, o.poll)
+		return *o, opflags.Usagef("--wait %s and --poll %s must not be negative, and --poll must be positive", o.wait, o.poll)
 	}
 	if o.accountID != "" && !accountRE.MatchString(o.accountID) {
-		return o, fmt.Errorf("--account-id %q is not a 12-digit AWS account id", o.accountID)
+		return *o, opflags.Usagef("--account-id %q is not a 12-digit AWS account id", o.accountID)
 	}
 	var missing []string
 	for _, m := range []struct{ value, name string }{{o.region, "--region (or MHA_REGION)"},
-		{o.clusterID, "--cluster-id (or MHA_CLUSTER_ID)"}, {o.driver, "--driver (or MHA_VOLUME_DRIVER)"}} {
+		{o.clusterID, "--cluster-id (or MHA_CLUSTER_ID)"}, {o.driver, "--volume-driver (or MHA_VOLUME_DRIVER)"}} {
 		if m.value == "" {
 			missing = append(missing, m.name)
 		}
 	}
 	if len(missing) > 0 {
-		return o, fmt.Errorf("missing %s: take them from the stack outputs (pulumi stack output --json)", strings.Join(missing, ", "))
+		return *o, opflags.Usagef("missing %s: pass --stack NAME (or --outputs FILE) to read them from the stack outputs", strings.Join(missing, ", "))
 	}
-	return o, nil
+	return *o, nil
+}
+
+// askFirst lists what would be deleted and asks the person at the
+// terminal to confirm.
+func askFirst(ctx context.Context, client *ec2ops.Client, sel ec2ops.VolumeSelector, opts options, where string, stdout io.Writer) (bool, error) {
+	found, err := client.FindVolumes(ctx, sel)
+	if err != nil {
+		return false, err
+	}
+	fmt.Fprintf(stdout, "%s: %s in %s: %d found\n", progName, ec2ops.DescribeSelector(sel), where, len(found))
+	for _, v := range found {
+		fmt.Fprintf(stdout, "  %s\n", v)
+	}
+	if len(found) == 0 {
+		return true, nil
+	}
+	fmt.Fprint(stdout, "Delete these volumes (waiting for attached ones)? Type yes: ")
+	line, _ := bufio.NewReader(stdin).ReadString('\n')
+	return strings.TrimSpace(line) == "yes", nil
 }
 
 // accountRE is the form of an AWS account id: 12 digits (STS API

@@ -229,7 +229,7 @@ func TestRunRefusesBadInputWithoutCallingAWS(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		"nothing":            {want: "missing --region (or MHA_REGION), --cluster-id (or MHA_CLUSTER_ID), --driver (or MHA_VOLUME_DRIVER)"},
+		"nothing":            {want: "missing --region (or MHA_REGION), --cluster-id (or MHA_CLUSTER_ID), --volume-driver (or MHA_VOLUME_DRIVER)"},
 		"flocker no uuid":    {args: []string{"--region", "eu-west-1", "--cluster-id", "c0ffee12", "--driver", "flocker"}, want: "Flocker cluster UUID"},
 		"rexray other name":  {args: []string{"--region", "eu-west-1", "--cluster-id", "c0ffee12", "--driver", "rexray", "--volume-name", "data"}, want: "does not contain the cluster id"},
 		"bad wait":           {args: []string{"--region", "r", "--cluster-id", "c", "--driver", "flocker"}, env: map[string]string{"MHA_WAIT": "ten"}, want: "MHA_WAIT"},
@@ -245,8 +245,8 @@ func TestRunRefusesBadInputWithoutCallingAWS(t *testing.T) {
 				return nil, nil, nil
 			}
 			var stdout, stderr bytes.Buffer
-			if code := run(context.Background(), tc.args, env(tc.env), &stdout, &stderr, connect); code != 1 {
-				t.Errorf("exit %d, want 1", code)
+			if code := run(context.Background(), tc.args, env(tc.env), &stdout, &stderr, connect); code != 2 {
+				t.Errorf("exit %d, want 2 (bad usage)", code)
 			}
 			if !strings.Contains(stderr.String(), tc.want) {
 				t.Errorf("stderr %q lacks %q", stderr.String(), tc.want)

@@ -19,11 +19,22 @@ import (
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/manifest"
 	"github.com/marathon-ha/marathon-ha/internal/marathon"
+	"github.com/marathon-ha/marathon-ha/internal/opflags"
+	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
 
 const usage = `Usage:
+    deploy-app --stack NAME [--cwd DIR] [--manifest FILE] [--timeout D] [--dry-run]
     deploy-app [--marathon URLS] [--manifest FILE] [--timeout D] [--dry-run]
-    deploy-app --delete [--app-id ID | --manifest FILE] [--skip-if-unreachable] [--timeout D] [--dry-run]
+    deploy-app --delete [--stack NAME | --app-id ID | --manifest FILE] [--skip-if-unreachable] [--timeout D] [--dry-run]
+
+With --stack (or --outputs FILE), deploy-app renders the app definition
+itself as the Pulumi program does (internal/manifest): the base is --manifest
+FILE if given, else the stack's appManifest, else apps/moby-counter.json; the
+stack sets its image, host port, volume driver, volume and zone, and its
+Marathon URLs are the stack's. Without a stack it posts the manifest it is
+given, and refuses the repository's template (its zone constraint still
+"%s"): render it with --stack.
 
 Deploy: wait until Marathon answers, PUT the app definition (create or
 update; nothing if Marathon already has it), wait for the deployment and a
@@ -38,14 +49,12 @@ several URLs the first is asked first; one that does not answer, or answers
 
 Options:
     --marathon URLS         Every master's Marathon base URL, comma-separated
-                            (default $MARATHON_URL), e.g.
-                            http://<master1>:8080,http://<master2>:8080.
+                            (default: the stack's, else $MARATHON_URL), e.g.
+                            http://10.0.1.10:8080,http://10.0.1.11:8080.
     --manifest FILE         App definition JSON; "-" reads stdin (default "-").
     --app-id ID             With --delete, the app to delete instead of the
                             manifest's id.
     --delete                Delete the app instead of deploying it.
-    --dry-run               Print the request that would be made first and
-                            exit, without contacting Marathon.
     --timeout D             Overall deadline (default 20m0s: Marathon's API
                             appears only once the master has booted).
     --skip-if-unreachable   With --delete: if no Marathon answers within the
@@ -61,13 +70,10 @@ step and the console's last lines.
     --instances LIST        NODE=INSTANCE-ID,... (default $MHA_BOOT_INSTANCES),
                             e.g. master=i-0abc,agent-1=i-0def. Without it no
                             boot progress is shown.
-    --region R              The instances' region (default $MHA_AWS_REGION,
-                            else $AWS_REGION).
-    --aws-profile P         AWS profile for the EC2 calls (default
-                            $MHA_AWS_PROFILE; empty: the SDK's default chain).
+    --region, --aws-profile The instances' region and the AWS profile of the
+                            EC2 calls (shared flags below).
     --volume-driver D       The stack's volume driver, whose boot budget each
-                            node's steps are held against (default
-                            $MHA_VOLUME_DRIVER; empty: no budget shown).
+                            node's steps are held against (empty: none shown).
     --console-interval D    How often each console is read (default 20s).
     --console-lines N       Console lines shown for a failed boot (default 20).
     --stall-warning D       Warn when an unfinished boot's console has not
@@ -75,7 +81,8 @@ step and the console's last lines.
                             deploy gives up, it says where each unfinished
                             boot stood.
 
-Progress goes to stderr.`
+Progress goes to stderr. --dry-run prints the request that would be made
+first and exits, without contacting Marathon.`
 
 const program = "deploy-app"
 
@@ -83,20 +90,8 @@ const program = "deploy-app"
 // (components/app.go).
 const (
 	envInstances = "MHA_BOOT_INSTANCES"
-	envRegion    = "MHA_AWS_REGION"
-	envProfile   = "MHA_AWS_PROFILE"
-	envDriver    = "MHA_VOLUME_DRIVER"
+	envRegion    = "MHA_REGION"
 )
-
-// firstEnv is the first of the variables that is set.
-func firstEnv(names ...string) string {
-	for _, n := range names {
-		if v := os.Getenv(n); v != "" {
-			return v
-		}
-	}
-	return ""
-}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -113,6 +108,9 @@ type options struct {
 	marathonURL, manifestPath, appID string
 	del, dryRun, skipUnreachable     bool
 	timeout, poll, httpTimeout       time.Duration
+	// rendered is the app definition rendered from the stack (--stack,
+	// --outputs); nil: read --manifest.
+	rendered []byte
 
 	// The boot watch (boot.go).
 	instances, region, awsProfile, driver string
@@ -121,41 +119,64 @@ type options struct {
 	stallWarning                          time.Duration
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// pulumi reads the stack's outputs and config for --stack.
+var pulumi opflags.PulumiFunc = stackoutputs.RunPulumi
+
+// newFlags is the tool's flag set (opflags.Tools["deploy-app"]).
+func newFlags(stderr io.Writer, getenv func(string) string) *opflags.FlagSet {
+	fs, _ := flagsOf(stderr, getenv)
+	return fs
+}
+
+func flagsOf(stderr io.Writer, getenv func(string) string) (*opflags.FlagSet, *options) {
 	var o options
-	fs := flag.NewFlagSet(program, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, usage) }
-	fs.StringVar(&o.marathonURL, "marathon", os.Getenv("MARATHON_URL"), "")
+	fs := opflags.New(program, opflags.Tools[program], fmt.Sprintf(usage, templateZone()), stderr, getenv)
+	fs.StringVar(&o.marathonURL, "marathon", "", "")
 	fs.StringVar(&o.manifestPath, "manifest", "-", "")
 	fs.StringVar(&o.appID, "app-id", "", "")
 	fs.BoolVar(&o.del, "delete", false, "")
-	fs.BoolVar(&o.dryRun, "dry-run", false, "")
 	fs.BoolVar(&o.skipUnreachable, "skip-if-unreachable", false, "")
 	fs.DurationVar(&o.timeout, "timeout", facts.AppDeployTimeout, "")
 	fs.DurationVar(&o.poll, "poll-interval", marathon.DefaultPollInterval, "")
 	fs.DurationVar(&o.httpTimeout, "http-timeout", marathon.DefaultHTTPTimeout, "")
-	fs.StringVar(&o.instances, "instances", os.Getenv(envInstances), "")
-	fs.StringVar(&o.region, "region", firstEnv(envRegion, "AWS_REGION"), "")
-	fs.StringVar(&o.awsProfile, "aws-profile", os.Getenv(envProfile), "")
-	fs.StringVar(&o.driver, "volume-driver", os.Getenv(envDriver), "")
+	fs.StringVar(&o.instances, "instances", "", "")
 	fs.DurationVar(&o.consoleInterval, "console-interval", defaultConsoleInterval, "")
 	fs.IntVar(&o.consoleLines, "console-lines", defaultConsoleLines, "")
 	fs.DurationVar(&o.stallWarning, "stall-warning", facts.BootStallWarning, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+	return fs, &o
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs, o := flagsOf(stderr, os.Getenv)
+	err := fs.Parse(args)
+	if err == nil {
+		err = fs.NoArgs()
+	}
+	if err == nil && o.skipUnreachable && !o.del {
+		err = opflags.Usagef("--skip-if-unreachable only applies with --delete")
+	}
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			errorf(stderr, "%v", err)
 		}
-		return 2
+		return opflags.ExitCode(err)
 	}
-	if fs.NArg() > 0 {
-		return errorf(stderr, "unexpected arguments %q; see --help", fs.Args())
+	if !fs.IsSet("marathon") {
+		o.marathonURL = os.Getenv("MARATHON_URL")
 	}
+	if !fs.IsSet("instances") {
+		o.instances = os.Getenv(envInstances)
+	}
+	if fs.HasStack() {
+		if err := fromStack(context.Background(), fs, o, stdin); err != nil {
+			errorf(stderr, "%v", err)
+			return opflags.ExitCode(err)
+		}
+	}
+	o.region, o.awsProfile, o.driver, o.dryRun = fs.Region, fs.AWSProfile, fs.VolumeDriver, fs.DryRun
 	if o.marathonURL == "" {
-		return errorf(stderr, "no Marathon URL: pass --marathon http://<master>:%d (every master's, comma-separated) or set MARATHON_URL", facts.MarathonPort)
-	}
-	if o.skipUnreachable && !o.del {
-		return errorf(stderr, "--skip-if-unreachable only applies with --delete")
+		errorf(stderr, "no Marathon URL: pass --stack NAME, or --marathon http://MASTER:%d (every master's, comma-separated), or set MARATHON_URL", facts.MarathonPort)
+		return 2
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -169,11 +190,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return runApply(ctx, o, stdin, stdout, stderr)
 }
 
-func runApply(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Writer) int {
+func runApply(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 	stderr = &lockedWriter{w: stderr}
-	doc, err := readManifest(o.manifestPath, stdin)
-	if err != nil {
-		return errorf(stderr, "%v", err)
+	doc := o.rendered
+	if doc == nil {
+		var err error
+		if doc, err = readManifest(o.manifestPath, stdin); err != nil {
+			return errorf(stderr, "%v", err)
+		}
+		if err := checkRendered(doc); err != nil {
+			return errorf(stderr, "%s: %v", source(o.manifestPath), err)
+		}
 	}
 	if err := manifest.Validate(doc); err != nil {
 		return errorf(stderr, "%s: %v", source(o.manifestPath), err)
@@ -190,7 +217,7 @@ func runApply(ctx context.Context, o options, stdin io.Reader, stdout, stderr io
 	if err != nil {
 		return errorf(stderr, "%v", err)
 	}
-	ctx, stopWatch := watchBoot(ctx, o, stderr)
+	ctx, stopWatch := watchBoot(ctx, *o, stderr)
 	defer stopWatch()
 	if _, err := c.WaitReady(ctx); err != nil {
 		if bf := bootError(ctx); bf != nil {
@@ -215,7 +242,7 @@ func runApply(ctx context.Context, o options, stdin io.Reader, stdout, stderr io
 	}{res.AppID, res.Version, res.TaskHost, res.TaskID, res.Changed})
 }
 
-func runDelete(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Writer) int {
+func runDelete(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 	id := o.appID
 	if id == "" {
 		doc, err := readManifest(o.manifestPath, stdin)
@@ -256,7 +283,7 @@ func runDelete(ctx context.Context, o options, stdin io.Reader, stdout, stderr i
 	return printJSON(stdout, stderr, deleted{AppID: id, Deleted: true})
 }
 
-func newClient(o options, stderr io.Writer) (*marathon.Client, error) {
+func newClient(o *options, stderr io.Writer) (*marathon.Client, error) {
 	return marathon.New(o.marathonURL,
 		marathon.WithProgress(stderr),
 		marathon.WithHTTPTimeout(o.httpTimeout),

@@ -145,13 +145,14 @@ func TestRejectsBadInput(t *testing.T) {
 		wantCode    int
 		wantErr     string
 	}{
-		{"no URL", "{}", nil, 1, "no Marathon URL"},
+		{"no URL", "{}", nil, 2, "no Marathon URL"},
 		{"empty stdin", "", []string{"--marathon", s.URL()}, 1, "the manifest on stdin is empty"},
 		{"invalid manifest", `{"id":"/a","instances":2}`, []string{"--marathon", s.URL()}, 1, "deploy-app: stdin: manifest is not a valid Marathon 1.4 app"},
 		{"missing file", "", []string{"--marathon", s.URL(), "--manifest", "/nonexistent.json"}, 1, "reading the manifest"},
-		{"skip without delete", "{}", []string{"--marathon", s.URL(), "--skip-if-unreachable"}, 1, "only applies with --delete"},
+		{"skip without delete", "{}", []string{"--marathon", s.URL(), "--skip-if-unreachable"}, 2, "only applies with --delete"},
 		{"bad flag", "", []string{"--nope"}, 2, "Usage:"},
-		{"stray argument", "", []string{"--marathon", s.URL(), "extra"}, 1, "unexpected arguments"},
+		{"stray argument", "", []string{"--marathon", s.URL(), "extra"}, 2, "unexpected argument"},
+		{"the template", string(apps.MobyCounter), []string{"--marathon", s.URL()}, 1, "this is the template (apps/moby-counter.json)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,5 +1,5 @@
 // Command failover-svg draws a saved failover report as an SVG timeline:
-// kill-node's --json output or the rehearsal's JSON report (--report).
+// kill-node's --json output or the rehearsal's JSON report (--output).
 // The drawing is internal/failover's WriteSVG; this file reads and writes.
 package main
 
@@ -12,27 +12,26 @@ import (
 	"os"
 
 	"github.com/marathon-ha/marathon-ha/internal/failover"
+	"github.com/marathon-ha/marathon-ha/internal/opflags"
 )
 
 const usage = `Usage:
-    failover-svg [-o FILE.svg] [REPORT.json|-]
+    failover-svg [--output FILE.svg] [REPORT.json|-]
 
 Reads a saved failover report, either kind: the JSON kill-node --json
-prints, or the rehearsal's report (--report FILE); reads stdin when REPORT
+prints, or the rehearsal's report (--output FILE); reads stdin when REPORT
 is "-" or absent. Writes an SVG timeline: one lane per source (EC2, the
 masters when a master was lost, Mesos, Marathon, EBS volume, ELB, app
 answers, clicks), each event a mark at its time since the terminate
 request, and on the same time axis the measured RTO as a bar beside the
 recovery budget's steps, each visible and numbered (and the rehearsal's
 RTO limit), with a caption. A stand-in report given back at the stack's
-scale ("timeScale") says so in its title, caption and axis.
-
-Options:
-    -o FILE     Write the SVG to FILE instead of stdout.
+scale ("timeScale") says so in its title, caption and axis. --output FILE
+writes the SVG to FILE instead of stdout (-o FILE is its old spelling).
 
 Example:
     kill-node --stack dev --yes --json > failover.json
-    failover-svg -o failover.svg failover.json`
+    failover-svg --output failover.svg failover.json`
 
 const program = "failover-svg"
 
@@ -47,20 +46,26 @@ func errorf(stderr io.Writer, format string, args ...any) int {
 	return 1
 }
 
+// newFlags is the tool's flag set (opflags.Tools["failover-svg"]).
+func newFlags(stderr io.Writer, getenv func(string) string) *opflags.FlagSet {
+	fs := opflags.New(program, opflags.Tools[program], usage, stderr, getenv)
+	fs.RegisterRenamed()
+	return fs
+}
+
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet(program, flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errorf reports parse errors; Usage prints -h
-	fs.Usage = func() { fmt.Fprintln(stderr, usage) }
-	out := fs.String("o", "", "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+	fs := newFlags(stderr, os.Getenv)
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() > 1 {
+		err = opflags.Usagef("one report at a time, got %d (run %s -h for the options)", fs.NArg(), program)
+	}
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			errorf(stderr, "%v", err)
 		}
-		return errorf(stderr, "%v (run %s -h for the options)", err, program)
+		return opflags.ExitCode(err)
 	}
-	if fs.NArg() > 1 {
-		return errorf(stderr, "one report at a time, got %d (run %s -h for the options)", fs.NArg(), program)
-	}
+	out := &fs.OutputFile
 	in, name := stdin, "stdin"
 	if p := fs.Arg(0); p != "" && p != "-" {
 		f, err := os.Open(p)

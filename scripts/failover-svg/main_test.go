@@ -53,14 +53,15 @@ func TestRun(t *testing.T) {
 		{name: "file to stdout", args: []string{killFile}, stdout: true},
 		{name: "stdin to stdout", args: []string{"-"}, stdin: string(kill), stdout: true},
 		{name: "no argument reads stdin", stdin: string(reh), stdout: true, limit: true},
-		{name: "rehearsal report to a file", args: []string{"-o", out, rehFile}, file: out, limit: true},
+		{name: "rehearsal report to a file", args: []string{"--output", out, rehFile}, file: out, limit: true},
+		{name: "old spelling -o", args: []string{"-o", out, rehFile}, file: out, limit: true, wantErr: "-o is deprecated"},
 		{name: "help", args: []string{"-h"}},
-		{name: "two reports", args: []string{killFile, rehFile}, code: 1, wantErr: "one report at a time"},
-		{name: "unknown flag", args: []string{"--svg"}, code: 1, wantErr: "flag provided but not defined"},
+		{name: "two reports", args: []string{killFile, rehFile}, code: 2, wantErr: "one report at a time"},
+		{name: "unknown flag", args: []string{"--svg"}, code: 2, wantErr: "flag provided but not defined"},
 		{name: "missing file", args: []string{filepath.Join(dir, "nope.json")}, code: 1, wantErr: "no such file"},
 		{name: "rehearsal before the kill", args: []string{filepath.Join(dir, "early.json")}, code: 1, wantErr: "no failover"},
 		{name: "not a report", stdin: "{}", code: 1, wantErr: "stdin: reading the report: neither"},
-		{name: "unwritable output", args: []string{"-o", filepath.Join(dir, "no", "such", "dir.svg"), killFile}, code: 1, wantErr: "writing the failover drawing"},
+		{name: "unwritable output", args: []string{"--output", filepath.Join(dir, "no", "such", "dir.svg"), killFile}, code: 1, wantErr: "writing the failover drawing"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

@@ -25,11 +25,14 @@ import (
 	"syscall"
 	"time"
 
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/marathon"
 	"github.com/marathon-ha/marathon-ha/internal/mobycounter"
+	"github.com/marathon-ha/marathon-ha/internal/opflags"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 	"github.com/marathon-ha/marathon-ha/internal/workload"
 )
@@ -61,11 +64,6 @@ The stack outputs come from ` + "`pulumi stack output --json --show-secrets --st
 holding that command's output (--outputs FILE, "-" for stdin).
 
 Options:
-    --stack NAME          Pulumi stack to read the outputs of.
-    --cwd DIR             Pulumi project directory (pulumi --cwd).
-    --outputs FILE|-      Read the outputs JSON from FILE or stdin instead.
-    --yes                 Do not ask for confirmation.
-    --dry-run             Show what would be terminated, then stop (exit 0).
     --target T            What to kill: app-agent (default), the agent that
                           runs the app; marathon-leader (or leading-master),
                           mesos-leader or zookeeper-leader, the master whose
@@ -111,10 +109,10 @@ Options:
     --rto-limit D         Judge the RTO against this limit instead of the
                           budget plus --margin (default: not set).
     --no-watch            Exit once EC2 accepted the termination.
-    --json                Print the report as JSON on stdout; the human
-                          lines go to stderr.
-    --svg FILE            Also draw the report as an SVG timeline in FILE
-                          (scripts/failover-svg draws a saved --json one).
+    --output FILE         Also write the report as JSON to FILE and draw it
+                          as an SVG timeline next to it (FILE without .json,
+                          + .svg; scripts/failover-svg draws a saved one).
+                          --svg FILE, the old way, draws the SVG alone.
     --timeout D           Give up watching this long after the kill
                           (default %s).
     --interval D          Sampling period of the watch (default and
@@ -122,8 +120,9 @@ Options:
     --marathon-wait D     How long to retry an unreachable or leaderless
                           Marathon before giving up (default %s).
 
-AWS credentials and region settings come from the SDK's usual chain
-(AWS_PROFILE, AWS_ACCESS_KEY_ID, ...); the region is the stack's.
+AWS credentials come from --aws-profile or the SDK's usual chain
+(AWS_PROFILE, AWS_ACCESS_KEY_ID, ...), checked with STS before anything
+else; the region is the stack's.
 AWS_ENDPOINT_URL_EC2 and AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING override
 the endpoints. The credentials need ec2:DescribeInstances,
 ec2:DescribeVolumes, ec2:TerminateInstances,
@@ -139,7 +138,7 @@ Exit status: 0 the app recovered within its budget plus --margin (or
 --rto-limit) and lost no acknowledged click beyond what the kill may lose (or --dry-run,
 --no-watch), 1 otherwise: over the budget, an acknowledged click lost, a
 click never sent read back, or never recovered (the report and stderr say
-which, one line each) or an error; 2 bad usage.`
+which, one line each) or an error.`
 
 const program = "kill-node"
 
@@ -168,14 +167,40 @@ type deps struct {
 	// zooKeeper asks the masters' ZooKeepers who leads (nil:
 	// failover.NewZooKeeperProbe of their public addresses).
 	zooKeeper func(stackoutputs.Outputs) failover.ZooKeeperProbe
+	getenv   func(string) string
+	// useProfile gives connect and connectELB the --aws-profile (nil in
+	// tests whose AWS is a stand-in).
+	useProfile func(profile string)
+	// whoami checks the credentials once before the work (nil: no check).
+	whoami func(ctx context.Context, region, profile string) (ec2ops.Identity, error)
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], deps{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
-		pulumi: stackoutputs.RunPulumi, connect: ec2ops.Connect, connectELB: mobycounter.ConnectLoadBalancer,
+	var aws awsSession
+	os.Exit(run(ctx, os.Args[1:], deps{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		pulumi: stackoutputs.RunPulumi, connect: aws.connect, connectELB: aws.connectELB, useProfile: aws.use, whoami: ec2ops.Whoami,
 		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}))
+}
+
+// awsSession connects to EC2 and the ELB API with the profile the flags
+// name, once they are parsed.
+type awsSession struct{ profile string }
+
+func (s *awsSession) use(profile string) { s.profile = profile }
+
+func (s *awsSession) connect(ctx context.Context, region string) (ec2ops.EC2API, error) {
+	api, _, err := ec2ops.ConnectAs(ctx, region, s.profile)
+	return api, err
+}
+
+func (s *awsSession) connectELB(ctx context.Context, region, appURL string) (*mobycounter.LoadBalancer, error) {
+	cfg, err := ec2ops.LoadConfig(ctx, region, s.profile)
+	if err != nil {
+		return nil, err
+	}
+	return mobycounter.NewLoadBalancer(elb.NewFromConfig(cfg), appURL), nil
 }
 
 type options struct {
@@ -189,18 +214,22 @@ type options struct {
 	timeout, interval, marathonWait, flushWait time.Duration
 	target                                     failover.KillTarget
 	healAfter                                  time.Duration // --heal-after, 0: failover.DefaultHealAfter
+	outputFile, awsProfile                     string        // --output, --aws-profile
 }
 
-// errUsage marks a usage error (exit status 2).
-var errUsage = errors.New("bad usage")
+// newFlags is the tool's flag set (opflags.Tools["kill-node"]).
+func newFlags(stderr io.Writer, getenv func(string) string) *opflags.FlagSet {
+	fs, _, _ := flagsOf(stderr, getenv)
+	return fs
+}
 
-func parse(args []string, stderr io.Writer) (options, error) {
+// flagsOf builds the flag set with the tool's own flags bound to o; after
+// Parse, finish copies the shared ones into o.
+func flagsOf(stderr io.Writer, getenv func(string) string) (*opflags.FlagSet, *options, func() (mode, target string)) {
 	var o options
-	fs := flag.NewFlagSet(program, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, usage+"\n", facts.CrashLossBound, facts.PageCacheFlushWait, facts.RecoveryBudgetMargin, facts.FailoverWatchTimeout, defaultMarathonWait)
-	}
+	fs := opflags.New(program, opflags.Tools[program],
+		fmt.Sprintf(usage, facts.CrashLossBound, facts.PageCacheFlushWait, facts.RecoveryBudgetMargin, facts.FailoverWatchTimeout, defaultMarathonWait),
+		stderr, getenv)
 	mode := string(failover.ModeCrash)
 	fs.StringVar(&mode, "mode", mode, "")
 	target := failover.TargetAppAgent
@@ -209,41 +238,56 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.Uint64Var(&o.seed, "seed", 0, "")
 	fs.DurationVar(&o.margin, "margin", facts.RecoveryBudgetMargin, "")
 	fs.DurationVar(&o.rtoLimit, "rto-limit", 0, "")
-	fs.StringVar(&o.stack, "stack", "", "")
-	fs.StringVar(&o.cwd, "cwd", "", "")
-	fs.StringVar(&o.outputs, "outputs", "", "")
-	fs.BoolVar(&o.yes, "yes", false, "")
-	fs.BoolVar(&o.dryRun, "dry-run", false, "")
 	fs.BoolVar(&o.noWatch, "no-watch", false, "")
-	fs.BoolVar(&o.jsonOut, "json", false, "")
-	fs.StringVar(&o.svgFile, "svg", "", "")
 	fs.IntVar(&o.clicks, "clicks", defaultClicks, "")
 	fs.DurationVar(&o.timeout, "timeout", facts.FailoverWatchTimeout, "")
 	fs.DurationVar(&o.interval, "interval", failover.MaxInterval, "")
 	fs.DurationVar(&o.marathonWait, "marathon-wait", defaultMarathonWait, "")
 	fs.DurationVar(&o.healAfter, "heal-after", 0, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, err
+	svg := &stringValue{p: &o.svgFile}
+	fs.DeprecatedAs("svg", svg, "--output FILE.json (the JSON report, and the SVG next to it)")
+	fs.RegisterRenamed()
+	return fs, &o, func() (string, string) {
+		o.stack, o.cwd, o.outputs = fs.Stack, fs.Cwd, fs.Outputs
+		o.yes, o.dryRun, o.jsonOut = fs.Yes, fs.DryRun, fs.JSON
+		o.outputFile, o.awsProfile = fs.OutputFile, fs.AWSProfile
+		if o.outputFile != "" && o.svgFile == "" {
+			o.svgFile = strings.TrimSuffix(o.outputFile, ".json") + ".svg"
 		}
-		return o, fmt.Errorf("%w: %v", errUsage, err)
+		return mode, target
 	}
+}
+
+// stringValue is a flag.Value over a string.
+type stringValue struct{ p *string }
+
+func (v *stringValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return *v.p
+}
+func (v *stringValue) Set(s string) error { *v.p = s; return nil }
+
+func parse(args []string, stderr io.Writer, getenv func(string) string) (options, error) {
+	fs, op, finish := flagsOf(stderr, getenv)
+	if err := fs.Parse(args); err != nil {
+		return *op, err
+	}
+	mode, target := finish()
+	o := *op
 	bad := func(format string, a ...any) (options, error) {
-		return o, fmt.Errorf("%w: %s (run %s -h for the options)", errUsage, fmt.Sprintf(format, a...), program)
+		return o, opflags.Usagef("%s (run %s -h for the options)", fmt.Sprintf(format, a...), program)
 	}
 	switch {
 	case fs.NArg() > 0:
 		return bad("unexpected argument %q", fs.Arg(0))
 	case o.stack == "" && o.outputs == "":
 		return bad("say where the stack outputs come from: --stack NAME (pulumi stack output) or --outputs FILE|-")
-	case o.stack != "" && o.outputs != "":
-		return bad("--stack and --outputs both give the stack outputs: pass one")
-	case o.cwd != "" && o.stack == "":
-		return bad("--cwd is the Pulumi project directory for --stack")
 	case o.outputs == "-" && !o.yes && !o.dryRun:
 		return bad("--outputs - reads stdin, which the confirmation needs too: pass --yes, or the outputs as a file")
 	case o.svgFile != "" && o.noWatch:
-		return bad("--svg draws the watch's report, which --no-watch skips")
+		return bad("--output and --svg hold the watch's report, which --no-watch skips")
 	case o.clicks < 0:
 		return bad("--clicks %d is negative", o.clicks)
 	case o.flushWait < 0:
@@ -275,17 +319,29 @@ func parse(args []string, stderr io.Writer) (options, error) {
 }
 
 func run(ctx context.Context, args []string, d deps) int {
-	o, err := parse(args, d.stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case err != nil:
-		fmt.Fprintf(d.stderr, "%s: %v\n", program, strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
-		return 2
+	o, err := parse(args, d.stderr, d.getenv)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(d.stderr, "%s: %v\n", program, err)
+		}
+		return opflags.ExitCode(err)
 	}
 	human := d.stdout
 	if o.jsonOut {
 		human = d.stderr
+	}
+	if o.outputFile != "" { // the JSON report goes to the file too
+		report := &lazyFile{path: o.outputFile}
+		defer report.Close()
+		if o.jsonOut {
+			d.stdout = io.MultiWriter(d.stdout, report)
+		} else {
+			d.stdout = report
+		}
+		o.jsonOut = true
+	}
+	if d.useProfile != nil {
+		d.useProfile(o.awsProfile)
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(d.stderr, program+": "+format+"\n", a...)
@@ -295,6 +351,11 @@ func run(ctx context.Context, args []string, d deps) int {
 	outs, err := loadOutputs(ctx, o, d)
 	if err != nil {
 		return fail("%v", err)
+	}
+	if d.whoami != nil {
+		if _, err := d.whoami(ctx, outs.Region, o.awsProfile); err != nil {
+			return fail("%v; nothing was terminated", err)
+		}
 	}
 	if o.target.IsMaster() {
 		return runMaster(ctx, o, d, outs, human, fail)
@@ -463,4 +524,29 @@ func writeClicks(ctx context.Context, app *mobycounter.Client, appURL string, n 
 	}
 	fmt.Fprintf(w, "wrote %d clicks through %s and read them back\n", n, appURL)
 	return written, nil
+}
+
+// lazyFile creates its file at the first write, so a run that fails before
+// its report leaves no empty report behind.
+type lazyFile struct {
+	path string
+	f    *os.File
+	err  error
+}
+
+func (l *lazyFile) Write(p []byte) (int, error) {
+	if l.f == nil && l.err == nil {
+		l.f, l.err = os.Create(l.path)
+	}
+	if l.err != nil {
+		return 0, l.err
+	}
+	return l.f.Write(p)
+}
+
+func (l *lazyFile) Close() error {
+	if l.f == nil {
+		return nil
+	}
+	return l.f.Close()
 }

@@ -81,8 +81,10 @@ func TestSVGDrawsTheReport(t *testing.T) {
 }
 
 func TestSVGNeedsTheWatch(t *testing.T) {
-	r := runWith(t, deps{stdin: strings.NewReader("")}, "--stack", "dev", "--no-watch", "--svg", "x.svg")
-	if r.code != 2 || !strings.Contains(r.stderr, "--svg draws the watch's report") {
-		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	for _, flag := range []string{"--svg", "--output"} {
+		r := runWith(t, deps{stdin: strings.NewReader("")}, "--stack", "dev", "--no-watch", flag, "x.svg")
+		if r.code != 2 || !strings.Contains(r.stderr, "hold the watch's report, which --no-watch skips") {
+			t.Errorf("%s: exit %d, stderr %q", flag, r.code, r.stderr)
+		}
 	}
 }

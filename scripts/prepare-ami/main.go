@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,17 +17,16 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-
 	"github.com/marathon-ha/marathon-ha/internal/config"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
+	"github.com/marathon-ha/marathon-ha/internal/opflags"
 	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 	"github.com/marathon-ha/marathon-ha/userdata"
 )
 
 const usage = `Usage:
     prepare-ami --stack NAME [--cwd DIR] [--output FILE]
-    prepare-ami [--volume-driver D] [--region R] [--output FILE]
+    prepare-ami --region R [--volume-driver D] [--output FILE]
 
 Writes the cloud-init user data that prepares an image for marathon-ha's
 nodes of one volume driver: Docker and the other pinned packages, and every
@@ -41,16 +39,11 @@ region). Then it prints the AWS CLI commands that launch the instance from
 Canonical's newest Ubuntu 20.04 AMI, wait for it to stop, make the image and
 terminate the instance; set the image as the stack's amiId.
 
-Options:
-    --stack NAME        Pulumi stack whose config the image is for; the
-                        printed commands set its amiId.
-    --cwd DIR           Pulumi project directory (pulumi --cwd).
-    --volume-driver D   rexray (default) or flocker.
-    --region R          The region to make the image in, for the printed
-                        commands (default $AWS_REGION).
-    --output FILE       Where to write the user data, gzipped: the document is
-                        over EC2's 16 KB raw, and cloud-init inflates gzip
-                        (default prepare-ami-<driver>.yaml.gz).`
+Without --stack, --region (or MHA_REGION, AWS_REGION) names the region the
+commands make the image in: the stack's amiId must be an image of its own
+region. --volume-driver is rexray by default. --output is where the user
+data goes, gzipped: the document is over EC2's 16 KB raw, and cloud-init
+inflates gzip (default prepare-ami-<driver>.yaml.gz).`
 
 const program = "prepare-ami"
 
@@ -65,6 +58,11 @@ func main() {
 	os.Exit(run(os.Args[1:], deps{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, pulumi: stackoutputs.RunPulumi}))
 }
 
+// newFlags is the tool's flag set (opflags.Tools["prepare-ami"]).
+func newFlags(stderr io.Writer, getenv func(string) string) *opflags.FlagSet {
+	return opflags.New(program, opflags.Tools[program], usage, stderr, getenv)
+}
+
 // deps are what run reaches outside the process, replaced in tests.
 type deps struct {
 	stdout, stderr io.Writer
@@ -74,48 +72,45 @@ type deps struct {
 
 func run(args []string, d deps) int {
 	stdout, stderr := d.stdout, d.stderr
-	fs := flag.NewFlagSet(program, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, usage) }
-	stack := fs.String("stack", "", "")
-	cwd := fs.String("cwd", "", "")
-	driverFlag := fs.String("volume-driver", "", "")
-	regionFlag := fs.String("region", "", "")
-	output := fs.String("output", "", "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	fs := newFlags(stderr, d.getenv)
+	err := fs.Parse(args)
+	if err == nil {
+		err = fs.NoArgs()
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "%s: unexpected arguments %q; see --help\n", program, fs.Args())
-		return 2
+	if err == nil && fs.Stack != "" && (fs.IsSet("volume-driver") || fs.IsSet("region")) {
+		err = opflags.Usagef("with --stack the volume driver and the region are the stack's: drop --volume-driver and --region")
+	}
+	if err == nil && fs.Stack == "" && fs.Region == "" {
+		err = opflags.Usagef("which region is the image for? pass --region R (the stack's aws:region), or --stack NAME to read it from the stack")
+	}
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "%s: %v\n", program, err)
+		}
+		return opflags.ExitCode(err)
 	}
 	get := config.DefaultOf
-	region := firstOf(*regionFlag, d.getenv("AWS_REGION"), "<region>")
-	if *stack != "" {
-		if *driverFlag != "" || *regionFlag != "" {
-			fmt.Fprintf(stderr, "%s: with --stack the volume driver and the region are the stack's: drop --volume-driver and --region\n", program)
-			return 2
-		}
-		cfg, err := stackConfig(d.pulumi, *stack, *cwd)
+	region, driverFlag := fs.Region, fs.VolumeDriver
+	if fs.Stack != "" {
+		driverFlag = ""
+		cfg, err := fs.LoadConfig(context.Background(), d.pulumi)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", program, err)
 			return 1
 		}
 		get = func(key string) string { return firstOf(cfg[facts.Project+":"+key], config.DefaultOf(key)) }
 		if region = cfg["aws:region"]; region == "" {
-			fmt.Fprintf(stderr, "%s: stack %s has no aws:region: set it with pulumi config set aws:region <region> --stack %s\n", program, *stack, *stack)
+			fmt.Fprintf(stderr, "%s: stack %s has no aws:region: set it with pulumi config set aws:region REGION --stack %s\n", program, fs.Stack, fs.Stack)
 			return 1
 		}
 		if size, err := strconv.Atoi(get(config.KeyRootVolumeSize)); err != nil || size < rootVolumeGiB {
 			fmt.Fprintf(stderr, "%s: stack %s's %s is %s GiB, smaller than the image's %d GiB snapshot, which EC2 refuses: set it to %d or more first\n",
-				program, *stack, config.KeyRootVolumeSize, get(config.KeyRootVolumeSize), rootVolumeGiB, rootVolumeGiB)
+				program, fs.Stack, config.KeyRootVolumeSize, get(config.KeyRootVolumeSize), rootVolumeGiB, rootVolumeGiB)
 			return 1
 		}
 	}
-	driver := firstOf(*driverFlag, get(config.KeyVolumeDriver))
+	stack, output := fs.Stack, &fs.OutputFile
+	driver := firstOf(driverFlag, get(config.KeyVolumeDriver))
 	if !slices.Contains(facts.VolumeDrivers, driver) {
 		fmt.Fprintf(stderr, "%s: volume driver %q: want one of %s\n", program, driver, strings.Join(facts.VolumeDrivers, ", "))
 		return 2
@@ -143,7 +138,7 @@ func run(args []string, d deps) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: wrote the user data of a %s image to %s (%d bytes gzipped, %d raw).\n", program, driver, path, len(gz), len(doc))
-	fmt.Fprint(stdout, commands(driver, region, path, *stack))
+	fmt.Fprint(stdout, commands(driver, region, path, stack))
 	return 0
 }
 
@@ -154,30 +149,6 @@ func firstOf(vs ...string) string {
 		}
 	}
 	return ""
-}
-
-// stackConfig reads a stack's config, key to value, from `pulumi config
-// --json`, decoded as the Automation API decodes it (auto.ConfigMap,
-// LocalWorkspace.GetAllConfigWithOptions in github.com/pulumi/pulumi/sdk/v3
-// go/auto at v3.263.0). Secret values stay hidden; none is read here.
-func stackConfig(pulumi func(context.Context, []string) ([]byte, error), stack, cwd string) (map[string]string, error) {
-	args := []string{"config", "--json", "--stack", stack}
-	if cwd != "" {
-		args = append(args, "--cwd", cwd)
-	}
-	out, err := pulumi(context.Background(), args)
-	if err != nil {
-		return nil, err
-	}
-	var raw auto.ConfigMap
-	if err := json.Unmarshal(out, &raw); err != nil {
-		return nil, fmt.Errorf("reading the config of stack %s (pulumi %s): %w", stack, strings.Join(args, " "), err)
-	}
-	cfg := make(map[string]string, len(raw))
-	for k, v := range raw {
-		cfg[k] = v.Value
-	}
-	return cfg, nil
 }
 
 // nodeImages are the images every node of driver pulls, each the value

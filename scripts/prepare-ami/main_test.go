@@ -87,10 +87,13 @@ func TestUsage(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--volume-driver", "ceph"}, 2, `volume driver "ceph": want one of`},
+		{[]string{"--volume-driver", "ceph", "--region", "eu-west-1"}, 2, `volume driver "ceph": want one of`},
 		{[]string{"--stack", "dev", "--region", "us-east-1"}, 2, "with --stack the volume driver and the region are the stack's"},
-		{[]string{"extra"}, 2, "unexpected arguments"},
-		{[]string{"--output", filepath.Join(t.TempDir(), "missing", "x.gz")}, 1, "no such file or directory"},
+		{[]string{"extra"}, 2, "unexpected argument"},
+		{[]string{"--output", filepath.Join(t.TempDir(), "missing", "x.gz"), "--region", "eu-west-1"}, 1, "no such file or directory"},
+		// No region known: asked for, rather than commands with a
+		// literal <region> in them.
+		{[]string{"--volume-driver", "rexray"}, 2, "pass --region R"},
 	} {
 		var out, errOut bytes.Buffer
 		if code := run(tc.args, deps{stdout: &out, stderr: &errOut, getenv: env(nil)}); code != tc.code || !strings.Contains(errOut.String(), tc.want) {

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -21,32 +22,43 @@ import (
 
 	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
 	"github.com/marathon-ha/marathon-ha/internal/config"
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
+	"github.com/marathon-ha/marathon-ha/internal/opflags"
 	"github.com/marathon-ha/marathon-ha/internal/rehearsal"
 	"github.com/marathon-ha/marathon-ha/internal/workload"
 )
 
 const usage = `Usage:
-    rehearsal [--region R] [--operator-cidr CIDR|auto] [--backend URL] [options]
+    rehearsal --yes [--region R] [--operator-cidr CIDR|auto] [--backend URL] [options]
+    rehearsal --dry-run [options]
     rehearsal --destroy-run DIR
 
-Rehearse a failover on a new stack of the program in --project, then destroy
+Rehearse a failover on a new stack of the program in --cwd, then destroy
 and remove the stack, whatever happens (also on Ctrl-C and SIGTERM; a second
 signal only tells you how to finish by hand). Before the destroy the stack's
 state is exported: an operation an interrupted up left pending is reported,
 and what a pending create may have left in AWS (instances, the ELB) is swept
 by the stack's tags first. After the destroy, whatever the stack's tags still
 find (instances, volumes, the ELB) is swept; if anything is left, the run
-fails and the stack is kept for --destroy-run. The report goes to --report as
-JSON and is summarised on stdout; progress goes to stderr. Exit status 0 when
+fails and the stack is kept for --destroy-run. The report goes to --output as
+JSON (default rehearsal-report.json; the failover's timeline is drawn next to
+it as SVG, FILE without .json + .svg) and is summarised on stdout, or printed
+on stdout with --json; a problem with a long log (pulumi's) is summarised in
+one line with the path of a file next to the report holding all of it.
+Progress goes to stderr.
+
+The stack bills while it lives: without --yes the rehearsal asks first, and
+refuses to start when stdin is not a terminal (CI passes --yes). --dry-run
+prints the plan and exits 0 without running pulumi. The AWS credentials
+(--aws-profile sets AWS_PROFILE for pulumi and the SDK) are checked with
+STS before anything is created. Exit status 0 when
 the app served within --serving-limit of the start of up, came back within
 the recovery budget of its volume driver and --mode plus --margin (or within
---rto-limit) with no click lost, and the stack is gone; 1 otherwise, 2 for
-bad usage.
+--rto-limit) with no click lost, and the stack is gone; 1 otherwise.
 
 Options:
-    --region R             AWS region (default $AWS_REGION, else $AWS_DEFAULT_REGION).
     --operator-cidr CIDR   CIDR allowed to reach Marathon and SSH; "auto" asks
                            https://checkip.amazonaws.com for this machine's /32 (default auto).
     --backend URL          Pulumi state backend: s3://bucket?region=R or
@@ -54,9 +66,9 @@ Options:
                            backend in the run directory).
     --runs-dir DIR         Parent of the per-run directories (default
                            $REHEARSAL_RUNS_DIR, else ~/.marathon-ha/rehearsals).
-    --project DIR          Directory of the program's Pulumi.yaml (default ".").
+    --cwd DIR              Directory of the program's Pulumi.yaml (default ".").
     --volume-driver D      rexray or flocker (default rexray).
-    --agents N             Mesos agents (default 2).
+    --agent-count N        Mesos agents (default 2; --agents is its old spelling).
     --clicks N             Clicks written before the kill (default 20).
     --flush-wait D         The 2015 demo's data check: wait after the last click for
                            the page cache to reach the volume (the demo's nodes: 35s,
@@ -111,8 +123,6 @@ Options:
     --app-ready-timeout D  Wait for the app through the ELB after up (default 10m).
     --watch-deadline D     Give up on the recovery after (default 10m).
     --destroy-timeout D    Bound of the final destroy (default 45m).
-    --report FILE          JSON report (default rehearsal-report.json); the failover's
-                           timeline is drawn next to it as SVG (FILE without .json, + .svg).
     --destroy-run DIR      Only tear down the stack a run directory records: export,
                            sweep, destroy, sweep, remove (the CI safety net, or by hand).
 
@@ -125,6 +135,9 @@ func main() {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, deps{
+		stdin:   os.Stdin,
+		setenv:  os.Setenv,
+		whoami:  ec2ops.Whoami,
 		getenv:  os.Getenv,
 		signals: sigs,
 		newStack: func(o rehearsal.AutoOptions) (rehearsal.Stack, error) {
@@ -150,6 +163,14 @@ func main() {
 
 // deps are what run needs from the outside world, so tests can replace them.
 type deps struct {
+	// stdin is where the rehearsal asks before it bills (nil: not a
+	// terminal, so --yes is needed).
+	stdin io.Reader
+	// setenv passes --aws-profile on as AWS_PROFILE to pulumi and the SDK.
+	setenv func(key, value string) error
+	// whoami checks the credentials before anything is created (nil: no
+	// check, for tests whose AWS is a stand-in).
+	whoami     func(ctx context.Context, region, profile string) (ec2ops.Identity, error)
 	getenv     func(string) string
 	signals    <-chan os.Signal
 	newStack   func(rehearsal.AutoOptions) (rehearsal.Stack, error)
@@ -168,7 +189,7 @@ func errorf(stderr io.Writer, format string, v ...any) int {
 }
 
 type options struct {
-	region, cidr, backend, runsDir, project, driver, report, destroyRun string
+	region, cidr, backend, runsDir, project, driver, report, destroyRun string // --region, --cwd, --volume-driver, --output
 	agents, clicks                                                      int
 	flushWait, rtoLimit, appReady, watchDeadline, destroyTimeout        time.Duration
 	upTimeout                                                           time.Duration
@@ -192,18 +213,25 @@ func firstOf(vs ...string) string {
 	return ""
 }
 
-func run(args []string, stdout, stderr io.Writer, d deps) int {
+// defaultReport is where the JSON report goes without --output.
+const defaultReport = "rehearsal-report.json"
+
+// newFlags is the tool's flag set (opflags.Tools["rehearsal"]).
+func newFlags(stderr io.Writer, getenv func(string) string) *opflags.FlagSet {
+	fs, _ := flagsOf(stderr, getenv)
+	return fs
+}
+
+func flagsOf(stderr io.Writer, getenv func(string) string) (*opflags.FlagSet, *options) {
 	var o options
-	fs := flag.NewFlagSet(program, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, usage) }
-	fs.StringVar(&o.region, "region", firstOf(d.getenv("AWS_REGION"), d.getenv("AWS_DEFAULT_REGION")), "")
+	fs := opflags.New(program, opflags.Tools[program], usage, stderr, getenv)
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
 	fs.StringVar(&o.cidr, "operator-cidr", "auto", "")
-	fs.StringVar(&o.backend, "backend", d.getenv("REHEARSAL_BACKEND"), "")
-	fs.StringVar(&o.runsDir, "runs-dir", d.getenv("REHEARSAL_RUNS_DIR"), "")
-	fs.StringVar(&o.project, "project", ".", "")
-	fs.StringVar(&o.driver, "volume-driver", facts.VolumeDriverRexRay, "")
-	fs.IntVar(&o.agents, "agents", config.DefaultAgentCount, "")
+	fs.StringVar(&o.backend, "backend", getenv("REHEARSAL_BACKEND"), "")
+	fs.StringVar(&o.runsDir, "runs-dir", getenv("REHEARSAL_RUNS_DIR"), "")
+	fs.IntVar(&o.agents, "agent-count", config.DefaultAgentCount, "")
 	fs.IntVar(&o.clicks, "clicks", rehearsal.DefaultClicks, "")
 	fs.DurationVar(&o.flushWait, "flush-wait", 0, "")
 	fs.DurationVar(&o.rtoLimit, "rto-limit", 0, "")
@@ -219,25 +247,68 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	fs.DurationVar(&o.appReady, "app-ready-timeout", rehearsal.DefaultAppReadyTimeout, "")
 	fs.DurationVar(&o.watchDeadline, "watch-deadline", rehearsal.DefaultWatchDeadline, "")
 	fs.DurationVar(&o.destroyTimeout, "destroy-timeout", rehearsal.DefaultDestroyTimeout, "")
-	fs.StringVar(&o.report, "report", "rehearsal-report.json", "")
 	fs.StringVar(&o.destroyRun, "destroy-run", "", "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+	fs.RegisterRenamed()
+	return fs, &o
+}
+
+func run(args []string, stdout, stderr io.Writer, d deps) int {
+	fs, op := flagsOf(stderr, d.getenv)
+	err := fs.Parse(args)
+	if err == nil {
+		err = fs.NoArgs()
+	}
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			errorf(stderr, "%v", err)
 		}
-		return 2
+		return opflags.ExitCode(err)
 	}
-	if fs.NArg() > 0 {
-		errorf(stderr, "unexpected arguments %q; see --help", fs.Args())
-		return 2
-	}
-	fs.Visit(func(f *flag.Flag) { o.rtoLimitSet = o.rtoLimitSet || f.Name == "rto-limit" })
+	o := *op
+	o.region, o.project, o.driver, o.report = fs.Region, firstOf(fs.Cwd, "."), firstOf(fs.VolumeDriver, facts.VolumeDriverRexRay), firstOf(fs.OutputFile, defaultReport)
+	o.rtoLimitSet = fs.IsSet("rto-limit")
 	if o.destroyRun != "" {
 		return destroyRun(o, stdout, stderr, d)
 	}
 	if msg := o.check(); msg != "" {
 		errorf(stderr, "%s", msg)
 		return 2
+	}
+	drills, _ := rehearsal.ParseDrills(o.drills) // checked by o.check
+	masterCount := 0
+	if rehearsal.HasMasterDrill(drills) {
+		masterCount = rehearsal.DrillMasterCount
+	}
+	cfg := rehearsalConfig(o, drills, nil, d, stderr)
+	if fs.DryRun {
+		printPlan(stdout, o, masterCount, cfg)
+		return 0
+	}
+	if err := fs.NeedYes(d.stdin, "a rehearsal creates a stack that bills until it is destroyed"); err != nil {
+		errorf(stderr, "%v", err)
+		return opflags.ExitCode(err)
+	}
+	if fs.AWSProfile != "" && d.setenv != nil {
+		if err := d.setenv("AWS_PROFILE", fs.AWSProfile); err != nil {
+			return errorf(stderr, "%v", err)
+		}
+	}
+	if d.whoami != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), ec2ops.APICallTimeout)
+		id, err := d.whoami(ctx, o.region, fs.AWSProfile)
+		cancel()
+		if err != nil {
+			return errorf(stderr, "%v; nothing was created", err)
+		}
+		fmt.Fprintf(stderr, "%s: AWS credentials of %s (account %s)\n", program, id.ARN, id.Account)
+	}
+	if !fs.Yes {
+		printPlan(stderr, o, masterCount, cfg)
+		fmt.Fprint(stderr, "Create the stack and rehearse? It bills until it is destroyed. Type yes: ")
+		line, _ := bufio.NewReader(d.stdin).ReadString('\n')
+		if strings.TrimSpace(line) != "yes" {
+			return errorf(stderr, "not confirmed: nothing was created")
+		}
 	}
 	if o.runsDir == "" {
 		home, err := os.UserHomeDir()
@@ -257,11 +328,6 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 		o.cidr = cidr
 	}
 
-	drills, _ := rehearsal.ParseDrills(o.drills) // checked by o.check
-	masterCount := 0
-	if rehearsal.HasMasterDrill(drills) {
-		masterCount = rehearsal.DrillMasterCount
-	}
 	stack, err := d.newStack(rehearsal.AutoOptions{MasterCount: masterCount, ProjectDir: o.project, RunsDir: o.runsDir, Backend: o.backend,
 		Region: o.region, OperatorCIDR: o.cidr, VolumeDriver: o.driver, AgentCount: o.agents, Getenv: d.getenv, Progress: stderr})
 	if err != nil {
@@ -278,13 +344,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 
 	ctx, stop := rehearsal.HandleSignals(context.Background(), d.signals, stderr, stack.Name(), stack.ManualCleanup)
 	defer stop()
-	r := rehearsal.Run(ctx, rehearsal.Config{
-		Stack: stack, Clients: d.clients(stderr), Clicks: o.clicks, FlushWait: o.flushWait, RTOLimit: o.rtoLimit,
-		Mode: failover.Mode(o.mode), BudgetMargin: o.margin, Drills: drills, Rounds: o.rounds, Seed: o.seed, RoundDrills: strings.Split(o.roundDrills, ","),
-		HealAfter:       o.healAfter,
-		AppReadyTimeout: o.appReady, WatchDeadline: o.watchDeadline, DestroyTimeout: o.destroyTimeout, Progress: stderr,
-		UpTimeout: o.upTimeout, ServingLimit: o.servingLimit, Region: o.region, Workload: d.workload,
-	})
+	r := rehearsal.Run(ctx, rehearsalConfig(o, drills, stack, d, stderr))
 	code := 0
 	if !r.Passed {
 		code = 1
@@ -292,6 +352,15 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	if err := r.WriteFile(o.report); err != nil {
 		errorf(stderr, "%v", err)
 		code = 1
+	}
+	if fs.JSON {
+		if raw, err := os.ReadFile(o.report); err == nil {
+			_, _ = stdout.Write(raw)
+		}
+		stdout = stderr // the human lines
+	}
+	if err := shortenLogs(r, o.report); err != nil {
+		errorf(stderr, "%v", err)
 	}
 	r.Summary(stdout)
 	fmt.Fprintf(stdout, "report: %s\n", o.report)
@@ -312,6 +381,21 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	return code
 }
 
+// rehearsalConfig is the rehearsal's configuration from the options.
+func rehearsalConfig(o options, drills []string, stack rehearsal.Stack, d deps, progress io.Writer) rehearsal.Config {
+	cfg := rehearsal.Config{
+		Stack: stack, Clicks: o.clicks, FlushWait: o.flushWait, RTOLimit: o.rtoLimit,
+		Mode: failover.Mode(o.mode), BudgetMargin: o.margin, Drills: drills, Rounds: o.rounds, Seed: o.seed, RoundDrills: strings.Split(o.roundDrills, ","),
+		HealAfter:       o.healAfter,
+		AppReadyTimeout: o.appReady, WatchDeadline: o.watchDeadline, DestroyTimeout: o.destroyTimeout, Progress: progress,
+		UpTimeout: o.upTimeout, ServingLimit: o.servingLimit, Region: o.region, Workload: d.workload,
+	}
+	if stack != nil {
+		cfg.Clients = d.clients(progress)
+	}
+	return cfg
+}
+
 // svgPath is where the failover's drawing goes: next to the JSON report.
 func svgPath(report string) string { return strings.TrimSuffix(report, ".json") + ".svg" }
 
@@ -319,13 +403,13 @@ func svgPath(report string) string { return strings.TrimSuffix(report, ".json") 
 func (o options) check() string {
 	switch {
 	case o.region == "":
-		return "no AWS region: pass --region or set AWS_REGION"
+		return "no AWS region: pass --region or set MHA_REGION (or AWS_REGION)"
 	case o.cidr == "":
 		return "--operator-cidr is empty: pass a CIDR such as 203.0.113.7/32, or auto"
 	case o.driver != facts.VolumeDriverRexRay && o.driver != facts.VolumeDriverFlocker:
 		return fmt.Sprintf("--volume-driver %q: want %s or %s", o.driver, facts.VolumeDriverRexRay, facts.VolumeDriverFlocker)
 	case o.agents < 2 || o.agents > config.MaxAgentCount:
-		return fmt.Sprintf("--agents %d: want 2 to %d (failover needs a second agent)", o.agents, config.MaxAgentCount)
+		return fmt.Sprintf("--agent-count %d: want 2 to %d (failover needs a second agent)", o.agents, config.MaxAgentCount)
 	case o.clicks < 1:
 		return fmt.Sprintf("--clicks %d: write at least one", o.clicks)
 	case o.rounds < 0:

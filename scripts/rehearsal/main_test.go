@@ -160,7 +160,7 @@ func (h *harness) readReport(t *testing.T) rehearsal.Report {
 }
 
 func (h *harness) run(args ...string) int {
-	return run(append([]string{"--report", h.report, "--flush-wait", "0s"}, args...), &h.stdout, &h.stderr, h.deps())
+	return run(append([]string{"--yes", "--output", h.report, "--flush-wait", "0s"}, args...), &h.stdout, &h.stderr, h.deps())
 }
 
 func TestRehearsalPassesAndWritesTheReport(t *testing.T) {
@@ -217,13 +217,13 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{map[string]string{}, nil, "no AWS region"},
 		{nil, []string{"--volume-driver", "ebs"}, "--volume-driver \"ebs\""},
-		{nil, []string{"--agents", "1"}, "--agents 1"},
+		{nil, []string{"--agent-count", "1"}, "--agent-count 1"},
 		{nil, []string{"--clicks", "0"}, "--clicks 0"},
 		{nil, []string{"--rto-limit", "0s"}, "durations must be positive"},
 		{nil, []string{"--margin", "0s"}, "durations must be positive"},
 		{nil, []string{"--serving-limit", "0s"}, "durations must be positive"},
 		{nil, []string{"--mode", "reboot"}, "--mode \"reboot\": want crash"},
-		{nil, []string{"extra"}, "unexpected arguments"},
+		{nil, []string{"extra"}, "unexpected argument"},
 	} {
 		h := newHarness(t, &stack{})
 		if tc.env != nil {

@@ -127,7 +127,7 @@ func TestWorkflow(t *testing.T) {
 	}
 
 	rehearse := stepIndex(steps, func(s step) bool {
-		return strings.Contains(s.Run, "--report") && !strings.Contains(s.Run, "--destroy-run")
+		return strings.Contains(s.Run, "--output") && !strings.Contains(s.Run, "--destroy-run")
 	})
 	if rehearse < 0 || !strings.HasPrefix(strings.TrimSpace(steps[rehearse].Run), "exec ") {
 		t.Fatalf("no rehearsal step run with exec (the runner's SIGINT must reach the rehearsal): %+v", steps)

@@ -59,7 +59,7 @@ func TestWorkflowTimeoutsAddUp(t *testing.T) {
 	job := w.Jobs["rehearsal"]
 	steps := job.Steps
 	rehearse := stepIndex(steps, func(s step) bool {
-		return strings.Contains(s.Run, "--report") && !strings.Contains(s.Run, "--destroy-run")
+		return strings.Contains(s.Run, "--output") && !strings.Contains(s.Run, "--destroy-run")
 	})
 	safety := stepIndex(steps, func(s step) bool { return strings.Contains(s.Run, "--destroy-run") })
 	if rehearse < 0 || safety < rehearse {

@@ -47,6 +47,13 @@ type Identity struct {
 	SessionToken                 string // temporary credentials only; then it must be sent
 	Account                      string // 12 digits
 	ARN, UserID                  string // "" derives an IAM user's from Account
+	// Expired makes STS answer as for temporary credentials past their
+	// expiry: ExpiredToken, HTTP 403 (the Query error document an expired
+	// session gets, as the AWS CLI and SDKs report it: "An error occurred
+	// (ExpiredToken) when calling the GetCallerIdentity operation: The
+	// security token included in the request is expired";
+	// aws/aws-sdk-java-v2#1649 shows its status, 403).
+	Expired bool
 }
 
 // Request is one call as the stand-in received it, after authentication.
@@ -112,6 +119,7 @@ type apiError struct {
 var (
 	errMissingToken = &apiError{http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"}
 	errBadToken     = &apiError{http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid."}
+	errExpired      = &apiError{http.StatusForbidden, "ExpiredToken", "The security token included in the request is expired"}
 	errSignature    = &apiError{http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}
 )
 
@@ -210,6 +218,9 @@ func (s *Server) authenticate(r *http.Request, body []byte) (Identity, string, *
 	}
 	if want, err := resign(r, body, strings.Split(fields["SignedHeaders"], ";"), id, region, when); err != nil || want != fields["Signature"] {
 		return Identity{}, "", errSignature
+	}
+	if id.Expired {
+		return Identity{}, "", errExpired
 	}
 	return id, region, nil
 }
