@@ -223,7 +223,7 @@ func TestREADMEWorkflowTiming(t *testing.T) {
 		switch {
 		case strings.Contains(s.Run, "--destroy-run"):
 			group = "safety net"
-		case strings.Contains(s.Run, "--report"):
+		case strings.Contains(s.Run, "--output"):
 			group = "rehearse"
 		case group == "rehearse" && strings.HasPrefix(s.Uses, "actions/upload-artifact@"):
 			group = "uploads"
