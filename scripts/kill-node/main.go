@@ -167,7 +167,7 @@ type deps struct {
 	// zooKeeper asks the masters' ZooKeepers who leads (nil:
 	// failover.NewZooKeeperProbe of their public addresses).
 	zooKeeper func(stackoutputs.Outputs) failover.ZooKeeperProbe
-	getenv   func(string) string
+	getenv    func(string) string
 	// useProfile gives connect and connectELB the --aws-profile (nil in
 	// tests whose AWS is a stand-in).
 	useProfile func(profile string)
