@@ -230,7 +230,7 @@ func TestWorkflowMatrix(t *testing.T) {
 	}
 	steps := job.Steps
 	rehearse := stepIndex(steps, func(s step) bool {
-		return strings.Contains(s.Run, "--report") && !strings.Contains(s.Run, "--destroy-run")
+		return strings.Contains(s.Run, "--output") && !strings.Contains(s.Run, "--destroy-run")
 	})
 	if job.Env["DRILLS"] != "${{ matrix.drills }}" || rehearse < 0 || !strings.Contains(steps[rehearse].Run, `--drills "$DRILLS"`) {
 		t.Errorf("the rehearsal is not run with the leg's drills (env DRILLS %q)", job.Env["DRILLS"])
