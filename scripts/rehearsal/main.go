@@ -66,7 +66,6 @@ Options:
                            backend in the run directory).
     --runs-dir DIR         Parent of the per-run directories (default
                            $REHEARSAL_RUNS_DIR, else ~/.marathon-ha/rehearsals).
-    --cwd DIR              Directory of the program's Pulumi.yaml (default ".").
     --volume-driver D      rexray or flocker (default rexray).
     --agent-count N        Mesos agents (default 2; --agents is its old spelling).
     --clicks N             Clicks written before the kill (default 20).
