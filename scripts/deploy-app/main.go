@@ -71,8 +71,13 @@ step and the console's last lines. It checks the AWS credentials once first
 (STS GetCallerIdentity): a missing or expired one is named with its fix and
 the deploy goes on without boot progress, as Marathon needs no AWS.
     --instances LIST        NODE=INSTANCE-ID,... (default $MHA_BOOT_INSTANCES),
-                            e.g. master=i-0abc,agent-1=i-0def. Without it no
-                            boot progress is shown.
+                            e.g. master=i-0abc,agent-1=i-0def. Without it
+                            (and without $MHA_BOOT_AGENTS_OF) no boot
+                            progress is shown.
+    $MHA_BOOT_AGENTS_OF     A cluster id (stack output clusterId) whose Auto
+                            Scaling group's agents are watched too, found by
+                            the cluster's tags and named agent@INSTANCE-ID
+                            (the Pulumi program sets it for REX-Ray stacks).
     --region, --aws-profile The instances' region and the AWS profile of the
                             EC2 calls (shared flags below).
     --volume-driver D       The stack's volume driver, whose boot budget each
