@@ -75,6 +75,8 @@ func Markdown() string {
 	b.WriteString("stack must be the stack's. Before their work, boot-timeline, cleanup-volumes, kill-node and\n")
 	b.WriteString("the rehearsal ask AWS STS whom the credentials belong to, and name a missing, expired or\n")
 	b.WriteString("invalid credential with its fix (AWS_PROFILE or `--aws-profile`, `aws sso login`,\n")
-	b.WriteString("`aws configure`) instead of the SDK's own log lines.\n")
+	b.WriteString("`aws configure`) instead of the SDK's own log lines. deploy-app checks them once before it\n")
+	b.WriteString("reads the nodes' consoles for the boot progress; a missing or expired one is named with its\n")
+	b.WriteString("fix, and the app is deployed without boot progress, as Marathon needs no AWS.\n")
 	return b.String()
 }

@@ -294,8 +294,15 @@ func nodeTimeline(name, text string) bootlog.Timeline {
 // watch).
 func watchBoot(ctx context.Context, o options, progress io.Writer) (context.Context, func() string) {
 	nodes, err := parseInstances(o.instances)
+	agentsOf := os.Getenv(envAgentsOf)
+	if err == nil && (len(nodes) > 0 || agentsOf != "") {
+		if msg, ok := credentialsForBootWatch(ctx, o); !ok {
+			fmt.Fprintln(progress, msg)
+			return ctx, func() string { return "" }
+		}
+	}
 	if err == nil {
-		nodes, err = withGroupAgents(ctx, nodes, os.Getenv(envAgentsOf), o.region, o.awsProfile)
+		nodes, err = withGroupAgents(ctx, nodes, agentsOf, o.region, o.awsProfile)
 	}
 	if err == nil && len(nodes) == 0 {
 		err = errors.New("no instance ids (--instances or MHA_BOOT_INSTANCES)")

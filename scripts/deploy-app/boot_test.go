@@ -9,6 +9,7 @@ import (
 
 	"github.com/marathon-ha/marathon-ha/internal/bootlog"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops/ec2test"
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops/ststest"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/marathon/marathontest"
 )
@@ -27,6 +28,11 @@ func consoleEnv(t *testing.T) (*ec2test.Server, string) {
 	s.AddInstance(ec2test.Instance{ID: masterID, PrivateIP: "10.0.1.10"})
 	s.AddInstance(ec2test.Instance{ID: agentID, PrivateIP: "10.0.1.20"})
 	t.Setenv("AWS_ENDPOINT_URL_EC2", s.URL)
+	ids := ststest.NewServer(ststest.Identity{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret", Account: "123456789012"})
+	t.Cleanup(ids.Close)
+	t.Setenv("AWS_ENDPOINT_URL_STS", ids.URL)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))

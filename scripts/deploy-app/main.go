@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/manifest"
 	"github.com/marathon-ha/marathon-ha/internal/marathon"
@@ -66,10 +67,17 @@ Options:
 Boot progress (deploy): while it waits, deploy-app reads every node's serial
 console through EC2 GetConsoleOutput and prints its current boot step and
 elapsed time; a boot that FAILED ends the deploy at once with the failed
-step and the console's last lines.
+step and the console's last lines. It checks the AWS credentials once first
+(STS GetCallerIdentity): a missing or expired one is named with its fix and
+the deploy goes on without boot progress, as Marathon needs no AWS.
     --instances LIST        NODE=INSTANCE-ID,... (default $MHA_BOOT_INSTANCES),
-                            e.g. master=i-0abc,agent-1=i-0def. Without it no
-                            boot progress is shown.
+                            e.g. master=i-0abc,agent-1=i-0def. Without it
+                            (and without $MHA_BOOT_AGENTS_OF) no boot
+                            progress is shown.
+    $MHA_BOOT_AGENTS_OF     A cluster id (stack output clusterId) whose Auto
+                            Scaling group's agents are watched too, found by
+                            the cluster's tags and named agent@INSTANCE-ID
+                            (the Pulumi program sets it for REX-Ray stacks).
     --region, --aws-profile The instances' region and the AWS profile of the
                             EC2 calls (shared flags below).
     --volume-driver D       The stack's volume driver, whose boot budget each
@@ -121,6 +129,26 @@ type options struct {
 
 // pulumi reads the stack's outputs and config for --stack.
 var pulumi opflags.PulumiFunc = stackoutputs.RunPulumi
+
+// whoami checks the AWS credentials once before the boot watch's EC2 calls.
+var whoami = ec2ops.Whoami
+
+// credentialsForBootWatch checks the caller once through STS before the
+// boot watch reads any console. Only the boot progress needs AWS: posting to
+// Marathon does not, so a missing or expired credential is named once, with
+// its fix, and the deploy goes on without boot progress (ok false, msg the
+// line to print).
+func credentialsForBootWatch(ctx context.Context, o options) (msg string, ok bool) {
+	_, err := whoami(ctx, o.region, o.awsProfile)
+	if err == nil {
+		return "", true
+	}
+	var ce *ec2ops.CredentialError
+	if errors.As(err, &ce) {
+		return fmt.Sprintf("%s: no boot progress is shown (it reads the nodes' consoles through EC2): %v; deploying to Marathon needs no AWS credentials, so the deploy goes on", program, err), false
+	}
+	return fmt.Sprintf("%s: cannot see the nodes' consoles, so no boot progress is shown: %v", program, err), false
+}
 
 // newFlags is the tool's flag set (opflags.Tools["deploy-app"]).
 func newFlags(stderr io.Writer, getenv func(string) string) *opflags.FlagSet {

@@ -66,7 +66,6 @@ Options:
                            backend in the run directory).
     --runs-dir DIR         Parent of the per-run directories (default
                            $REHEARSAL_RUNS_DIR, else ~/.marathon-ha/rehearsals).
-    --cwd DIR              Directory of the program's Pulumi.yaml (default ".").
     --volume-driver D      rexray or flocker (default rexray).
     --agent-count N        Mesos agents (default 2; --agents is its old spelling).
     --clicks N             Clicks written before the kill (default 20).
@@ -95,10 +94,12 @@ Options:
                            (the master budget plus --margin for leading-master).
     --rounds N             Kill the app's agent N times in a row on the one stack, each
                            round crash or graceful at random (--mode is then unused),
-                           bringing the stack back to full strength between rounds with
-                           pulumi up --refresh (which recreates the killed agent) and a
-                           wait until every agent is active with Mesos and the app
-                           answers; prints p50/p95/max RTO and the clicks over all rounds.
+                           bringing the stack back to full strength between rounds (with
+                           REX-Ray the agents' Auto Scaling group replaces the killed
+                           agent and the rehearsal waits for it; with Flocker, pulumi up
+                           --refresh recreates it) and a wait until every agent is
+                           active with Mesos and the app answers; prints p50/p95/max RTO
+                           and the clicks over all rounds.
                            Each later round adds an up, its wait, the clicks and a watch
                            to the run's bound (default 0: one kill, in --mode).
     --round-drills LIST    What a round draws from, comma-separated (default
