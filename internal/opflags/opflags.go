@@ -120,7 +120,10 @@ func New(program string, shared Set, usage string, stderr io.Writer, getenv func
 	f := &FlagSet{FlagSet: flag.NewFlagSet(program, flag.ContinueOnError), Program: program, Shared: shared,
 		stderr: stderr, getenv: getenv, usage: usage, deprecated: map[string]string{}, fromEnv: map[string]string{}}
 	f.SetOutput(io.Discard) // Parse's errors are returned, and printed once by the tool
-	f.FlagSet.Usage = func() { fmt.Fprint(stderr, f.Help()) }
+	// The flag package calls Usage on -h and on every parse error; the
+	// help (over a hundred lines for kill-node) is printed for -h alone, so
+	// a mistyped flag leaves its one error line in sight.
+	f.FlagSet.Usage = func() {}
 	v := &f.Values
 	strs := map[string]*string{"stack": &v.Stack, "cwd": &v.Cwd, "outputs": &v.Outputs, "aws-profile": &v.AWSProfile,
 		"region": &v.Region, "volume-driver": &v.VolumeDriver, "output": &v.OutputFile}
@@ -247,6 +250,7 @@ func (f *FlagSet) FromEnv(name string) string { return f.fromEnv[name] }
 func (f *FlagSet) Parse(args []string) error {
 	if err := f.FlagSet.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(f.stderr, f.Help())
 			return err
 		}
 		return Usagef("%v (run %s -h for the options)", err, f.Program)

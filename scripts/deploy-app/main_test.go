@@ -150,7 +150,7 @@ func TestRejectsBadInput(t *testing.T) {
 		{"invalid manifest", `{"id":"/a","instances":2}`, []string{"--marathon", s.URL()}, 1, "deploy-app: stdin: manifest is not a valid Marathon 1.4 app"},
 		{"missing file", "", []string{"--marathon", s.URL(), "--manifest", "/nonexistent.json"}, 1, "reading the manifest"},
 		{"skip without delete", "{}", []string{"--marathon", s.URL(), "--skip-if-unreachable"}, 2, "only applies with --delete"},
-		{"bad flag", "", []string{"--nope"}, 2, "Usage:"},
+		{"bad flag", "", []string{"--nope"}, 2, "flag provided but not defined: -nope (run deploy-app -h for the options)"},
 		{"stray argument", "", []string{"--marathon", s.URL(), "extra"}, 2, "unexpected argument"},
 		{"the template", string(apps.MobyCounter), []string{"--marathon", s.URL()}, 1, "this is the template (apps/moby-counter.json)"},
 	}

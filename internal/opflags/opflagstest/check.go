@@ -102,6 +102,10 @@ func Check(t *testing.T, tool Tool) {
 	if !strings.Contains(stderr.String(), "no-such-flag") {
 		t.Errorf("%s --no-such-flag: stderr %q does not name the flag", tool.Program, stderr.String())
 	}
+	// The error stays in sight: the help is for -h, not for a typo.
+	if lines := strings.Count(stderr.String(), "\n"); lines > 3 || strings.Contains(stderr.String(), "Usage:") {
+		t.Errorf("%s --no-such-flag: %d lines on stderr, the help among them; want the error alone:\n%s", tool.Program, lines, stderr.String())
+	}
 	if tool.Failing != nil {
 		stdout.Reset()
 		stderr.Reset()
