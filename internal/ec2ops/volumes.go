@@ -84,7 +84,7 @@ func (sel VolumeSelector) validate() error {
 		}
 	case facts.VolumeDriverRexRay:
 		if sel.VolumeName == "" {
-			return fmt.Errorf("%s: driver rexray needs the Docker volume name (REX-Ray tags its volume %s=<volume name>)", doing, facts.TagName)
+			return fmt.Errorf("%s: driver rexray needs the Docker volume name (REX-Ray tags its volume %s=<volume name>): the stack output volumeName, which cleanup-volumes reads with --stack NAME, or give it with --volume-name", doing, facts.TagName)
 		}
 		if !strings.Contains(sel.VolumeName, sel.ClusterID) {
 			return fmt.Errorf("%s: volume name %q does not contain the cluster id %q, so it may be shared with another cluster; refusing to delete by it", doing, sel.VolumeName, sel.ClusterID)
