@@ -161,10 +161,28 @@ func TestRulesBetweenMasters(t *testing.T) {
 		if got := between(res); !slices.Equal(got, want) {
 			t.Errorf("%s masters: rules between masters\n %v\nwant %v", n, got, want)
 		}
-		if got := len(res.OfType(tRule)); got != 17+len(want) {
-			t.Errorf("%s masters: %d rules, want the 17 of one master and %d between masters", n, got, len(want))
+		if got := len(res.OfType(tRule)); got != 17+len(want)+1 {
+			t.Errorf("%s masters: %d rules, want the 17 of one master, %d between masters and ZooKeeper's to the operator", n, got, len(want))
+		}
+		if got := zooKeeperRules(res); !slices.Equal(got, []string{"master ingress tcp 2181-2181 from/to 203.0.113.7/32", "master ingress tcp 2181-2181 from/to agents", "master ingress tcp 2181-2181 from/to master"}) {
+			t.Errorf("%s masters: ZooKeeper's client port open to %v: want the operator's CIDR (to find its leader), the agents and the masters, nothing else", n, got)
 		}
 	}
+	if got := zooKeeperRules(run(t, "dev", baseConfig())); !slices.Equal(got, []string{"master ingress tcp 2181-2181 from/to agents"}) {
+		t.Errorf("one master: ZooKeeper's client port open to %v: want the agents only (no leader to find)", got)
+	}
+}
+
+// zooKeeperRules are the rules of ZooKeeper's client port, sorted.
+func zooKeeperRules(res *pulumimock.Result) []string {
+	var got []string
+	for _, r := range res.OfType(tRule) {
+		if r.Input("fromPort") == float64(facts.ZooKeeperClientPort) || r.Input("toPort") == float64(facts.ZooKeeperClientPort) {
+			got = append(got, ruleKey(res, r))
+		}
+	}
+	slices.Sort(got)
+	return got
 }
 
 // TestMastersBoot reads each master's and an agent's user data as rendered

@@ -192,6 +192,13 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 			between("masters-mesos", facts.MesosMasterPort, "the replicated log replicas on each Mesos master; Marathon registers with the leading Mesos master"),
 			between("masters-marathon", facts.MarathonPort, "a Marathon that is not the leader proxies every request to the leader (LeaderProxyFilter)"),
 			between("masters-marathon-libprocess", facts.MarathonLibprocessPort, "the leading Mesos master calls back the scheduler driver of the leading Marathon (LIBPROCESS_PORT)"),
+			// Only ZooKeeper knows its own leader (srvr's Mode:), and only
+			// several masters have one to find. ZooKeeper has no auth here,
+			// but Marathon's 8080 and Mesos's 5050 are open to the same
+			// CIDR without auth and steer the same cluster: no new class
+			// of exposure.
+			rule{"master-zk-from-operator", master.ID(), false, facts.ZooKeeperClientPort, facts.ZooKeeperClientPort, "tcp", op, pulumi.IDOutput{},
+				"operator (kill-node, the rehearsal) asks each ZooKeeper which leads the ensemble (the four-letter word srvr)"},
 		)
 	}
 	if args.ExposeFlockerAPI {

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/fencelog"
@@ -393,5 +395,25 @@ func TestFencerTouchesNoOtherInstance(t *testing.T) {
 				t.Errorf("calls %v: the instance was asked to terminate", r.commands())
 			}
 		})
+	}
+}
+
+// The fencer's question who leads outlasts a leaderless Marathon's wait
+// (facts.MarathonLeaderWait), so it sees the 503 rather than timing out
+// (the fake cluster's curl shows both: ready_test.go).
+func TestFencerLeaderProbeOutlastsMarathonsWait(t *testing.T) {
+	n := newFencerNode(t, "", nil, allowed())
+	raw, err := os.ReadFile(filepath.Join(n.root, fencerScript))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`curl -fsS --max-time (\d+) "\$\{marathon\}/v2/leader"`).FindStringSubmatch(string(raw))
+	if m == nil {
+		t.Fatalf("no bounded curl of /v2/leader in the fencer:\n%s", raw)
+	}
+	secs, _ := strconv.Atoi(m[1])
+	if d := time.Duration(secs) * time.Second; d <= facts.MarathonLeaderWait || d != facts.MarathonLeaderProbeTimeout {
+		t.Errorf("the fencer asks /v2/leader with --max-time %ds: want facts.MarathonLeaderProbeTimeout %s, above Marathon's leaderless wait %s",
+			secs, facts.MarathonLeaderProbeTimeout, facts.MarathonLeaderWait)
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
@@ -220,6 +222,7 @@ func TestFakeClusterAnswersLikeTheRealOnes(t *testing.T) {
 		{"Marathon names the earliest contender from any Marathon", []fakeService{zk(a, 1), zk(b, 2), marathon(b, 1), marathon(a, 2)}, false, "curl", []string{"-sS", "http://" + a + ":8080/v2/leader"}, "", 0, `{"leader":"` + b + `:8080"}`},
 		{"Marathon without a leader answers 503 after its wait", []fakeService{zk(a, 1), marathon(a, 1)}, false, "curl", []string{"-sS", "--max-time", "5", "-w", `%{http_code}`, "http://" + a + ":8080/v2/leader"}, "", 0, "Error 503 " + facts.MarathonNoLeader},
 		{"a probe shorter than Marathon's wait times out", []fakeService{zk(a, 1), marathon(a, 1)}, false, "curl", []string{"-fsS", "--max-time", "2", "http://" + a + ":8080/v2/leader"}, "", 28, "Operation timed out"},
+		{"the leader probe of the fencer and the watch sees the 503", []fakeService{zk(a, 1), marathon(a, 1)}, false, "curl", []string{"-fsS", "--max-time", strconv.Itoa(int(facts.MarathonLeaderProbeTimeout / time.Second)), "http://" + a + ":8080/v2/leader"}, "", 22, "returned error: 503"},
 		{"/ping goes through the leader filter too", []fakeService{zk(a, 1), marathon(a, 1)}, false, "curl", []string{"-fsS", "--max-time", "5", "http://" + a + ":8080/ping"}, "", 22, "returned error: 503"},
 		{"an unmodelled curl option", nil, false, "curl", []string{"--retry", "3", "http://" + a + ":8080/ping"}, "", 2, "no model of option --retry"},
 	}

@@ -329,6 +329,7 @@ const fenceConfirmPoll = time.Second
 type fence struct {
 	Image                                            string
 	PollSeconds, ConfirmPollSeconds, ConfirmAttempts int
+	LeaderSeconds                                    int // curl --max-time of /v2/leader
 	Prefix, Lost, Fencing, Fenced, Failed            string
 	NoInstance, TagClusterID, TagRole, RoleAgent     string
 }
@@ -341,6 +342,7 @@ func (n *node) Fence() fence {
 	return fence{
 		Image:              n.Master.Images.AWSCLI,
 		PollSeconds:        int(facts.FencerPollInterval / time.Second),
+		LeaderSeconds:      int(facts.MarathonLeaderProbeTimeout / time.Second),
 		ConfirmPollSeconds: int(fenceConfirmPoll / time.Second),
 		ConfirmAttempts:    int(facts.FenceConfirmTimeout / fenceConfirmPoll),
 		Prefix:             facts.FenceLogPrefix,

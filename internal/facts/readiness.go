@@ -60,6 +60,11 @@ const (
 	MarathonLeaderPath = "/v2/leader"
 	MarathonNoLeader   = "Could not determine the current leader"
 	MarathonLeaderWait = 11 * 250 * time.Millisecond
+	// MarathonLeaderProbeTimeout bounds one call that only asks Marathon
+	// who leads (the fencer's /v2/leader, the master watch's samples):
+	// above MarathonLeaderWait with room for the answer, so a leaderless
+	// Marathon is seen answering its 503, not taken for a dead one.
+	MarathonLeaderProbeTimeout = 4 * time.Second
 	// ReadyProbeTimeout bounds each HTTP probe of the readiness check: above
 	// MarathonLeaderWait, so a Marathon without a leader says so (503)
 	// rather than timing out.

@@ -41,7 +41,7 @@ type MasterWatchConfig struct {
 }
 
 // DefaultLeaderTimeout is MasterWatchConfig.LeaderTimeout's default.
-const DefaultLeaderTimeout = 4 * time.Second
+const DefaultLeaderTimeout = facts.MarathonLeaderProbeTimeout
 
 // MasterReport is what a master's loss measured.
 type MasterReport struct {

@@ -156,8 +156,12 @@ const hiddenFailureStatus = 499
 // go-marathon as hiddenFailureStatus, so it never marks Marathon down:
 // marked down, it would refuse every call until its /ping goroutine
 // (cluster.go healthCheckNode, every 5 s, never stopped) saw Marathon
-// again. Requests to /ping, which only that goroutine makes, pass through
-// unrecorded.
+// again. Requests to /ping, which only that goroutine makes, go to the URL
+// go-marathon names, unrecorded, moving no endpoint, but bounded by the
+// timeout like every request: /ping does not bypass Marathon 1.4.9's
+// leader proxy (mesosphere/marathon v1.4.9 api/MarathonRestModule.scala
+// filters "/*" through LeaderProxyFilter), so a leaderless Marathon holds
+// it facts.MarathonLeaderWait before a 503, and a lost master forever.
 //
 // go-marathon is configured with libURL, the first endpoint; the transport
 // sends each request to the endpoint the Client asks now instead, and a
@@ -172,12 +176,22 @@ type libTransport struct {
 }
 
 func (t *libTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if strings.HasSuffix(req.URL.Path, "/ping") {
-		return t.base.RoundTrip(req)
-	}
 	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
 	defer cancel()
 	out := req.WithContext(ctx)
+	if strings.HasSuffix(req.URL.Path, "/ping") {
+		resp, err := t.base.RoundTrip(out)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20)) // before cancel ends the body
+		if err != nil {
+			return nil, err
+		}
+		resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		return resp, nil
+	}
 	endpoint := t.libURL
 	if rest, ok := strings.CutPrefix(req.URL.String(), t.libURL); ok && t.ends != nil {
 		endpoint = t.ends.current()

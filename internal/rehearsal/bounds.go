@@ -47,11 +47,14 @@ const (
 // Run gives them; FlushWait counts as given (Run's default is none).
 func (c Config) Bounds() (rehearse, teardown time.Duration) {
 	c.fillDurations()
-	rehearse = c.UpTimeout + DefaultGrace + c.AppReadyTimeout + shortStepsAllowance + c.FlushWait +
-		c.TargetTimeout + c.WatchDeadline
-	if HasMasterDrill(c.Drills) {
-		rehearse += c.TargetTimeout + c.WatchDeadline
+	rehearse = c.UpTimeout + DefaultGrace + c.AppReadyTimeout + shortStepsAllowance + c.FlushWait
+	// each drill: its find and its watch (the kill is short); the agent's
+	// only when the drills include it (Run stops after the masters' if not)
+	drills := len(MasterDrillsOf(c.Drills))
+	if hasAgentDrill(c.Drills) {
+		drills++
 	}
+	rehearse += time.Duration(drills) * (c.TargetTimeout + c.WatchDeadline)
 	if c.Rounds > 1 { // each later round: a restore, its wait, its clicks, find, kill, watch
 		rehearse += time.Duration(c.Rounds-1) * (c.UpTimeout + DefaultGrace + c.AppReadyTimeout + shortStepsAllowance + c.FlushWait + c.TargetTimeout + c.WatchDeadline)
 	}

@@ -6,12 +6,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/marathon-ha/marathon-ha/internal/config"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/failover"
 	"github.com/marathon-ha/marathon-ha/internal/failover/failovertest"
 	"github.com/marathon-ha/marathon-ha/internal/rehearsal"
+	"github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
 
 func TestBothDrillsInOneStack(t *testing.T) {
@@ -51,13 +53,7 @@ func TestBothDrillsInOneStack(t *testing.T) {
 	if f.terminatesAtDestroy != 2 {
 		t.Errorf("TerminateInstances called %d times, want 2 (a master, then the agent)", f.terminatesAtDestroy)
 	}
-	var sum bytes.Buffer
-	r.Summary(&sum)
-	for _, w := range []string{"leading-master drill:", "killed master 1", "time without a Marathon leader", "app-agent drill:", "RTO "} {
-		if !strings.Contains(sum.String(), w) {
-			t.Errorf("summary lacks %q:\n%s", w, sum.String())
-		}
-	}
+	assertSummaryHas(t, r, "leading-master drill:", "killed master 1", "time without a Marathon leader", "app-agent drill:", "RTO ")
 	assertTornDown(t, f, r)
 }
 
@@ -108,5 +104,98 @@ func TestDrillMasterCountIsAcceptedByTheProgram(t *testing.T) {
 	rehearsal.SetMasterCount(one, 1)
 	if _, ok := one[facts.Project+":"+config.KeyMasterCount]; ok {
 		t.Error("masterCount set for one master: the program's default should stand")
+	}
+}
+
+// The Mesos leader's drill kills the master whose Mesos master leads, here
+// not the one whose Marathon leads, and judges it by that master's budget;
+// the ZooKeeper leader's drill then kills the ZooKeeper leader's master
+// among those left, on five masters (two master drills).
+func TestMesosAndZooKeeperLeaderDrills(t *testing.T) {
+	f := &fakeStack{t: t, opts: failovertest.Options{Masters: 5, MarathonLeader: 1, MesosLeader: 2, ZooKeeperLeader: 3}}
+	var progress failovertest.Progress
+	cfg := testConfig(f, &progress)
+	cfg.Clients.ZooKeeper = func(stackoutputs.Outputs) failover.ZooKeeperProbe {
+		return failover.NewZooKeeperProbe(f.c().ZooKeeperAddrs(), 200*time.Millisecond)
+	}
+	drills, err := rehearsal.ParseDrills("zookeeper-leader,app-agent,mesos-leader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rehearsal.MasterCountFor(drills); got != 5 {
+		t.Fatalf("MasterCountFor(%q) = %d, want 5: two masters lost, a quorum of three left", drills, got)
+	}
+	cfg.Drills, cfg.SessionTimeout = drills, failovertest.DefaultSessionTimeout
+	r := rehearsal.Run(context.Background(), cfg)
+	if !r.Passed {
+		t.Fatalf("rehearsal failed: %q\nprogress:\n%s", r.Problems, progress.String())
+	}
+	mesos := r.MasterDrill
+	if mesos == nil || mesos.Drill != rehearsal.DrillMesosLeader || mesos.Target == nil || mesos.Target.Index != 2 ||
+		!mesos.Target.Held.Mesos || mesos.Target.Held.Marathon || mesos.Failover == nil || !mesos.Failover.Recovered {
+		t.Fatalf("first master drill %+v: want the mesos-leader drill to kill master 2 (Mesos's leader, not Marathon's) and recover", mesos)
+	}
+	if mesos.Failover.NewMesosLeader == "" {
+		t.Error("no new Mesos leader after the Mesos leader's loss")
+	}
+	if want := failover.MasterBudgetWith(facts.ZooKeeper, mesos.Target.BudgetCase()).Total; mesos.Failover.Budget.Total != want ||
+		mesos.LimitSeconds != (want+rehearsal.DefaultBudgetMargin).Seconds() {
+		t.Errorf("mesos-leader drill judged by %v (limit %vs), want the budget of what master 2 held, %v, plus margin", mesos.Failover.Budget.Total, mesos.LimitSeconds, want)
+	}
+	if len(r.MoreMasterDrills) != 1 {
+		t.Fatalf("more master drills %+v, want the zookeeper-leader drill", r.MoreMasterDrills)
+	}
+	zk := r.MoreMasterDrills[0]
+	if zk.Drill != rehearsal.DrillZooKeeperLeader || zk.Target == nil || zk.Target.Index != 3 || !zk.Target.Held.ZooKeeper ||
+		zk.Target.ZooKeeperUnknown || zk.Failover == nil || !zk.Failover.Recovered {
+		t.Fatalf("second master drill %+v: want the zookeeper-leader drill to kill master 3, known to lead ZooKeeper, and recover", zk)
+	}
+	if f.terminatesAtDestroy != 3 {
+		t.Errorf("TerminateInstances called %d times, want 3 (two masters, then the agent)", f.terminatesAtDestroy)
+	}
+	assertSummaryHas(t, r, "mesos-leader drill:", "killed master 2", "zookeeper-leader drill:", "killed master 3", "app-agent drill:")
+	assertTornDown(t, f, r)
+}
+
+// A master drill on the master that also leads Marathon kills it anyway,
+// and says so.
+func TestMesosLeaderDrillOnMarathonsLeaderSaysSo(t *testing.T) {
+	f := &fakeStack{t: t, opts: failovertest.Options{Masters: 3}}
+	var progress failovertest.Progress
+	cfg := testConfig(f, &progress)
+	cfg.Drills, cfg.SessionTimeout = []string{rehearsal.DrillMesosLeader}, failovertest.DefaultSessionTimeout
+	r := rehearsal.Run(context.Background(), cfg)
+	if !r.Passed || r.MasterDrill == nil || r.MasterDrill.Target == nil || r.MasterDrill.Target.Index != 1 {
+		t.Fatalf("passed %v, problems %q, drill %+v: want master 1 killed", r.Passed, r.Problems, r.MasterDrill)
+	}
+	if !strings.Contains(progress.String(), "mesos-leader drill: master 1 also leads Marathon; killing it anyway") {
+		t.Errorf("progress does not say the Mesos leader's master also leads Marathon:\n%s", progress.String())
+	}
+}
+
+func TestTooManyMasterDrills(t *testing.T) {
+	if _, err := rehearsal.ParseDrills("leading-master,mesos-leader,zookeeper-leader"); err == nil || !strings.Contains(err.Error(), "at most 2") {
+		t.Errorf("three master drills: %v, want a refusal (7 masters would be needed)", err)
+	}
+	f := &fakeStack{t: t, opts: failovertest.Options{Masters: 3}}
+	var progress failovertest.Progress
+	cfg := testConfig(f, &progress)
+	cfg.Drills = []string{rehearsal.DrillLeadingMaster, rehearsal.DrillMesosLeader}
+	r := rehearsal.Run(context.Background(), cfg)
+	if r.Passed || !hasProblem(r, "needs masterCount 5") || f.terminatesAtDestroy != 0 {
+		t.Fatalf("passed %v, problems %q, %d terminations: want two master drills refused on three masters before any kill", r.Passed, r.Problems, f.terminatesAtDestroy)
+	}
+	assertTornDown(t, f, r)
+}
+
+// assertSummaryHas checks that r's summary says each of words.
+func assertSummaryHas(t *testing.T, r *rehearsal.Report, words ...string) {
+	t.Helper()
+	var sum bytes.Buffer
+	r.Summary(&sum)
+	for _, w := range words {
+		if !strings.Contains(sum.String(), w) {
+			t.Errorf("summary lacks %q:\n%s", w, sum.String())
+		}
 	}
 }

@@ -82,6 +82,9 @@ type Clients struct {
 	// Mesos reads the Mesos masters' state in the leading-master drill
 	// (nil: failover.NewMesosProbe of the stack output mesosUrls).
 	Mesos func(o stackoutputs.Outputs) failover.MesosProbe
+	// ZooKeeper asks the masters' ZooKeepers who leads in the master
+	// drills (nil: failover.NewZooKeeperProbe of their public addresses).
+	ZooKeeper func(o stackoutputs.Outputs) failover.ZooKeeperProbe
 	// Consoles reads the nodes' serial consoles for the report's boot
 	// timeline (nil: the report says the boot was not read).
 	Consoles func(ctx context.Context, o stackoutputs.Outputs) (ec2ops.ConsoleAPI, error)
@@ -364,7 +367,7 @@ func rehearse(ctx context.Context, cfg Config, r *Report) error {
 		return err
 	}
 	if HasMasterDrill(cfg.Drills) {
-		if err := masterDrill(ctx, cfg, r, outs, m, e, app); err != nil {
+		if err := runMasterDrills(ctx, cfg, r, outs, m, e, app); err != nil {
 			return err
 		}
 	}

@@ -62,6 +62,8 @@ type Report struct {
 	// leading-master drill's report.
 	Drills      []string     `json:"drills,omitempty"`
 	MasterDrill *MasterDrill `json:"masterDrill,omitempty"`
+	// MoreMasterDrills are the master drills after the first, in order.
+	MoreMasterDrills []*MasterDrill `json:"moreMasterDrills,omitempty"`
 
 	// Mode is how the agent was killed (crash or graceful).
 	Mode failover.Mode `json:"mode"`
@@ -127,16 +129,9 @@ func (r *Report) Summary(w io.Writer) {
 		fmt.Fprintln(w, line)
 	}
 	r.Boot.Summary(w)
-	if d := r.MasterDrill; d != nil {
-		fmt.Fprintf(w, "  %s drill:\n", DrillLeadingMaster)
-		if d.Target != nil {
-			fmt.Fprintf(w, "    killed master %d, %s (%s), Marathon leader %s\n", d.Target.Index, d.Target.InstanceID, d.Target.PrivateIP, d.Target.Leader)
-		}
-		if f := d.Failover; f != nil {
-			for _, l := range strings.Split(strings.TrimSpace(f.Summary()), "\n") {
-				fmt.Fprintf(w, "    %s\n", l)
-			}
-			fmt.Fprintf(w, "    limit %.1fs: master budget %.1fs plus margin\n", d.LimitSeconds, f.Budget.Seconds)
+	if r.MasterDrill != nil {
+		for _, d := range append([]*MasterDrill{r.MasterDrill}, r.MoreMasterDrills...) {
+			d.summary(w)
 		}
 		if r.Target != nil || r.Failover != nil {
 			fmt.Fprintf(w, "  %s drill:\n", DrillAppAgent)
@@ -178,4 +173,22 @@ func firstLine(s string) string {
 		return s[:i] + " ..."
 	}
 	return s
+}
+
+// summary writes a master drill's lines of the report's summary.
+func (d *MasterDrill) summary(w io.Writer) {
+	name := d.Drill
+	if name == "" { // a report from before the drill was recorded
+		name = DrillLeadingMaster
+	}
+	fmt.Fprintf(w, "  %s drill:\n", name)
+	if d.Target != nil {
+		fmt.Fprintf(w, "    killed master %d, %s (%s), leaders then: %s\n", d.Target.Index, d.Target.InstanceID, d.Target.PrivateIP, d.Target.Leaders)
+	}
+	if f := d.Failover; f != nil {
+		for _, l := range strings.Split(strings.TrimSpace(f.Summary()), "\n") {
+			fmt.Fprintf(w, "    %s\n", l)
+		}
+		fmt.Fprintf(w, "    limit %.1fs: master budget %.1fs plus margin\n", d.LimitSeconds, f.Budget.Seconds)
+	}
 }

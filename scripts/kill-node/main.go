@@ -76,7 +76,8 @@ Options:
                           "unchanged"), a canary app deployed and removed,
                           and the app answering throughout (docs/masters.md).
                           ZooKeeper's leader is asked with srvr on port 2181
-                          of each master's public address.
+                          of each master's public address, open to
+                          operatorCidr when the stack has several masters.
     --mode M              crash (default): TerminateInstances with
                           SkipOsShutdown=true, the machine stops at once and
                           unflushed writes are lost; graceful: the API's

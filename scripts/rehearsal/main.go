@@ -80,18 +80,23 @@ Options:
                            with SkipOsShutdown=true) or graceful (the API's default
                            OS shutdown, as in the 2015 demo).
     --drills LIST          What to kill, comma-separated: app-agent (default) or
-                           partition, and/or leading-master. partition kills
-                           nothing: it cuts the app's agent off from the masters
-                           through its security groups for --heal-after, the
-                           fence must terminate it, and its groups are restored
-                           on every exit (the teardown sweeps a drill group a
-                           dead run left). leading-master runs first and sets the
-                           stack's masterCount to 3; it kills the master whose
-                           Marathon leads, watches the ZooKeeper session expire, the
-                           Mesos and Marathon elections and the agents re-register,
-                           and fails if the app stops answering. Each drill has its
-                           own report section and is judged against its own budget
-                           (the master budget plus --margin for leading-master).
+                           partition, and/or up to two master drills:
+                           leading-master, mesos-leader, zookeeper-leader.
+                           partition kills nothing: it cuts the app's agent off
+                           from the masters through its security groups for
+                           --heal-after, the fence must terminate it, and its
+                           groups are restored on every exit (the teardown sweeps
+                           a drill group a dead run left). The master drills run
+                           first, in that order, and set the stack's masterCount
+                           to 3 for one, 5 for two (a killed master is not
+                           replaced; the rest must keep a quorum); each kills the
+                           master whose Marathon, Mesos master or ZooKeeper leads
+                           (killed anyway when it leads more, and said so),
+                           watches the ZooKeeper session expire, the elections and
+                           the agents re-register, and fails if the app stops
+                           answering. Each drill has its own report section and is
+                           judged against its own budget (the master budget of
+                           what that master led plus --margin for a master drill).
     --rounds N             Kill the app's agent N times in a row on the one stack, each
                            round crash or graceful at random (--mode is then unused),
                            bringing the stack back to full strength between rounds (with
@@ -276,10 +281,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 		return 2
 	}
 	drills, _ := rehearsal.ParseDrills(o.drills) // checked by o.check
-	masterCount := 0
-	if rehearsal.HasMasterDrill(drills) {
-		masterCount = rehearsal.DrillMasterCount
-	}
+	masterCount := rehearsal.MasterCountFor(drills)
 	cfg := rehearsalConfig(o, drills, nil, d, stderr)
 	if fs.DryRun {
 		printPlan(stdout, o, masterCount, cfg)

@@ -196,9 +196,10 @@ func TestWorkflowFlagsExist(t *testing.T) {
 }
 
 // TestWorkflowMatrix: the weekly rehearsal runs a one-master stack with
-// the default drill and a three-master stack that kills Marathon's leading
-// master and then the app's agent, one leg after the other, neither
-// cancelling the other, each with its own artifacts.
+// the default drill and a five-master stack that kills Marathon's leading
+// master and then the Mesos leader's (two masters lost for good: five keep
+// a quorum), one leg after the other, neither cancelling the other, each
+// with its own artifacts.
 func TestWorkflowMatrix(t *testing.T) {
 	w, _ := loadWorkflow(t)
 	job := w.Jobs["rehearsal"]
@@ -213,20 +214,17 @@ func TestWorkflowMatrix(t *testing.T) {
 			t.Errorf("leg %+v: %v", l, err)
 			continue
 		}
-		want := 1
-		if rehearsal.HasMasterDrill(drills) {
-			want = rehearsal.DrillMasterCount
-		}
+		want := max(1, rehearsal.MasterCountFor(drills))
 		if l.Masters != want {
 			t.Errorf("leg %+v: its drills give a stack of %d masters", l, want)
 		}
-		if l.Masters > 1 && !slices.Equal(drills, []string{rehearsal.DrillLeadingMaster, rehearsal.DrillAppAgent}) {
-			t.Errorf("leg %+v: the three-master leg must kill Marathon's leading master and the app's agent", l)
+		if l.Masters > 1 && !slices.Equal(drills, []string{rehearsal.DrillLeadingMaster, rehearsal.DrillMesosLeader}) {
+			t.Errorf("leg %+v: the masters' leg must kill Marathon's leading master, then the Mesos leader's", l)
 		}
 		masters = append(masters, l.Masters)
 	}
-	if !slices.Equal(masters, []int{1, rehearsal.DrillMasterCount}) {
-		t.Errorf("matrix legs of %v masters, want one master then %d", masters, rehearsal.DrillMasterCount)
+	if !slices.Equal(masters, []int{1, 5}) {
+		t.Errorf("matrix legs of %v masters, want one master then 5 (two master drills)", masters)
 	}
 	steps := job.Steps
 	rehearse := stepIndex(steps, func(s step) bool {

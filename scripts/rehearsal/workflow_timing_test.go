@@ -102,7 +102,7 @@ func TestWorkflowTimeoutsAddUp(t *testing.T) {
 	}
 	// The header's account of the legs' bounds and the job's sum is true.
 	if len(legMinutes) == 2 {
-		if want := fmt.Sprintf("%dm for one master, %dm for three", legMinutes[0], legMinutes[1]); !strings.Contains(oneLine(raw), want) {
+		if want := fmt.Sprintf("%dm for one master, %dm for five", legMinutes[0], legMinutes[1]); !strings.Contains(oneLine(raw), want) {
 			t.Errorf("the workflow's timing comment does not say %q", want)
 		}
 	}
