@@ -115,12 +115,18 @@ var keyChanges = []keyChange{
 
 // effect is what one config change does, by kind of resource.
 type effect struct {
-	change   keyChange
-	err      error // the preview's refusal, if any
-	steps    map[pulumimock.Step][]string
-	masters  pulumimock.Step // the worst step of any master
-	agents   pulumimock.Step
-	dataLost bool // the volume clean-up runs: its delete deletes the app's volume
+	change  keyChange
+	err     error // the preview's refusal, if any
+	steps   map[pulumimock.Step][]string
+	masters pulumimock.Step // the worst step of any master
+	agents  pulumimock.Step // of any fixed agent's instance (Flocker)
+	// refreshed: the agents' Auto Scaling group (REX-Ray) is updated with
+	// an instance refresh, which replaces every agent, one at a time.
+	refreshed bool
+	dataLost  bool // the volume clean-up runs: its delete deletes the app's volume
+	// onFlocker is the same change on a flocker stack, for keys that are
+	// not Flocker's own; nil when not run.
+	onFlocker *effect
 }
 
 // stepRank orders steps by how much they disturb.
@@ -130,9 +136,11 @@ var stepRank = map[pulumimock.Step]int{pulumimock.StepSame: 0, pulumimock.StepUp
 // flocker: each key's runs start from the same state.
 var firstUps = map[bool]*pulumimock.Mocks{}
 
-// effectOf previews, then runs, kc on a default stack.
-func effectOf(t *testing.T, kc keyChange) effect {
+// effectOf previews, then runs, kc on a default stack of the driver,
+// flocker's when flocker is set.
+func effectOf(t *testing.T, kc keyChange, flocker bool) effect {
 	t.Helper()
+	kc.flocker = flocker
 	base := baseConfig()
 	if kc.flocker {
 		base = flockerConfig()
@@ -187,6 +195,8 @@ func effectOf(t *testing.T, kc keyChange) effect {
 			e.masters = worst(e.masters, c.Step)
 		case typ == tInstance && strings.Contains(name, "-agents-"):
 			e.agents = worst(e.agents, c.Step)
+		case typ == tGroup && strings.Contains(name, "-agents-"):
+			e.refreshed = e.refreshed || c.Refresh
 		case typ == tCommand && strings.HasSuffix(name, "-volume-cleanup"):
 			e.dataLost = e.dataLost || c.Step == pulumimock.StepReplace || c.Step == pulumimock.StepDelete
 		}
@@ -210,34 +220,53 @@ func TestEveryKeyChangeSaysWhatItReplaces(t *testing.T) {
 	}
 	var effects []effect
 	for _, kc := range keyChanges {
-		e := effectOf(t, kc)
+		e := effectOf(t, kc, kc.flocker)
+		checkSays(t, e)
+		// A key that is not Flocker's own is changed on a flocker stack
+		// too: its description must hold for the fixed agents as well.
+		// The driver keys change the driver itself.
+		if !kc.flocker && kc.key != config.KeyVolumeDriver && kc.key != config.KeyConfirmVolumeDriverSwitch {
+			f := effectOf(t, kc, true)
+			checkSays(t, f)
+			e.onFlocker = &f
+		}
 		effects = append(effects, e)
-		desc := describe(kc.key)
-		says := func(phrases ...string) {
-			for _, p := range phrases {
-				if !strings.Contains(desc, p) {
-					t.Errorf("%s=%s %s, but its description does not say %q: %s", kc.key, kc.value, e.summary(), p, desc)
-				}
-			}
-		}
-		if e.err != nil {
-			says("refuse")
-			continue
-		}
-		switch {
-		case e.masters == pulumimock.StepReplace && kc.key == config.KeyFlockerControlImage:
-			says("replaces", "the master running the Flocker control service")
-		case e.masters == pulumimock.StepReplace:
-			says("replaces", "every master")
-		}
-		if e.agents == pulumimock.StepReplace {
-			says("replaces", "every agent")
-		}
-		if e.dataLost {
-			says("deletes the app's data")
-		}
 	}
 	checkDoc(t, "docs/day-two.md", dayTwoDoc(effects))
+}
+
+// checkSays checks that the description of e's key says what e does: a
+// refusal, replaced masters or agents, deleted data.
+func checkSays(t *testing.T, e effect) {
+	t.Helper()
+	kc := e.change
+	desc := describe(kc.key)
+	says := func(phrases ...string) {
+		for _, p := range phrases {
+			if !strings.Contains(desc, p) {
+				t.Errorf("%s=%s (flocker %v) %s, but its description does not say %q: %s", kc.key, kc.value, kc.flocker, e.summary(), p, desc)
+			}
+		}
+	}
+	if e.err != nil {
+		says("refuse")
+		return
+	}
+	switch {
+	case e.masters == pulumimock.StepReplace && kc.key == config.KeyFlockerControlImage:
+		says("replaces", "the master running the Flocker control service")
+	case e.masters == pulumimock.StepReplace:
+		says("replaces", "every master")
+	}
+	if e.agents == pulumimock.StepReplace {
+		says("replaces", "every agent")
+	}
+	if e.refreshed {
+		says("replaces", "every agent", "one at a time")
+	}
+	if e.dataLost {
+		says("deletes the app's data")
+	}
 }
 
 // describe returns a key's description.
@@ -252,7 +281,15 @@ func describe(key string) string {
 
 // summary says in a few words what the change does to the nodes and data.
 func (e effect) summary() string {
-	return fmt.Sprintf("does masters:%s agents:%s data lost:%v", e.masters, e.agents, e.dataLost)
+	return fmt.Sprintf("does masters:%s agents:%s refresh:%v data lost:%v", e.masters, e.agents, e.refreshed, e.dataLost)
+}
+
+// agentsOf says what a change does to the agents: a group's, or fixed.
+func agentsOf(e effect) string {
+	if e.refreshed {
+		return "**replaced one at a time** (the group's instance refresh)"
+	}
+	return nodes(e.agents)
 }
 
 // nodes says what a change does to a kind of node.
@@ -283,14 +320,33 @@ that force a new resource, from terraform-provider-aws's schema; steps.go: the e
 ignoreChanges, replaceOnChanges and replacementTrigger). "Refused" means the preview
 stops, naming the key, before anything changes.
 
-Updates in place that matter: a new instance type stops and starts each node
-(ModifyInstanceAttribute); a larger root volume is grown live (ModifyVolume, which
-cannot shrink a volume: a smaller rootVolumeSizeGiB fails at AWS); a changed app
-deployment re-posts the app to Marathon. A replaced master starts with an empty
-ZooKeeper: Marathon's apps and Mesos's registry are lost with it.
+The main columns are the default REX-Ray stack's, whose agents are an Auto Scaling group
+of one launch template; "on a flocker stack" is the same change on a flocker stack, whose
+agents are fixed instances (for the keys that are not Flocker's own or the driver's).
 
-| key | changed to | masters | agents | app's data | other changes |
-|---|---|---|---|---|---|
+Updates in place that matter: a new instance type stops and starts each master and each
+Flocker agent (ModifyInstanceAttribute); a larger root volume is grown live on masters
+and Flocker agents (ModifyVolume, which cannot shrink a volume: a smaller
+rootVolumeSizeGiB is refused at preview); a changed app deployment re-posts the app to
+Marathon. A replaced master starts with an empty ZooKeeper: Marathon's apps and Mesos's
+registry are lost with it.
+
+REX-Ray agents: any change of the launch template (instance type, image, key pair, root
+volume, user data) makes a new template version, and the group, which names the version
+and has an instance refresh, replaces every agent with it, one at a time: the refresh
+(Rolling, MinHealthyPercentage floor(100(n-1)/n), MaxHealthyPercentage 100) terminates one
+agent, launches its replacement and waits for it to be InService and past its health
+check grace period before the next (terraform-provider-aws
+internal/service/autoscaling/group.go, resourceGroupUpdate: StartInstanceRefresh on a
+launch_template change; components/autoscaling.go). The agent running the app is among
+them: Marathon restarts the app on another agent, and the volume driver moves its volume.
+The ` + "`pulumi up`" + ` ends when the refresh has started, not when it is done, and an ` + "`up`" + `
+that starts another refresh while one runs cancels the running one first
+(startInstanceRefresh on InstanceRefreshInProgress, same file): let a refresh finish
+(` + "`aws autoscaling describe-instance-refreshes`" + `) before the next change.
+
+| key | changed to | masters | agents | app's data | on a flocker stack | other changes |
+|---|---|---|---|---|---|---|
 `)
 	for _, e := range effects {
 		val := e.change.value
@@ -301,8 +357,15 @@ ZooKeeper: Marathon's apps and Mesos's registry are lost with it.
 			val += fmt.Sprintf("` with %s `%s", e.change.extra[i], e.change.extra[i+1])
 		}
 		if e.err != nil {
-			fmt.Fprintf(&b, "| %s | `%s` | refused at preview | | | |\n", e.change.key, val)
+			fmt.Fprintf(&b, "| %s | `%s` | refused at preview | | | | |\n", e.change.key, val)
 			continue
+		}
+		flocker := ""
+		if f := e.onFlocker; f != nil {
+			flocker = fmt.Sprintf("masters %s, agents %s", nodes(f.masters), nodes(f.agents))
+			if f.err != nil {
+				flocker = "refused at preview"
+			}
 		}
 		data := "kept"
 		if e.dataLost {
@@ -320,7 +383,7 @@ ZooKeeper: Marathon's apps and Mesos's registry are lost with it.
 				other = append(other, fmt.Sprintf("%s: %s", step, strings.Join(names, ", ")))
 			}
 		}
-		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s |\n", e.change.key, val, nodes(e.masters), nodes(e.agents), data, strings.Join(other, "; "))
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %s |\n", e.change.key, val, nodes(e.masters), agentsOf(e), data, flocker, strings.Join(other, "; "))
 	}
 	return b.String()
 }
