@@ -93,6 +93,7 @@ var keyChanges = []keyChange{
 	}},
 	{key: config.KeyAMINameFilter, value: "ubuntu/images/hvm-ssd/ubuntu-focal-20.04-amd64-server-2025*"},
 	{key: config.KeyRootVolumeSize, value: "40"},
+	{key: config.KeyRootVolumeSize, value: "20"},
 	{key: config.KeyVolumeDriver, value: "flocker", extra: []string{config.KeyConfirmVolumeDriverSwitch, "flocker"}},
 	{key: config.KeyAppPort, value: "8600"},
 	{key: config.KeyAppManifest, value: "apps/moby-counter.json"},
@@ -326,8 +327,10 @@ agents are fixed instances (for the keys that are not Flocker's own or the drive
 
 Updates in place that matter: a new instance type stops and starts each master and each
 Flocker agent (ModifyInstanceAttribute); a larger root volume is grown live on masters
-and Flocker agents (ModifyVolume, which cannot shrink a volume: a smaller
-rootVolumeSizeGiB is refused at preview); a changed app deployment re-posts the app to
+and Flocker agents (ModifyVolume, which cannot shrink a volume: a
+rootVolumeSizeGiB below the size of the stack's first ` + "`up`" + ` is refused at preview,
+components/rootvolume.go; one smaller than a later growth but not below the first size
+is not caught and fails at AWS at the first master); a changed app deployment re-posts the app to
 Marathon. A replaced master starts with an empty ZooKeeper: Marathon's apps and Mesos's
 registry are lost with it.
 
@@ -482,6 +485,41 @@ func TestZoneMoveIsRefusedAtPreview(t *testing.T) {
 	}
 	if got := moved(m); len(got) > 0 {
 		t.Errorf("pinning the zone the stack is in changes:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// TestRootVolumeShrinkIsRefusedAtPreview: a smaller rootVolumeSizeGiB
+// would update the masters in place, and EBS cannot shrink a volume
+// (ModifyVolume): the up would fail at AWS midway. The preview refuses it,
+// naming the key, the recorded size and the way out, before anything
+// changes; a larger size goes through.
+func TestRootVolumeShrinkIsRefusedAtPreview(t *testing.T) {
+	for name, cfg := range map[string]func(...string) map[string]string{"rexray": baseConfig, "flocker": flockerConfig} {
+		for _, preview := range []bool{true, false} {
+			m, _, err := dayTwo(t, cfg(), cfg(config.KeyRootVolumeSize, "20"), preview)
+			if err == nil {
+				t.Fatalf("%s preview=%v: shrinking the root volumes was accepted:\n%s", name, preview, strings.Join(moved(m), "\n"))
+			}
+			for _, want := range []string{"marathon-ha:" + config.KeyRootVolumeSize, "30 GiB", "pulumi config set rootVolumeSizeGiB 30", "new stack"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%s: refusal does not say %q: %v", name, want, err)
+				}
+			}
+			for _, c := range m.Changes() {
+				// Delete: not registered before the refusal; a failed run deletes nothing.
+				if c.Step != pulumimock.StepSame && c.Step != pulumimock.StepDelete && !strings.HasPrefix(c.Key, tStash+"::") {
+					t.Errorf("%s preview=%v: %s %s before the refusal", name, preview, c.Step, c.Key)
+				}
+			}
+		}
+		m, _, err := dayTwo(t, cfg(), cfg(config.KeyRootVolumeSize, "40"), false)
+		if err != nil {
+			t.Fatalf("%s: growing the root volumes: %v", name, err)
+		}
+		again := pulumimock.NextRun(m)
+		if _, err := pulumimock.Run(program, again, "dev", cfg(config.KeyRootVolumeSize, "40"), false); err != nil {
+			t.Fatalf("%s: a run after growing: %v", name, err)
+		}
 	}
 }
 
