@@ -17,6 +17,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 
 	"github.com/marathon-ha/marathon-ha/internal/config"
+	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/pulumimock"
 )
 
@@ -348,6 +349,9 @@ that starts another refresh while one runs cancels the running one first
 (startInstanceRefresh on InstanceRefreshInProgress, same file): let a refresh finish
 (` + "`aws autoscaling describe-instance-refreshes`" + `) before the next change.
 
+`)
+	b.WriteString(olderStacksNote())
+	b.WriteString(`
 | key | changed to | masters | agents | app's data | on a flocker stack | other changes |
 |---|---|---|---|---|---|---|
 `)
@@ -389,6 +393,27 @@ that starts another refresh while one runs cancels the running one first
 		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %s |\n", e.change.key, val, nodes(e.masters), agentsOf(e), data, flocker, strings.Join(other, "; "))
 	}
 	return b.String()
+}
+
+// olderStacksNote is the doc's paragraph on stacks created before every
+// master address was reserved from the first up (components/network.go,
+// masterAddresses): nothing at preview checks who holds those addresses
+// (the mocks model no DescribeNetworkInterfaces), so the doc says how.
+func olderStacksNote() string {
+	ips := facts.MasterPrivateIPs(slices.Max(facts.MasterCounts))[1:]
+	return fmt.Sprintf(`Older stacks: a stack created before all %[1]d master addresses were reserved from its
+first `+"`up`"+` (only the current masters' were) gets the reservations of %[2]s on its
+next `+"`up`"+`, but a reservation does not free an address already in use: one of its agents
+or an interface of its ELB may hold one, and raising masterCount would then fail at
+RunInstances (InvalidIPAddress.InUse) midway, possibly after the existing masters were replaced. Nothing
+at preview checks this. Before raising masterCount on such a stack, run `+"`up`"+` once
+unchanged (it adds the reservations), then list who holds them:
+`+"`aws ec2 describe-network-interfaces --filters Name=subnet-id,Values=<subnet id> Name=addresses.private-ip-address,Values=%[3]s --query 'NetworkInterfaces[].[PrivateIpAddress,Description,Attachment.InstanceId]'`"+`.
+An agent holding one must be replaced first: with REX-Ray terminate it (the group
+launches its replacement outside the reserved addresses), with Flocker
+`+"`pulumi up --replace <its URN>`"+`. An ELB interface is the ELB's to move: check again later,
+and raise masterCount only when none is held.
+`, len(ips)+1, strings.Join(ips, ", "), strings.Join(ips, ","))
 }
 
 // checkDoc compares a generated document with its file, rewriting it with
