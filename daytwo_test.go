@@ -17,6 +17,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 
 	"github.com/marathon-ha/marathon-ha/internal/config"
+	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/pulumimock"
 )
 
@@ -93,6 +94,7 @@ var keyChanges = []keyChange{
 	}},
 	{key: config.KeyAMINameFilter, value: "ubuntu/images/hvm-ssd/ubuntu-focal-20.04-amd64-server-2025*"},
 	{key: config.KeyRootVolumeSize, value: "40"},
+	{key: config.KeyRootVolumeSize, value: "20"},
 	{key: config.KeyVolumeDriver, value: "flocker", extra: []string{config.KeyConfirmVolumeDriverSwitch, "flocker"}},
 	{key: config.KeyAppPort, value: "8600"},
 	{key: config.KeyAppManifest, value: "apps/moby-counter.json"},
@@ -115,12 +117,18 @@ var keyChanges = []keyChange{
 
 // effect is what one config change does, by kind of resource.
 type effect struct {
-	change   keyChange
-	err      error // the preview's refusal, if any
-	steps    map[pulumimock.Step][]string
-	masters  pulumimock.Step // the worst step of any master
-	agents   pulumimock.Step
-	dataLost bool // the volume clean-up runs: its delete deletes the app's volume
+	change  keyChange
+	err     error // the preview's refusal, if any
+	steps   map[pulumimock.Step][]string
+	masters pulumimock.Step // the worst step of any master
+	agents  pulumimock.Step // of any fixed agent's instance (Flocker)
+	// refreshed: the agents' Auto Scaling group (REX-Ray) is updated with
+	// an instance refresh, which replaces every agent, one at a time.
+	refreshed bool
+	dataLost  bool // the volume clean-up runs: its delete deletes the app's volume
+	// onFlocker is the same change on a flocker stack, for keys that are
+	// not Flocker's own; nil when not run.
+	onFlocker *effect
 }
 
 // stepRank orders steps by how much they disturb.
@@ -130,9 +138,11 @@ var stepRank = map[pulumimock.Step]int{pulumimock.StepSame: 0, pulumimock.StepUp
 // flocker: each key's runs start from the same state.
 var firstUps = map[bool]*pulumimock.Mocks{}
 
-// effectOf previews, then runs, kc on a default stack.
-func effectOf(t *testing.T, kc keyChange) effect {
+// effectOf previews, then runs, kc on a default stack of the driver,
+// flocker's when flocker is set.
+func effectOf(t *testing.T, kc keyChange, flocker bool) effect {
 	t.Helper()
+	kc.flocker = flocker
 	base := baseConfig()
 	if kc.flocker {
 		base = flockerConfig()
@@ -187,6 +197,8 @@ func effectOf(t *testing.T, kc keyChange) effect {
 			e.masters = worst(e.masters, c.Step)
 		case typ == tInstance && strings.Contains(name, "-agents-"):
 			e.agents = worst(e.agents, c.Step)
+		case typ == tGroup && strings.Contains(name, "-agents-"):
+			e.refreshed = e.refreshed || c.Refresh
 		case typ == tCommand && strings.HasSuffix(name, "-volume-cleanup"):
 			e.dataLost = e.dataLost || c.Step == pulumimock.StepReplace || c.Step == pulumimock.StepDelete
 		}
@@ -210,34 +222,53 @@ func TestEveryKeyChangeSaysWhatItReplaces(t *testing.T) {
 	}
 	var effects []effect
 	for _, kc := range keyChanges {
-		e := effectOf(t, kc)
+		e := effectOf(t, kc, kc.flocker)
+		checkSays(t, e)
+		// A key that is not Flocker's own is changed on a flocker stack
+		// too: its description must hold for the fixed agents as well.
+		// The driver keys change the driver itself.
+		if !kc.flocker && kc.key != config.KeyVolumeDriver && kc.key != config.KeyConfirmVolumeDriverSwitch {
+			f := effectOf(t, kc, true)
+			checkSays(t, f)
+			e.onFlocker = &f
+		}
 		effects = append(effects, e)
-		desc := describe(kc.key)
-		says := func(phrases ...string) {
-			for _, p := range phrases {
-				if !strings.Contains(desc, p) {
-					t.Errorf("%s=%s %s, but its description does not say %q: %s", kc.key, kc.value, e.summary(), p, desc)
-				}
-			}
-		}
-		if e.err != nil {
-			says("refuse")
-			continue
-		}
-		switch {
-		case e.masters == pulumimock.StepReplace && kc.key == config.KeyFlockerControlImage:
-			says("replaces", "the master running the Flocker control service")
-		case e.masters == pulumimock.StepReplace:
-			says("replaces", "every master")
-		}
-		if e.agents == pulumimock.StepReplace {
-			says("replaces", "every agent")
-		}
-		if e.dataLost {
-			says("deletes the app's data")
-		}
 	}
 	checkDoc(t, "docs/day-two.md", dayTwoDoc(effects))
+}
+
+// checkSays checks that the description of e's key says what e does: a
+// refusal, replaced masters or agents, deleted data.
+func checkSays(t *testing.T, e effect) {
+	t.Helper()
+	kc := e.change
+	desc := describe(kc.key)
+	says := func(phrases ...string) {
+		for _, p := range phrases {
+			if !strings.Contains(desc, p) {
+				t.Errorf("%s=%s (flocker %v) %s, but its description does not say %q: %s", kc.key, kc.value, kc.flocker, e.summary(), p, desc)
+			}
+		}
+	}
+	if e.err != nil {
+		says("refuse")
+		return
+	}
+	switch {
+	case e.masters == pulumimock.StepReplace && kc.key == config.KeyFlockerControlImage:
+		says("replaces", "the master running the Flocker control service")
+	case e.masters == pulumimock.StepReplace:
+		says("replaces", "every master")
+	}
+	if e.agents == pulumimock.StepReplace {
+		says("replaces", "every agent")
+	}
+	if e.refreshed {
+		says("replaces", "every agent", "one at a time")
+	}
+	if e.dataLost {
+		says("deletes the app's data")
+	}
 }
 
 // describe returns a key's description.
@@ -252,7 +283,15 @@ func describe(key string) string {
 
 // summary says in a few words what the change does to the nodes and data.
 func (e effect) summary() string {
-	return fmt.Sprintf("does masters:%s agents:%s data lost:%v", e.masters, e.agents, e.dataLost)
+	return fmt.Sprintf("does masters:%s agents:%s refresh:%v data lost:%v", e.masters, e.agents, e.refreshed, e.dataLost)
+}
+
+// agentsOf says what a change does to the agents: a group's, or fixed.
+func agentsOf(e effect) string {
+	if e.refreshed {
+		return "**replaced one at a time** (the group's instance refresh)"
+	}
+	return nodes(e.agents)
 }
 
 // nodes says what a change does to a kind of node.
@@ -283,14 +322,38 @@ that force a new resource, from terraform-provider-aws's schema; steps.go: the e
 ignoreChanges, replaceOnChanges and replacementTrigger). "Refused" means the preview
 stops, naming the key, before anything changes.
 
-Updates in place that matter: a new instance type stops and starts each node
-(ModifyInstanceAttribute); a larger root volume is grown live (ModifyVolume, which
-cannot shrink a volume: a smaller rootVolumeSizeGiB fails at AWS); a changed app
-deployment re-posts the app to Marathon. A replaced master starts with an empty
-ZooKeeper: Marathon's apps and Mesos's registry are lost with it.
+The main columns are the default REX-Ray stack's, whose agents are an Auto Scaling group
+of one launch template; "on a flocker stack" is the same change on a flocker stack, whose
+agents are fixed instances (for the keys that are not Flocker's own or the driver's).
 
-| key | changed to | masters | agents | app's data | other changes |
-|---|---|---|---|---|---|
+Updates in place that matter: a new instance type stops and starts each master and each
+Flocker agent (ModifyInstanceAttribute); a larger root volume is grown live on masters
+and Flocker agents (ModifyVolume, which cannot shrink a volume: a
+rootVolumeSizeGiB below the size of the stack's first ` + "`up`" + ` is refused at preview,
+components/rootvolume.go; one smaller than a later growth but not below the first size
+is not caught and fails at AWS at the first master); a changed app deployment re-posts the app to
+Marathon. A replaced master starts with an empty ZooKeeper: Marathon's apps and Mesos's
+registry are lost with it.
+
+REX-Ray agents: any change of the launch template (instance type, image, key pair, root
+volume, user data) makes a new template version, and the group, which names the version
+and has an instance refresh, replaces every agent with it, one at a time: the refresh
+(Rolling, MinHealthyPercentage floor(100(n-1)/n), MaxHealthyPercentage 100) terminates one
+agent, launches its replacement and waits for it to be InService and past its health
+check grace period before the next (terraform-provider-aws
+internal/service/autoscaling/group.go, resourceGroupUpdate: StartInstanceRefresh on a
+launch_template change; components/autoscaling.go). The agent running the app is among
+them: Marathon restarts the app on another agent, and the volume driver moves its volume.
+The ` + "`pulumi up`" + ` ends when the refresh has started, not when it is done, and an ` + "`up`" + `
+that starts another refresh while one runs cancels the running one first
+(startInstanceRefresh on InstanceRefreshInProgress, same file): let a refresh finish
+(` + "`aws autoscaling describe-instance-refreshes`" + `) before the next change.
+
+`)
+	b.WriteString(olderStacksNote())
+	b.WriteString(`
+| key | changed to | masters | agents | app's data | on a flocker stack | other changes |
+|---|---|---|---|---|---|---|
 `)
 	for _, e := range effects {
 		val := e.change.value
@@ -301,8 +364,15 @@ ZooKeeper: Marathon's apps and Mesos's registry are lost with it.
 			val += fmt.Sprintf("` with %s `%s", e.change.extra[i], e.change.extra[i+1])
 		}
 		if e.err != nil {
-			fmt.Fprintf(&b, "| %s | `%s` | refused at preview | | | |\n", e.change.key, val)
+			fmt.Fprintf(&b, "| %s | `%s` | refused at preview | | | | |\n", e.change.key, val)
 			continue
+		}
+		flocker := ""
+		if f := e.onFlocker; f != nil {
+			flocker = fmt.Sprintf("masters %s, agents %s", nodes(f.masters), nodes(f.agents))
+			if f.err != nil {
+				flocker = "refused at preview"
+			}
 		}
 		data := "kept"
 		if e.dataLost {
@@ -320,9 +390,30 @@ ZooKeeper: Marathon's apps and Mesos's registry are lost with it.
 				other = append(other, fmt.Sprintf("%s: %s", step, strings.Join(names, ", ")))
 			}
 		}
-		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s |\n", e.change.key, val, nodes(e.masters), nodes(e.agents), data, strings.Join(other, "; "))
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %s |\n", e.change.key, val, nodes(e.masters), agentsOf(e), data, flocker, strings.Join(other, "; "))
 	}
 	return b.String()
+}
+
+// olderStacksNote is the doc's paragraph on stacks created before every
+// master address was reserved from the first up (components/network.go,
+// masterAddresses): nothing at preview checks who holds those addresses
+// (the mocks model no DescribeNetworkInterfaces), so the doc says how.
+func olderStacksNote() string {
+	ips := facts.MasterPrivateIPs(slices.Max(facts.MasterCounts))[1:]
+	return fmt.Sprintf(`Older stacks: a stack created before all %[1]d master addresses were reserved from its
+first `+"`up`"+` (only the current masters' were) gets the reservations of %[2]s on its
+next `+"`up`"+`, but a reservation does not free an address already in use: one of its agents
+or an interface of its ELB may hold one, and raising masterCount would then fail at
+RunInstances (InvalidIPAddress.InUse) midway, possibly after the existing masters were replaced. Nothing
+at preview checks this. Before raising masterCount on such a stack, run `+"`up`"+` once
+unchanged (it adds the reservations), then list who holds them:
+`+"`aws ec2 describe-network-interfaces --filters Name=subnet-id,Values=<subnet id> Name=addresses.private-ip-address,Values=%[3]s --query 'NetworkInterfaces[].[PrivateIpAddress,Description,Attachment.InstanceId]'`"+`.
+An agent holding one must be replaced first: with REX-Ray terminate it (the group
+launches its replacement outside the reserved addresses), with Flocker
+`+"`pulumi up --replace <its URN>`"+`. An ELB interface is the ELB's to move: check again later,
+and raise masterCount only when none is held.
+`, len(ips)+1, strings.Join(ips, ", "), strings.Join(ips, ","))
 }
 
 // checkDoc compares a generated document with its file, rewriting it with
@@ -419,6 +510,41 @@ func TestZoneMoveIsRefusedAtPreview(t *testing.T) {
 	}
 	if got := moved(m); len(got) > 0 {
 		t.Errorf("pinning the zone the stack is in changes:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// TestRootVolumeShrinkIsRefusedAtPreview: a smaller rootVolumeSizeGiB
+// would update the masters in place, and EBS cannot shrink a volume
+// (ModifyVolume): the up would fail at AWS midway. The preview refuses it,
+// naming the key, the recorded size and the way out, before anything
+// changes; a larger size goes through.
+func TestRootVolumeShrinkIsRefusedAtPreview(t *testing.T) {
+	for name, cfg := range map[string]func(...string) map[string]string{"rexray": baseConfig, "flocker": flockerConfig} {
+		for _, preview := range []bool{true, false} {
+			m, _, err := dayTwo(t, cfg(), cfg(config.KeyRootVolumeSize, "20"), preview)
+			if err == nil {
+				t.Fatalf("%s preview=%v: shrinking the root volumes was accepted:\n%s", name, preview, strings.Join(moved(m), "\n"))
+			}
+			for _, want := range []string{"marathon-ha:" + config.KeyRootVolumeSize, "30 GiB", "pulumi config set rootVolumeSizeGiB 30", "new stack"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%s: refusal does not say %q: %v", name, want, err)
+				}
+			}
+			for _, c := range m.Changes() {
+				// Delete: not registered before the refusal; a failed run deletes nothing.
+				if c.Step != pulumimock.StepSame && c.Step != pulumimock.StepDelete && !strings.HasPrefix(c.Key, tStash+"::") {
+					t.Errorf("%s preview=%v: %s %s before the refusal", name, preview, c.Step, c.Key)
+				}
+			}
+		}
+		m, _, err := dayTwo(t, cfg(), cfg(config.KeyRootVolumeSize, "40"), false)
+		if err != nil {
+			t.Fatalf("%s: growing the root volumes: %v", name, err)
+		}
+		again := pulumimock.NextRun(m)
+		if _, err := pulumimock.Run(program, again, "dev", cfg(config.KeyRootVolumeSize, "40"), false); err != nil {
+			t.Fatalf("%s: a run after growing: %v", name, err)
+		}
 	}
 }
 

@@ -209,7 +209,12 @@ func (b *clusterBuild) identity() error {
 	if err != nil {
 		return err
 	}
-	c.ClusterID = pulumi.All(rid.Hex, driver).ApplyT(func(v []any) string { return "mha-" + v[0].(string) }).(pulumi.StringOutput)
+	// So does a refused shrink of the root volumes (rootvolume.go).
+	rootVolume, err := guardRootVolume(b.ctx, b.name, b.cfg, c)
+	if err != nil {
+		return err
+	}
+	c.ClusterID = pulumi.All(rid.Hex, driver, rootVolume).ApplyT(func(v []any) string { return "mha-" + v[0].(string) }).(pulumi.StringOutput)
 	c.VolumeName = c.ClusterID.ApplyT(VolumeName).(pulumi.StringOutput)
 	stack := b.stack
 	b.tags = Tags{Stack: stack, ClusterID: c.ClusterID}

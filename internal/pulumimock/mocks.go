@@ -257,6 +257,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 				out[k] = v
 			}
 		}
+		updateComputed(change, old, out)
 	default:
 		switch args.TypeToken {
 		case "aws:ec2/instance:Instance":

@@ -1,6 +1,8 @@
 package pulumimock
 
 import (
+	"strings"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
@@ -29,8 +31,15 @@ type ReplaceRule struct {
 	// When, if set, decides the inputs whose replacement depends on the
 	// values (CustomizeDiff): it returns the top-level keys, among changed,
 	// that force a new resource.
-	When   func(olds, news resource.PropertyMap, changed []resource.PropertyKey) []resource.PropertyKey
-	Source string
+	When func(olds, news resource.PropertyMap, changed []resource.PropertyKey) []resource.PropertyKey
+	// Versioned are the inputs whose in-place update makes a new version
+	// of the resource: its computed latestVersion grows by one.
+	Versioned []string
+	// Refreshes, if set, says whether an in-place update with these changed
+	// paths replaces the resource's instances by itself (an Auto Scaling
+	// group's instance refresh), which the engine shows as an update.
+	Refreshes func(news resource.PropertyMap, changed []resource.PropertyPath) bool
+	Source    string
 }
 
 // ReplaceRules are the rules of every resource type the program may
@@ -104,13 +113,23 @@ var ReplaceRules = map[string]ReplaceRule{
 			return nil
 		},
 		Source: tf("internal/service/elb/load_balancer.go", "internal l.188, name l.229, name_prefix l.236; CustomizeDiff ForceNewIfChange subnets when all are removed l.53")},
-	// A launch template's other inputs make a new version in place; the
-	// group then replaces its instances by its instance refresh, which
-	// the engine does not see as a replacement.
+	// A launch template's other inputs make a new version in place
+	// (resourceLaunchTemplateUpdate: CreateLaunchTemplateVersion when any
+	// of updateKeys changes, l.1061-1112; latest_version ComputedIf on any
+	// change but name, name_prefix, description, default_version and
+	// update_default_version, l.963); the group, which names the version,
+	// then replaces its instances by its instance refresh, which the engine
+	// shows as an update of the group.
 	tLaunchTemplate: {ForceNew: []string{"name", "namePrefix"},
-		Source: tf("internal/service/ec2/ec2_launch_template.go", "name l.715, name_prefix l.723")},
+		Versioned: []string{"blockDeviceMappings", "capacityReservationSpecification", "cpuOptions", "creditSpecification", "description",
+			"disableApiStop", "disableApiTermination", "ebsOptimized", "elasticGpuSpecifications", "elasticInferenceAccelerator", "enclaveOptions",
+			"hibernationOptions", "iamInstanceProfile", "imageId", "instanceInitiatedShutdownBehavior", "instanceMarketOptions", "instanceRequirements",
+			"instanceType", "kernelId", "keyName", "licenseSpecifications", "metadataOptions", "monitoring", "networkInterfaces", "placement",
+			"privateDnsNameOptions", "ramDiskId", "securityGroupNames", "tagSpecifications", "userData", "vpcSecurityGroupIds"},
+		Source: tf("internal/service/ec2/ec2_launch_template.go", "name l.715, name_prefix l.723; a new version on update of updateKeys l.1061-1112")},
 	tGroup: {ForceNew: []string{"initialLifecycleHooks", "name", "namePrefix"},
-		Source: tf("internal/service/autoscaling/group.go", "initial_lifecycle_hook l.134, name l.702, name_prefix l.710")},
+		Refreshes: groupRefreshes,
+		Source:    tf("internal/service/autoscaling/group.go", "initial_lifecycle_hook l.134, name l.702, name_prefix l.710; instance refresh started on update l.1256-1495")},
 	tELBAttachment: {ForceNew: []string{"elb", "instance"},
 		Source: tf("internal/service/elb/attachment.go", "elb l.34, instance l.40")},
 	tRole: {ForceNew: []string{"name", "namePrefix", "path"},
@@ -146,4 +165,46 @@ var ReplaceRules = map[string]ReplaceRule{
 		Source: "pulumi/pulumi-command v1.2.1 provider/pkg/provider/common/inputs.go: only triggers replace (provider:\"replaceOnChanges\"; the SDK adds the replaceOnChanges option triggers[*]); other inputs update"},
 	stashType: {
 		Source: "pulumi/pulumi pkg/resource/deploy/builtins.go: an input change is an update (the output keeps its first value); only the replacementTrigger option replaces"},
+}
+
+// groupRefreshes is resourceGroupUpdate's instance refresh
+// (terraform-provider-aws internal/service/autoscaling/group.go at
+// patched-v5.14.0, l.1256-1495): a change of launch_configuration,
+// launch_template (its id, name or version) or mixed_instances_policy sets
+// shouldRefreshInstances (l.1256, l.1263, l.1283), as does a change of any
+// attribute the block's triggers name (l.1466-1477); then, when the group
+// has an instance_refresh block, the provider calls StartInstanceRefresh
+// (l.1463, l.1480-1495), and the group replaces every instance by its
+// strategy: with Rolling, terminate and launch a share at a time.
+func groupRefreshes(news resource.PropertyMap, changed []resource.PropertyPath) bool {
+	refresh := news["instanceRefresh"]
+	if !refresh.IsObject() {
+		return false
+	}
+	triggers := map[string]bool{"launchConfiguration": true, "launchTemplate": true, "mixedInstancesPolicy": true}
+	if t := refresh.ObjectValue()["triggers"]; t.IsArray() {
+		for _, v := range t.ArrayValue() {
+			if v.IsString() {
+				triggers[camel(v.StringValue())] = true // the block names Terraform attributes
+			}
+		}
+	}
+	for _, p := range changed {
+		if k, ok := p[0].(string); ok && triggers[k] {
+			return true
+		}
+	}
+	return false
+}
+
+// camel is a Terraform attribute's Pulumi name: desired_capacity ->
+// desiredCapacity.
+func camel(tf string) string {
+	parts := strings.Split(tf, "_")
+	for i := 1; i < len(parts); i++ {
+		if parts[i] != "" {
+			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+		}
+	}
+	return strings.Join(parts, "")
 }

@@ -24,7 +24,10 @@ import (
 //   - shouldTriggerReplace: a replacementTrigger that differs from the
 //     recorded one replaces (unknown counts as different, null on either
 //     side means no trigger);
-//   - a resource the program no longer registers is deleted.
+//   - a resource the program no longer registers is deleted;
+//   - an update the provider turns into more (ReplaceRule.Versioned: a
+//     launch template's new version; ReplaceRule.Refreshes: a group's
+//     instance refresh) is marked so.
 // A replaced resource gets new computed outputs (a new id, a new generated
 // name), so what reads them changes too, as the engine's preview shows
 // them unknown. Aliases and `pulumi up --replace` are not modelled.
@@ -48,6 +51,9 @@ type Change struct {
 	// Changed are the changed input paths; Replacing those of them (or
 	// "replacementTrigger") that force the replacement.
 	Changed, Replacing []string
+	// Refresh is set when the update replaces the resource's instances by
+	// itself: an Auto Scaling group's instance refresh (ReplaceRule.Refreshes).
+	Refresh bool
 }
 
 // NextRun returns mocks for the next `pulumi up` of the stack prev ran:
@@ -164,7 +170,27 @@ func (m *Mocks) decide(r Resource, old Resource, hasOld bool) (Change, error) {
 	default:
 		c.Step = StepSame
 	}
+	c.Refresh = c.Step == StepUpdate && rule.Refreshes != nil && rule.Refreshes(r.Inputs, changed)
 	return c, nil
+}
+
+// updateComputed sets the computed outputs an in-place update changes, in
+// out, the outputs kept from old: a new version's number.
+func updateComputed(c Change, old Resource, out resource.PropertyMap) {
+	rule := ReplaceRules[old.Type]
+	if c.Step != StepUpdate || len(rule.Versioned) == 0 {
+		return
+	}
+	for _, p := range c.Changed {
+		path, err := resource.ParsePropertyPath(p)
+		if err != nil || !slices.Contains(rule.Versioned, fmt.Sprint(path[0])) {
+			continue
+		}
+		if v := old.Outputs["latestVersion"]; v.IsNumber() {
+			out["latestVersion"] = resource.NewNumberProperty(v.NumberValue() + 1)
+		}
+		return
+	}
 }
 
 // diffPaths appends the paths where o and n differ: into objects, and into

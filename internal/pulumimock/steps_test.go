@@ -71,3 +71,59 @@ func TestDecide(t *testing.T) {
 		t.Error("a type without replacement rules was accepted")
 	}
 }
+
+// TestGroupRefresh: a group naming a new launch template version is
+// updated, and the update replaces its instances only when the group has
+// an instance_refresh block (resourceGroupUpdate); a change that is not a
+// trigger (the desired capacity) starts no refresh unless triggers name it.
+func TestGroupRefresh(t *testing.T) {
+	group := func(version string, capacity int, refresh map[string]any) Resource {
+		in := resource.NewPropertyMapFromMap(map[string]any{
+			"launchTemplate":  map[string]any{"id": "lt-1", "version": version},
+			"desiredCapacity": capacity,
+		})
+		if refresh != nil {
+			in["instanceRefresh"] = resource.NewPropertyValue(refresh)
+		}
+		return Resource{Type: tGroup, Name: "g", Custom: true, Inputs: in, ReplacementTrigger: resource.NewNullProperty()}
+	}
+	rolling := map[string]any{"strategy": "Rolling"}
+	withTrigger := map[string]any{"strategy": "Rolling", "triggers": []any{"desired_capacity"}}
+	tests := []struct {
+		name     string
+		old, new Resource
+		refresh  bool
+	}{
+		{"new version, refresh block", group("1", 2, rolling), group("2", 2, rolling), true},
+		{"new version, no refresh block", group("1", 2, nil), group("2", 2, nil), false},
+		{"capacity, refresh block", group("1", 2, rolling), group("1", 3, rolling), false},
+		{"capacity named by triggers", group("1", 2, withTrigger), group("1", 3, withTrigger), true},
+	}
+	m := &Mocks{Prior: map[string]Resource{}}
+	for _, tt := range tests {
+		c, err := m.decide(tt.new, tt.old, true)
+		if err != nil || c.Step != StepUpdate || c.Refresh != tt.refresh {
+			t.Errorf("%s: %s refresh %v (%v), want update refresh %v", tt.name, c.Step, c.Refresh, err, tt.refresh)
+		}
+	}
+	// The launch template's new version: an update of a versioned input
+	// grows latestVersion; a tag change does not.
+	lt := func(typ string, tags string) Resource {
+		return Resource{Type: tLaunchTemplate, Name: "t", Custom: true, ReplacementTrigger: resource.NewNullProperty(),
+			Inputs:  resource.NewPropertyMapFromMap(map[string]any{"instanceType": typ, "tags": map[string]any{"a": tags}}),
+			Outputs: resource.NewPropertyMapFromMap(map[string]any{"latestVersion": 1})}
+	}
+	for _, tt := range []struct {
+		name string
+		new  Resource
+		want float64
+	}{{"instance type", lt("m4.xlarge", "x"), 2}, {"tags", lt("m4.large", "y"), 1}} {
+		old := lt("m4.large", "x")
+		c, _ := m.decide(tt.new, old, true)
+		out := old.Outputs.Copy()
+		updateComputed(c, old, out)
+		if got := out["latestVersion"].NumberValue(); got != tt.want {
+			t.Errorf("%s: latestVersion %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
