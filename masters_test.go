@@ -266,8 +266,8 @@ func TestMastersOutputs(t *testing.T) {
 		t.Fatal("no deploy command")
 	}
 	env, _ := deploy.Input("environment").(map[string]any)
-	if env["MARATHON_URL"] != strings.Join(o.MarathonURLs, ",") {
-		t.Errorf("MARATHON_URL %v, want every master's Marathon: %s", env["MARATHON_URL"], strings.Join(o.MarathonURLs, ","))
+	if env["MHA_MARATHON_URL"] != strings.Join(o.MarathonURLs, ",") {
+		t.Errorf("MHA_MARATHON_URL %v, want every master's Marathon: %s", env["MHA_MARATHON_URL"], strings.Join(o.MarathonURLs, ","))
 	}
 	for _, m := range mastersOf(t, res) {
 		if !slices.Contains(deploy.Dependencies, m.Key()) {

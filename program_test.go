@@ -629,8 +629,8 @@ func TestAppDeploymentStep(t *testing.T) {
 		t.Errorf("triggers %v, deleteBeforeReplace %v: a replacement must never delete the new app", deploy.Input("triggers"), deploy.DeleteBeforeReplace)
 	}
 	env, _ := deploy.Input("environment").(map[string]any)
-	if !regexp.MustCompile(`^http://198\.51\.100\.\d+:8080$`).MatchString(fmt.Sprint(env["MARATHON_URL"])) {
-		t.Errorf("MARATHON_URL %v", env["MARATHON_URL"])
+	if !regexp.MustCompile(`^http://198\.51\.100\.\d+:8080$`).MatchString(fmt.Sprint(env["MHA_MARATHON_URL"])) {
+		t.Errorf("MHA_MARATHON_URL %v", env["MHA_MARATHON_URL"])
 	}
 	for _, dep := range []string{tInstance + "::marathon-ha-masters-1", tGroup + "::marathon-ha-agents-group"} {
 		if !slices.Contains(deploy.Dependencies, dep) {

@@ -20,12 +20,13 @@ var (
 	cleanupVolumesCommand = "go run ./scripts/cleanup-volumes"
 )
 
-// Environment variables of scripts/cleanup-volumes (see its usage).
+// Environment variables of scripts/cleanup-volumes and scripts/deploy-app
+// (see their usage).
 const (
 	envRegion             = "MHA_REGION"
 	envClusterID          = "MHA_CLUSTER_ID"
 	envVolumeDriver       = "MHA_VOLUME_DRIVER"
 	envFlockerClusterUUID = "MHA_FLOCKER_CLUSTER_UUID"
 	envVolumeName         = "MHA_VOLUME_NAME"
-	envMarathonURL        = "MARATHON_URL"
+	envMarathonURL        = "MHA_MARATHON_URL"
 )

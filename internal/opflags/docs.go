@@ -67,6 +67,13 @@ func Markdown() string {
 		}
 	}
 	b.WriteString("| every tool | `MHA_AWS_REGION` | `MHA_REGION` |\n")
+	for _, t := range tools {
+		for _, fl := range ToolEnv[t] {
+			for _, old := range fl.DeprecatedEnv {
+				fmt.Fprintf(&b, "| %s | `%s` | `%s` (or `--%s`) |\n", t, old, fl.Env[0], fl.Name)
+			}
+		}
+	}
 	b.WriteString("\n`--yes` guards what costs money or destroys. Without it the rehearsal asks at a terminal\n")
 	b.WriteString("and refuses to start (exit 2) when stdin is not one; kill-node asks for the instance id on\n")
 	b.WriteString("stdin; cleanup-volumes asks at a terminal, and run by `pulumi destroy` (no terminal) deletes\n")

@@ -281,37 +281,54 @@ func (f *FlagSet) NoArgs() error {
 
 func (f *FlagSet) applyEnv() error {
 	for _, fl := range Flags {
-		if f.Shared&fl.Set == 0 || len(fl.Env)+len(fl.DeprecatedEnv)+len(fl.Fallback) == 0 || f.IsSet(fl.Name) {
+		if f.Shared&fl.Set != 0 {
+			if err := f.fromVariables(fl); err != nil {
+				return err
+			}
+		}
+	}
+	for _, fl := range ToolEnv[f.Program] {
+		if err := f.fromVariables(fl); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fromVariables sets the flag fl.Name, when not given on the command
+// line, from the first of its variables set: Env, then DeprecatedEnv
+// (with a deprecation line), then Fallback.
+func (f *FlagSet) fromVariables(fl Flag) error {
+	if len(fl.Env)+len(fl.DeprecatedEnv)+len(fl.Fallback) == 0 || f.IsSet(fl.Name) {
+		return nil
+	}
+	type source struct {
+		name       string
+		deprecated bool
+	}
+	var sources []source
+	for _, e := range fl.Env {
+		sources = append(sources, source{e, false})
+	}
+	for _, e := range fl.DeprecatedEnv {
+		sources = append(sources, source{e, true})
+	}
+	for _, e := range fl.Fallback {
+		sources = append(sources, source{e, false})
+	}
+	for _, s := range sources {
+		v := strings.TrimSpace(f.getenv(s.name))
+		if v == "" {
 			continue
 		}
-		type source struct {
-			name       string
-			deprecated bool
+		if err := f.Lookup(fl.Name).Value.Set(v); err != nil {
+			return Usagef("%s=%q: %v", s.name, v, err)
 		}
-		var sources []source
-		for _, e := range fl.Env {
-			sources = append(sources, source{e, false})
+		f.fromEnv[fl.Name] = s.name
+		if s.deprecated {
+			f.used = append(f.used, fmt.Sprintf("%s: warning: %s is deprecated and goes in the next release: use %s\n", f.Program, s.name, fl.Env[0]))
 		}
-		for _, e := range fl.DeprecatedEnv {
-			sources = append(sources, source{e, true})
-		}
-		for _, e := range fl.Fallback {
-			sources = append(sources, source{e, false})
-		}
-		for _, s := range sources {
-			v := strings.TrimSpace(f.getenv(s.name))
-			if v == "" {
-				continue
-			}
-			if err := f.Lookup(fl.Name).Value.Set(v); err != nil {
-				return Usagef("%s=%q: %v", s.name, v, err)
-			}
-			f.fromEnv[fl.Name] = s.name
-			if s.deprecated {
-				f.used = append(f.used, fmt.Sprintf("%s: warning: %s is deprecated and goes in the next release: use %s\n", f.Program, s.name, fl.Env[0]))
-			}
-			break
-		}
+		return nil
 	}
 	return nil
 }

@@ -23,6 +23,21 @@ var Tools = map[string]Set{
 	"rehearsal": Cwd | AWSProfile | Region | VolumeDriver | JSON | Output | Yes | DryRun,
 }
 
+// ToolEnv are flags of a tool's own (not shared) that environment
+// variables fill when the flag is not given, as Parse fills the shared
+// ones: Env first, then DeprecatedEnv with a deprecation line. Only Name,
+// Env and DeprecatedEnv are used; the tool defines the flag itself.
+// Every variable has the MHA_ prefix; the old names go in the next release.
+var ToolEnv = map[string][]Flag{
+	// components/app.go sets it for the Pulumi command that deploys the app.
+	"deploy-app": {{Name: "marathon", Env: []string{"MHA_MARATHON_URL"}, DeprecatedEnv: []string{"MARATHON_URL"}}},
+	// .github/workflows/rehearsal.yml sets MHA_REHEARSAL_BACKEND.
+	"rehearsal": {
+		{Name: "backend", Env: []string{"MHA_REHEARSAL_BACKEND"}, DeprecatedEnv: []string{"REHEARSAL_BACKEND"}},
+		{Name: "runs-dir", Env: []string{"MHA_REHEARSAL_RUNS_DIR"}, DeprecatedEnv: []string{"REHEARSAL_RUNS_DIR"}},
+	},
+}
+
 // Names are the shared flags of s, in Flags order.
 func (s Set) Names() []string {
 	var out []string

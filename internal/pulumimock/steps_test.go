@@ -72,6 +72,30 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+// TestCommandEnvironmentRenameUpdates: renaming a variable of a Command's
+// environment (deploy-app's MARATHON_URL became MHA_MARATHON_URL) updates
+// the command in place on upgrade; only triggers replace it.
+func TestCommandEnvironmentRenameUpdates(t *testing.T) {
+	cmd := func(env map[string]any, triggers []any) Resource {
+		// The SDK registers every Command with replaceOnChanges triggers[*]
+		// (replace.go, command:local:Command).
+		return Resource{Type: "command:local:Command", Name: "cluster-app-deploy", Custom: true, ReplacementTrigger: resource.NewNullProperty(),
+			ReplaceOnChanges: []string{"triggers[*]"},
+			Inputs:           resource.NewPropertyMapFromMap(map[string]any{"create": "go run ./scripts/deploy-app --manifest -", "environment": env, "triggers": triggers})}
+	}
+	url := "http://198.51.100.10:8080"
+	old := cmd(map[string]any{"MARATHON_URL": url}, []any{"a"})
+	m := &Mocks{Prior: map[string]Resource{old.Key(): old}}
+	c, err := m.decide(cmd(map[string]any{"MHA_MARATHON_URL": url}, []any{"a"}), old, true)
+	if err != nil || c.Step != StepUpdate || len(c.Replacing) != 0 ||
+		!slices.Equal(c.Changed, []string{"environment.MARATHON_URL", "environment.MHA_MARATHON_URL"}) {
+		t.Errorf("environment rename: %s changed %v replacing %v (%v), want an update of both variables", c.Step, c.Changed, c.Replacing, err)
+	}
+	if c, _ := m.decide(cmd(map[string]any{"MARATHON_URL": url}, []any{"b"}), old, true); c.Step != StepReplace {
+		t.Errorf("changed triggers: %s, want replace", c.Step)
+	}
+}
+
 // TestGroupRefresh: a group naming a new launch template version is
 // updated, and the update replaces its instances only when the group has
 // an instance_refresh block (resourceGroupUpdate); a change that is not a

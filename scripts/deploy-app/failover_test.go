@@ -33,7 +33,7 @@ func (w *lineWriter) Write(b []byte) (int, error) {
 func (w *lineWriter) String() string { w.mu.Lock(); defer w.mu.Unlock(); return w.buf.String() }
 
 // The first master is down: deploy-app, given every master's Marathon as
-// the program gives it (MARATHON_URL, comma-separated), deploys through
+// the program gives it (MHA_MARATHON_URL, comma-separated), deploys through
 // the next, and deletes through it at destroy.
 func TestDeployWhenTheFirstMasterIsDown(t *testing.T) {
 	dead := marathontest.NewUnstartedServer(fast)
@@ -42,7 +42,7 @@ func TestDeployWhenTheFirstMasterIsDown(t *testing.T) {
 	defer s.Close()
 	s.AddAgent("10.42.1.20")
 	path, _ := renderedFile(t)
-	t.Setenv("MARATHON_URL", dead.URL()+","+s.URL())
+	t.Setenv("MHA_MARATHON_URL", dead.URL()+","+s.URL())
 
 	r := runCmd(t, "", append([]string{"--manifest", path, "--timeout", "5s"}, quick...)...)
 	if r.code != 0 {

@@ -50,7 +50,7 @@ several URLs the first is asked first; one that does not answer, or answers
 
 Options:
     --marathon URLS         Every master's Marathon base URL, comma-separated
-                            (default: the stack's, else $MARATHON_URL), e.g.
+                            (default: the stack's, else $MHA_MARATHON_URL), e.g.
                             http://10.0.1.10:8080,http://10.0.1.11:8080.
     --manifest FILE         App definition JSON; "-" reads stdin (default "-").
     --app-id ID             With --delete, the app to delete instead of the
@@ -189,9 +189,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return opflags.ExitCode(err)
 	}
-	if !fs.IsSet("marathon") {
-		o.marathonURL = os.Getenv("MARATHON_URL")
-	}
 	if !fs.IsSet("instances") {
 		o.instances = os.Getenv(envInstances)
 	}
@@ -203,7 +200,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	o.region, o.awsProfile, o.driver, o.dryRun = fs.Region, fs.AWSProfile, fs.VolumeDriver, fs.DryRun
 	if o.marathonURL == "" {
-		errorf(stderr, "no Marathon URL: pass --stack NAME, or --marathon http://MASTER:%d (every master's, comma-separated), or set MARATHON_URL", facts.MarathonPort)
+		errorf(stderr, "no Marathon URL: pass --stack NAME, or --marathon http://MASTER:%d (every master's, comma-separated), or set MHA_MARATHON_URL", facts.MarathonPort)
 		return 2
 	}
 

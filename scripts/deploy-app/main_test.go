@@ -53,7 +53,7 @@ func TestDeployPrintsOneJSONObjectAndIsIdempotent(t *testing.T) {
 	defer s.Close()
 	s.AddAgent("10.42.1.20")
 	path, _ := renderedFile(t)
-	t.Setenv("MARATHON_URL", s.URL())
+	t.Setenv("MHA_MARATHON_URL", s.URL())
 
 	for i, wantChanged := range []bool{true, false} {
 		r := runCmd(t, "", append([]string{"--manifest", path, "--timeout", "5s"}, quick...)...)
@@ -101,6 +101,35 @@ func TestDryRunContactsNothing(t *testing.T) {
 	}
 }
 
+// The Marathon URLs come from MHA_MARATHON_URL, as the program sets it
+// (components/app.go); the old MARATHON_URL still works for one release
+// with a deprecation line, and --marathon wins over both.
+func TestMarathonURLFromTheEnvironment(t *testing.T) {
+	_, doc := renderedFile(t)
+	for _, tc := range []struct {
+		name, now, old string
+		args           []string
+		want, warn     string
+	}{
+		{"new name", "http://198.51.100.10:8080", "", nil, "http://198.51.100.10:8080", ""},
+		{"old name", "", "http://198.51.100.11:8080", nil, "http://198.51.100.11:8080", "MARATHON_URL is deprecated and goes in the next release: use MHA_MARATHON_URL"},
+		{"new before old", "http://198.51.100.10:8080", "http://198.51.100.11:8080", nil, "http://198.51.100.10:8080", ""},
+		{"flag wins", "http://198.51.100.10:8080", "http://198.51.100.11:8080", []string{"--marathon", "http://198.51.100.12:8080"}, "http://198.51.100.12:8080", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("MHA_MARATHON_URL", tc.now)
+			t.Setenv("MARATHON_URL", tc.old)
+			r := runCmd(t, string(doc), append([]string{"--dry-run"}, tc.args...)...)
+			if r.code != 0 || !strings.HasPrefix(r.stdout, "PUT "+tc.want+"/v2/apps") {
+				t.Errorf("exit %d, stdout %q, stderr %q; want a PUT to %s", r.code, r.stdout, r.stderr, tc.want)
+			}
+			if warned := strings.Contains(r.stderr, "deprecated"); warned != (tc.warn != "") || !strings.Contains(r.stderr, tc.warn) {
+				t.Errorf("stderr %q, want deprecation line %q", r.stderr, tc.warn)
+			}
+		})
+	}
+}
+
 func TestDeleteByAppIDAndFromManifest(t *testing.T) {
 	s := marathontest.NewServer(fast)
 	defer s.Close()
@@ -138,6 +167,7 @@ func TestDeleteWhenMarathonIsGone(t *testing.T) {
 func TestRejectsBadInput(t *testing.T) {
 	s := marathontest.NewServer(fast)
 	defer s.Close()
+	t.Setenv("MHA_MARATHON_URL", "")
 	t.Setenv("MARATHON_URL", "")
 	tests := []struct {
 		name, stdin string

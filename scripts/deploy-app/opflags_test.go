@@ -33,6 +33,7 @@ func TestRendersFromTheStack(t *testing.T) {
 	s := marathontest.NewServer(fast)
 	defer s.Close()
 	s.AddAgent("10.42.1.20")
+	t.Setenv("MHA_MARATHON_URL", "")
 	t.Setenv("MARATHON_URL", "")
 	outs, _ := json.Marshal(map[string]any{"marathonUrl": s.URL(), "marathonUrls": []string{s.URL()}, "appUrl": "http://elb", "region": "eu-west-1",
 		"clusterId": "c0ffee12", "stack": "dev", "appId": facts.AppID, "failoverSettings": map[string]any{}, "volumeDriver": "rexray",

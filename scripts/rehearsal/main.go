@@ -62,10 +62,10 @@ Options:
     --operator-cidr CIDR   CIDR allowed to reach Marathon and SSH; "auto" asks
                            https://checkip.amazonaws.com for this machine's /32 (default auto).
     --backend URL          Pulumi state backend: s3://bucket?region=R or
-                           file:///abs/dir (default $REHEARSAL_BACKEND, else a file
-                           backend in the run directory).
+                           file:///abs/dir (default $MHA_REHEARSAL_BACKEND, else
+                           a file backend in the run directory).
     --runs-dir DIR         Parent of the per-run directories (default
-                           $REHEARSAL_RUNS_DIR, else ~/.marathon-ha/rehearsals).
+                           $MHA_REHEARSAL_RUNS_DIR, else ~/.marathon-ha/rehearsals).
     --volume-driver D      rexray or flocker (default rexray).
     --agent-count N        Mesos agents (default 2; --agents is its old spelling).
     --clicks N             Clicks written before the kill (default 20).
@@ -231,12 +231,11 @@ func newFlags(stderr io.Writer, getenv func(string) string) *opflags.FlagSet {
 func flagsOf(stderr io.Writer, getenv func(string) string) (*opflags.FlagSet, *options) {
 	var o options
 	fs := opflags.New(program, opflags.Tools[program], usage, stderr, getenv)
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
 	fs.StringVar(&o.cidr, "operator-cidr", "auto", "")
-	fs.StringVar(&o.backend, "backend", getenv("REHEARSAL_BACKEND"), "")
-	fs.StringVar(&o.runsDir, "runs-dir", getenv("REHEARSAL_RUNS_DIR"), "")
+	// Parse fills --backend and --runs-dir from MHA_REHEARSAL_BACKEND and
+	// MHA_REHEARSAL_RUNS_DIR (opflags.ToolEnv).
+	fs.StringVar(&o.backend, "backend", "", "")
+	fs.StringVar(&o.runsDir, "runs-dir", "", "")
 	fs.IntVar(&o.agents, "agent-count", config.DefaultAgentCount, "")
 	fs.IntVar(&o.clicks, "clicks", rehearsal.DefaultClicks, "")
 	fs.DurationVar(&o.flushWait, "flush-wait", 0, "")
@@ -316,7 +315,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	if o.runsDir == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return errorf(stderr, "no runs directory: pass --runs-dir or set REHEARSAL_RUNS_DIR (%v)", err)
+			return errorf(stderr, "no runs directory: pass --runs-dir or set MHA_REHEARSAL_RUNS_DIR (%v)", err)
 		}
 		o.runsDir = filepath.Join(home, ".marathon-ha", "rehearsals")
 	}

@@ -103,7 +103,7 @@ type harness struct {
 
 func newHarness(t *testing.T, st *stack) *harness {
 	h := &harness{st: st, sigs: make(chan os.Signal, 2), report: filepath.Join(t.TempDir(), "report.json"),
-		env:      map[string]string{"AWS_REGION": "eu-west-1", "REHEARSAL_RUNS_DIR": t.TempDir()},
+		env:      map[string]string{"AWS_REGION": "eu-west-1", "MHA_REHEARSAL_RUNS_DIR": t.TempDir()},
 		sweepEC2: ec2test.NewServer(), sweepELB: ec2test.NewELBServer()}
 	t.Cleanup(h.sweepEC2.Close)
 	t.Cleanup(h.sweepELB.Close)
@@ -170,7 +170,7 @@ func TestRehearsalPassesAndWritesTheReport(t *testing.T) {
 	}
 	o := h.opts
 	if o.Region != "eu-west-1" || o.OperatorCIDR != "198.51.100.23/32" || o.VolumeDriver != "flocker" || o.AgentCount != 3 ||
-		o.RunsDir != h.env["REHEARSAL_RUNS_DIR"] || o.ProjectDir != "." || o.Backend != "" {
+		o.RunsDir != h.env["MHA_REHEARSAL_RUNS_DIR"] || o.ProjectDir != "." || o.Backend != "" {
 		t.Errorf("stack options %+v", o)
 	}
 	r := h.readReport(t)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marathon-ha/marathon-ha/internal/opflags"
 	"github.com/marathon-ha/marathon-ha/internal/rehearsal"
 )
 
@@ -153,7 +154,17 @@ func TestWorkflowTimeoutsAddUp(t *testing.T) {
 func TestRunsRequireTheS3BackendAndPassphrase(t *testing.T) {
 	w, _ := loadWorkflow(t)
 	steps := w.Jobs["rehearsal"].Steps
-	if !strings.Contains(steps[0].Run, "REHEARSAL_BACKEND") || !strings.Contains(steps[0].Run, "PULUMI_CONFIG_PASSPHRASE") {
+	// The variable the rehearsal reads its --backend from.
+	backendVar := ""
+	for _, fl := range opflags.ToolEnv[program] {
+		if fl.Name == "backend" {
+			backendVar = fl.Env[0]
+		}
+	}
+	if backendVar == "" {
+		t.Fatal("opflags.ToolEnv gives the rehearsal's --backend no variable")
+	}
+	if !strings.Contains(steps[0].Run, "$"+backendVar) || !strings.Contains(steps[0].Run, "PULUMI_CONFIG_PASSPHRASE") {
 		t.Fatalf("the first step %+v is not the backend and passphrase check", steps[0])
 	}
 	if steps[0].If != "" {
@@ -162,8 +173,8 @@ func TestRunsRequireTheS3BackendAndPassphrase(t *testing.T) {
 	if len(w.On.Schedule) == 0 || w.On.WorkflowDispatch.Inputs == nil {
 		t.Fatal("the workflow is no longer both scheduled and manual: revisit this test")
 	}
-	if env := w.Jobs["rehearsal"].Env; env["REHEARSAL_BACKEND"] != "${{ vars.REHEARSAL_BACKEND }}" || env["PULUMI_CONFIG_PASSPHRASE"] != "${{ secrets.REHEARSAL_PASSPHRASE }}" {
-		t.Fatalf("job env %v does not carry the backend variable and the passphrase secret", env)
+	if env := w.Jobs["rehearsal"].Env; env[backendVar] != "${{ vars.REHEARSAL_BACKEND }}" || env["PULUMI_CONFIG_PASSPHRASE"] != "${{ secrets.REHEARSAL_PASSPHRASE }}" {
+		t.Fatalf("job env %v does not carry the backend variable (as %s) and the passphrase secret", env, backendVar)
 	}
 	bash, err := exec.LookPath("bash")
 	if err != nil {
@@ -180,7 +191,7 @@ func TestRunsRequireTheS3BackendAndPassphrase(t *testing.T) {
 		{"s3://rehearsal-state?region=us-east-1", "", "REHEARSAL_PASSPHRASE"},
 	} {
 		cmd := exec.Command(bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", steps[0].Run)
-		cmd.Env = append(os.Environ(), "REHEARSAL_BACKEND="+tc.backend, "PULUMI_CONFIG_PASSPHRASE="+tc.passphrase)
+		cmd.Env = append(os.Environ(), backendVar+"="+tc.backend, "PULUMI_CONFIG_PASSPHRASE="+tc.passphrase)
 		out, err := cmd.CombinedOutput()
 		if tc.want == "" {
 			if err != nil {

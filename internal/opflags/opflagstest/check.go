@@ -8,6 +8,7 @@ package opflagstest
 import (
 	"bytes"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -85,6 +86,8 @@ func Check(t *testing.T, tool Tool) {
 		}
 	}
 
+	checkToolEnv(t, tool)
+
 	var stdout, stderr bytes.Buffer
 	if code := tool.Run([]string{"-h"}, &stdout, &stderr); code != 0 {
 		t.Errorf("%s -h: exit %d, want 0", tool.Program, code)
@@ -111,6 +114,46 @@ func Check(t *testing.T, tool Tool) {
 		stderr.Reset()
 		if code := tool.Run(tool.Failing, &stdout, &stderr); code != 1 {
 			t.Errorf("%s %s: exit %d, want 1 (a runtime failure); stderr %q", tool.Program, strings.Join(tool.Failing, " "), code, stderr.String())
+		}
+	}
+}
+
+// checkToolEnv checks the tool's own variables (opflags.ToolEnv): the
+// MHA_ name fills its flag silently, the old name fills it with a
+// deprecation line naming the new one, and the flag wins over both.
+func checkToolEnv(t *testing.T, tool Tool) {
+	t.Helper()
+	for _, fl := range opflags.ToolEnv[tool.Program] {
+		if tool.Flags(io.Discard, nil).Lookup(fl.Name) == nil {
+			t.Errorf("%s: opflags.ToolEnv names --%s, which the tool does not define", tool.Program, fl.Name)
+			continue
+		}
+		for _, name := range append(append([]string{}, fl.Env...), fl.DeprecatedEnv...) {
+			deprecated := !slices.Contains(fl.Env, name)
+			for _, args := range [][]string{nil, {"--" + fl.Name, "from-flag"}} {
+				var stderr bytes.Buffer
+				fs := tool.Flags(&stderr, func(k string) string {
+					if k == name {
+						return "from-env"
+					}
+					return ""
+				})
+				if err := fs.Parse(args); err != nil {
+					t.Errorf("%s %v with %s set: %v", tool.Program, args, name, err)
+					continue
+				}
+				want := "from-env"
+				if args != nil {
+					want = "from-flag"
+				}
+				if got := fs.Lookup(fl.Name).Value.String(); got != want {
+					t.Errorf("%s %v with %s set: --%s is %q, want %q", tool.Program, args, name, fl.Name, got, want)
+				}
+				warned := strings.Contains(stderr.String(), name+" is deprecated") && strings.Contains(stderr.String(), "use "+fl.Env[0])
+				if wantWarn := deprecated && args == nil; warned != wantWarn {
+					t.Errorf("%s %v with %s set: deprecation line %v, want %v; stderr %q", tool.Program, args, name, warned, wantWarn, stderr.String())
+				}
+			}
 		}
 	}
 }
