@@ -127,30 +127,23 @@ func (c *Client) WaitFullStrength(ctx context.Context, s Scope, progress io.Writ
 	if progress == nil {
 		progress = io.Discard
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.waitTimeout)
-	defer cancel()
 	start := time.Now()
 	last := ""
-	tick := time.NewTicker(c.poll)
-	defer tick.Stop()
-	for {
-		g, err := c.AgentGroup(ctx, s)
-		if err != nil {
-			return time.Since(start), g, err
+	var g AgentGroup
+	err := c.pollUntil(ctx, func(ctx context.Context) (bool, error) {
+		var err error
+		if g, err = c.AgentGroup(ctx, s); err != nil {
+			return false, err
 		}
 		if line := g.String(); line != last {
 			fmt.Fprintf(progress, "%s (%s)\n", line, since(start))
 			last = line
 		}
-		if g.Full() {
-			return time.Since(start), g, nil
-		}
-		select {
-		case <-ctx.Done():
-			return time.Since(start), g, fmt.Errorf("waiting for the agents' group to be back to full strength: still %s after %s: %w", g, since(start), ctx.Err())
-		case <-tick.C:
-		}
-	}
+		return g.Full(), nil
+	}, func(err error) error {
+		return fmt.Errorf("waiting for the agents' group to be back to full strength: still %s after %s: %w", g, since(start), err)
+	})
+	return time.Since(start), g, err
 }
 
 // LiveAgentAddresses are the private addresses of the running agents of

@@ -345,41 +345,36 @@ func (c *Client) WaitState(ctx context.Context, id, state string, progress io.Wr
 	if progress == nil {
 		progress = io.Discard
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.waitTimeout)
-	defer cancel()
 	start := time.Now()
-	last := ""
-	tick := time.NewTicker(c.poll)
-	defer tick.Stop()
-	for {
-		got, err := c.InstanceState(ctx, id)
+	last, got := "", ""
+	return c.pollUntil(ctx, func(ctx context.Context) (bool, error) {
+		var err error
+		got, err = c.InstanceState(ctx, id)
 		if err != nil {
 			if state == string(types.InstanceStateNameTerminated) && errorCode(err) == "InvalidInstanceID.NotFound" {
 				fmt.Fprintf(progress, "instance %s: gone from the API, so terminated (%s)\n", id, since(start))
-				return nil
+				return true, nil
 			}
 			if ctx.Err() != nil {
-				return fmt.Errorf("waiting for instance %s to be %s: still %s after %s: %w", id, state, orUnknown(last), since(start), ctx.Err())
+				return false, fmt.Errorf("waiting for instance %s to be %s: still %s after %s: %w", id, state, orUnknown(last), since(start), ctx.Err())
 			}
-			return err
+			return false, err
 		}
 		if got != last {
 			fmt.Fprintf(progress, "instance %s: %s (%s)\n", id, got, since(start))
 			last = got
 		}
 		if got == state {
-			return nil
+			return true, nil
 		}
 		if got == string(types.InstanceStateNameTerminated) {
-			return fmt.Errorf("waiting for instance %s to be %s: it is terminated and will never be %s", id, state, state)
+			return false, fmt.Errorf("waiting for instance %s to be %s: it is terminated and will never be %s", id, state, state)
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for instance %s to be %s: still %s after %s: %w; look at it with `aws ec2 describe-instances --instance-ids %s`",
-				id, state, got, since(start), ctx.Err(), id)
-		case <-tick.C:
-		}
-	}
+		return false, nil
+	}, func(err error) error {
+		return fmt.Errorf("waiting for instance %s to be %s: still %s after %s: %w; look at it with `aws ec2 describe-instances --instance-ids %s`",
+			id, state, got, since(start), err, id)
+	})
 }
 
 func since(t time.Time) time.Duration { return time.Since(t).Round(time.Millisecond) }
