@@ -1,7 +1,8 @@
 // Package ec2test is an in-process stand-in for the few EC2 Query-API
 // actions marathon-ha's tools call: DescribeInstances, TerminateInstances,
-// DescribeVolumes, DeleteVolume, GetConsoleOutput (console.go) and the
-// security-group calls of the partition drill (groups.go). It
+// DescribeVolumes, DeleteVolume, GetConsoleOutput (console.go), the
+// security-group calls of the partition drill (groups.go) and the
+// program's preflight read GetInstanceMetadataDefaults (imds.go). It
 // speaks the wire protocol (form-encoded POST, XML answers in the 2016-11-15
 // namespace, AWS-shaped error documents), so tests drive it with the real
 // aws-sdk-go-v2 ec2 client and exercise the SDK's serializers,
@@ -216,6 +217,7 @@ type Server struct {
 	groups    []*secGroup         // groups.go
 	vpcs      map[string]bool     // the VPCs that exist: VpcID and those seeded
 	idSeq     int                 // the last generated resource id number
+	imds      MetadataDefaults    // imds.go
 }
 
 type instance struct {
