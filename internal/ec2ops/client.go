@@ -97,6 +97,8 @@ var partitionCalls = []string{"CreateSecurityGroup", "CreateTags", "AuthorizeSec
 func fixFor(call string, err error) string {
 	code := errorCode(err)
 	switch {
+	case (code == "UnauthorizedOperation" || strings.HasPrefix(code, "AccessDenied")) && call == "GetInstanceMetadataDefaults":
+		return "the AWS credentials in use may not call ec2:GetInstanceMetadataDefaults: grant it (docs/operator-iam-policy.json), or check the account's defaults yourself: `aws ec2 get-instance-metadata-defaults`"
 	case (code == "UnauthorizedOperation" || strings.HasPrefix(code, "AccessDenied")) && slices.Contains(partitionCalls, call):
 		return "the AWS credentials in use may not call ec2:" + call + ": the partition drill needs ec2:" + strings.Join(partitionCalls, ", ec2:") + " besides the describes"
 	case code == "UnauthorizedOperation" || strings.HasPrefix(code, "AccessDenied"):
