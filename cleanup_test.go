@@ -56,7 +56,7 @@ func runStack(t *testing.T, m *pulumimock.Mocks, stack string, config map[string
 		cfg[k] = v
 	}
 	rec := &dbrRecorder{Mocks: m, defined: map[string]bool{}}
-	err := pulumi.RunErr(program, pulumi.WithMocks(facts.Project, stack, rec), func(info *pulumi.RunInfo) { info.Config = cfg })
+	err := pulumimock.RunErr(program, m, pulumi.WithMocks(facts.Project, stack, rec), func(info *pulumi.RunInfo) { info.Config = cfg })
 	if err != nil {
 		t.Fatalf("program failed under mocks: %v", err)
 	}

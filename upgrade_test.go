@@ -133,7 +133,7 @@ func TestUpgradeOfAOneMasterStackKeepsItsMaster(t *testing.T) {
 		}
 		cfg[k] = v
 	}
-	err := pulumi.RunErr(program, pulumi.WithMocks(facts.Project, "dev", rec), func(info *pulumi.RunInfo) { info.Config = cfg })
+	err := pulumimock.RunErr(program, rec.Mocks, pulumi.WithMocks(facts.Project, "dev", rec), func(info *pulumi.RunInfo) { info.Config = cfg })
 	if err != nil {
 		t.Fatal(err)
 	}

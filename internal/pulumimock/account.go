@@ -40,6 +40,7 @@ type Account struct {
 	// Quotas by "service/code".
 	Quotas        map[string]Quota
 	InstanceTypes map[string]InstanceType
+	IMDS          AccountIMDS // what the program reads with the AWS SDK (account_imds.go)
 }
 
 // VPC is one existing VPC.
