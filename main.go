@@ -8,6 +8,7 @@ import (
 
 	"github.com/marathon-ha/marathon-ha/components"
 	"github.com/marathon-ha/marathon-ha/internal/config"
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	out "github.com/marathon-ha/marathon-ha/internal/stackoutputs"
 )
@@ -21,7 +22,14 @@ func program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	c, err := components.NewCluster(ctx, facts.Project, &components.ClusterArgs{Config: cfg, Stack: ctx.Stack()})
+	// The program's own AWS reads (the preflight's IMDS check). A test run
+	// hands it the mocks' account in the run's Go context (pulumimock.Run);
+	// `pulumi preview` and `up` carry none, and connect to AWS.
+	account, ok := ec2ops.AccountSettingsFrom(ctx.Context())
+	if !ok {
+		account = ec2ops.ConnectAccountSettings(ctx.Context(), cfg.Region, cfg.Profile)
+	}
+	c, err := components.NewCluster(ctx, facts.Project, &components.ClusterArgs{Config: cfg, Stack: ctx.Stack(), Account: account})
 	if err != nil {
 		return err
 	}

@@ -11,14 +11,17 @@ import (
 
 	"github.com/marathon-ha/marathon-ha/apps"
 	"github.com/marathon-ha/marathon-ha/internal/config"
+	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 	"github.com/marathon-ha/marathon-ha/internal/manifest"
 )
 
-// ClusterArgs are the validated stack config and the stack's name.
+// ClusterArgs are the validated stack config, the stack's name, and what
+// the preflight reads with the AWS SDK itself (preflight_imds.go).
 type ClusterArgs struct {
-	Config config.Config
-	Stack  string
+	Config  config.Config
+	Stack   string
+	Account ec2ops.AccountSettings
 }
 
 // Cluster is a whole marathon-ha cluster: network, key pair, Flocker PKI
@@ -87,6 +90,7 @@ type clusterBuild struct {
 	name   string
 	cfg    config.Config
 	stack  string
+	sdk    ec2ops.AccountSettings
 	c      *Cluster
 	parent pulumi.ResourceOrInvokeOption
 	// renderManifest renders and validates the app's definition.
@@ -156,7 +160,7 @@ func newClusterBuild(ctx *pulumi.Context, name string, args *ClusterArgs) (*clus
 	if c.AppHealthCheck, c.HasAppHealthCheck, err = manifest.HealthCheckOf(base); err != nil {
 		return nil, fmt.Errorf("app manifest (%s:%s): %w", facts.Project, config.KeyAppManifest, err)
 	}
-	return &clusterBuild{ctx: ctx, name: name, cfg: cfg, stack: args.Stack, c: c, renderManifest: renderManifest}, nil
+	return &clusterBuild{ctx: ctx, name: name, cfg: cfg, stack: args.Stack, sdk: args.Account, c: c, renderManifest: renderManifest}, nil
 }
 
 // lookUps asks AWS where the cluster goes, which image it boots and whose
@@ -186,7 +190,7 @@ func (b *clusterBuild) lookUps() error {
 // preflight asks the account what would fail later (preflight.go).
 func (b *clusterBuild) preflight() error {
 	var err error
-	b.account, err = preflight(b.ctx, b.cfg, b.stack, b.c)
+	b.account, err = preflight(b.ctx, b.cfg, b.stack, b.c, sdkAccount{b.sdk, b.caller.AccountId})
 	return err
 }
 

@@ -18,8 +18,9 @@ import (
 // The preflight asks the account, through data sources that run at every
 // preview, what would make `pulumi up` fail later or leave nodes that never
 // work, and refuses with the fix named. docs/preflight.md lists each check,
-// its source and what it cannot see (the account's IMDS enforcement has no
-// data source in pulumi-aws v6.83.4).
+// its source and what it cannot see. The account's IMDS defaults have no
+// data source in pulumi-aws v6.83.4: the program reads them with
+// aws-sdk-go-v2 itself (preflight_imds.go).
 
 // Service Quotas codes (Service Quotas console and `aws service-quotas
 // list-aws-default-service-quotas --service-code vpc|ec2`; the VPC codes
@@ -56,9 +57,10 @@ type preflightResult struct {
 }
 
 // preflight runs every check and reports every refusal at once.
-func preflight(ctx *pulumi.Context, cfg config.Config, stack string, parent pulumi.Resource) (preflightResult, error) {
+func preflight(ctx *pulumi.Context, cfg config.Config, stack string, parent pulumi.Resource, sdk sdkAccount) (preflightResult, error) {
 	var res preflightResult
 	var errs []error
+	errs = append(errs, imdsEnforcement(ctx, cfg, sdk))
 	key, err := ebsDefaultKey(ctx, cfg, parent)
 	res.EBSKeyARN = key
 	errs = append(errs, err)
