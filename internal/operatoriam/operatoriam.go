@@ -106,6 +106,8 @@ var Needs = []Need{
 		"ec2:DescribeImages", "ec2:DescribeAvailabilityZones", "ec2:DescribeInstanceTypeOfferings",
 		"ec2:GetEbsEncryptionByDefault", "ec2:GetEbsDefaultKmsKeyId", "ec2:DescribeVpcs", "ec2:DescribeInstanceTypes",
 		"servicequotas:GetAWSDefaultServiceQuota", "servicequotas:GetServiceQuota"}},
+	{"preflight (aws-sdk-go-v2)", "the program's own read of the account's default instance metadata options, which no data source answers (components/preflight_imds.go); whose credentials it reads with is asked of sts:GetCallerIdentity, which needs no permission", []string{
+		"ec2:GetInstanceMetadataDefaults"}},
 	{DeployApp, "the app step of `pulumi up`: reads each node's boot from its console while it waits for Marathon", []string{
 		"ec2:DescribeInstances", "ec2:GetConsoleOutput"}},
 	{CleanupVolumes, "the last step of `pulumi destroy`: deletes the volumes the driver created (the credentials' account is checked with sts:GetCallerIdentity, which needs no permission)", []string{
