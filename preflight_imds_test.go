@@ -66,8 +66,8 @@ func TestPreflightIMDSEnforced(t *testing.T) {
 // options, and pass without a word.
 func TestPreflightIMDSNotEnforced(t *testing.T) {
 	for name, d := range map[string]ec2ops.IMDSDefaults{
-		"no settings":                  {},
-		"tokens required, not enforced": {HTTPTokens: "required", HTTPTokensEnforced: "disabled", ManagedBy: "account"},
+		"no settings":                    {},
+		"tokens required, not enforced":  {HTTPTokens: "required", HTTPTokensEnforced: "disabled", ManagedBy: "account"},
 		"endpoint disabled, hop limit 2": {HTTPEndpoint: "disabled", HopLimit: 2, ManagedBy: "account"},
 		"a policy that does not enforce": {HTTPTokens: "required", ManagedBy: ec2ops.ManagedByPolicy},
 	} {
