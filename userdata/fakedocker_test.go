@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
 
 // The boot tests run the rendered scripts against fakes. docker is the fake
@@ -206,6 +208,9 @@ type fakeState struct {
 	// (the self-fence's tests: the agent's own and the ones Mesos
 	// launched); `docker ps` lists them and `docker kill` stops them.
 	Running []string `json:"running"`
+	// HubPulls counts the pulls this node made from Docker Hub
+	// (hubPull).
+	HubPulls int `json:"hubPulls"`
 }
 
 type fakePlugin struct {
@@ -214,8 +219,12 @@ type fakePlugin struct {
 	Settings []string `json:"settings"`
 }
 
-func statePath() string {
-	return filepath.Join(os.Getenv("MHA_ROOT"), "var/lib/fake-docker/state.json")
+func statePath() string { return statePathIn(os.Getenv("MHA_ROOT")) }
+
+// statePathIn is where the fake daemon of the node rooted at root keeps its
+// state.
+func statePathIn(root string) string {
+	return filepath.Join(root, "var/lib/fake-docker/state.json")
 }
 
 func loadState() (*fakeState, error) {
@@ -458,6 +467,9 @@ func (st *fakeState) pull(args []string, version string, release dockerRelease) 
 	if ref == "" || !ok {
 		return fmt.Errorf("fake docker: pull %q: not an image in testdata/images.json; record its ENTRYPOINT and CMD from its Dockerfile first", ref)
 	}
+	if err := st.hubPull(ref); err != nil {
+		return err
+	}
 	if img.Schema1 {
 		switch release.schema1 {
 		case "refuse":
@@ -471,6 +483,30 @@ func (st *fakeState) pull(args []string, version string, release dockerRelease) 
 	if !slices.Contains(st.Pulled, ref) {
 		st.Pulled = append(st.Pulled, ref)
 	}
+	return nil
+}
+
+// hubPull is the manifest request every pull from Docker Hub makes,
+// counted against its rate limit for unauthenticated pulls: per address
+// and hour, facts.DockerHubAnonymousPullsPerHour of them, including those
+// made before this boot (FAKE_HUB_PULLS_BEFORE: a previous holder of the
+// address, or an earlier boot in the hour). Past the limit the registry
+// answers 429 TOOMANYREQUESTS and the pull fails with exit status 1 and the
+// message Docker Hub sends (docker/docs content/manuals/docker-hub/usage/
+// pulls.md; distribution/distribution registry/api/errcode/errors.go,
+// Error.Error: the code lower-cased, ": ", the message); a refused request
+// is not counted. A reference naming another registry (a host with a dot
+// or a port first, or localhost: distribution/reference normalize.go
+// splitDockerDomain) is not Docker Hub's.
+func (st *fakeState) hubPull(ref string) error {
+	if first, _, ok := strings.Cut(ref, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		return nil
+	}
+	before, _ := strconv.Atoi(os.Getenv("FAKE_HUB_PULLS_BEFORE"))
+	if before+st.HubPulls >= facts.DockerHubAnonymousPullsPerHour {
+		return fmt.Errorf("Error response from daemon: %s: You have reached your unauthenticated pull rate limit. https://www.docker.com/increase-rate-limit", facts.DockerHubRateLimitCode)
+	}
+	st.HubPulls++
 	return nil
 }
 
@@ -959,6 +995,10 @@ func (st *fakeState) pluginInstall(args []string) error {
 		// moby/moby v26.1.4 plugin/errors.go ("plugin " + name + " already
 		// exists"), returned by backend_linux.go:271 Pull.
 		return fmt.Errorf("Error response from daemon: plugin %s already exists", name)
+	}
+	// The plugin's manifest comes from the registry like an image's.
+	if err := st.hubPull(ref); err != nil {
+		return err
 	}
 	_, disabled := opts["--disable"]
 	st.Plugins[name] = &fakePlugin{Ref: ref, Enabled: !disabled, Settings: settings}

@@ -355,21 +355,23 @@ func (n *node) Fence() fence {
 
 // Values the templates read; methods keep them next to their source.
 
-func (*node) BootScript() string          { return bootScript }
-func (*node) ImageScript() string         { return imageScript }
-func (*node) ImageDoneDir() string        { return imageDoneDir }
-func (*node) ImageDoneMarker() string     { return imageDoneFile }
-func (*node) LibScript() string           { return libScript }
-func (*node) NodeEnv() string             { return nodeEnv }
-func (*node) ReadyCheck() string          { return facts.ReadyCheckCommand }
-func (*node) BlockMetadataScript() string { return blockMetadata }
-func (*node) MetadataAddress() string     { return facts.InstanceMetadataAddress }
-func (*node) ReadyMarker() string         { return facts.ReadyMarkerPath }
-func (*node) FailedPrefix() string        { return facts.BootFailedPrefix }
-func (*node) BootLogFormat() string       { return bootlog.ShellFormat }
-func (*node) Schema1Env() string          { return facts.DockerSchema1Env }
-func (*node) DockerAptKeyURL() string     { return facts.DockerAptKeyURL }
-func (*node) DockerAptKeyPath() string    { return facts.DockerAptKeyPath }
+func (*node) BootScript() string             { return bootScript }
+func (*node) ImageScript() string            { return imageScript }
+func (*node) ImageDoneDir() string           { return imageDoneDir }
+func (*node) ImageDoneMarker() string        { return imageDoneFile }
+func (*node) LibScript() string              { return libScript }
+func (*node) NodeEnv() string                { return nodeEnv }
+func (*node) ReadyCheck() string             { return facts.ReadyCheckCommand }
+func (*node) BlockMetadataScript() string    { return blockMetadata }
+func (*node) MetadataAddress() string        { return facts.InstanceMetadataAddress }
+func (*node) ReadyMarker() string            { return facts.ReadyMarkerPath }
+func (*node) FailedPrefix() string           { return facts.BootFailedPrefix }
+func (*node) BootLogFormat() string          { return bootlog.ShellFormat }
+func (*node) Schema1Env() string             { return facts.DockerSchema1Env }
+func (*node) DockerHubRateLimitCode() string { return facts.DockerHubRateLimitCode }
+func (*node) DockerHubPullsPerHour() int     { return facts.DockerHubAnonymousPullsPerHour }
+func (*node) DockerAptKeyURL() string        { return facts.DockerAptKeyURL }
+func (*node) DockerAptKeyPath() string       { return facts.DockerAptKeyPath }
 func (*node) DockerAptKeyFingerprint() string {
 	return facts.DockerAptKeyFingerprint
 }
