@@ -45,7 +45,7 @@ func TestPreflightIMDSEnforced(t *testing.T) {
 			m := pulumimock.NewMocks()
 			m.Account.IMDS.Defaults = ec2ops.IMDSDefaults{HTTPTokens: "required", HTTPTokensEnforced: "enabled", ManagedBy: "account"}
 			preflightRefusal(t, m, baseConfig("volumeDriver", driver), "preflight IMDS: account 123456789012 enforces IMDSv2 at launch in us-east-1",
-				"set by the account", "REX-Ray 0.11.4 vendors aws-sdk-go v1.12.46", "Flocker 1.15 uses boto 2",
+				"set by the account", "REX-Ray 0.11.4 vendors aws-sdk-go v1.12.46", "Flocker 1.15 reads metadata with boto 2",
 				"`aws ec2 modify-instance-metadata-defaults --region us-east-1 --http-tokens-enforced disabled`", "docs/preflight.md")
 		})
 		t.Run(driver+", by a declarative policy", func(t *testing.T) {

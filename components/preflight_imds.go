@@ -25,7 +25,7 @@ import (
 // metadata options").
 
 // imdsDriversNeed is why the agents need IMDSv1, for the refusal.
-const imdsDriversNeed = "both volume drivers read instance metadata with IMDSv1 only (REX-Ray 0.11.4 vendors aws-sdk-go v1.12.46, older than its IMDSv2 support in v1.25.38; Flocker 1.15 uses boto 2), so the agents launch with httpTokens optional"
+const imdsDriversNeed = "both volume drivers read instance metadata with IMDSv1 only (REX-Ray 0.11.4 vendors aws-sdk-go v1.12.46, older than its IMDSv2 support in v1.25.38; Flocker 1.15 reads metadata with boto 2's get_instance_metadata and its credentials through boto3's botocore of 2016, flocker/node/agents/ebs.py at 1.15.0), so the agents launch with httpTokens optional"
 
 // sdkAccount is what the IMDS check reads with: the program's own SDK
 // reads, and the account the provider's credentials reach
