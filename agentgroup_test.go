@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/marathon-ha/marathon-ha/components"
 	"github.com/marathon-ha/marathon-ha/internal/bootbudget"
@@ -112,7 +113,7 @@ func TestAgentGroupInputs(t *testing.T) {
 			}
 			root := bdm[0].(map[string]any)
 			ebs, _ := root["ebs"].(map[string]any)
-			if root["deviceName"] != components.RootDeviceName || ebs["encrypted"] != "true" || ebs["volumeType"] != "gp3" || ebs["volumeSize"] != float64(30) || ebs["deleteOnTermination"] != "true" {
+			if root["deviceName"] != "/dev/sda1" || ebs["encrypted"] != "true" || ebs["volumeType"] != "gp3" || ebs["volumeSize"] != float64(30) || ebs["deleteOnTermination"] != "true" {
 				t.Errorf("root volume %v: want the fixed agents' (encrypted gp3, 30 GiB, deleted with the instance)", root)
 			}
 			specs, _ := lt.Input("tagSpecifications").([]any)
@@ -123,6 +124,69 @@ func TestAgentGroupInputs(t *testing.T) {
 				t.Error("the launch template's user data does not render the group's agent")
 			}
 		})
+	}
+}
+
+// withRootDevice answers getAmi as the mocks do but for the root device
+// name: an image that is not Canonical's (Amazon Linux's is /dev/xvda).
+type withRootDevice struct {
+	*pulumimock.Mocks
+	name string
+}
+
+func (m withRootDevice) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	out, err := m.Mocks.Call(args)
+	if err == nil && args.Token == "aws:ec2/getAmi:getAmi" {
+		out["rootDeviceName"] = resource.NewStringProperty(m.name)
+	}
+	return out, err
+}
+
+// TestRootDeviceIsTheAMIs: the launch template's root mapping names the
+// root device of the AMI the nodes boot, looked up or configured, in
+// preview as in up: a mapping under another name would leave the root
+// volume at the AMI's size, unencrypted, and add an empty volume beside it
+// (EC2 User Guide, "Block device mappings"). An AMI naming none stops the
+// program.
+func TestRootDeviceIsTheAMIs(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		cfg    map[string]string
+		device string
+	}{
+		{"looked up", baseConfig(), "/dev/xvda"},
+		{"amiId", baseConfig("amiId", "ami-0123456789abcdef0"), "/dev/xvda"},
+		{"none", baseConfig(), ""},
+	} {
+		for _, preview := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, preview %v", c.name, preview), func(t *testing.T) {
+				m := pulumimock.NewMocks()
+				cfg := map[string]string{}
+				for k, v := range c.cfg {
+					if !strings.Contains(k, ":") {
+						k = facts.Project + ":" + k
+					}
+					cfg[k] = v
+				}
+				err := pulumi.RunErr(program, pulumi.WithMocks(facts.Project, "dev", withRootDevice{m, c.device}), func(info *pulumi.RunInfo) {
+					info.Config, info.DryRun = cfg, preview
+				})
+				if c.device == "" {
+					if err == nil || !strings.Contains(err.Error(), "names no root device") {
+						t.Errorf("an AMI without a root device name: %v", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, lt := agentGroup(t, &pulumimock.Result{Resources: m.Resources()})
+				bdm, _ := lt.Input("blockDeviceMappings").([]any)
+				if len(bdm) != 1 || bdm[0].(map[string]any)["deviceName"] != c.device {
+					t.Errorf("block device mappings %v: want the AMI's root device %s", bdm, c.device)
+				}
+			})
+		}
 	}
 }
 

@@ -367,10 +367,24 @@ func TestAMILookupFindsDeprecatedImages(t *testing.T) {
 	}
 }
 
-func TestExplicitAMISkipsTheLookupAndCanMoveNodes(t *testing.T) {
-	m := pulumimock.NewMocks()
-	m.Images = nil // any lookup would fail
-	res := zoneRun(t, m, baseConfig("amiId", "ami-0abcdef1234567890"))
+// TestExplicitAMISkipsTheNameLookupAndCanMoveNodes: amiId is looked up by
+// its id alone (for its root device, pickAMI): an image of another owner
+// whose name no filter matches is found, and one the account cannot see
+// stops the preview naming amiId.
+func TestExplicitAMISkipsTheNameLookupAndCanMoveNodes(t *testing.T) {
+	mocks := func() *pulumimock.Mocks {
+		m := pulumimock.NewMocks()
+		// The only image: a prepared one of another account, shared with
+		// this one; any lookup by owner or name would fail.
+		m.Images = []pulumimock.Image{{ID: "ami-0abcdef1234567890", Name: "team-prepared-mesos-20261101", Owner: "210987654321",
+			Architecture: "x86_64", VirtualizationType: "hvm", RootDeviceType: "ebs", Created: m.Now.AddDate(0, -1, 0)}}
+		return m
+	}
+	if _, err := pulumimock.Run(program, mocks(), "dev", baseConfig("amiId", "ami-0fffffffffffffff0"), true); err == nil ||
+		!strings.Contains(err.Error(), "marathon-ha:amiId ami-0fffffffffffffff0: no x86_64 HVM EBS-backed image with that id") {
+		t.Errorf("an amiId the account cannot see: %v, want the preview stopped naming amiId", err)
+	}
+	res := zoneRun(t, mocks(), baseConfig("amiId", "ami-0abcdef1234567890"))
 	insts := res.OfType(tInstance)
 	if len(insts) != 1 {
 		t.Fatalf("%d instances, want the master (the agents are a group)", len(insts))

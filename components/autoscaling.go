@@ -44,13 +44,6 @@ const (
 	// stay unset: app-less agents are never InService with the ELB, so a
 	// wait for ELB capacity would never end.
 	GroupCapacityTimeout = 10 * time.Minute
-	// RootDeviceName is the root device of Canonical's Ubuntu AMIs, which
-	// the launch template's block device mapping must name to set the root
-	// volume's size, type and encryption (EC2 User Guide, "Block device
-	// mappings": a mapping whose device name is the AMI's root device
-	// overrides the root volume). An ec2.Instance sets it by
-	// root_block_device without naming it.
-	RootDeviceName = "/dev/sda1"
 )
 
 // RefreshMinHealthyPercentage is the instance refresh's
@@ -131,7 +124,13 @@ func newAgentGroup(ctx *pulumi.Context, name string, a agentGroupArgs, opts ...p
 			HttpEndpoint: md.HttpEndpoint, HttpTokens: md.HttpTokens, HttpPutResponseHopLimit: md.HttpPutResponseHopLimit,
 		},
 		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{&ec2.LaunchTemplateBlockDeviceMappingArgs{
-			DeviceName: pulumi.String(RootDeviceName),
+			// The AMI's root device (pickAMI): a mapping that names it
+			// overrides the root volume, any other name adds a volume beside
+			// it (EC2 User Guide, "Block device mappings"). An ec2.Instance
+			// sets root_block_device without naming it. With KeepAMI the name
+			// is the newest image's while imageId keeps the first: images
+			// of one owner and name filter share it (Canonical's: /dev/sda1).
+			DeviceName: pulumi.String(a.Node.RootDeviceName),
 			Ebs: &ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
 				// The provider's nullable booleans are strings.
 				Encrypted: pulumi.String("true"), DeleteOnTermination: pulumi.String("true"),

@@ -313,7 +313,7 @@ func (b *clusterBuild) policy(role string) pulumi.StringOutput {
 // node is what every instance of a role shares.
 func (b *clusterBuild) node(instanceType string, sg pulumi.IDOutput) NodeArgs {
 	c := b.c
-	return NodeArgs{AMI: c.AMI, KeepAMI: b.ami.FromLookup, InstanceType: instanceType, SubnetID: c.Network.SubnetID, SecurityGroupID: sg,
+	return NodeArgs{AMI: c.AMI, KeepAMI: b.ami.FromLookup, RootDeviceName: b.ami.RootDeviceName, InstanceType: instanceType, SubnetID: c.Network.SubnetID, SecurityGroupID: sg,
 		KeyName: c.KeyPair.KeyName, RootVolumeGiB: b.cfg.RootVolumeGiB}
 }
 

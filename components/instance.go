@@ -10,7 +10,9 @@ type NodeArgs struct {
 	AMI pulumi.StringInput
 	// KeepAMI ignores later changes of AMI (nodeOptions): true when the AMI
 	// comes from the look-up, false when amiId names it.
-	KeepAMI         bool
+	KeepAMI bool
+	// RootDeviceName is the AMI's root device, from DescribeImages (pickAMI).
+	RootDeviceName  string
 	InstanceType    string
 	SubnetID        pulumi.StringInput
 	SecurityGroupID pulumi.StringInput

@@ -197,35 +197,55 @@ type amiChoice struct {
 	// FromLookup is true when amiId is unset: the nodes then ignore later
 	// changes of the look-up's answer (NodeArgs.KeepAMI).
 	FromLookup bool
+	// RootDeviceName is the image's root device ("/dev/sda1" on Canonical's
+	// Ubuntu images), which a launch template's block device mapping must
+	// name to size and encrypt the root volume (NodeArgs.RootDeviceName).
+	RootDeviceName string
 }
 
-// pickAMI returns the configured AMI, without any look-up, or the newest
-// one matching the owner and name filter, deprecated images included.
-// Canonical deprecates all but the latest serial of an LTS past its end of
-// standard support (Ubuntu on AWS docs, "AWS image retention policies"),
-// and AWS caps a public AMI's deprecation time at two years after its
-// creation (API reference, EnableImageDeprecation), so by then every focal
-// image is deprecated; DescribeImages leaves deprecated images out unless
-// IncludeDeprecated is set (API reference, DescribeImages), and the lookup
-// would fail every preview, existing stacks included.
+// pickAMI returns the configured AMI, or the newest one matching the owner
+// and name filter, deprecated images included. Canonical deprecates all
+// but the latest serial of an LTS past its end of standard support (Ubuntu
+// on AWS docs, "AWS image retention policies"), and AWS caps a public
+// AMI's deprecation time at two years after its creation (API reference,
+// EnableImageDeprecation), so by then every focal image is deprecated;
+// DescribeImages leaves deprecated images out unless IncludeDeprecated is
+// set (API reference, DescribeImages), and the lookup would fail every
+// preview, existing stacks included.
+//
+// A configured AMI is looked up by its id alone, no owner or name filter:
+// the root device name "differs by AMI: /dev/sda1 or /dev/xvda" and is
+// read from DescribeImages (EC2 User Guide, "Device names for volumes on
+// Amazon EC2 instances"), which lists every image one may launch ("public
+// images, private images that you own, and private images owned by other
+// AWS accounts for which you have explicit launch permissions": aws-sdk-go-v2
+// service/ec2 v1.344.2 api_op_DescribeImages.go). Data sources answer in
+// preview too, so the name is known before anything is created.
 func pickAMI(ctx *pulumi.Context, cfg config.Config, parent pulumi.Resource) (amiChoice, error) {
-	if cfg.AMIID != "" {
-		return amiChoice{ID: cfg.AMIID}, nil
-	}
-	ami, err := ec2.LookupAmi(ctx, &ec2.LookupAmiArgs{
-		Owners:            []string{cfg.AMIOwner},
-		MostRecent:        pulumi.BoolRef(true),
+	args := &ec2.LookupAmiArgs{
 		IncludeDeprecated: pulumi.BoolRef(true),
 		Filters: []ec2.GetAmiFilter{
-			{Name: "name", Values: []string{cfg.AMINameFilter}},
 			{Name: "architecture", Values: []string{"x86_64"}},
 			{Name: "virtualization-type", Values: []string{"hvm"}},
 			{Name: "root-device-type", Values: []string{"ebs"}},
 		},
-	}, pulumi.Parent(parent))
-	if err != nil {
+	}
+	if cfg.AMIID != "" {
+		args.Filters = append(args.Filters, ec2.GetAmiFilter{Name: "image-id", Values: []string{cfg.AMIID}})
+	} else {
+		args.Owners, args.MostRecent = []string{cfg.AMIOwner}, pulumi.BoolRef(true)
+		args.Filters = append(args.Filters, ec2.GetAmiFilter{Name: "name", Values: []string{cfg.AMINameFilter}})
+	}
+	ami, err := ec2.LookupAmi(ctx, args, pulumi.Parent(parent))
+	switch {
+	case err != nil && cfg.AMIID != "":
+		return amiChoice{}, fmt.Errorf("%s:%s %s: no x86_64 HVM EBS-backed image with that id that this account may launch in %s (deregistered, not shared with it, or another region's?): %w",
+			facts.Project, config.KeyAMIID, cfg.AMIID, cfg.Region, err)
+	case err != nil:
 		return amiChoice{}, fmt.Errorf("no AMI owned by %s matches %q in %s (config %s:%s and %s:%s; or set %s:%s): %w",
 			cfg.AMIOwner, cfg.AMINameFilter, cfg.Region, facts.Project, config.KeyAMIOwner, facts.Project, config.KeyAMINameFilter, facts.Project, config.KeyAMIID, err)
+	case ami.RootDeviceName == "":
+		return amiChoice{}, fmt.Errorf("AMI %s names no root device: the agents' launch template cannot size or encrypt its root volume", ami.Id)
 	}
-	return amiChoice{ID: ami.Id, FromLookup: true}, nil
+	return amiChoice{ID: ami.Id, FromLookup: cfg.AMIID == "", RootDeviceName: ami.RootDeviceName}, nil
 }

@@ -368,30 +368,35 @@ func describeGroup(ctx context.Context, api GroupsAPI, id string) (types.Securit
 var errInstanceGone = errors.New("the instance is gone")
 
 // waitGroups polls DescribeInstances until the instance shows exactly
-// want (in any order) and returns when it first did.
+// want (in any order) and returns when it first did, or when it was first
+// seen gone (errInstanceGone), within the Client's wait timeout.
 func (c *Client) waitGroups(ctx context.Context, id string, want []string) (time.Time, error) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, c.waitTimeout)
-	defer cancel()
+	var at time.Time
 	var last []string
-	for {
+	err := c.pollUntil(ctx, func(ctx context.Context) (bool, error) {
 		in, err := c.describeOne(ctx, id, "reading the security groups of instance "+id)
-		now := time.Now()
+		at = time.Now()
 		switch {
 		case errorCode(err) == "InvalidInstanceID.NotFound":
-			return now, errInstanceGone
+			return true, errInstanceGone
 		case err != nil:
-			return time.Time{}, err
+			return true, err
 		case in.State == string(types.InstanceStateNameShuttingDown) || in.State == string(types.InstanceStateNameTerminated):
-			return now, errInstanceGone
-		case sameSet(in.SecurityGroups, want):
-			return now, nil
+			return true, errInstanceGone
 		}
 		last = in.SecurityGroups
-		if err := ctxsleep.Sleep(ctx, c.poll); err != nil {
-			return time.Time{}, fmt.Errorf("instance %s still shows groups %v, not %v, after %s: %w", id, last, want, since(start), err)
-		}
+		return sameSet(in.SecurityGroups, want), nil
+	}, func(err error) error {
+		return fmt.Errorf("instance %s still shows groups %v, not %v, after %s: %w", id, last, want, since(start), err)
+	})
+	switch {
+	case errors.Is(err, errInstanceGone):
+		return at, err
+	case err != nil:
+		return time.Time{}, err
 	}
+	return at, nil
 }
 
 func sameSet(a, b []string) bool {

@@ -33,7 +33,11 @@ func Markdown() string {
 		for _, e := range fl.Fallback {
 			env = append(env, "`"+e+"`")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, strings.ReplaceAll(fl.Help, "|", "\\|"), strings.Join(env, ", "))
+		help := fl.Help
+		if fl.StacksValue { // each tool's -h names only the flags it takes (HelpFor)
+			help = strings.TrimSuffix(help, ".") + " (with --stack or --outputs, in a tool that takes them: the stack's)."
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, strings.ReplaceAll(help, "|", "\\|"), strings.Join(env, ", "))
 	}
 	tools := make([]string, 0, len(Tools))
 	for t := range Tools {

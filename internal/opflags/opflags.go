@@ -41,6 +41,10 @@ type Flag struct {
 	Name string
 	Arg  string // "" for a boolean flag
 	Help string
+	// StacksValue marks a value a stack also has: given with --stack or
+	// --outputs, it must be the stack's (LoadOutputs), and HelpFor says
+	// so where the tool takes those flags.
+	StacksValue bool
 	// Env are the variables read when the flag is not given, in order.
 	Env []string
 	// Fallback are variables of other tools (the AWS CLI's) read last.
@@ -56,12 +60,31 @@ var Flags = []Flag{
 	{Set: Cwd, Name: "cwd", Arg: "DIR", Help: "Pulumi project directory (pulumi --cwd; default: the current one).", Env: []string{"MHA_CWD"}},
 	{Set: Outputs, Name: "outputs", Arg: "FILE", Help: "Read the stack outputs from FILE (`pulumi stack output --json --show-secrets`; \"-\": stdin) instead of --stack."},
 	{Set: AWSProfile, Name: "aws-profile", Arg: "P", Help: "AWS shared-config profile (default: the SDK's chain: AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO, an instance role).", Env: []string{"MHA_AWS_PROFILE"}},
-	{Set: Region, Name: "region", Arg: "R", Help: "AWS region (with --stack or --outputs: the stack's).", Env: []string{"MHA_REGION"}, DeprecatedEnv: []string{"MHA_AWS_REGION"}, Fallback: []string{"AWS_REGION", "AWS_DEFAULT_REGION"}},
-	{Set: VolumeDriver, Name: "volume-driver", Arg: "D", Help: "Volume driver, rexray or flocker (with --stack or --outputs: the stack's).", Env: []string{"MHA_VOLUME_DRIVER"}},
+	{Set: Region, Name: "region", Arg: "R", Help: "AWS region.", StacksValue: true, Env: []string{"MHA_REGION"}, DeprecatedEnv: []string{"MHA_AWS_REGION"}, Fallback: []string{"AWS_REGION", "AWS_DEFAULT_REGION"}},
+	{Set: VolumeDriver, Name: "volume-driver", Arg: "D", Help: "Volume driver, rexray or flocker.", StacksValue: true, Env: []string{"MHA_VOLUME_DRIVER"}},
 	{Set: JSON, Name: "json", Help: "Print the result as JSON on stdout; the human lines go to stderr."},
 	{Set: Output, Name: "output", Arg: "FILE", Help: "Write the file the tool makes to FILE."},
 	{Set: Yes, Name: "yes", Help: "Do not ask before what costs money or destroys (the tool's help says when it asks)."},
 	{Set: DryRun, Name: "dry-run", Help: "Show what would be done, change nothing, exit 0.", Env: []string{"MHA_DRY_RUN"}},
+}
+
+// HelpFor is fl's help in a tool that takes the shared flags s: a
+// stack's value says which of --stack and --outputs give the stack there
+// (the rehearsal, which makes its stack, has neither).
+func (fl Flag) HelpFor(s Set) string {
+	if !fl.StacksValue {
+		return fl.Help
+	}
+	var from []string
+	for _, f := range []Set{Stack, Outputs} {
+		if s&f != 0 {
+			from = append(from, "--"+f.Names()[0])
+		}
+	}
+	if len(from) == 0 {
+		return fl.Help
+	}
+	return strings.TrimSuffix(fl.Help, ".") + " (with " + strings.Join(from, " or ") + ": the stack's)."
 }
 
 // Values are the shared flags' values after Parse.
@@ -133,9 +156,9 @@ func New(program string, shared Set, usage string, stderr io.Writer, getenv func
 			continue
 		}
 		if p, ok := strs[fl.Name]; ok {
-			f.StringVar(p, fl.Name, "", fl.Help)
+			f.StringVar(p, fl.Name, "", fl.HelpFor(shared))
 		} else {
-			f.BoolVar(bools[fl.Name], fl.Name, false, fl.Help)
+			f.BoolVar(bools[fl.Name], fl.Name, false, fl.HelpFor(shared))
 		}
 	}
 	return f
@@ -154,7 +177,7 @@ func (f *FlagSet) Help() string {
 		if fl.Arg != "" {
 			name += " " + fl.Arg
 		}
-		help := fl.Help
+		help := fl.HelpFor(f.Shared)
 		if env := append(append([]string{}, fl.Env...), fl.Fallback...); len(env) > 0 {
 			help += " Env: " + strings.Join(env, ", ") + "."
 		}

@@ -118,12 +118,19 @@ func TestNeedYes(t *testing.T) {
 	if err := fs.Parse(nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := fs.NeedYes(strings.NewReader(""), "this bills"); ExitCode(err) != 2 || !strings.Contains(err.Error(), "--yes") {
+	if err := fs.NeedYes(false, "this bills"); ExitCode(err) != 2 || !strings.Contains(err.Error(), "--yes") {
 		t.Errorf("no --yes, stdin not a terminal: %v", err)
 	}
+	if err := fs.NeedYes(true, "this bills"); err != nil {
+		t.Errorf("no --yes, stdin a terminal to ask on: %v", err)
+	}
 	fs.Yes = true
-	if err := fs.NeedYes(strings.NewReader(""), "this bills"); err != nil {
+	if err := fs.NeedYes(false, "this bills"); err != nil {
 		t.Error(err)
+	}
+	fs.Yes, fs.DryRun = false, true
+	if err := fs.NeedYes(false, "this bills"); err != nil {
+		t.Errorf("--dry-run bills nothing: %v", err)
 	}
 }
 

@@ -100,9 +100,9 @@ func IsTerminal(r io.Reader) bool {
 
 // NeedYes is a usage error when what follows costs money or destroys,
 // neither --yes nor --dry-run is given, and stdin is not a terminal to ask
-// on.
-func (f *FlagSet) NeedYes(stdin io.Reader, what string) error {
-	if f.Yes || f.DryRun || IsTerminal(stdin) {
+// on (atTerminal: IsTerminal(stdin), passed in so tests need no pty).
+func (f *FlagSet) NeedYes(atTerminal bool, what string) error {
+	if f.Yes || f.DryRun || atTerminal {
 		return nil
 	}
 	return Usagef("%s, and stdin is not a terminal to ask on: pass --yes to go ahead, or --dry-run to see the plan", what)

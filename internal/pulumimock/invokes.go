@@ -330,7 +330,7 @@ func (m *Mocks) ami(args resource.PropertyMap) (map[string]any, error) {
 	img := slices.MaxFunc(found, func(a, b Image) int { return a.Created.Compare(b.Created) })
 	out := map[string]any{"id": img.ID, "imageId": img.ID, "name": img.Name, "ownerId": img.Owner,
 		"architecture": img.Architecture, "virtualizationType": img.VirtualizationType, "rootDeviceType": img.RootDeviceType,
-		"creationDate": img.Created.Format(time.RFC3339), "deprecationTime": ""}
+		"creationDate": img.Created.Format(time.RFC3339), "deprecationTime": "", "rootDeviceName": "/dev/sda1"} // root_device_name (ec2_ami_data_source.go: image.RootDeviceName); every image of these tables is Canonical's Ubuntu, whose root device is /dev/sda1 (a recorded DescribeImages of ubuntu-focal-20.04-amd64-server-20200907)
 	if !img.Deprecated.IsZero() {
 		out["deprecationTime"] = img.Deprecated.Format(time.RFC3339)
 	}

@@ -20,9 +20,10 @@ const usage = `Usage:
 
 Reads a saved failover report, either kind: the JSON kill-node --json
 prints, or the rehearsal's report (--output FILE); reads stdin when REPORT
-is "-" or absent. Writes an SVG timeline: one lane per source (EC2, the
-masters when a master was lost, Mesos, Marathon, EBS volume, ELB, app
-answers, clicks), each event a mark at its time since the terminate
+is "-", or absent and stdin is a pipe or file (at a terminal, absent is a
+usage error). Writes an SVG timeline: one lane per source (EC2, the masters
+when a master was lost, Mesos, Marathon, EBS volume, ELB, app answers,
+clicks), each event a mark at its time since the terminate
 request, and on the same time axis the measured RTO as a bar beside the
 recovery budget's steps, each visible and numbered (and the rehearsal's
 RTO limit), with a caption. A stand-in report given back at the stack's
@@ -36,7 +37,7 @@ Example:
 const program = "failover-svg"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, opflags.IsTerminal(os.Stdin), os.Stdout, os.Stderr))
 }
 
 // errorf prints a message prefixed with the program name and returns the
@@ -53,11 +54,18 @@ func newFlags(stderr io.Writer, getenv func(string) string) *opflags.FlagSet {
 	return fs
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// run runs the tool; stdinIsTerminal is opflags.IsTerminal(stdin) in main.
+func run(args []string, stdin io.Reader, stdinIsTerminal bool, stdout, stderr io.Writer) int {
 	fs := newFlags(stderr, os.Getenv)
 	err := fs.Parse(args)
-	if err == nil && fs.NArg() > 1 {
+	switch {
+	case err != nil:
+	case fs.NArg() > 1:
 		err = opflags.Usagef("one report at a time, got %d (run %s -h for the options)", fs.NArg(), program)
+	case fs.NArg() == 0 && stdinIsTerminal:
+		// Reading would wait, silently, for a report typed in: nobody does
+		// that. "-" still reads a terminal for whoever means it.
+		err = opflags.Usagef("no report given and stdin is a terminal: name REPORT.json, or pipe one in (run %s -h for the options)", program)
 	}
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,7 @@ func TestRun(t *testing.T) {
 		name    string
 		args    []string
 		stdin   string
+		tty     bool // stdin is a terminal
 		code    int
 		stdout  bool   // the SVG on stdout
 		file    string // the SVG in this file
@@ -53,6 +55,9 @@ func TestRun(t *testing.T) {
 		{name: "file to stdout", args: []string{killFile}, stdout: true},
 		{name: "stdin to stdout", args: []string{"-"}, stdin: string(kill), stdout: true},
 		{name: "no argument reads stdin", stdin: string(reh), stdout: true, limit: true},
+		{name: "no argument at a terminal", tty: true, stdin: string(reh), code: 2, wantErr: "no report given and stdin is a terminal"},
+		{name: "- at a terminal reads it", args: []string{"-"}, tty: true, stdin: string(kill), stdout: true},
+		{name: "a file at a terminal", args: []string{killFile}, tty: true, stdout: true},
 		{name: "rehearsal report to a file", args: []string{"--output", out, rehFile}, file: out, limit: true},
 		{name: "old spelling -o", args: []string{"-o", out, rehFile}, file: out, limit: true, wantErr: "-o is deprecated"},
 		{name: "help", args: []string{"-h"}},
@@ -65,7 +70,8 @@ func TestRun(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(c.args, strings.NewReader(c.stdin), &stdout, &stderr)
+			stdin := &countingReader{r: strings.NewReader(c.stdin)}
+			code := run(c.args, stdin, c.tty, &stdout, &stderr)
 			if code != c.code {
 				t.Fatalf("exit %d, want %d; stderr %q", code, c.code, stderr.String())
 			}
@@ -75,6 +81,12 @@ func TestRun(t *testing.T) {
 			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 			if c.code != 0 && !strings.HasPrefix(lines[len(lines)-1], program+": ") {
 				t.Errorf("stderr %q lacks the program name", stderr.String())
+			}
+			if c.code == 2 && (len(lines) != 1 || !strings.Contains(lines[0], "run "+program+" -h")) {
+				t.Errorf("a usage error is one line naming -h, as opflags' are: %q", stderr.String())
+			}
+			if c.tty && len(c.args) == 0 && stdin.reads > 0 {
+				t.Error("read the terminal with no report named: it waits for input nobody knows to type")
 			}
 			svg := stdout.Bytes()
 			if c.file != "" {
@@ -109,4 +121,15 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// countingReader counts the reads of stdin.
+type countingReader struct {
+	r     io.Reader
+	reads int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	c.reads++
+	return c.r.Read(p)
 }

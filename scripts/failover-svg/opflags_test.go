@@ -11,7 +11,7 @@ import (
 func TestSharedFlags(t *testing.T) {
 	opflagstest.Check(t, opflagstest.Tool{Program: program, Flags: newFlags,
 		Run: func(args []string, stdout, stderr io.Writer) int {
-			return run(args, strings.NewReader(""), stdout, stderr)
+			return run(args, strings.NewReader(""), false, stdout, stderr)
 		},
 		Failing: []string{"/nonexistent/report.json"}})
 }

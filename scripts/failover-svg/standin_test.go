@@ -12,7 +12,7 @@ import (
 func TestDrawsTheREADMEPicture(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "standin.svg")
 	var stderr bytes.Buffer
-	if code := run([]string{"-o", out, "../../docs/failover-standin.json"}, nil, nil, &stderr); code != 0 {
+	if code := run([]string{"-o", out, "../../docs/failover-standin.json"}, nil, false, nil, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	got, err := os.ReadFile(out)

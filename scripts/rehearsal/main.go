@@ -141,11 +141,12 @@ func main() {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, deps{
-		stdin:   os.Stdin,
-		setenv:  os.Setenv,
-		whoami:  ec2ops.Whoami,
-		getenv:  os.Getenv,
-		signals: sigs,
+		stdin:           os.Stdin,
+		stdinIsTerminal: opflags.IsTerminal(os.Stdin),
+		setenv:          os.Setenv,
+		whoami:          ec2ops.Whoami,
+		getenv:          os.Getenv,
+		signals:         sigs,
 		newStack: func(o rehearsal.AutoOptions) (rehearsal.Stack, error) {
 			s, err := rehearsal.NewAutoStack(o)
 			if err != nil {
@@ -169,9 +170,12 @@ func main() {
 
 // deps are what run needs from the outside world, so tests can replace them.
 type deps struct {
-	// stdin is where the rehearsal asks before it bills (nil: not a
-	// terminal, so --yes is needed).
+	// stdin is where the rehearsal reads the answer to its question
+	// before it bills, when stdinIsTerminal and no --yes.
 	stdin io.Reader
+	// stdinIsTerminal says whether stdin is a terminal to ask on
+	// (opflags.IsTerminal(os.Stdin) in main).
+	stdinIsTerminal bool
 	// setenv passes --aws-profile on as AWS_PROFILE to pulumi and the SDK.
 	setenv func(key, value string) error
 	// whoami checks the credentials before anything is created (nil: no
@@ -286,7 +290,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 		printPlan(stdout, o, masterCount, cfg)
 		return 0
 	}
-	if err := fs.NeedYes(d.stdin, "a rehearsal creates a stack that bills until it is destroyed"); err != nil {
+	if err := fs.NeedYes(d.stdinIsTerminal, "a rehearsal creates a stack that bills until it is destroyed"); err != nil {
 		errorf(stderr, "%v", err)
 		return opflags.ExitCode(err)
 	}
@@ -306,9 +310,7 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 	}
 	if !fs.Yes {
 		printPlan(stderr, o, masterCount, cfg)
-		fmt.Fprint(stderr, "Create the stack and rehearse? It bills until it is destroyed. Type yes: ")
-		line, _ := bufio.NewReader(d.stdin).ReadString('\n')
-		if strings.TrimSpace(line) != "yes" {
+		if !confirmed(d.stdin, stderr) {
 			return errorf(stderr, "not confirmed: nothing was created")
 		}
 	}
@@ -381,6 +383,18 @@ func run(args []string, stdout, stderr io.Writer, d deps) int {
 		fmt.Fprintf(stdout, "masters timeline: %s\n", p)
 	}
 	return code
+}
+
+// confirmed asks on stderr whether to create the billing stack and reads
+// the answer from stdin: "yes" alone, as cleanup-volumes asks; anything
+// else, or none (EOF), is no.
+func confirmed(stdin io.Reader, stderr io.Writer) bool {
+	fmt.Fprint(stderr, "Create the stack and rehearse? It bills until it is destroyed. Type yes: ")
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil { // Ctrl-D: no newline was echoed
+		fmt.Fprintln(stderr)
+	}
+	return strings.TrimSpace(line) == "yes"
 }
 
 // rehearsalConfig is the rehearsal's configuration from the options.

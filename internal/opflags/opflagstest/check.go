@@ -1,13 +1,14 @@
 // Package opflagstest checks a tool's flag set against the shared table
 // (opflags.Tools): every shared flag that applies to the tool is accepted
-// under its one spelling, each old spelling still works with a deprecation
-// line, and the exit statuses are 0 for -h, 2 for bad usage, 1 for a
-// runtime failure.
+// under its one spelling, its help names no shared flag it lacks, each old
+// spelling still works with a deprecation line, and the exit statuses are
+// 0 for -h, 2 for bad usage, 1 for a runtime failure.
 package opflagstest
 
 import (
 	"bytes"
 	"io"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -97,6 +98,9 @@ func Check(t *testing.T, tool Tool) {
 			t.Errorf("%s -h does not list --%s", tool.Program, name)
 		}
 	}
+	if bad := ForeignFlags(stderr.String(), want); len(bad) > 0 {
+		t.Errorf("%s -h: the shared flags' help names %v, which %s does not take", tool.Program, bad, tool.Program)
+	}
 	stdout.Reset()
 	stderr.Reset()
 	if code := tool.Run([]string{"--no-such-flag"}, &stdout, &stderr); code != 2 {
@@ -157,3 +161,23 @@ func checkToolEnv(t *testing.T, tool Tool) {
 		}
 	}
 }
+
+// ForeignFlags are the shared flags that help's shared-flag section names
+// although shared lacks them; another command's flags, in backquotes
+// (`pulumi stack output --json`), do not count.
+func ForeignFlags(help string, shared opflags.Set) []string {
+	_, section, _ := strings.Cut(help, "Shared operator flags")
+	section = backquoted.ReplaceAllString(section, "")
+	var out []string
+	for _, m := range flagName.FindAllStringSubmatch(section, -1) {
+		if fl, ok := opflags.Lookup(m[1]); ok && shared&fl.Set == 0 && !slices.Contains(out, m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+var (
+	backquoted = regexp.MustCompile("`[^`]*`")
+	flagName   = regexp.MustCompile(`--([a-z][a-z-]*[a-z])`)
+)
