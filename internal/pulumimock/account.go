@@ -40,6 +40,9 @@ type Account struct {
 	// Quotas by "service/code".
 	Quotas        map[string]Quota
 	InstanceTypes map[string]InstanceType
+	// Nodes are instances, subnets and interfaces besides those the
+	// previous run left (account_nodes.go).
+	Nodes Nodes
 }
 
 // VPC is one existing VPC.
