@@ -525,7 +525,7 @@ func TestRootVolumeShrinkIsRefusedAtPreview(t *testing.T) {
 			t.Fatalf("%s: first up: %v", name, err)
 		}
 		// 30 -> 20: below every size the volumes ever had.
-		refusedFirst(t, name+" 30 -> 20", first, cfg(config.KeyRootVolumeSize, "20"), "marathon-ha:"+config.KeyRootVolumeSize, "30 GiB", "pulumi config set rootVolumeSizeGiB 30", "new stack")
+		refusedFirst(t, name+" 30 -> 20", first, cfg(config.KeyRootVolumeSize, "20"), nil, "marathon-ha:"+config.KeyRootVolumeSize, "30 GiB", "pulumi config set rootVolumeSizeGiB 30", "new stack")
 		grown := pulumimock.NextRun(first)
 		if _, err := pulumimock.Run(program, grown, "dev", cfg(config.KeyRootVolumeSize, "40"), false); err != nil {
 			t.Fatalf("%s: growing the root volumes: %v", name, err)
@@ -535,18 +535,21 @@ func TestRootVolumeShrinkIsRefusedAtPreview(t *testing.T) {
 			t.Fatalf("%s: a run after growing: %v", name, err)
 		}
 		// 30 -> 40 -> 35: above the first up's size, below the volumes' own.
-		refusedFirst(t, name+" 40 -> 35", again, cfg(config.KeyRootVolumeSize, "35"), "marathon-ha:"+config.KeyRootVolumeSize, "40 GiB", "pulumi config set rootVolumeSizeGiB 40", "new stack")
+		refusedFirst(t, name+" 40 -> 35", again, cfg(config.KeyRootVolumeSize, "35"), nil, "marathon-ha:"+config.KeyRootVolumeSize, "40 GiB", "pulumi config set rootVolumeSizeGiB 40", "new stack")
 	}
 }
 
-// refusedFirst runs cfg after prev's run, as a preview and as an up, and
-// wants each refused with every want in the message, and nothing changed
+// refusedFirst runs cfg after prev's run, as a preview and as an up, each
+// under mocks that setup (if set) changes, and wants each refused with every want in the message, and nothing changed
 // before the refusal (a delete: not registered before it; a failed run
 // deletes nothing).
-func refusedFirst(t *testing.T, label string, prev *pulumimock.Mocks, cfg map[string]string, want ...string) {
+func refusedFirst(t *testing.T, label string, prev *pulumimock.Mocks, cfg map[string]string, setup func(*pulumimock.Mocks), want ...string) {
 	t.Helper()
 	for _, preview := range []bool{true, false} {
 		m := pulumimock.NextRun(prev)
+		if setup != nil {
+			setup(m)
+		}
 		_, err := pulumimock.Run(program, m, "dev", cfg, preview)
 		if err == nil {
 			t.Fatalf("%s preview=%v: accepted:\n%s", label, preview, strings.Join(moved(m), "\n"))
