@@ -90,11 +90,17 @@ var instanceStates = []string{"pending", "running", "shutting-down", "terminated
 // (facts.MasterPrivateIPs) and the mocks' node addresses (mocks.go).
 const elbInterfaceIP = "10.42.1.250"
 
+// groupInstanceIP is the address of an Auto Scaling group's k-th instance
+// in the mocks' account: EC2's pick, outside the masters' reserved range.
+func groupInstanceIP(k int) string { return fmt.Sprintf("10.42.1.%d", 180+k) }
+
 // derivedNodes is what the previous run left in the account: its instances
-// (running, at their addresses, with the root volume of their inputs), its
+// (running, at their addresses, with the root volume of their inputs), each
+// Auto Scaling group's desiredCapacity instances (launched from its launch
+// template, with the group's tags that propagate at launch: Amazon EC2 Auto
+// Scaling User Guide, "Tag Auto Scaling groups and instances"), its
 // subnets, each instance's primary interface, and an interface of each
-// classic ELB in each of its subnets. An Auto Scaling group's instances are
-// not derived: the mocks launch none (tests add them to Account.Nodes).
+// classic ELB in each of its subnets.
 func (m *Mocks) derivedNodes() Nodes {
 	var n Nodes
 	for _, k := range slices.Sorted(maps.Keys(m.Prior)) {
@@ -111,8 +117,12 @@ func (m *Mocks) derivedNodes() Nodes {
 			inst := EC2Instance{ID: r.ID, State: "running", Type: r.String("instanceType"), PrivateIP: ip,
 				SubnetID: r.String("subnetId"), RootGiB: size, Tags: stringMap(r.Input("tags"))}
 			n.Instances = append(n.Instances, inst)
-			n.NetworkInterfaces = append(n.NetworkInterfaces, NetworkInterface{ID: "eni-" + digest(r.ID)[:17], SubnetID: inst.SubnetID,
-				Description: "", Type: "interface", PrivateIPs: []string{ip}, AttachedTo: r.ID, AttachmentOwner: mockAccount})
+			n.NetworkInterfaces = append(n.NetworkInterfaces, inst.primaryInterface())
+		case tGroup:
+			for _, i := range m.groupInstances(r) {
+				n.Instances = append(n.Instances, i)
+				n.NetworkInterfaces = append(n.NetworkInterfaces, i.primaryInterface())
+			}
 		case tSubnet:
 			n.Subnets = append(n.Subnets, Subnet{ID: r.ID, VpcID: r.String("vpcId"), CIDR: r.String("cidrBlock"), Tags: stringMap(r.Input("tags"))})
 		case tLoadBalancer:
@@ -126,6 +136,50 @@ func (m *Mocks) derivedNodes() Nodes {
 		}
 	}
 	return n
+}
+
+// primaryInterface is the interface RunInstances creates with i, at its
+// address, attached at device index 0.
+func (i EC2Instance) primaryInterface() NetworkInterface {
+	return NetworkInterface{ID: "eni-" + digest(i.ID)[:17], SubnetID: i.SubnetID, Type: "interface",
+		PrivateIPs: []string{i.PrivateIP}, AttachedTo: i.ID, AttachmentOwner: mockAccount}
+}
+
+// groupInstances are the instances group g of the previous run launched.
+func (m *Mocks) groupInstances(g Resource) []EC2Instance {
+	lt, _ := g.Input("launchTemplate").(map[string]any)
+	size, typ := 0, ""
+	for _, r := range m.Prior {
+		if r.Type != tLaunchTemplate || r.ID != lt["id"] {
+			continue
+		}
+		typ = r.String("instanceType")
+		if bdms, ok := r.Input("blockDeviceMappings").([]any); ok && len(bdms) > 0 {
+			ebs, _ := bdms[0].(map[string]any)["ebs"].(map[string]any)
+			if v, ok := ebs["volumeSize"].(float64); ok {
+				size = int(v)
+			}
+		}
+	}
+	tags := map[string]string{}
+	groupTags, _ := g.Input("tags").([]any)
+	for _, t := range groupTags {
+		if t, ok := t.(map[string]any); ok && t["propagateAtLaunch"] == true {
+			tags[t["key"].(string)], _ = t["value"].(string)
+		}
+	}
+	subnets, _ := g.Input("vpcZoneIdentifiers").([]any)
+	desired, _ := g.Input("desiredCapacity").(float64)
+	if len(subnets) == 0 {
+		return nil
+	}
+	var out []EC2Instance
+	for k := range int(desired) {
+		subnet, _ := subnets[k%len(subnets)].(string)
+		out = append(out, EC2Instance{ID: "i-" + digest(g.ID, fmt.Sprint(k))[:17], State: "running", Type: typ, PrivateIP: groupInstanceIP(k),
+			SubnetID: subnet, RootGiB: size, Tags: maps.Clone(tags)})
+	}
+	return out
 }
 
 // nodes is the account: derived, then the extras.

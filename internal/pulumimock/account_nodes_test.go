@@ -22,6 +22,18 @@ func nodesMocks() *Mocks {
 			Inputs: resource.PropertyMap{"subnetId": resource.NewStringProperty("subnet-01"), "instanceType": resource.NewStringProperty("m4.large"), "tags": tags("master"),
 				"rootBlockDevice": resource.NewObjectProperty(resource.PropertyMap{"volumeSize": resource.NewNumberProperty(40)})},
 			Outputs: resource.PropertyMap{"privateIp": resource.NewStringProperty("10.42.1.10")}},
+		tLaunchTemplate + "::agents-template": {Type: tLaunchTemplate, Name: "agents-template", ID: "lt-01", Custom: true,
+			Inputs: resource.PropertyMap{"instanceType": resource.NewStringProperty("m4.large"), "blockDeviceMappings": resource.NewArrayProperty([]resource.PropertyValue{
+				resource.NewObjectProperty(resource.PropertyMap{"ebs": resource.NewObjectProperty(resource.PropertyMap{"volumeSize": resource.NewNumberProperty(35)})})})}},
+		tGroup + "::agents-group": {Type: tGroup, Name: "agents-group", ID: "agents-2026", Custom: true,
+			Inputs: resource.PropertyMap{"desiredCapacity": resource.NewNumberProperty(2),
+				"launchTemplate":     resource.NewObjectProperty(resource.PropertyMap{"id": resource.NewStringProperty("lt-01")}),
+				"vpcZoneIdentifiers": resource.NewArrayProperty([]resource.PropertyValue{resource.NewStringProperty("subnet-01")}),
+				"tags": resource.NewArrayProperty([]resource.PropertyValue{
+					resource.NewObjectProperty(resource.PropertyMap{"key": resource.NewStringProperty("marathon-ha:role"), "value": resource.NewStringProperty("agent"), "propagateAtLaunch": resource.NewBoolProperty(true)}),
+					resource.NewObjectProperty(resource.PropertyMap{"key": resource.NewStringProperty("marathon-ha:stack"), "value": resource.NewStringProperty("dev"), "propagateAtLaunch": resource.NewBoolProperty(true)}),
+					resource.NewObjectProperty(resource.PropertyMap{"key": resource.NewStringProperty("group-only"), "value": resource.NewStringProperty("x"), "propagateAtLaunch": resource.NewBoolProperty(false)}),
+				})}},
 		tLoadBalancer + "::elb": {Type: tLoadBalancer, Name: "elb", ID: "dev-elb", Custom: true,
 			Inputs: resource.PropertyMap{"name": resource.NewStringProperty("dev-elb"), "subnets": resource.NewArrayProperty([]resource.PropertyValue{resource.NewStringProperty("subnet-01")})}},
 	}
@@ -45,6 +57,7 @@ func TestNodeDataSources(t *testing.T) {
 		eni       = "aws:ec2/getNetworkInterface:getNetworkInterface"
 	)
 	m := nodesMocks()
+	g0, g1 := "i-"+digest("agents-2026", "0")[:17], "i-"+digest("agents-2026", "1")[:17]
 	ids := func(token string, args map[string]any) string {
 		t.Helper()
 		out, err := call(t, m, token, args)
@@ -58,9 +71,11 @@ func TestNodeDataSources(t *testing.T) {
 		args  map[string]any
 		want  string
 	}{
-		{instances, nil, "i-00000000000000001"}, // running only, by default
-		{instances, map[string]any{"instanceStateNames": []any{"running", "stopped"}}, "i-00000000000000001 i-00000000000000002"},
-		{instances, map[string]any{"instanceStateNames": []any{"stopped", "running"}, "instanceTags": map[string]any{"marathon-ha:role": "agent"}}, "i-00000000000000002"},
+		{instances, nil, "i-00000000000000001 " + g0 + " " + g1}, // running only, by default
+		{instances, map[string]any{"instanceStateNames": []any{"running", "stopped"}}, "i-00000000000000001 i-00000000000000002 " + g0 + " " + g1},
+		{instances, map[string]any{"instanceStateNames": []any{"stopped"}, "instanceTags": map[string]any{"marathon-ha:role": "agent"}}, "i-00000000000000002"},
+		{instances, map[string]any{"instanceTags": map[string]any{"group-only": "x"}}, ""}, // not propagated at launch
+		{instances, map[string]any{"filters": filters("private-ip-address", []string{"10.42.1.181"})}, g1},
 		{instances, map[string]any{"instanceTags": map[string]any{"marathon-ha:role": "worker"}}, ""},
 		{subnets, map[string]any{"tags": map[string]any{"marathon-ha:stack": "dev"}}, "subnet-01"},
 		{subnets, map[string]any{"tags": map[string]any{"marathon-ha:stack": "prod"}}, ""},
@@ -86,6 +101,10 @@ func TestNodeDataSources(t *testing.T) {
 	if len(root) != 1 || root[0].ObjectValue()["volumeSize"].NumberValue() != 40 || out["privateIp"].StringValue() != "10.42.1.10" ||
 		out["subnetId"].StringValue() != "subnet-01" || out["tags"].ObjectValue()["marathon-ha:role"].StringValue() != "master" {
 		t.Errorf("getInstance: %v", out)
+	}
+	out, err = call(t, m, instance, map[string]any{"instanceId": g1})
+	if err != nil || out["rootBlockDevices"].ArrayValue()[0].ObjectValue()["volumeSize"].NumberValue() != 35 || out["tags"].ObjectValue().HasValue("group-only") {
+		t.Errorf("getInstance of a group's instance: %v %v", out, err)
 	}
 	out, err = call(t, m, eni, map[string]any{"id": "eni-" + digest("dev-elb", "subnet-01")[:17]})
 	if err != nil {
@@ -116,7 +135,7 @@ func TestNodeDataSources(t *testing.T) {
 		{instance, map[string]any{"instanceId": "i-00000000000000001", "tags": map[string]any{"a": "b"}}, `argument "tags" is not modelled`},
 		{eni, map[string]any{"id": "eni-0nothere"}, "reading EC2 Network Interface: couldn't find resource"},
 		{eni, map[string]any{"filters": filters("subnet-id", []string{"subnet-02"})}, "reading EC2 Network Interface: empty result"},
-		{eni, map[string]any{"filters": filters("subnet-id", []string{"subnet-01"})}, "reading EC2 Network Interface: too many results: wanted 1, got 3"},
+		{eni, map[string]any{"filters": filters("subnet-id", []string{"subnet-01"})}, "reading EC2 Network Interface: too many results: wanted 1, got 5"},
 		{eni, map[string]any{"id": "eni-0stray", "tags": map[string]any{"a": "b"}}, `argument "tags" is not modelled`},
 		{enis, map[string]any{"filters": filters("status", []string{"in-use"})}, "InvalidParameterValue: The filter 'status' is invalid"},
 		{subnets, map[string]any{"filters": filters("default-for-az", []string{"true"})}, "InvalidParameterValue: The filter 'default-for-az' is invalid"},
