@@ -410,8 +410,8 @@ the masters masterCount asks for (DescribeNetworkInterfaces in the cluster's sub
 refuses any held by something other than that master, naming the address, its holder and
 the fix: a REX-Ray agent is terminated through its group (its replacement gets an address
 EC2 picks, never a reserved one), a Flocker agent is replaced with `+"`pulumi up --replace`"+`, and
-the ELB, whose addresses cannot be moved, is replaced too (the app's URL changes). Raise
-masterCount once the preview passes (docs/preflight.md).
+the ELB, whose addresses cannot be moved, is replaced too, its agents registered again (the
+app's URL changes). Raise masterCount once the preview passes (docs/preflight.md).
 `, len(ips)+1, strings.Join(ips, ", "))
 }
 

@@ -67,14 +67,20 @@ func TestMasterAddressHolders(t *testing.T) {
 		accepted(t, "masterCount 3 needs neither address", m1, baseConfig(config.KeyMasterCount, "3"), older)
 	})
 	t.Run("the ELB", func(t *testing.T) {
-		m1, subnet, id := firstUp(t, baseConfig())
-		elb := pulumimock.NetworkInterface{ID: "eni-0e1b0000000000012", SubnetID: subnet, Description: "ELB dev-" + id, Requester: "amazon-elb",
-			Type: "interface", PrivateIPs: []string{"10.42.1.12"}, AttachmentOwner: "amazon-elb"}
-		refusedFirst(t, "masterCount 3", m1, baseConfig(config.KeyMasterCount, "3"),
-			func(m *pulumimock.Mocks) {
-				m.Account.Nodes.NetworkInterfaces = append(m.Account.Nodes.NetworkInterfaces, elb)
-			},
-			"10.42.1.12, the address of master 3", "classic load balancer dev-"+id, "pulumi up --replace", "LoadBalancer::marathon-ha-elb", "appUrl")
+		for driver, cfg := range map[string]func(...string) map[string]string{"rexray": baseConfig, "flocker": flockerConfig} {
+			m1, subnet, id := firstUp(t, cfg())
+			elb := pulumimock.NetworkInterface{ID: "eni-0e1b0000000000012", SubnetID: subnet, Description: "ELB dev-" + id, Requester: "amazon-elb",
+				Type: "interface", PrivateIPs: []string{"10.42.1.12"}, AttachmentOwner: "amazon-elb"}
+			reregister := []string{"attach-load-balancers --load-balancer-names dev-" + id, "Values=" + id}
+			if driver == "flocker" {
+				reregister = []string{"then `pulumi up --refresh` registers the agents again"}
+			}
+			refusedFirst(t, driver+" masterCount 3", m1, cfg(config.KeyMasterCount, "3"),
+				func(m *pulumimock.Mocks) {
+					m.Account.Nodes.NetworkInterfaces = append(m.Account.Nodes.NetworkInterfaces, elb)
+				},
+				append([]string{"10.42.1.12, the address of master 3", "classic load balancer dev-" + id, "pulumi up --replace", "LoadBalancer::marathon-ha-elb$", "appUrl"}, reregister...)...)
+		}
 	})
 	t.Run("flocker agent", func(t *testing.T) {
 		m1, _, _ := firstUp(t, flockerConfig())

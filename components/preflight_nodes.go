@@ -117,7 +117,7 @@ func masterAddressHolders(ctx *pulumi.Context, name string, cfg config.Config, s
 		}
 		for _, ip := range append([]string{eni.PrivateIp}, eni.PrivateIps...) {
 			if i := slices.Index(want, ip); i >= 0 && held[ip] == nil {
-				held[ip] = addressHolder(name, cfg, i+1, ip, eni, nodes)
+				held[ip] = addressHolder(name, cfg, clusterID, i+1, ip, eni, nodes)
 			}
 		}
 	}
@@ -134,10 +134,28 @@ func masterAddressHolders(ctx *pulumi.Context, name string, cfg config.Config, s
 // description "ELB <name>").
 const elbRequester = "amazon-elb"
 
+// reregister says how the agents get registered with a replaced load
+// balancer of the same name. Flocker's fixed agents: a refresh drops each
+// attachment whose instance the load balancer no longer lists
+// (terraform-provider-aws internal/service/elb/attachment.go,
+// resourceAttachmentRead), and the next up creates it again. REX-Ray's
+// group: AttachLoadBalancers "registers the running instances" with it
+// (Amazon EC2 Auto Scaling API reference, AttachLoadBalancers); whether a
+// group still lists a deleted load balancer's name is not documented, so
+// the attachment is made explicitly.
+func reregister(cfg config.Config, clusterID, elbName string) string {
+	if !InGroup(cfg.VolumeDriver) {
+		return "then `pulumi up --refresh` registers the agents again"
+	}
+	return fmt.Sprintf("then `aws autoscaling attach-load-balancers --load-balancer-names %s --auto-scaling-group-name "+
+		"$(aws autoscaling describe-auto-scaling-groups --filters Name=tag:%s,Values=%s --query 'AutoScalingGroups[0].AutoScalingGroupName' --output text)` "+
+		"registers the agents' group with it", elbName, facts.TagClusterID, clusterID)
+}
+
 // addressHolder is nil when master index's address ip is held by that
 // master's own instance, or the refusal naming who holds it and how to
 // free it.
-func addressHolder(name string, cfg config.Config, index int, ip string, eni *ec2.LookupNetworkInterfaceResult, nodes []existingNode) error {
+func addressHolder(name string, cfg config.Config, clusterID string, index int, ip string, eni *ec2.LookupNetworkInterfaceResult, nodes []existingNode) error {
 	var attached, owner string
 	if len(eni.Attachments) > 0 {
 		attached, owner = eni.Attachments[0].InstanceId, eni.Attachments[0].InstanceOwnerId
@@ -154,10 +172,12 @@ func addressHolder(name string, cfg config.Config, index int, ip string, eni *ec
 	}
 	switch {
 	case owner == elbRequester || eni.RequesterId == elbRequester || strings.HasPrefix(eni.Description, "ELB "):
-		return refuse(fmt.Sprintf("interface %s of the classic load balancer %s", eni.Id, strings.TrimPrefix(eni.Description, "ELB ")),
+		elbName := strings.TrimPrefix(eni.Description, "ELB ")
+		return refuse(fmt.Sprintf("interface %s of the classic load balancer %s", eni.Id, elbName),
 			fmt.Sprintf("an ELB's addresses are AWS's choice and cannot be moved: keep %s at its current value and replace the load balancer, "+
-				"`pulumi up --replace $(pulumi stack --show-urns | grep -o 'urn:pulumi:[^ ]*elb/loadBalancer:LoadBalancer::%s-elb')` "+
-				"(its new interfaces take no reserved address; the app's URL, appUrl, changes)", config.KeyMasterCount, name))
+				"`pulumi up --replace $(pulumi stack --show-urns | grep -o 'urn:pulumi:[^ ]*elb/loadBalancer:LoadBalancer::%s-elb$')` "+
+				"(its new interfaces take no reserved address; the app's URL, appUrl, changes); the new one has no agents registered: %s",
+				config.KeyMasterCount, name, reregister(cfg, clusterID, elbName)))
 	case i >= 0 && nodes[i].Role == facts.RoleAgent && InGroup(cfg.VolumeDriver):
 		return refuse(fmt.Sprintf("agent %s (%s)", attached, nodes[i].Name),
 			fmt.Sprintf("terminate it through its Auto Scaling group, `aws autoscaling terminate-instance-in-auto-scaling-group --instance-id %s --no-should-decrement-desired-capacity`: "+
