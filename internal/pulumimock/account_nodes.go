@@ -46,7 +46,8 @@ import (
 //     argument is computed and filters nothing.
 //   - A classic ELB's interfaces: description "ELB <name>" and attachment
 //     instance owner "amazon-elb" (internal/service/elb/load_balancer.go,
-//     deleteNetworkInterfaces, l.941), requester "amazon-elb".
+//     deleteNetworkInterfaces, l.941); its requester "amazon-elb" is taken
+//     from EC2's answers as commonly shown, not from a source read here.
 //   - Filter names: AWS API reference DescribeInstances, DescribeSubnets,
 //     DescribeNetworkInterfaces (aws-sdk-go-v2 service/ec2 v1.344.2); a name
 //     EC2 does not know fails InvalidParameterValue; one it knows but this
@@ -244,9 +245,10 @@ func (m *Mocks) getInstances(args resource.PropertyMap) (map[string]any, error) 
 		return nil, err
 	}
 	states := c.strings("instanceStateNames")
-	for _, s := range states {
+	for i, s := range states {
 		if !slices.Contains(instanceStates, s) {
-			return nil, fmt.Errorf(`expected instance_state_names.0 to be one of ["pending" "running" "shutting-down" "terminated" "stopping" "stopped"], got %s`, s)
+			// validation.StringInSlice, on the set's i-th element.
+			return nil, fmt.Errorf("expected instance_state_names.%d to be one of %q, got %s", i, instanceStates, s)
 		}
 	}
 	if len(states) == 0 {
