@@ -329,9 +329,9 @@ agents are fixed instances (for the keys that are not Flocker's own or the drive
 Updates in place that matter: a new instance type stops and starts each master and each
 Flocker agent (ModifyInstanceAttribute); a larger root volume is grown live on masters
 and Flocker agents (ModifyVolume, which cannot shrink a volume: a
-rootVolumeSizeGiB below the size of the stack's first ` + "`up`" + ` is refused at preview,
-components/rootvolume.go; one smaller than a later growth but not below the first size
-is not caught and fails at AWS at the first master); a changed app deployment re-posts the app to
+rootVolumeSizeGiB below the size a master's or Flocker agent's root volume has now, as
+EC2 reports it, is refused at preview, components/rootvolume.go; REX-Ray agents get
+new volumes of the new size from the launch template); a changed app deployment re-posts the app to
 Marathon. A replaced master starts with an empty ZooKeeper: Marathon's apps and Mesos's
 registry are lost with it.
 
@@ -397,23 +397,22 @@ that starts another refresh while one runs cancels the running one first
 
 // olderStacksNote is the doc's paragraph on stacks created before every
 // master address was reserved from the first up (components/network.go,
-// masterAddresses): nothing at preview checks who holds those addresses
-// (the mocks model no DescribeNetworkInterfaces), so the doc says how.
+// masterAddresses), whose agents or ELB may hold one: the preview checks
+// it (components/preflight_nodes.go, masterAddressHolders).
 func olderStacksNote() string {
 	ips := facts.MasterPrivateIPs(slices.Max(facts.MasterCounts))[1:]
 	return fmt.Sprintf(`Older stacks: a stack created before all %[1]d master addresses were reserved from its
 first `+"`up`"+` (only the current masters' were) gets the reservations of %[2]s on its
 next `+"`up`"+`, but a reservation does not free an address already in use: one of its agents
 or an interface of its ELB may hold one, and raising masterCount would then fail at
-RunInstances (InvalidIPAddress.InUse) midway, possibly after the existing masters were replaced. Nothing
-at preview checks this. Before raising masterCount on such a stack, run `+"`up`"+` once
-unchanged (it adds the reservations), then list who holds them:
-`+"`aws ec2 describe-network-interfaces --filters Name=subnet-id,Values=<subnet id> Name=addresses.private-ip-address,Values=%[3]s --query 'NetworkInterfaces[].[PrivateIpAddress,Description,Attachment.InstanceId]'`"+`.
-An agent holding one must be replaced first: with REX-Ray terminate it (the group
-launches its replacement outside the reserved addresses), with Flocker
-`+"`pulumi up --replace <its URN>`"+`. An ELB interface is the ELB's to move: check again later,
-and raise masterCount only when none is held.
-`, len(ips)+1, strings.Join(ips, ", "), strings.Join(ips, ","))
+RunInstances (InvalidIPAddress.InUse) midway. Every preview reads who holds the addresses of
+the masters masterCount asks for (DescribeNetworkInterfaces in the cluster's subnet) and
+refuses any held by something other than that master, naming the address, its holder and
+the fix: a REX-Ray agent is terminated through its group (its replacement gets an address
+EC2 picks, never a reserved one), a Flocker agent is replaced with `+"`pulumi up --replace`"+`, and
+the ELB, whose addresses cannot be moved, is replaced too, its agents registered again (the
+app's URL changes). Raise masterCount once the preview passes (docs/preflight.md).
+`, len(ips)+1, strings.Join(ips, ", "))
 }
 
 // checkDoc compares a generated document with its file, rewriting it with
@@ -516,34 +515,54 @@ func TestZoneMoveIsRefusedAtPreview(t *testing.T) {
 // TestRootVolumeShrinkIsRefusedAtPreview: a smaller rootVolumeSizeGiB
 // would update the masters in place, and EBS cannot shrink a volume
 // (ModifyVolume): the up would fail at AWS midway. The preview refuses it,
-// naming the key, the recorded size and the way out, before anything
-// changes; a larger size goes through.
+// naming the key, the volumes' current size and the way out, before
+// anything changes; a larger size goes through, and a later size between
+// the first and the grown one is refused (30 -> 40 -> 35).
 func TestRootVolumeShrinkIsRefusedAtPreview(t *testing.T) {
 	for name, cfg := range map[string]func(...string) map[string]string{"rexray": baseConfig, "flocker": flockerConfig} {
-		for _, preview := range []bool{true, false} {
-			m, _, err := dayTwo(t, cfg(), cfg(config.KeyRootVolumeSize, "20"), preview)
-			if err == nil {
-				t.Fatalf("%s preview=%v: shrinking the root volumes was accepted:\n%s", name, preview, strings.Join(moved(m), "\n"))
-			}
-			for _, want := range []string{"marathon-ha:" + config.KeyRootVolumeSize, "30 GiB", "pulumi config set rootVolumeSizeGiB 30", "new stack"} {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("%s: refusal does not say %q: %v", name, want, err)
-				}
-			}
-			for _, c := range m.Changes() {
-				// Delete: not registered before the refusal; a failed run deletes nothing.
-				if c.Step != pulumimock.StepSame && c.Step != pulumimock.StepDelete && !strings.HasPrefix(c.Key, tStash+"::") {
-					t.Errorf("%s preview=%v: %s %s before the refusal", name, preview, c.Step, c.Key)
-				}
-			}
+		first := pulumimock.NewMocks()
+		if _, err := pulumimock.Run(program, first, "dev", cfg(), false); err != nil {
+			t.Fatalf("%s: first up: %v", name, err)
 		}
-		m, _, err := dayTwo(t, cfg(), cfg(config.KeyRootVolumeSize, "40"), false)
-		if err != nil {
+		// 30 -> 20: below every size the volumes ever had.
+		refusedFirst(t, name+" 30 -> 20", first, cfg(config.KeyRootVolumeSize, "20"), nil, "marathon-ha:"+config.KeyRootVolumeSize, "30 GiB", "pulumi config set rootVolumeSizeGiB 30", "new stack")
+		grown := pulumimock.NextRun(first)
+		if _, err := pulumimock.Run(program, grown, "dev", cfg(config.KeyRootVolumeSize, "40"), false); err != nil {
 			t.Fatalf("%s: growing the root volumes: %v", name, err)
 		}
-		again := pulumimock.NextRun(m)
+		again := pulumimock.NextRun(grown)
 		if _, err := pulumimock.Run(program, again, "dev", cfg(config.KeyRootVolumeSize, "40"), false); err != nil {
 			t.Fatalf("%s: a run after growing: %v", name, err)
+		}
+		// 30 -> 40 -> 35: above the first up's size, below the volumes' own.
+		refusedFirst(t, name+" 40 -> 35", again, cfg(config.KeyRootVolumeSize, "35"), nil, "marathon-ha:"+config.KeyRootVolumeSize, "40 GiB", "pulumi config set rootVolumeSizeGiB 40", "new stack")
+	}
+}
+
+// refusedFirst runs cfg after prev's run, as a preview and as an up, each
+// under mocks that setup (if set) changes, and wants each refused with every want in the message, and nothing changed
+// before the refusal (a delete: not registered before it; a failed run
+// deletes nothing).
+func refusedFirst(t *testing.T, label string, prev *pulumimock.Mocks, cfg map[string]string, setup func(*pulumimock.Mocks), want ...string) {
+	t.Helper()
+	for _, preview := range []bool{true, false} {
+		m := pulumimock.NextRun(prev)
+		if setup != nil {
+			setup(m)
+		}
+		_, err := pulumimock.Run(program, m, "dev", cfg, preview)
+		if err == nil {
+			t.Fatalf("%s preview=%v: accepted:\n%s", label, preview, strings.Join(moved(m), "\n"))
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: refusal does not say %q: %v", label, w, err)
+			}
+		}
+		for _, c := range m.Changes() {
+			if c.Step != pulumimock.StepSame && c.Step != pulumimock.StepDelete {
+				t.Errorf("%s preview=%v: %s %s before the refusal", label, preview, c.Step, c.Key)
+			}
 		}
 	}
 }

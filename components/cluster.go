@@ -213,12 +213,10 @@ func (b *clusterBuild) identity() error {
 	if err != nil {
 		return err
 	}
-	// So does a refused shrink of the root volumes (rootvolume.go).
-	rootVolume, err := guardRootVolume(b.ctx, b.name, b.cfg, c)
-	if err != nil {
-		return err
-	}
-	c.ClusterID = pulumi.All(rid.Hex, driver, rootVolume).ApplyT(func(v []any) string { return "mha-" + v[0].(string) }).(pulumi.StringOutput)
+	// So does a refusal of the existing nodes' checks (preflight_nodes.go).
+	ownID := rid.Hex.ApplyT(func(hex string) string { return "mha-" + hex }).(pulumi.StringOutput)
+	nodes := guardNodes(b.ctx, b.name, b.cfg, b.stack, ownID, c)
+	c.ClusterID = pulumi.All(ownID, driver, nodes).ApplyT(func(v []any) string { return v[0].(string) }).(pulumi.StringOutput)
 	c.VolumeName = c.ClusterID.ApplyT(VolumeName).(pulumi.StringOutput)
 	stack := b.stack
 	b.tags = Tags{Stack: stack, ClusterID: c.ClusterID}

@@ -3,15 +3,12 @@ package components
 import (
 	"fmt"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
 	"github.com/marathon-ha/marathon-ha/internal/config"
 	"github.com/marathon-ha/marathon-ha/internal/facts"
 )
 
-// guardRootVolume records the root volume size of the stack's first
-// `pulumi up` and returns it, or an error when rootVolumeSizeGiB is now
-// smaller.
+// rootVolumeShrink refuses a rootVolumeSizeGiB below the current size of a
+// root volume that `pulumi up` would resize in place.
 //
 // A smaller size updates each master (and each Flocker agent) in place,
 // and the provider resizes a running instance's root volume with
@@ -21,46 +18,46 @@ import (
 // EBS User Guide, "Modify a volume using Amazon EBS Elastic Volumes"): the
 // `up` would fail midway, after the agents' launch template already has a
 // new version and their instance refresh has started. So the preview
-// refuses it, as the zone move is refused (recordZone): the record is a
-// Stash without a replacementTrigger, whose output is the size of the first
-// `up`, and the cluster id waits for this guard, so nothing changes first.
+// refuses it (guardNodes, whose result the cluster id waits for, so nothing
+// changes first).
 //
-// The record is the first size, not the largest: a stack grown from 30 to
-// 40 GiB and then set to 35 is not refused here and still fails at AWS.
-// A Stash cannot keep a running maximum: its output changes only when it is
-// replaced, and the replacementTrigger that would replace it on growth must
-// be known before the recorded value can be read.
-func guardRootVolume(ctx *pulumi.Context, name string, cfg config.Config, parent pulumi.Resource) (pulumi.IntOutput, error) {
-	st, err := pulumi.NewStash(ctx, name+"-root-volume", &pulumi.StashArgs{Input: pulumi.Int(cfg.RootVolumeGiB)}, pulumi.Parent(parent))
-	if err != nil {
-		return pulumi.IntOutput{}, err
-	}
-	return st.Output.ApplyT(func(v any) (int, error) {
-		recorded, ok := asGiB(v)
-		if !ok || cfg.RootVolumeGiB >= recorded {
-			return cfg.RootVolumeGiB, nil
+// The sizes are the volumes' own, as EC2 reports them now
+// (existingNodes): a stack grown from 30 to 40 GiB and set to 35 is
+// refused, which a record of the first `up`'s size could not do. REX-Ray
+// agents are not counted: they are an Auto Scaling group, and a smaller
+// size only makes a new launch template version, whose instances the
+// instance refresh launches with new volumes of that size
+// (ec2_launch_template.go makes a version; nothing calls ModifyVolume).
+// With flocker configured every instance tagged as this cluster's agent is
+// counted; only a confirmed switch from REX-Ray in the same run could make
+// those the group's instances, a switch that replaces every node: such a
+// run is refused too if it also shrinks, which is stricter than needed.
+//
+// Stacks before this check recorded the first `up`'s size in a Stash
+// (<cluster>-root-volume). The program no longer registers it, so the next
+// `up` deletes it from the state: the builtin provider's Delete of a Stash
+// does nothing outside the state (pulumi/pulumi pkg/resource/deploy
+// builtins.go at v3.259.0), and nothing reads its output any more
+// (TestRootVolumeStashIsDroppedHarmlessly).
+func rootVolumeShrink(cfg config.Config, nodes []existingNode) error {
+	var largest *existingNode
+	for i, n := range nodes {
+		resized := n.Role == facts.RoleMaster || n.Role == facts.RoleAgent && !InGroup(cfg.VolumeDriver)
+		if resized && (largest == nil || n.RootGiB > largest.RootGiB) {
+			largest = &nodes[i]
 		}
-		return 0, &config.Error{Key: config.KeyRootVolumeSize, Value: fmt.Sprint(cfg.RootVolumeGiB), Problem: rootVolumeShrinkRefusal(recorded)}
-	}).(pulumi.IntOutput), nil
-}
-
-// asGiB reads a recorded size: a number in the state (JSON has no
-// integers), or an int before it is serialised.
-func asGiB(v any) (int, bool) {
-	switch n := v.(type) {
-	case float64:
-		return int(n), true
-	case int:
-		return n, true
 	}
-	return 0, false
+	if largest == nil || cfg.RootVolumeGiB >= largest.RootGiB {
+		return nil
+	}
+	return &config.Error{Key: config.KeyRootVolumeSize, Value: fmt.Sprint(cfg.RootVolumeGiB), Problem: rootVolumeShrinkRefusal(*largest)}
 }
 
-// rootVolumeShrinkRefusal says why the root volumes cannot shrink, and
-// what to do instead.
-func rootVolumeShrinkRefusal(recorded int) string {
-	return fmt.Sprintf("the nodes' root volumes were created with %[1]d GiB on this stack's first `pulumi up`, and EBS cannot shrink a volume "+
+// rootVolumeShrinkRefusal says why the root volumes cannot shrink below
+// largest's, and what to do instead.
+func rootVolumeShrinkRefusal(largest existingNode) string {
+	return fmt.Sprintf("the root volume of %[4]s (%[5]s) is %[1]d GiB now, the largest of the nodes `pulumi up` would resize in place, and EBS cannot shrink a volume "+
 		"(ModifyVolume refuses; the `up` would fail midway at the first master). Set %[2]s:%[3]s back to %[1]d or more "+
 		"(`pulumi config set %[3]s %[1]d`); for smaller volumes, create a new stack with the smaller size and `pulumi destroy` this one",
-		recorded, facts.Project, config.KeyRootVolumeSize)
+		largest.RootGiB, facts.Project, config.KeyRootVolumeSize, largest.Name, largest.ID)
 }

@@ -108,6 +108,16 @@ var Needs = []Need{
 		"servicequotas:GetAWSDefaultServiceQuota", "servicequotas:GetServiceQuota"}},
 	{"preflight (aws-sdk-go-v2)", "the program's own read of the account's default instance metadata options, which no data source answers (components/preflight_imds.go); whose credentials it reads with is asked of sts:GetCallerIdentity, which needs no permission", []string{
 		"ec2:GetInstanceMetadataDefaults"}},
+	// terraform-provider-aws internal/service/ec2: ec2_instances_data_source.go
+	// (DescribeInstances); ec2_instance_data_source.go, instanceDescriptionAttributes:
+	// DescribeInstances, DescribeInstanceTypes, DescribeVpcs (readSecurityGroups),
+	// DescribeVolumes (readBlockDevices), DescribeInstanceAttribute three times,
+	// DescribeInstanceCreditSpecifications for a burstable type;
+	// vpc_subnets_data_source.go (DescribeSubnets); vpc_network_interfaces_data_source.go
+	// and vpc_network_interface_data_source.go (DescribeNetworkInterfaces).
+	{"data sources (existing nodes)", "the day-two preflight: the cluster's instances and root volumes, and who holds the masters' addresses (docs/preflight.md)", []string{
+		"ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeVpcs", "ec2:DescribeVolumes", "ec2:DescribeInstanceAttribute",
+		"ec2:DescribeInstanceCreditSpecifications", "ec2:DescribeSubnets", "ec2:DescribeNetworkInterfaces"}},
 	{DeployApp, "the app step of `pulumi up`: reads each node's boot from its console while it waits for Marathon", []string{
 		"ec2:DescribeInstances", "ec2:GetConsoleOutput"}},
 	{CleanupVolumes, "the last step of `pulumi destroy`: deletes the volumes the driver created (the credentials' account is checked with sts:GetCallerIdentity, which needs no permission)", []string{

@@ -32,6 +32,10 @@ import (
 // Account is what the preflight's data sources read about the account in
 // mockRegion.
 type Account struct {
+	// Nodes are instances, subnets and interfaces besides those the
+	// previous run left (account_nodes.go).
+	Nodes Nodes
+
 	EBSEncryptionByDefault bool
 	// EBSDefaultKeyARN is GetEbsDefaultKmsKeyId's answer: the AWS managed
 	// key's alias ARN until a customer managed key is set.

@@ -188,7 +188,7 @@ func (c callArgs) filters(known ...string) ([]filter, error) {
 		for _, x := range obj["values"].ArrayValue() {
 			f.Values = append(f.Values, x.StringValue())
 		}
-		if !slices.Contains(known, f.Name) {
+		if !slices.ContainsFunc(known, func(k string) bool { return wildcard(k, f.Name) }) { // "tag:*" stands for every tag
 			return nil, fmt.Errorf("InvalidParameterValue: The filter '%s' is invalid (pulumimock models %s for %s)", f.Name, strings.Join(known, ", "), c.token)
 		}
 		out = append(out, f)

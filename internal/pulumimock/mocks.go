@@ -319,6 +319,12 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 // dataSources answer the data sources modelled from their tables
 // (invokes.go, account.go), by invoke token.
 var dataSources = map[string]func(*Mocks, resource.PropertyMap) (map[string]any, error){
+	// The stack's existing nodes and who holds the masters' addresses (account_nodes.go).
+	"aws:ec2/getInstances:getInstances":                         (*Mocks).getInstances,
+	"aws:ec2/getInstance:getInstance":                           (*Mocks).lookupInstance,
+	"aws:ec2/getSubnets:getSubnets":                             (*Mocks).getSubnets,
+	"aws:ec2/getNetworkInterfaces:getNetworkInterfaces":         (*Mocks).getNetworkInterfaces,
+	"aws:ec2/getNetworkInterface:getNetworkInterface":           (*Mocks).lookupNetworkInterface,
 	"aws:index/getAvailabilityZones:getAvailabilityZones":       (*Mocks).availabilityZones,
 	"aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": (*Mocks).instanceTypeOfferings,
 	"aws:ec2/getAmi:getAmi":                                     (*Mocks).ami,
