@@ -121,3 +121,41 @@ func TestBootStopsAtDockerHubRateLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestRexRayPluginInstallStopsAtDockerHubRateLimit: the REX-Ray plugin
+// comes from Docker Hub too, after the agent's image pulls: when they used
+// the hour's last pulls, its install is refused once, not retried, and the
+// boot fails at install-volume-plugin naming the limit.
+func TestRexRayPluginInstallStopsAtDockerHubRateLimit(t *testing.T) {
+	in := agentInput(facts.VolumeDriverRexRay)
+	doc, err := RenderAgent(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pulls := agentPulls(in.VolumeDriver, in.Images, in.AppImage)
+	root, cc := installNode(t, doc)
+	before := fmt.Sprint(facts.DockerHubAnonymousPullsPerHour - len(pulls))
+	out, err := runScript(t, root, cc.RunCmd[0][0], "10.0.1.21", "", "FAKE_HUB_PULLS_BEFORE="+before)
+	r := bootRun{root: root, out: out, err: err, calls: readCalls(t, root), doc: cc}
+	if r.err == nil {
+		t.Fatalf("boot succeeded with no pull left for the plugin:\n%s", out)
+	}
+	if n := strings.Count(out, facts.BootFailedPrefix); n != 1 {
+		t.Fatalf("%d FAILED lines, want 1:\n%s", n, out)
+	}
+	failed := out[strings.Index(out, facts.BootFailedPrefix):]
+	for _, want := range []string{facts.BootFailedPrefix + "install-volume-plugin: ", "Docker Hub refused 'docker plugin install", in.Images.RexRayPlugin, facts.DockerHubRateLimitCode, "scripts/prepare-ami"} {
+		if !strings.Contains(failed, want) {
+			t.Errorf("FAILED line lacks %q:\n%s", want, failed)
+		}
+	}
+	installs := 0
+	for _, c := range r.calls {
+		if len(c) > 2 && c[0] == "docker" && c[1] == "plugin" && c[2] == "install" {
+			installs++
+		}
+	}
+	if installs != 1 {
+		t.Errorf("docker plugin install called %d times, want once: a refusal by the rate limit is not retried", installs)
+	}
+}
