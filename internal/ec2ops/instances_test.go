@@ -6,8 +6,11 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops/ec2test"
@@ -198,11 +201,37 @@ func TestWaitStateGivesUp(t *testing.T) {
 	srv := ec2test.NewServer(ec2test.WithShutdownDelay(time.Hour))
 	defer srv.Close()
 	srv.AddInstance(ec2test.Instance{ID: "i-0stuck", State: ec2test.StateShuttingDown})
-	c := ec2ops.New(srv.Client(), ec2ops.WithPollInterval(2*time.Millisecond), ec2ops.WithWaitTimeout(20*time.Millisecond))
+	api := &firstSampleKept{EC2API: srv.Client()}
+	c := ec2ops.New(api, ec2ops.WithPollInterval(2*time.Millisecond), ec2ops.WithWaitTimeout(20*time.Millisecond))
 	err := c.WaitState(context.Background(), "i-0stuck", "terminated", nil)
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "still shutting-down") {
 		t.Errorf("error %v, want a deadline naming the state it is stuck in", err)
 	}
+	if api.answered.Load() == 0 {
+		t.Error("no DescribeInstances was answered: the wait never saw the state")
+	}
+}
+
+// firstSampleKept passes calls to the stand-in, and lets the first
+// DescribeInstances finish whatever the caller's deadline: a wait that
+// gives up must name the state it saw, and on a loaded machine the first
+// answer may take longer than the 20 ms the wait is given, so without this
+// the test would sometimes check a wait that saw nothing. Later samples keep
+// the deadline, so the wait still ends by its own timeout.
+type firstSampleKept struct {
+	ec2ops.EC2API
+	answered atomic.Int32
+}
+
+func (a *firstSampleKept) DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
+	if a.answered.Load() == 0 {
+		ctx = context.WithoutCancel(ctx)
+	}
+	out, err := a.EC2API.DescribeInstances(ctx, in, optFns...)
+	if err == nil {
+		a.answered.Add(1)
+	}
+	return out, err
 }
 
 func TestInstanceErrorsNameCallAndFix(t *testing.T) {

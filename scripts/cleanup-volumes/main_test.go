@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops"
 	"github.com/marathon-ha/marathon-ha/internal/ec2ops/ec2test"
@@ -34,17 +37,27 @@ const stackAccount = "123456789012"
 
 // stand-ins are the EC2 and STS stand-ins one test talks to.
 type standIns struct {
-	ec2 *ec2test.Server
-	sts *ststest.Server
+	ec2   *ec2test.Server
+	sts   *ststest.Server
+	clock *listingClock // the EC2 stand-in's (seed)
 }
 
 // seed starts the stand-ins, EC2 holding one free and one attached volume
 // of the cluster, one volume of another cluster and an untagged one; the
 // agent holding the attached volume is being terminated. Its connectFunc
 // signs as stackCreds, or as otherCreds for profile "other".
+//
+// The EC2 stand-in's clock stands still until the clean-up has listed the
+// volumes once through that connectFunc (or a test calls clock.start), and
+// runs in real time after: so the listing always finds the volume attached
+// and the agent shutting down, however long a loaded machine took to get
+// there (with a running clock it sometimes found both gone), and the agent
+// then terminates and the volume detaches 10 ms and 10 ms later while the
+// clean-up waits.
 func seed(t *testing.T) (standIns, connectFunc) {
 	t.Helper()
-	srv := ec2test.NewServer(ec2test.WithShutdownDelay(10*time.Millisecond), ec2test.WithDetachDelay(10*time.Millisecond))
+	clock := &listingClock{t0: time.Now()}
+	srv := ec2test.NewServer(ec2test.WithShutdownDelay(10*time.Millisecond), ec2test.WithDetachDelay(10*time.Millisecond), ec2test.WithClock(clock.now))
 	t.Cleanup(srv.Close)
 	ids := ststest.NewServer(stackCreds, otherCreds)
 	t.Cleanup(ids.Close)
@@ -59,14 +72,50 @@ func seed(t *testing.T) (standIns, connectFunc) {
 			t.Errorf("connected to region %q", gotRegion)
 		}
 	})
-	return standIns{srv, ids}, func(_ context.Context, region, profile string) (ec2ops.EC2API, ec2ops.STSAPI, error) {
+	return standIns{srv, ids, clock}, func(_ context.Context, region, profile string) (ec2ops.EC2API, ec2ops.STSAPI, error) {
 		gotRegion = region
 		creds := stackCreds
 		if profile == "other" {
 			creds = otherCreds
 		}
-		return srv.Client(), ids.Client(creds, region), nil
+		return volumesListed{srv.Client(), clock.start}, ids.Client(creds, region), nil
 	}
+}
+
+// listingClock is seed's clock for the EC2 stand-in: t0 until start, then
+// t0 plus the time since start.
+type listingClock struct {
+	mu      sync.Mutex
+	t0      time.Time
+	started time.Time
+}
+
+func (c *listingClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started.IsZero() {
+		return c.t0
+	}
+	return c.t0.Add(time.Since(c.started))
+}
+
+func (c *listingClock) start() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started.IsZero() {
+		c.started = time.Now()
+	}
+}
+
+// volumesListed calls listed after every DescribeVolumes has been answered.
+type volumesListed struct {
+	ec2ops.EC2API
+	listed func()
+}
+
+func (v volumesListed) DescribeVolumes(ctx context.Context, in *ec2.DescribeVolumesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeVolumesOutput, error) {
+	defer v.listed()
+	return v.EC2API.DescribeVolumes(ctx, in, optFns...)
 }
 
 // pulumiEnv is the environment the clean-up gets from its local.Command.
@@ -300,6 +349,7 @@ func TestRealSDKUsesTheStacksProfile(t *testing.T) {
 	}
 	t.Run("stack profile", func(t *testing.T) {
 		srv, _ := seed(t)
+		srv.clock.start() // the production connect path lists the volumes without seed's API
 		shell(t, srv, "stack")
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), []string{"--poll", "2ms"}, env(pulumiEnv("MHA_AWS_PROFILE", "stack")), &stdout, &stderr, ec2ops.ConnectAs)

@@ -282,6 +282,8 @@ type Cluster struct {
 	cut          map[string]bool                    // hosts cut off from the masters
 	cutSeq       map[string]int                     // how often each host's cut changed
 	fenced       map[string]bool                    // hosts that fenced themselves
+	selfFences   map[string]selfFenceDue            // each host's last scheduled self-fence (fencing.go)
+	selfFenceMu  sync.Mutex                         // one self-fence runs at a time, to its end (fencing.go)
 	fenceLate    time.Duration                      // SelfFenceLateness
 	backend      string                             // host the app last started on
 	driverLog    []string                           // what the volume driver did
@@ -311,7 +313,8 @@ func Start(opts Options) (*Cluster, error) {
 	c := &Cluster{opts: opts, dataDir: dir, registered: map[string]bool{}, active: map[string]bool{}, dead: map[string]bool{},
 		servers: map[string]*mobycountertest.Server{}, serverID: map[string]int{}, mounts: map[string]*mount{},
 		mesosStopped: map[string]bool{}, cut: map[string]bool{}, cutSeq: map[string]int{}, fenced: map[string]bool{},
-		vol: &volume{path: volumePath(dir)}, rec: &recorder{}, startedAt: time.Now(), stop: make(chan struct{}), replaced: map[string]bool{}, homeGroups: map[string][]string{}}
+		selfFences: map[string]selfFenceDue{},
+		vol:        &volume{path: volumePath(dir)}, rec: &recorder{}, startedAt: time.Now(), stop: make(chan struct{}), replaced: map[string]bool{}, homeGroups: map[string][]string{}}
 	if err := opts.checkFencing(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err

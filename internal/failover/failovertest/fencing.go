@@ -127,7 +127,32 @@ func (c *Cluster) checkQuorumLocked() {
 // moment it lost the masters. The caller holds c.mu.
 func (c *Cluster) scheduleSelfFenceLocked(host, instanceID string, lost time.Time) {
 	due, seq := c.selfFenceAt(lost), c.cutSeq[host]
+	c.selfFences[host] = selfFenceDue{instanceID: instanceID, due: due, seq: seq}
 	c.timers = append(c.timers, time.AfterFunc(due.Sub(lost), func() { c.selfFence(host, instanceID, due, seq) }))
+}
+
+// selfFenceDue is a scheduled self-fence: of which instance, when, for
+// which cut (cutSeq).
+type selfFenceDue struct {
+	instanceID string
+	due        time.Time
+	seq        int
+}
+
+// runDueSelfFence runs host's self-fence now, and returns once it is done,
+// if it was due by now: the cluster's events then happen in the order of
+// their times, not in the order a loaded test host happens to run their
+// goroutines. The fencer calls it before it acts on a host, so a self-fence
+// the design puts before the masters' verdict (checkFencing) is never
+// overtaken by a timer that fired late; one the model puts after the
+// verdict is not due yet and still comes after the fence.
+func (c *Cluster) runDueSelfFence(host string) {
+	c.mu.Lock()
+	f, ok := c.selfFences[host]
+	c.mu.Unlock()
+	if ok && !time.Now().Before(f.due) {
+		c.selfFence(host, f.instanceID, f.due, f.seq)
+	}
 }
 
 // SelfFenceLateness is how late, at most, the test host finished a
@@ -160,6 +185,10 @@ func (c *Cluster) selfFenceAt(cut time.Time) time.Time {
 // port (the ELB's checks fail) and stops the Mesos agent, which never
 // registers again.
 func (c *Cluster) selfFence(host, instanceID string, due time.Time, seq int) {
+	// Its timer and runDueSelfFence may both call it: the second waits for
+	// the first to finish and then finds the host fenced.
+	c.selfFenceMu.Lock()
+	defer c.selfFenceMu.Unlock()
 	c.mu.Lock()
 	if c.fenced[host] || c.dead[host] || c.cutSeq[host] != seq || (!c.cut[host] && c.quorumLocked()) {
 		c.mu.Unlock()
@@ -235,6 +264,7 @@ func (c *Cluster) fencer(ctx context.Context) {
 			if t.State != marathontest.TaskUnreachable || fenced[t.Host] {
 				continue
 			}
+			c.runDueSelfFence(t.Host)
 			if !lost[t.Host] {
 				lost[t.Host] = true
 				c.fenceEvent(leader, EventFenceLost, facts.FenceEventLost, c.instanceOf(t.Host), t.Host, "task "+t.ID)
@@ -285,9 +315,16 @@ func (c *Cluster) fence(ctx context.Context, api *ec2.Client, master, host strin
 		if err != nil {
 			return failed(id, "TerminateInstances: "+err.Error())
 		}
+		// The record and the console line carry one time, EC2's receipt of
+		// the call, as fenceEvent's do. The real fencer logs after the call
+		// returns (run-mha-fencer.tmpl fence_log), but in the cluster's
+		// scaled time the stand-in's answer takes no time: a clock read
+		// after the return added however long a loaded test host took to
+		// deliver it.
 		calls := c.ec2.Calls("TerminateInstances")
-		c.rec.add(Event{At: calls[len(calls)-1].At, Kind: EventFenceRequested, Instance: id, Host: host, Detail: "SkipOsShutdown"})
-		c.ec2.AppendConsole(master, fenceLine(time.Now(), facts.FenceEventFencing, id, host, ""))
+		at := calls[len(calls)-1].At
+		c.rec.add(Event{At: at, Kind: EventFenceRequested, Instance: id, Host: host, Detail: "SkipOsShutdown"})
+		c.ec2.AppendConsole(master, fenceLine(at, facts.FenceEventFencing, id, host, ""))
 	}
 	wait, cancel := context.WithTimeout(ctx, confirm)
 	defer cancel()
