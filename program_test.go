@@ -88,7 +88,7 @@ func TestResourcesPerComponent(t *testing.T) {
 			// the agents' and the masters' fencer's
 			tRole: 2, tPolicy: 2, tProfile: 2,
 			tCommand: 2, "random:index/randomId:RandomId": 1,
-			"pulumi:index:Stash": 1 + 1 + 2, // the recorded zone (components/placement.go) and volume driver (driverswitch.go), the master's and the agents' group's user data (keptUserData)
+			"pulumi:index:Stash": 1 + 1 + 2 + 1, // the recorded zone (components/placement.go) and volume driver (driverswitch.go), the master's and the agents' group's user data (keptUserData), the imported key pair's name (components/keypair.go)
 		}},
 		{"flocker, three agents", flockerConfig("agentCount", "3", "exposeFlockerApi", "true"), map[string]int{
 			"marathon-ha:index:Cluster": 1, "marathon-ha:index:Network": 1, "marathon-ha:index:KeyPair": 1,
@@ -100,7 +100,7 @@ func TestResourcesPerComponent(t *testing.T) {
 			"aws:ec2/subnetCidrReservation:SubnetCidrReservation": 5, "aws:elb/attachment:Attachment": 3,
 			tRole: 2, tPolicy: 2, tProfile: 2, tCommand: 2,
 			"random:index/randomId:RandomId": 1, "random:index/randomUuid:RandomUuid": 4,
-			"pulumi:index:Stash": 1 + 1 + 4,
+			"pulumi:index:Stash": 1 + 1 + 4 + 1,
 			// CA, control service, plugin and one per agent
 			"tls:index/privateKey:PrivateKey": 6, "tls:index/selfSignedCert:SelfSignedCert": 1,
 			"tls:index/certRequest:CertRequest": 5, "tls:index/locallySignedCert:LocallySignedCert": 5,

@@ -74,7 +74,21 @@ func NewKeyPair(ctx *pulumi.Context, name string, args *KeyPairArgs, opts ...pul
 		if err != nil {
 			return nil, err
 		}
-		k.KeyName = kp.KeyName
+		// The nodes read the name through a stash, not from the key pair.
+		// The pair is replaced delete-first, and the engine then replaces
+		// first every resource with an input taken from it whose diff,
+		// with that input unknown, replaces: an instance's key_name is
+		// ForceNew, so every master and Flocker agent would go, though the
+		// name stays (pulumi/pulumi pkg/v3.259.0 resource/deploy/
+		// step_generator.go calculateDependentReplacements). A stash's diff
+		// never replaces (builtins.go Diff), so the dependency stops there;
+		// its trigger, the name, hands a new name on (a switch to keyName
+		// replaces the stash, then the nodes, as before).
+		kept, err := stashString(ctx, name+"-key-name", kp.KeyName, kp.KeyName, k)
+		if err != nil {
+			return nil, err
+		}
+		k.KeyName = kept
 	case args.Name != "":
 		// Checked to exist by LookupKeyPairName before any resource.
 		k.KeyName = pulumi.String(args.Name).ToStringOutput()

@@ -96,18 +96,7 @@ func checkUserData(cfg config.Config) error {
 // node, as they are; a new document replaces the stash, whose output is then
 // the new bytes, and the node with it.
 func keptUserData(ctx *pulumi.Context, name string, encoded pulumi.StringOutput, parent pulumi.Resource) (pulumi.StringOutput, error) {
-	digest := encoded.ApplyT(documentDigest).(pulumi.StringOutput)
-	st, err := pulumi.NewStash(ctx, name, &pulumi.StashArgs{Input: encoded}, pulumi.Parent(parent), pulumi.ReplacementTrigger(digest))
-	if err != nil {
-		return pulumi.StringOutput{}, err
-	}
-	return st.Output.ApplyT(func(v any) (string, error) {
-		s, ok := v.(string)
-		if !ok {
-			return "", fmt.Errorf("user data kept in %s is %T, not a string", name, v)
-		}
-		return s, nil
-	}).(pulumi.StringOutput), nil
+	return stashString(ctx, name, encoded, encoded.ApplyT(documentDigest).(pulumi.StringOutput), parent)
 }
 
 // documentDigest is the hex sha256 of the document user data encodes

@@ -124,6 +124,9 @@ type Mocks struct {
 	resources []Resource
 	instances int
 	changes   map[string]Change
+	// deleteFirst are the resources this run replaces delete-before-replace,
+	// by Key(): by their own option or as the dependent of one (steps.go).
+	deleteFirst map[string]bool
 }
 
 // NewMocks returns mocks of an account in us-east-1 with three
@@ -312,6 +315,12 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		m.changes = map[string]Change{}
 	}
 	m.changes[r.Key()] = change
+	if change.Step == StepReplace && (r.DeleteBeforeReplace || change.Dependent) {
+		if m.deleteFirst == nil {
+			m.deleteFirst = map[string]bool{}
+		}
+		m.deleteFirst[r.Key()] = true
+	}
 	m.mu.Unlock()
 	return id, out, nil
 }

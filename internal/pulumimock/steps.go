@@ -24,6 +24,13 @@ import (
 //   - shouldTriggerReplace: a replacementTrigger that differs from the
 //     recorded one replaces (unknown counts as different, null on either
 //     side means no trigger);
+//   - calculateDependentReplacements: a resource replaced delete-before-
+//     replace (its own option, or as such a resource's dependent) first
+//     replaces every custom resource with an input whose value came from
+//     it, if the provider's diff with that input unknown replaces (a
+//     ForceNew input, ReplaceRule.When, replaceOnChanges): the engine
+//     cannot know the value the replacement will have, even when the
+//     program gives it the same one;
 //   - a resource the program no longer registers is deleted;
 //   - an update the provider turns into more (ReplaceRule.Versioned: a
 //     launch template's new version; ReplaceRule.Refreshes: a group's
@@ -54,6 +61,9 @@ type Change struct {
 	// Refresh is set when the update replaces the resource's instances by
 	// itself: an Auto Scaling group's instance refresh (ReplaceRule.Refreshes).
 	Refresh bool
+	// Dependent is set when the engine replaces the resource, delete
+	// first, because an input came from a resource replaced delete first.
+	Dependent bool
 }
 
 // NextRun returns mocks for the next `pulumi up` of the stack prev ran:
@@ -158,6 +168,10 @@ func (m *Mocks) decide(r Resource, old Resource, hasOld bool) (Change, error) {
 			replacing[string(k)] = true
 		}
 	}
+	for _, k := range m.dependentReplaceKeys(r, old, rule) {
+		replacing[k] = true
+		c.Dependent = true
+	}
 	if triggersReplace(r.ReplacementTrigger, old.ReplacementTrigger) {
 		replacing["replacementTrigger"] = true
 	}
@@ -172,6 +186,40 @@ func (m *Mocks) decide(r Resource, old Resource, hasOld bool) (Change, error) {
 	}
 	c.Refresh = c.Step == StepUpdate && rule.Refreshes != nil && rule.Refreshes(r.Inputs, changed)
 	return c, nil
+}
+
+// dependentReplaceKeys are the inputs of r that make the engine replace it
+// as the dependent of a delete-before-replace replacement
+// (step_generator.go calculateDependentReplacements, requiresReplacement):
+// each input whose property dependencies hold such a resource is taken as
+// unknown and diffed.
+func (m *Mocks) dependentReplaceKeys(r, old Resource, rule ReplaceRule) []string {
+	m.mu.Lock()
+	var keys []resource.PropertyKey
+	for k, deps := range r.PropertyDependencies {
+		if slices.ContainsFunc(deps, func(d string) bool { return m.deleteFirst[d] }) {
+			keys = append(keys, resource.PropertyKey(k))
+		}
+	}
+	m.mu.Unlock()
+	var out []string
+	for _, k := range keys {
+		p := resource.PropertyPath{string(k)}
+		forces := slices.ContainsFunc(append(slices.Clone(rule.ForceNew), r.ReplaceOnChanges...), func(f string) bool {
+			fp, err := resource.ParsePropertyPath(f)
+			return f == "*" || (err == nil && (fp.Contains(p) || p.Contains(fp)))
+		})
+		if !forces && rule.When != nil {
+			news := r.Inputs.Copy()
+			news[k] = resource.MakeComputed(resource.NewStringProperty(""))
+			forces = len(rule.When(old.Inputs, news, []resource.PropertyKey{k})) > 0
+		}
+		if forces {
+			out = append(out, string(k))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // updateComputed sets the computed outputs an in-place update changes, in

@@ -151,3 +151,36 @@ func TestGroupRefresh(t *testing.T) {
 		}
 	}
 }
+
+// TestDependentReplacement: an input taken from a resource replaced
+// delete-first replaces its dependent when the input is ForceNew there
+// (pulumi/pulumi step_generator.go calculateDependentReplacements), even
+// with the same value; an input that updates in place, or a dependency
+// replaced create-first, does not.
+func TestDependentReplacement(t *testing.T) {
+	inst := Resource{Type: tInstance, Name: "n", Custom: true, ReplacementTrigger: resource.NewNullProperty(),
+		Inputs: resource.PropertyMap{"keyName": resource.NewStringProperty("k"), "instanceType": resource.NewStringProperty("m4.large")}}
+	for _, tt := range []struct {
+		name        string
+		input       string
+		deleteFirst bool
+		want        Step
+	}{
+		{"ForceNew input from a delete-first replacement", "keyName", true, StepReplace},
+		{"in-place input from a delete-first replacement", "instanceType", true, StepSame},
+		{"ForceNew input from a create-first replacement", "keyName", false, StepSame},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &Mocks{Prior: map[string]Resource{inst.Key(): inst}, deleteFirst: map[string]bool{}}
+			if tt.deleteFirst {
+				m.deleteFirst["aws:ec2/keyPair:KeyPair::kp"] = true
+			}
+			r := inst
+			r.PropertyDependencies = map[string][]string{tt.input: {"aws:ec2/keyPair:KeyPair::kp"}}
+			c, err := m.decide(r, inst, true)
+			if err != nil || c.Step != tt.want || c.Dependent != (tt.want == StepReplace) {
+				t.Errorf("decide = %+v, %v; want %s", c, err, tt.want)
+			}
+		})
+	}
+}
