@@ -35,7 +35,7 @@ type sdkAccount struct {
 // does not exist) makes every read fail with that error, so the caller
 // decides what a failed read means.
 func ConnectAccountSettings(ctx context.Context, region, profile string) AccountSettings {
-	cfg, err := LoadConfig(ctx, region, profile)
+	cfg, err := loadConfigAs(ctx, region, profile, programProfile)
 	if err != nil {
 		return &sdkAccount{err: err}
 	}
@@ -46,7 +46,7 @@ func (a *sdkAccount) Account(ctx context.Context) (string, error) {
 	if a.err != nil {
 		return "", a.err
 	}
-	id, err := CheckCredentials(ctx, a.sts, a.profile)
+	id, err := checkCredentials(ctx, a.sts, a.profile, programProfile)
 	return id.Account, err
 }
 

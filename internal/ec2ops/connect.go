@@ -83,6 +83,12 @@ func LoadConfig(ctx context.Context, region, profile string) (aws.Config, error)
 }
 
 func loadConfig(ctx context.Context, region, profile string) (aws.Config, error) {
+	return loadConfigAs(ctx, region, profile, toolsProfile)
+}
+
+// loadConfigAs is loadConfig whose credential errors name setting as the
+// way to choose a profile.
+func loadConfigAs(ctx context.Context, region, profile string, setting profileSetting) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{config.WithRegion(region),
 		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(APICallTimeout)),
 		config.WithLogger(logging.Nop{}), config.WithClientLogMode(0), config.WithLogConfigurationWarnings(false)}
@@ -92,7 +98,7 @@ func loadConfig(ctx context.Context, region, profile string) (aws.Config, error)
 		where = fmt.Sprintf("profile %q in ~/.aws/config and ~/.aws/credentials (the stack's aws:profile)", profile)
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if ce := credentialError(err, profile); ce != nil {
+	if ce := credentialError(err, profile, setting); ce != nil {
 		return aws.Config{}, ce
 	}
 	if err != nil {

@@ -91,9 +91,23 @@ func (e *CredentialError) Unwrap() error { return e.Err }
 // with its fix. profile is the shared-config profile in use ("" for the
 // SDK's default chain), for the fix.
 func CheckCredentials(ctx context.Context, api STSAPI, profile string) (Identity, error) {
+	return checkCredentials(ctx, api, profile, toolsProfile)
+}
+
+// profileSetting is how a user names the shared-config profile, for the
+// fix of a credential error: the tools' flag, or the stack's aws:profile
+// (the Pulumi program's own reads, AccountSettings).
+type profileSetting struct{ name, how string }
+
+var (
+	toolsProfile   = profileSetting{name: "--aws-profile", how: "pass --aws-profile"}
+	programProfile = profileSetting{name: "aws:profile", how: "`pulumi config set aws:profile <profile>`"}
+)
+
+func checkCredentials(ctx context.Context, api STSAPI, profile string, setting profileSetting) (Identity, error) {
 	out, err := api.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		if ce := credentialError(err, profile); ce != nil {
+		if ce := credentialError(err, profile, setting); ce != nil {
 			return Identity{}, ce
 		}
 		return Identity{}, callError("GetCallerIdentity", "asking AWS STS whom the credentials belong to", err)
@@ -103,11 +117,11 @@ func CheckCredentials(ctx context.Context, api STSAPI, profile string) (Identity
 
 // credentialError names what is wrong with the credentials behind err, or
 // returns nil when err is about something else (the network, the region).
-func credentialError(err error, profile string) *CredentialError {
+func credentialError(err error, profile string, setting profileSetting) *CredentialError {
 	if err == nil {
 		return nil
 	}
-	which := "AWS_PROFILE or --aws-profile"
+	which := "AWS_PROFILE or " + setting.name
 	login := "`aws sso login`"
 	if profile != "" {
 		which = fmt.Sprintf("profile %q", profile)
@@ -118,7 +132,7 @@ func credentialError(err error, profile string) *CredentialError {
 	switch code := errorCode(err); {
 	case errors.As(err, &noProfile):
 		return &CredentialError{Problem: fmt.Sprintf("AWS profile %q does not exist in ~/.aws/config or ~/.aws/credentials", noProfile.Profile),
-			Fix: fmt.Sprintf("create it (`aws configure --profile %s`, or `aws configure sso`) or name another with --aws-profile", noProfile.Profile), Err: err}
+			Fix: fmt.Sprintf("create it (`aws configure --profile %s`, or `aws configure sso`) or name another with %s", noProfile.Profile, setting.name), Err: err}
 	case errors.As(err, &sso):
 		return &CredentialError{Problem: "the AWS SSO session of " + which + " has expired or was never started", Fix: "run " + login + " and try again", Err: err}
 	case code == "ExpiredToken" || code == "ExpiredTokenException":
@@ -129,7 +143,7 @@ func credentialError(err error, profile string) *CredentialError {
 			Fix: "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the profile's keys (`aws configure`); `aws sts get-caller-identity` tries them", Err: err}
 	case code == "" && noCredentials(err):
 		return &CredentialError{Problem: "no AWS credentials found (no keys in the environment, no profile with keys, no SSO session, no instance role)",
-			Fix: "set AWS_PROFILE (or pass --aws-profile) to a profile of ~/.aws/config, run `aws configure` to store keys, or " + login + " for an SSO profile", Err: err}
+			Fix: "set AWS_PROFILE (or " + setting.how + ") to a profile of ~/.aws/config, run `aws configure` to store keys, or " + login + " for an SSO profile", Err: err}
 	}
 	return nil
 }

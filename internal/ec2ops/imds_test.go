@@ -77,6 +77,32 @@ func TestConnectAccountSettings(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), `profile "nosuch" does not exist`) {
 			t.Errorf("missing profile: %v", err)
 		}
+		// The program is run by pulumi, which takes no --aws-profile: the
+		// fix names the stack's key.
+		if err == nil || !strings.Contains(err.Error(), "aws:profile") || strings.Contains(err.Error(), "--aws-profile") {
+			t.Errorf("missing profile: %v, want the fix to name aws:profile, not the tools' flag", err)
+		}
+	}
+}
+
+// Expired credentials: the program's error names aws:profile, the tools'
+// their flag.
+func TestAccountSettingsCredentialFixNamesTheStackKey(t *testing.T) {
+	expired := ststest.Identity{AccessKeyID: "ASIAOLD", SecretAccessKey: "s", SessionToken: "tok", Account: "210987654321", Expired: true}
+	sts := ststest.NewServer(expired)
+	t.Cleanup(sts.Close)
+	isolateAWS(t, sts)
+	t.Setenv("AWS_ACCESS_KEY_ID", expired.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", expired.SecretAccessKey)
+	t.Setenv("AWS_SESSION_TOKEN", expired.SessionToken)
+	ctx := context.Background()
+	_, err := ec2ops.ConnectAccountSettings(ctx, "eu-west-1", "").Account(ctx)
+	if err == nil || !strings.Contains(err.Error(), "have expired") || !strings.Contains(err.Error(), "AWS_PROFILE or aws:profile") || strings.Contains(err.Error(), "--aws-profile") {
+		t.Errorf("program: %v, want expired credentials and aws:profile, not --aws-profile", err)
+	}
+	_, err = ec2ops.Whoami(ctx, "eu-west-1", "")
+	if err == nil || !strings.Contains(err.Error(), "AWS_PROFILE or --aws-profile") {
+		t.Errorf("tools: %v, want their flag named", err)
 	}
 }
 
